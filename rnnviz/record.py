@@ -1,0 +1,157 @@
+"""The trace record: plain arrays from one real forward pass, and its .npz round-trip.
+
+Views only read a Trace; nothing in it is recomputed after it is made. Gate arrays are
+time-major `(seq_len, batch, size)` and indexed by input position, so for the backward
+direction index t is the step that read input t (its recurrence runs from T-1 down to 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rnnviz.atomic import atomic_open
+from rnnviz.spec import Spec, SpecError
+
+GateKey = tuple[int, str, str]  # (layer, "fwd"|"bwd", gate name)
+
+#: Format version of the .npz trace file.
+TRACE_VERSION = 1
+
+
+class TraceFileError(ValueError):
+    """A .npz file is not a readable rnnviz trace; the message says why."""
+
+
+@dataclass
+class Trace:
+    """Everything one traced forward pass produced.
+
+    - `tensors`: "input", "h0", "output", "h_n" (+ "c0", "c_n" for LSTM) exactly as torch
+      returned them (input/output in the module's batch_first layout).
+    - `gates`: (layer, direction, gate) → array (seq_len, batch, size); gate names are
+      `spec.trace_gates` (LSTM i f g o c h, GRU r z n h, RNN a h).
+    - `params`: torch parameter name → array.
+    - `max_abs_diff`: largest |recomputed − torch| over every compared value finite on both
+      sides; `max_rel_diff` is it over 1 + the compared tensor's largest |value|;
+      `nonfinite_mismatch` counts values where only one side overflowed (or they overflowed
+      differently), which happens only at float's limit.
+    - `nonfinite`: how many recorded values are Inf or NaN.
+    """
+
+    spec: Spec
+    tensors: dict[str, np.ndarray]
+    gates: dict[GateKey, np.ndarray]
+    params: dict[str, np.ndarray]
+    max_abs_diff: float
+    max_rel_diff: float = 0.0
+    nonfinite: int = 0
+    nonfinite_mismatch: int = 0
+    source: str = "spec"
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def gate(self, layer: int, direction: str, name: str) -> np.ndarray:
+        """The (seq_len, batch, size) array of gate `name` for (layer, direction)."""
+        return self.gates[(layer, direction, name)]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the recorded arrays (tensors, gates and parameters)."""
+        seen: set[int] = set()
+        total = 0
+        for arr in [*self.tensors.values(), *self.gates.values(), *self.params.values()]:
+            base = arr.base if isinstance(arr.base, np.ndarray) else arr
+            if id(base) not in seen:
+                seen.add(id(base))
+                total += base.nbytes
+        return total
+
+    @property
+    def verified(self) -> bool:
+        """True when the recomputation matches torch to float32 round-off (≤ 1e-4 relative)
+        and agrees on every non-finite value."""
+        return self.max_rel_diff <= 1e-4 and self.nonfinite_mismatch == 0
+
+    def summary(self) -> str:
+        """One line: the spec, the verification figure and any non-finite values."""
+        line = (f"{self.spec.title()} seq_len={self.spec.seq_len} batch={self.spec.batch_size}: "
+                f"max_abs_diff={self.max_abs_diff:.3g}")
+        if self.nonfinite:
+            line += f", {self.nonfinite} non-finite values (Inf/NaN)"
+        if self.nonfinite_mismatch:
+            line += (f", {self.nonfinite_mismatch} of them overflowed differently in the "
+                     "recomputation (summation order at float's limit)")
+        return line
+
+    # ---- .npz ----------------------------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The flat key → array mapping written to .npz (the `rnnviz trace --out` contract)."""
+        out: dict[str, np.ndarray] = {}
+        for k, v in self.tensors.items():
+            out[k] = v
+        for name, v in self.params.items():
+            out[f"param/{name}"] = v
+        for (layer, d, g), v in self.gates.items():
+            out[f"gates/l{layer}/{d}/{g}"] = np.ascontiguousarray(v)
+        meta = {"version": TRACE_VERSION, "spec": self.spec.to_dict(),
+                "max_abs_diff": self.max_abs_diff, "max_rel_diff": self.max_rel_diff,
+                "nonfinite": self.nonfinite,
+                "nonfinite_mismatch": self.nonfinite_mismatch, "source": self.source, "notes": self.notes}
+        out["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        return out
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the trace to `path` as .npz, atomically (an old file survives a failure)."""
+        with atomic_open(path, "wb") as fh:
+            np.savez(fh, **self.to_arrays())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Trace:
+        """Read a trace written by `save`; a damaged or foreign file raises TraceFileError."""
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                data = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise TraceFileError(f"{path}: not a readable .npz trace ({exc})") from None
+        return cls.from_arrays(data, str(path))
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray], where: str = "trace") -> Trace:
+        """Inverse of `to_arrays`."""
+        if "meta" not in data:
+            raise TraceFileError(f"{where}: no rnnviz metadata (was it written by rnnviz?)")
+        try:
+            meta: dict[str, Any] = json.loads(str(data["meta"]))
+            version = meta["version"]
+            if version > TRACE_VERSION:
+                raise TraceFileError(f"{where}: trace format {version} is newer than this "
+                                     f"rnnviz reads ({TRACE_VERSION})")
+            spec = Spec.from_dict(meta["spec"])
+        except (KeyError, TypeError, json.JSONDecodeError, SpecError) as exc:
+            raise TraceFileError(f"{where}: damaged metadata ({exc})") from None
+        tensors, params, gates = {}, {}, {}
+        for key, arr in data.items():
+            if key.startswith("param/"):
+                params[key[6:]] = arr
+            elif key.startswith("gates/"):
+                _, layer, d, g = key.split("/")
+                gates[(int(layer[1:]), d, g)] = arr
+            elif key != "meta":
+                tensors[key] = arr
+        return cls(spec=spec, tensors=tensors, gates=gates, params=params,
+                   max_abs_diff=float(meta["max_abs_diff"]),
+                   max_rel_diff=float(meta.get("max_rel_diff", 0.0)),
+                   nonfinite=int(meta.get("nonfinite", 0)),
+                   nonfinite_mismatch=int(meta.get("nonfinite_mismatch", 0)), source=str(meta.get("source", "")),
+                   notes=list(meta.get("notes", [])))
+
+
+def load_trace(path: str | os.PathLike[str]) -> Trace:
+    """Read a .npz trace file (see `Trace.load`)."""
+    return Trace.load(path)

@@ -1,0 +1,453 @@
+"""Run a real nn.RNN / nn.LSTM / nn.GRU (or a *Cell stepped over time) and record every gate.
+
+`trace(module, x, hx)` runs the module's own forward once for the authoritative output, h_n
+and c_n, then runs torch's fused kernel one layer and one direction at a time, in chunks of
+timesteps, to obtain every intermediate h_t (the module call returns only the last layer's).
+Gates are recomputed from the module's weights (rnnviz.gates) and compared with torch's
+values; the largest difference is the trace's `max_abs_diff`.
+
+The module is traced in eval mode under no_grad, and its training flag is restored after:
+dropout only acts between layers in training, and a visualiser shows the deterministic pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnnviz.gates import DirectionWeights, gru_gates, lstm_gates, max_diff, previous_h, rnn_gates
+from rnnviz.record import Trace
+from rnnviz.spec import Spec, SpecError
+
+#: Timesteps per fused-kernel call; cancellation is checked between chunks.
+CHUNK = 256
+
+INPUT_KINDS = ("randn", "zeros", "ones")
+INIT_KINDS = ("zeros", "randn")
+STEPPERS = ("module", "cell")
+
+
+class Cancelled(Exception):
+    """The caller's `cancel()` returned True; the trace was abandoned between chunks."""
+
+
+Progress = Callable[[float], None]
+Cancel = Callable[[], bool]
+
+_CELLS: dict[type, str] = {nn.LSTMCell: "lstm", nn.GRUCell: "gru", nn.RNNCell: "rnn"}
+
+
+def spec_of(module: nn.Module, x: torch.Tensor) -> Spec:
+    """The Spec describing `module` run on input `x` (batched, in the module's layout)."""
+    if isinstance(module, nn.RNNBase):
+        cell = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn", "RNN_RELU": "rnn"}[module.mode]
+        t_dim, b_dim = (1, 0) if module.batch_first else (0, 1)
+        return Spec(cell=cell, input_size=module.input_size, hidden_size=module.hidden_size,
+                    num_layers=module.num_layers, bidirectional=module.bidirectional,
+                    batch_first=module.batch_first, bias=module.bias,
+                    nonlinearity="relu" if module.mode == "RNN_RELU" else "tanh",
+                    dropout=float(module.dropout), proj_size=getattr(module, "proj_size", 0),
+                    seq_len=x.shape[t_dim], batch_size=x.shape[b_dim])
+    for cls, cell in _CELLS.items():
+        if isinstance(module, cls):
+            return Spec(cell=cell, input_size=module.input_size, hidden_size=module.hidden_size,
+                        bias=module.bias, nonlinearity=getattr(module, "nonlinearity", "tanh"),
+                        seq_len=x.shape[0], batch_size=x.shape[1])
+    raise TypeError(f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
+                    f"not {type(module).__name__}")
+
+
+def direction_weights(module: nn.Module, layer: int, direction: int) -> DirectionWeights:
+    """The parameters of (layer, direction) of an RNNBase module, or of a *Cell (layer 0)."""
+    if not isinstance(module, nn.RNNBase):
+        return DirectionWeights(module.weight_ih, module.weight_hh,
+                                getattr(module, "bias_ih", None), getattr(module, "bias_hh", None))
+    sfx = f"_l{layer}" + ("_reverse" if direction else "")
+    return DirectionWeights(getattr(module, "weight_ih" + sfx), getattr(module, "weight_hh" + sfx),
+                            getattr(module, "bias_ih" + sfx, None),
+                            getattr(module, "bias_hh" + sfx, None),
+                            getattr(module, "weight_hr" + sfx, None))
+
+
+def _fused(spec: Spec, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
+           w: DirectionWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One layer, one direction, forward in time, through the same ATen kernel nn.RNNBase
+    calls (torch._VF.*). Returns (output (T,B,H_out), h_T (1,B,H_out), c_T or None)."""
+    args = (w.flat(), spec.bias, 1, 0.0, False, False, False)
+    if spec.cell == "lstm":
+        out, hn, cn = torch._VF.lstm(x, (h, c), *args)  # type: ignore[attr-defined]
+        return out, hn, cn
+    fn = {"gru": torch._VF.gru, "rnn": torch._VF.rnn_relu if spec.nonlinearity == "relu"  # type: ignore[attr-defined]
+          else torch._VF.rnn_tanh}[spec.cell]  # type: ignore[attr-defined]
+    out, hn = fn(x, h, *args)
+    return out, hn, None
+
+
+def _run_direction(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
+                   w: DirectionWeights, reverse: bool, tick: Callable[[], None]
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """torch's own h_t for every t of one direction (T, B, H_out), indexed by input position,
+    and its final c (B, H) for LSTM. Runs in chunks so a cancel is seen between them."""
+    seq = x.flip(0) if reverse else x
+    h, c = h0.unsqueeze(0), (c0.unsqueeze(0) if c0 is not None else None)
+    pieces = []
+    for start in range(0, seq.shape[0], CHUNK):
+        out, h, c = _fused(spec, seq[start:start + CHUNK], h, c, w)
+        pieces.append(out)
+        tick()
+    hseq = torch.cat(pieces, 0) if len(pieces) > 1 else pieces[0]
+    if reverse:
+        hseq = hseq.flip(0)
+    return hseq, (c[0] if c is not None else None)
+
+
+class _Meter:
+    """Progress in [0, 1] over a known number of units, and the cancellation check."""
+
+    def __init__(self, units: int, progress: Progress | None, cancel: Cancel | None) -> None:
+        self.units, self.done = max(units, 1), 0
+        self.progress, self.cancel = progress, cancel
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
+        if self.progress is not None:
+            self.progress(min(self.done / self.units, 1.0))
+
+
+def _default_state(spec: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    ld = spec.num_layers * spec.num_directions
+    b = spec.batch_size
+    h0 = torch.zeros(ld, b, spec.out_hidden, dtype=x.dtype, device=x.device)
+    c0 = (torch.zeros(ld, b, spec.hidden_size, dtype=x.dtype, device=x.device)
+          if spec.cell == "lstm" else None)
+    return h0, c0
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+class _Diff:
+    """Running maximum of absolute and relative differences."""
+
+    def __init__(self) -> None:
+        self.abs, self.rel, self.mismatched = 0.0, 0.0, 0
+
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> None:
+        d, r, m = max_diff(a, b)
+        self.abs, self.rel = max(self.abs, d), max(self.rel, r)
+        self.mismatched += m
+
+
+def _recompute(spec: Spec, x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor,
+               c0: torch.Tensor | None, w: DirectionWeights, reverse: bool
+               ) -> dict[str, torch.Tensor]:
+    hprev = previous_h(hseq, h0, reverse)
+    if spec.cell == "lstm":
+        assert c0 is not None
+        return lstm_gates(x, hprev, c0, w, reverse)
+    if spec.cell == "gru":
+        return gru_gates(x, hprev, w)
+    return rnn_gates(x, hprev, w, spec.nonlinearity)
+
+
+def trace(module: nn.Module, x: torch.Tensor, hx: Any = None, *,
+          progress: Progress | None = None, cancel: Cancel | None = None) -> Trace:
+    """Trace a real forward pass of `module` on `x` and recompute every gate.
+
+    `module` is any nn.RNN / nn.LSTM / nn.GRU (batch_first, bidirectional, proj_size,
+    bias=False, any device and float dtype), or an nn.RNNCell / LSTMCell / GRUCell, which is
+    stepped over x's first dimension. `x` is (T, B, I), or (B, T, I) with batch_first; a 2-D
+    x is treated as one unbatched sequence (batch 1). `hx` is what the module takes: h0, or
+    (h0, c0) for LSTM; None means zeros, as torch does.
+
+    Returns a `Trace`; gate arrays are (T, B, size) numpy arrays in the module's dtype.
+    Raises `Cancelled` if `cancel()` turns true, TypeError for other modules.
+    """
+    if not isinstance(module, (nn.RNNBase, *_CELLS)):
+        raise TypeError(f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
+                        f"not {type(module).__name__}")
+    started = time.perf_counter()
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            if isinstance(module, nn.RNNBase):
+                result = _trace_rnnbase(module, x, hx, progress, cancel)
+            else:
+                result = _trace_cell(module, x, hx, progress, cancel)
+    finally:
+        module.train(was_training)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _unbatched(module: nn.Module, x: torch.Tensor, hx: Any) -> tuple[torch.Tensor, Any, bool]:
+    """Add the batch dim torch leaves out for unbatched input; report whether it did."""
+    if x.dim() != 2:
+        if x.dim() != 3:
+            raise ValueError(f"input must be 2-D (unbatched) or 3-D, got shape {tuple(x.shape)}")
+        return x, hx, False
+    batch_dim = 0 if getattr(module, "batch_first", False) else 1
+    x = x.unsqueeze(batch_dim)
+
+    def add(t: torch.Tensor) -> torch.Tensor:
+        return t.unsqueeze(1)
+
+    if hx is not None:
+        hx = tuple(add(t) for t in hx) if isinstance(hx, tuple) else add(hx)
+    return x, hx, True
+
+
+def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progress | None,
+                   cancel: Cancel | None) -> Trace:
+    x, hx, unbatched = _unbatched(module, x, hx)
+    spec = spec_of(module, x)
+    xt = x.transpose(0, 1) if spec.batch_first else x
+    if hx is None:
+        h0, c0 = _default_state(spec, xt)
+    elif spec.cell == "lstm":
+        h0, c0 = hx
+    else:
+        h0, c0 = hx, None
+    # The module's own forward: what the user's code would get. Everything shown as
+    # "output", "h_n", "c_n" comes from here.
+    result = module(x, (h0, c0) if spec.cell == "lstm" else h0)
+    output, state = result
+    h_n, c_n = state if spec.cell == "lstm" else (state, None)
+
+    chunks = -(-spec.seq_len // CHUNK)
+    meter = _Meter(spec.num_layers * spec.num_directions * (chunks + 1), progress, cancel)
+    diff = _Diff()
+    gates: dict[tuple[int, str, str], np.ndarray] = {}
+    layer_in = xt
+    for layer in range(spec.num_layers):
+        outs = []
+        for d, dname in enumerate(spec.directions):
+            idx = layer * spec.num_directions + d
+            w = direction_weights(module, layer, d)
+            c_init = c0[idx] if c0 is not None else None
+            hseq, c_last = _run_direction(spec, layer_in, h0[idx], c_init, w, bool(d), meter.tick)
+            rec = _recompute(spec, layer_in, hseq, h0[idx], c_init, w, bool(d))
+            diff.add(rec["h"], hseq)
+            if c_last is not None:
+                diff.add(rec["c"][0 if d else -1], c_last)
+                assert c_n is not None
+                diff.add(c_last, c_n[idx])
+            diff.add(hseq[0 if d else -1], h_n[idx])
+            rec["h"] = hseq  # show torch's own h, verified above
+            for name, arr in rec.items():
+                gates[(layer, dname, name)] = _np(arr)
+            outs.append(hseq)
+            meter.tick()
+        layer_in = torch.cat(outs, dim=2) if len(outs) > 1 else outs[0]
+    diff.add(layer_in, output.transpose(0, 1) if spec.batch_first else output)
+
+    tensors = {"input": x, "h0": h0, "output": output, "h_n": h_n}
+    if spec.cell == "lstm":
+        assert c0 is not None and c_n is not None
+        tensors.update(c0=c0, c_n=c_n)
+    notes = ["input was unbatched (2-D); traced as batch 1"] if unbatched else []
+    return _finish(spec, tensors, gates, module, diff, "module", notes)
+
+
+def _finish(spec: Spec, tensors: dict[str, torch.Tensor], gates: dict[tuple[int, str, str],
+            np.ndarray], module: nn.Module, diff: _Diff, source: str, notes: list[str]) -> Trace:
+    arrays = {k: _np(v) for k, v in tensors.items()}
+    nonfinite = sum(int(np.size(a) - np.isfinite(a).sum()) for a in gates.values())
+    nonfinite += sum(int(np.size(a) - np.isfinite(a).sum()) for k, a in arrays.items()
+                     if k not in ("input",))
+    params = {name: _np(p) for name, p in module.named_parameters()}
+    return Trace(spec=spec, tensors=arrays, gates=gates, params=params, max_abs_diff=diff.abs,
+                 max_rel_diff=diff.rel, nonfinite=nonfinite,
+                 nonfinite_mismatch=diff.mismatched, source=source, notes=notes)
+
+
+def _trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | None,
+                cancel: Cancel | None) -> Trace:
+    """Step an RNNCell/LSTMCell/GRUCell over x's first dim exactly as a user loop would."""
+    unbatched = x.dim() == 2
+    if unbatched:
+        x = x.unsqueeze(1)
+        if hx is not None:
+            hx = tuple(t.unsqueeze(0) for t in hx) if isinstance(hx, tuple) else hx.unsqueeze(0)
+    if x.dim() != 3:
+        raise ValueError(f"input to a cell trace must be (T, B, I) or (T, I), got {tuple(x.shape)}")
+    spec = spec_of(cell, x)
+    h0, c0 = _default_state(spec, x)
+    if hx is not None:
+        h0, c0 = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if spec.cell == "lstm" \
+            else (hx.unsqueeze(0), None)
+    meter = _Meter(spec.seq_len + 1, progress, cancel)
+    h, c = h0[0], (c0[0] if c0 is not None else None)
+    hs, cs = [], []
+    for t in range(spec.seq_len):
+        if spec.cell == "lstm":
+            h, c = cell(x[t], (h, c))
+            cs.append(c)
+        else:
+            h = cell(x[t], h)
+        hs.append(h)
+        if t % 64 == 63:
+            meter.tick()
+    hseq = torch.stack(hs)
+    w = direction_weights(cell, 0, 0)
+    diff = _Diff()
+    rec = _recompute(spec, x, hseq, h0[0], c0[0] if c0 is not None else None, w, False)
+    diff.add(rec["h"], hseq)
+    rec["h"] = hseq
+    tensors = {"input": x, "h0": h0, "output": hseq, "h_n": hseq[-1:].clone()}
+    if c0 is not None:
+        # A cell does return c_t at every step, so the cell state is checked at every step.
+        diff.add(rec["c"], torch.stack(cs))
+        tensors.update(c0=c0, c_n=cs[-1].unsqueeze(0))
+    meter.tick()
+    gates = {(0, "fwd", k): _np(v) for k, v in rec.items()}
+    notes = [f"{type(cell).__name__} stepped over {spec.seq_len} steps; output is the stacked h_t"]
+    if unbatched:
+        notes.append("input was unbatched (2-D); traced as batch 1")
+    return _finish(spec, tensors, gates, cell, diff, type(cell).__name__, notes)
+
+
+def make_inputs(spec: Spec, seed: int = 0, input_kind: str = "randn", init: str = "zeros",
+                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, Any]:
+    """The input x (spec.input_shape()) and hx for a spec: x seeded normal / zeros / ones,
+    hx zeros (torch's default) or seeded normal as the tutorials do. hx is h0, or (h0, c0)."""
+    if input_kind not in INPUT_KINDS:
+        raise ValueError(f"input_kind must be one of {', '.join(INPUT_KINDS)}, got {input_kind!r}")
+    if init not in INIT_KINDS:
+        raise ValueError(f"init must be one of {', '.join(INIT_KINDS)}, got {init!r}")
+    gen = torch.Generator().manual_seed(seed + 1)  # + 1: not the stream that drew the weights
+    shape = spec.input_shape()
+    if input_kind == "randn":
+        x = torch.randn(shape, generator=gen, dtype=dtype)
+    else:
+        x = (torch.zeros if input_kind == "zeros" else torch.ones)(shape, dtype=dtype)
+    ld, b = spec.num_layers * spec.num_directions, spec.batch_size
+
+    def state(size: int) -> torch.Tensor:
+        if init == "randn":
+            return torch.randn((ld, b, size), generator=gen, dtype=dtype)
+        return torch.zeros((ld, b, size), dtype=dtype)
+
+    h0 = state(spec.out_hidden)
+    return x, ((h0, state(spec.hidden_size)) if spec.cell == "lstm" else h0)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a Spec is run: weight seed, input and initial state, and optional extras.
+
+    - `input_kind`: randn (seeded normal), zeros or ones;
+    - `init`: zeros (torch's default h0/c0) or randn (seeded, as the tutorials do);
+    - `weight_scale`: multiplies every weight after init (> 1 shows exploding activations);
+    - `stepper`: "module" runs nn.RNN/LSTM/GRU, "cell" steps nn.RNNCell/LSTMCell/GRUCell
+      (one layer, one direction only).
+    """
+
+    seed: int = 0
+    input_kind: str = "randn"
+    init: str = "zeros"
+    weight_scale: float = 1.0
+    stepper: str = "module"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) \
+                or not 0 <= self.seed < 2**63:
+            raise SpecError("seed", f"must be a whole number from 0 to 2**63 - 1, got {self.seed!r}")
+        if self.input_kind not in INPUT_KINDS:
+            raise SpecError("input_kind", f"must be one of {', '.join(INPUT_KINDS)}, "
+                            f"got {self.input_kind!r}")
+        if self.init not in INIT_KINDS:
+            raise SpecError("init", f"must be one of {', '.join(INIT_KINDS)}, got {self.init!r}")
+        ws = self.weight_scale
+        if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not math.isfinite(ws) \
+                or not 0 < ws <= 1e6:
+            raise SpecError("weight_scale", f"must be a number in (0, 1e6], got {ws!r}")
+        object.__setattr__(self, "weight_scale", float(ws))
+        if self.stepper not in STEPPERS:
+            raise SpecError("stepper", f"must be one of {', '.join(STEPPERS)}, "
+                            f"got {self.stepper!r}")
+
+    def check(self, spec: Spec) -> None:
+        """Raise SpecError if these options cannot run `spec` (a cell has one layer, one way)."""
+        if self.stepper == "cell":
+            if spec.num_layers != 1:
+                raise SpecError("num_layers", "a *Cell is one layer: must be 1 with stepper cell")
+            if spec.bidirectional:
+                raise SpecError("bidirectional", "a *Cell runs forward only with stepper cell")
+            if spec.proj_size:
+                raise SpecError("proj_size", "LSTMCell has no projection: must be 0 with "
+                                "stepper cell")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields, for session files."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunOptions:
+        """Inverse of to_dict; unknown keys raise SpecError."""
+        if not isinstance(data, dict):
+            raise SpecError("options", f"must be a JSON object, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SpecError(unknown[0], f"is not a run option (options: {', '.join(sorted(names))})")
+        return cls(**data)
+
+
+def build_module(spec: Spec, options: RunOptions) -> nn.Module:
+    """The module `options` asks for: spec.build(seed), or the matching *Cell with weights from
+    the same seed, then every weight scaled by `weight_scale`."""
+    options.check(spec)
+    if options.stepper == "cell":
+        state = torch.random.get_rng_state()
+        try:
+            torch.manual_seed(options.seed)
+            cls = {"lstm": nn.LSTMCell, "gru": nn.GRUCell, "rnn": nn.RNNCell}[spec.cell]
+            kwargs: dict[str, Any] = {"bias": spec.bias}
+            if spec.cell == "rnn":
+                kwargs["nonlinearity"] = spec.nonlinearity
+            module: nn.Module = cls(spec.input_size, spec.hidden_size, **kwargs).eval()
+        finally:
+            torch.random.set_rng_state(state)
+    else:
+        module = spec.build(options.seed)
+    if options.weight_scale != 1.0:
+        with torch.no_grad():
+            for name, p in module.named_parameters():
+                if name.startswith("weight"):
+                    p.mul_(options.weight_scale)
+    return module
+
+
+def trace_spec(spec: Spec, options: RunOptions | None = None, *,
+               progress: Progress | None = None, cancel: Cancel | None = None) -> Trace:
+    """Build `spec`'s module as `options` say, make its input (make_inputs) and trace it.
+
+    For stepper "cell" the input is made time-major and h0 is the (batch, H) slice a cell
+    takes, so the values equal those of the 1-layer module with the same weights.
+    """
+    options = options or RunOptions()
+    module = build_module(spec, options)
+    x, hx = make_inputs(spec, options.seed, options.input_kind, options.init)
+    if options.stepper == "cell":
+        if spec.batch_first:
+            x = x.transpose(0, 1)
+        hx = tuple(h[0] for h in hx) if isinstance(hx, tuple) else hx[0]
+    result = trace(module, x, hx, progress=progress, cancel=cancel)
+    # Keep the caller's spec (identical in every field the module knows) so fields such as
+    # dropout, and batch_first under a cell stepper, read back exactly as set.
+    result.spec = spec
+    result.source = "cell" if options.stepper == "cell" else "spec"
+    return result
