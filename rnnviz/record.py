@@ -60,17 +60,35 @@ class Trace:
         """The (seq_len, batch, size) array of gate `name` for (layer, direction)."""
         return self.gates[(layer, direction, name)]
 
+    def _arrays(self) -> list[np.ndarray]:
+        return [*self.tensors.values(), *self.gates.values(), *self.params.values()]
+
+    @property
+    def recorded_bytes(self) -> int:
+        """Bytes of the recorded arrays themselves (what a copy of each would take)."""
+        return sum(a.nbytes for a in self._arrays())
+
     @property
     def nbytes(self) -> int:
-        """Bytes held by the recorded arrays (tensors, gates and parameters)."""
-        seen: set[int] = set()
-        total = 0
-        for arr in [*self.tensors.values(), *self.gates.values(), *self.params.values()]:
-            base = arr.base if isinstance(arr.base, np.ndarray) else arr
-            if id(base) not in seen:
-                seen.add(id(base))
-                total += base.nbytes
-        return total
+        """Bytes of memory the trace keeps alive: every distinct buffer behind its arrays.
+
+        Arrays are often views (the four LSTM gates share one buffer, straight from torch),
+        so this can be less than, or a little more than, `recorded_bytes`.
+        """
+        buffers: dict[int, int] = {}
+        for arr in self._arrays():
+            base: object = arr
+            while isinstance(base, np.ndarray) and base.base is not None:
+                base = base.base
+            storage = getattr(base, "untyped_storage", None)
+            if storage is not None:  # a torch tensor: count its whole storage once
+                st = storage()
+                buffers[st.data_ptr()] = st.nbytes()
+            elif isinstance(base, np.ndarray):
+                buffers[id(base)] = base.nbytes
+            else:  # some other buffer owner: count the array itself
+                buffers[id(arr)] = arr.nbytes
+        return sum(buffers.values())
 
     @property
     def verified(self) -> bool:

@@ -23,7 +23,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnviz.gates import DirectionWeights, gru_gates, lstm_gates, max_diff, previous_h, rnn_gates
+from rnnviz.gates import (
+    DirectionWeights,
+    cell_scan,
+    gru_gates,
+    lstm_gates,
+    lstm_h,
+    max_diff,
+    previous_h,
+    rnn_gates,
+)
 from rnnviz.record import Trace
 from rnnviz.spec import Spec, SpecError
 
@@ -180,6 +189,17 @@ def _default_state(spec: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return h0, c0
 
 
+def count_nonfinite(a: np.ndarray) -> int:
+    """How many values of `a` are Inf or NaN.
+
+    A sum is finite only if every term is, so one fast reduction settles the usual case;
+    the exact count runs only when the sum is not finite (or overflowed on its own).
+    """
+    if a.size == 0 or np.isfinite(a.sum()):
+        return 0
+    return int(a.size - np.count_nonzero(np.isfinite(a)))
+
+
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
@@ -196,16 +216,58 @@ class _Diff:
         self.mismatched += m
 
 
-def _recompute(spec: Spec, x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor,
-               c0: torch.Tensor | None, w: DirectionWeights, reverse: bool
-               ) -> dict[str, torch.Tensor]:
-    hprev = previous_h(hseq, h0, reverse)
+@dataclass
+class _Lane:
+    """One (layer, direction) waiting for its gates: its input and torch's h for every t."""
+
+    layer: int
+    direction: str
+    x: torch.Tensor  # (T, B, I) the layer's input
+    hseq: torch.Tensor  # (T, B, H_out) torch's h_t
+    h0: torch.Tensor  # (B, H_out)
+    c0: torch.Tensor | None  # (B, H) for LSTM
+    c_last: torch.Tensor | None  # torch's final c for LSTM
+    w: DirectionWeights
+
+    @property
+    def reverse(self) -> bool:
+        return self.direction == "bwd"
+
+
+def _recompute(spec: Spec, lanes: list[_Lane], diff: _Diff, tick: Callable[[], None],
+               c_steps: torch.Tensor | None = None) -> dict[tuple[int, str, str], np.ndarray]:
+    """Every gate of every lane from the weights, compared with torch as it goes.
+
+    Returns (layer, direction, gate) → numpy (T, B, size); h is torch's own (verified here).
+    `c_steps` is torch's c_t for every t when it is known (a stepped LSTMCell).
+    """
+    out: dict[tuple[int, str, str], np.ndarray] = {}
+    per_lane: list[dict[str, torch.Tensor]] = []
+    for lane in lanes:
+        hprev = previous_h(lane.hseq, lane.h0, lane.reverse)
+        if spec.cell == "lstm":
+            per_lane.append(lstm_gates(lane.x, hprev, lane.w, spec.hidden_size))
+        elif spec.cell == "gru":
+            per_lane.append(gru_gates(lane.x, hprev, lane.w))
+        else:
+            per_lane.append(rnn_gates(lane.x, hprev, lane.w, spec.nonlinearity))
+        tick()
     if spec.cell == "lstm":
-        assert c0 is not None
-        return lstm_gates(x, hprev, c0, w, reverse)
-    if spec.cell == "gru":
-        return gru_gates(x, hprev, w)
-    return rnn_gates(x, hprev, w, spec.nonlinearity)
+        cs = cell_scan([(g["i"], g["f"], g["g"], lane.c0, lane.reverse)  # type: ignore[misc]
+                        for g, lane in zip(per_lane, lanes)])
+        for g, lane, c in zip(per_lane, lanes, cs):
+            g["c"] = c
+            g["h"] = lstm_h(g["o"], c, lane.w)
+            if lane.c_last is not None:
+                diff.add(c[0 if lane.reverse else -1], lane.c_last)
+            if c_steps is not None:
+                diff.add(c, c_steps)
+    for g, lane in zip(per_lane, lanes):
+        diff.add(g["h"], lane.hseq)
+        g["h"] = lane.hseq  # show torch's own h, verified above
+        for name, arr in g.items():
+            out[(lane.layer, lane.direction, name)] = _np(arr)
+    return out
 
 
 def trace(module: nn.Module, x: torch.Tensor, hx: Any = None, *,
@@ -286,7 +348,7 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
     chunks = 1 if whole else -(-spec.seq_len // CHUNK)
     meter = _Meter(spec.num_layers * spec.num_directions * (chunks + 1), progress, cancel)
     diff = _Diff()
-    gates: dict[tuple[int, str, str], np.ndarray] = {}
+    lanes: list[_Lane] = []
     h_last: list[torch.Tensor] = []
     c_last_all: list[torch.Tensor] = []
     layer_in = xt
@@ -307,19 +369,14 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
                 c_lasts.append(c_fin)
         for d, dname in enumerate(spec.directions):
             idx = layer * spec.num_directions + d
-            hseq, c_fin = hseqs[d], c_lasts[d]
-            c_init = c0[idx] if c0 is not None else None
-            rec = _recompute(spec, layer_in, hseq, h0[idx], c_init, ws[d], bool(d))
-            diff.add(rec["h"], hseq)
-            if c_fin is not None:
-                diff.add(rec["c"][0 if d else -1], c_fin)
-                c_last_all.append(c_fin)
-            h_last.append(hseq[0 if d else -1])
-            rec["h"] = hseq  # show torch's own h, verified above
-            for name, arr in rec.items():
-                gates[(layer, dname, name)] = _np(arr)
-            meter.tick()
+            lanes.append(_Lane(layer, dname, layer_in, hseqs[d], h0[idx],
+                               c0[idx] if c0 is not None else None, c_lasts[d], ws[d]))
+            h_last.append(hseqs[d][0 if d else -1])
+            if c_lasts[d] is not None:
+                c_last_all.append(c_lasts[d])  # type: ignore[arg-type]
         layer_in = torch.cat(hseqs, dim=2) if len(hseqs) > 1 else hseqs[0]
+    # Gates come after every layer has run: all lanes' cell states then share one scan.
+    gates = _recompute(spec, lanes, diff, meter.tick)
     output = layer_in.transpose(0, 1) if spec.batch_first else layer_in
     h_n = torch.stack(h_last)
     c_n = torch.stack(c_last_all) if c_last_all else None
@@ -344,9 +401,8 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
 def _finish(spec: Spec, tensors: dict[str, torch.Tensor], gates: dict[tuple[int, str, str],
             np.ndarray], module: nn.Module, diff: _Diff, source: str, notes: list[str]) -> Trace:
     arrays = {k: _np(v) for k, v in tensors.items()}
-    nonfinite = sum(int(np.size(a) - np.isfinite(a).sum()) for a in gates.values())
-    nonfinite += sum(int(np.size(a) - np.isfinite(a).sum()) for k, a in arrays.items()
-                     if k not in ("input",))
+    nonfinite = sum(count_nonfinite(a) for a in gates.values())
+    nonfinite += sum(count_nonfinite(a) for k, a in arrays.items() if k != "input")
     params = {name: _np(p) for name, p in module.named_parameters()}
     return Trace(spec=spec, tensors=arrays, gates=gates, params=params, max_abs_diff=diff.abs,
                  max_rel_diff=diff.rel, nonfinite=nonfinite,
@@ -368,7 +424,7 @@ def _trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | 
     if hx is not None:
         h0, c0 = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if spec.cell == "lstm" \
             else (hx.unsqueeze(0), None)
-    meter = _Meter(spec.seq_len + 1, progress, cancel)
+    meter = _Meter(spec.seq_len // 64 + 1, progress, cancel)
     h, c = h0[0], (c0[0] if c0 is not None else None)
     hs, cs = [], []
     for t in range(spec.seq_len):
@@ -383,16 +439,13 @@ def _trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | 
     hseq = torch.stack(hs)
     w = direction_weights(cell, 0, 0)
     diff = _Diff()
-    rec = _recompute(spec, x, hseq, h0[0], c0[0] if c0 is not None else None, w, False)
-    diff.add(rec["h"], hseq)
-    rec["h"] = hseq
+    c_init = c0[0] if c0 is not None else None
+    lane = _Lane(0, "fwd", x, hseq, h0[0], c_init, cs[-1] if cs else None, w)
+    # A cell does return c_t at every step, so the cell state is checked at every step.
+    gates = _recompute(spec, [lane], diff, meter.tick, torch.stack(cs) if cs else None)
     tensors = {"input": x, "h0": h0, "output": hseq, "h_n": hseq[-1:].clone()}
     if c0 is not None:
-        # A cell does return c_t at every step, so the cell state is checked at every step.
-        diff.add(rec["c"], torch.stack(cs))
         tensors.update(c0=c0, c_n=cs[-1].unsqueeze(0))
-    meter.tick()
-    gates = {(0, "fwd", k): _np(v) for k, v in rec.items()}
     notes = [f"{type(cell).__name__} stepped over {spec.seq_len} steps; output is the stacked h_t"]
     if unbatched:
         notes.append("input was unbatched (2-D); traced as batch 1")
