@@ -82,6 +82,10 @@ def cell_scan(lanes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.
     indexed by input position.
     """
     steps = lanes[0][0].shape[0]
+    if lanes[0][0][0].numel() >= SCAN_LANE_ALONE:
+        # Wide lanes: per-step ops are big enough that Python's loop overhead is noise, and
+        # scanning each lane in place saves gathering every lane into one buffer.
+        return [_scan_one(i, f, g, c0, rev) for i, f, g, c0, rev in lanes]
     f_all = torch.stack([f.flip(0) if rev else f for _, f, _, _, rev in lanes], dim=1)
     ig_all = torch.stack([(i * g).flip(0) if rev else i * g for i, _, g, _, rev in lanes], dim=1)
     c_all = ig_all  # c_t overwrites i⊙g_t in place: each slot is read once, then written
@@ -89,6 +93,21 @@ def cell_scan(lanes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.
     for t in range(steps):
         prev = c_all[t].addcmul_(f_all[t], prev)
     return [c_all[:, k].flip(0) if lane[4] else c_all[:, k] for k, lane in enumerate(lanes)]
+
+
+#: Lanes with at least this many values per timestep (batch × hidden) are scanned one by one.
+SCAN_LANE_ALONE = 1024
+
+
+def _scan_one(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, c0: torch.Tensor,
+              reverse: bool) -> torch.Tensor:
+    """The cell-state scan of one lane, in place in the i ⊙ g buffer: (T, B, H)."""
+    c = i * g
+    steps = range(c.shape[0] - 1, -1, -1) if reverse else range(c.shape[0])
+    prev = c0
+    for t in steps:
+        prev = c[t].addcmul_(f[t], prev)
+    return c
 
 
 def lstm_h(o: torch.Tensor, c: torch.Tensor, w: DirectionWeights) -> torch.Tensor:
