@@ -24,7 +24,7 @@ _LAZY = {
     "ShapeReport": ("rnnviz.shapes", "ShapeReport"),
     "trace": ("rnnviz.tracing", "trace"),
     "trace_spec": ("rnnviz.tracing", "trace_spec"),
-    "RunOptions": ("rnnviz.tracing", "RunOptions"),
+    "RunOptions": ("rnnviz.options", "RunOptions"),
     "Cancelled": ("rnnviz.tracing", "Cancelled"),
     "Trace": ("rnnviz.record", "Trace"),
     "load_trace": ("rnnviz.record", "load_trace"),

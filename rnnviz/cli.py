@@ -107,7 +107,7 @@ def spec_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -
 
 def options_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -> Any:
     """The RunOptions the run flags describe (preset's options unless given explicitly)."""
-    from rnnviz.tracing import RunOptions
+    from rnnviz.options import RunOptions
 
     fields = {k: getattr(args, k) for k in ("seed", "input_kind", "init", "weight_scale",
                                             "stepper")}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rnnviz.options import RunOptions
 from rnnviz.spec import Spec
-from rnnviz.tracing import RunOptions
 
 
 @dataclass(frozen=True)

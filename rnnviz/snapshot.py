@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from rnnviz.graph import DEFAULT_FOLD, DRAW_FOLD_ABOVE, build_graph
+from rnnviz.options import RunOptions
 from rnnviz.record import Trace
 from rnnviz.shapes import ShapeReport, shapes
 from rnnviz.spec import Spec
-from rnnviz.tracing import Cancel, Progress, RunOptions, trace_spec
+
+if TYPE_CHECKING:  # torch is imported only when a snapshot is computed
+    from rnnviz.tracing import Cancel, Progress
 
 
 @dataclass
@@ -38,6 +42,8 @@ def draw_fold(spec: Spec) -> int | None:
 def compute_snapshot(spec: Spec, options: RunOptions | None = None, *,
                      progress: Progress | None = None, cancel: Cancel | None = None) -> Snapshot:
     """Trace `spec` (see trace_spec) and derive its shape report and drawn graph."""
+    from rnnviz.tracing import trace_spec
+
     started = time.perf_counter()
     options = options or RunOptions()
     tr = trace_spec(spec, options, progress=progress, cancel=cancel)

@@ -58,7 +58,7 @@ def shape_table_text(report: ShapeReport) -> str:
     out += ["", f"total (PyTorch):  {report.total_parameters:,}   = {report.torch_formula}"]
     keras = f"{report.keras_parameters:,}" if report.keras_parameters is not None else "n/a"
     out += [f"total (Keras/TF): {keras}   = {report.keras_formula}", f"  {report.convention_note}"]
-    out += [f"per layer: " + ", ".join(f"l{i}: {n:,}" for i, n in enumerate(report.layer_totals))]
+    out += ["per layer: " + ", ".join(f"l{i}: {n:,}" for i, n in enumerate(report.layer_totals))]
     out += ["per gate:  " + ", ".join(f"{g}: {n:,}" for g, n in report.gate_totals.items())]
     out += [f"MACs per forward: {report.macs:,}  ({report.macs_formula})"]
     out += [f"note: {n}" for n in report.notes]

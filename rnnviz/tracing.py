@@ -12,8 +12,6 @@ dropout only acts between layers in training, and a visualiser shows the determi
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnviz.fused import CHUNK, run_direction, run_layer, whole_layers
 from rnnviz.gates import (
     DirectionWeights,
     cell_scan,
@@ -33,15 +32,14 @@ from rnnviz.gates import (
     previous_h,
     rnn_gates,
 )
+from rnnviz.options import INIT_KINDS, INPUT_KINDS, STEPPERS, RunOptions
 from rnnviz.record import Trace
-from rnnviz.spec import Spec, SpecError
+from rnnviz.spec import Spec
 
-#: Timesteps per fused-kernel call; cancellation is checked between chunks.
-CHUNK = 256
+__all__ = ["CHUNK", "INIT_KINDS", "INPUT_KINDS", "STEPPERS", "Cancelled", "RunOptions",
+           "build_module", "make_inputs", "spec_of", "trace", "trace_spec"]
 
-INPUT_KINDS = ("randn", "zeros", "ones")
-INIT_KINDS = ("zeros", "randn")
-STEPPERS = ("module", "cell")
+
 
 
 class Cancelled(Exception):
@@ -84,85 +82,6 @@ def direction_weights(module: nn.Module, layer: int, direction: int) -> Directio
                             getattr(module, "bias_ih" + sfx, None),
                             getattr(module, "bias_hh" + sfx, None),
                             getattr(module, "weight_hr" + sfx, None))
-
-
-def _fused(spec: Spec, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
-           w: DirectionWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """One layer, one direction, forward in time, through the same ATen kernel nn.RNNBase
-    calls (torch._VF.*). Returns (output (T,B,H_out), h_T (1,B,H_out), c_T or None)."""
-    args = (w.flat(), spec.bias, 1, 0.0, False, False, False)
-    if spec.cell == "lstm":
-        out, hn, cn = torch._VF.lstm(x, (h, c), *args)  # type: ignore[attr-defined]
-        return out, hn, cn
-    out, hn = _kernel(spec)(x, h, *args)
-    return out, hn, None
-
-
-def _run_direction(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
-                   w: DirectionWeights, reverse: bool, tick: Callable[[], None]
-                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """torch's own h_t for every t of one direction (T, B, H_out), indexed by input position,
-    and its final c (B, H) for LSTM. Runs in chunks so a cancel is seen between them."""
-    seq = x.flip(0) if reverse else x
-    h, c = h0.unsqueeze(0), (c0.unsqueeze(0) if c0 is not None else None)
-    pieces = []
-    for start in range(0, seq.shape[0], CHUNK):
-        out, h, c = _fused(spec, seq[start:start + CHUNK], h, c, w)
-        pieces.append(out)
-        tick()
-    hseq = torch.cat(pieces, 0) if len(pieces) > 1 else pieces[0]
-    if reverse:
-        hseq = hseq.flip(0)
-    return hseq, (c[0] if c is not None else None)
-
-
-#: A bidirectional layer costing more multiply-accumulates than this is run one direction at a
-#: time in chunks (see _whole_layers); below it, one call per layer.
-WHOLE_LAYER_MACS = 2e10
-
-
-def _whole_layers(spec: Spec) -> bool:
-    """Whether to run each layer in one fused call (both directions at once).
-
-    That is exactly what the module's forward does, so the results are bit-identical to
-    module(x). Its only cost is that a cancel waits for the layer to finish, so very large
-    layers are instead run one direction at a time in CHUNK-step pieces: the forward
-    direction stays bit-identical, the backward one (run on the time-reversed input) agrees
-    to round-off, and the comparison below still covers it.
-    """
-    if spec.seq_len <= CHUNK:
-        return True
-    if not spec.bidirectional:
-        return False
-    widest = max(spec.layer_input_size(k) for k in range(spec.num_layers))
-    macs = spec.seq_len * spec.batch_size * spec.gate_count * spec.hidden_size * \
-        (widest + spec.out_hidden) * 2
-    return macs <= WHOLE_LAYER_MACS
-
-
-def _run_layer(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
-               ws: list[DirectionWeights]) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
-    """One whole layer (every direction) in one fused call, as nn.RNNBase.forward runs it.
-
-    Returns per direction torch's h_t for every t (T, B, H_out), indexed by input position,
-    and the final c (B, H) for LSTM (else None)."""
-    flat = [t for w in ws for t in w.flat()]
-    args = (flat, spec.bias, 1, 0.0, False, spec.bidirectional, False)
-    if spec.cell == "lstm":
-        out, _, cn = torch._VF.lstm(x, (h0, c0), *args)  # type: ignore[attr-defined]
-    else:
-        out, _ = _kernel(spec)(x, h0, *args)
-        cn = None
-    hout = spec.out_hidden
-    hseqs = [out[:, :, d * hout:(d + 1) * hout] for d in range(len(ws))]
-    return hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
-
-
-def _kernel(spec: Spec) -> Any:
-    """torch's fused kernel for a GRU or Elman RNN."""
-    if spec.cell == "gru":
-        return torch._VF.gru  # type: ignore[attr-defined]
-    return torch._VF.rnn_relu if spec.nonlinearity == "relu" else torch._VF.rnn_tanh  # type: ignore[attr-defined]
 
 
 class _Meter:
@@ -344,7 +263,7 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
     # with its own forward, or a module with hooks, is called as well and compared.
     module_out = None if _is_stock(module) else module(x, (h0, c0) if spec.cell == "lstm" else h0)
 
-    whole = _whole_layers(spec)
+    whole = whole_layers(spec)
     chunks = 1 if whole else -(-spec.seq_len // CHUNK)
     meter = _Meter(spec.num_layers * spec.num_directions * (chunks + 1), progress, cancel)
     diff = _Diff()
@@ -357,12 +276,12 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
         ws = [direction_weights(module, layer, d) for d in range(spec.num_directions)]
         c_layer = c0[rows] if c0 is not None else None
         if whole:
-            hseqs, c_lasts = _run_layer(spec, layer_in, h0[rows], c_layer, ws)
+            hseqs, c_lasts = run_layer(spec, layer_in, h0[rows], c_layer, ws)
             meter.tick()
         else:
             hseqs, c_lasts = [], []
             for d in range(spec.num_directions):
-                hseq, c_fin = _run_direction(spec, layer_in, h0[rows][d],
+                hseq, c_fin = run_direction(spec, layer_in, h0[rows][d],
                                              c_layer[d] if c_layer is not None else None,
                                              ws[d], bool(d), meter.tick)
                 hseqs.append(hseq)
@@ -475,68 +394,6 @@ def make_inputs(spec: Spec, seed: int = 0, input_kind: str = "randn", init: str 
 
     h0 = state(spec.out_hidden)
     return x, ((h0, state(spec.hidden_size)) if spec.cell == "lstm" else h0)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a Spec is run: weight seed, input and initial state, and optional extras.
-
-    - `input_kind`: randn (seeded normal), zeros or ones;
-    - `init`: zeros (torch's default h0/c0) or randn (seeded, as the tutorials do);
-    - `weight_scale`: multiplies every weight after init (> 1 shows exploding activations);
-    - `stepper`: "module" runs nn.RNN/LSTM/GRU, "cell" steps nn.RNNCell/LSTMCell/GRUCell
-      (one layer, one direction only).
-    """
-
-    seed: int = 0
-    input_kind: str = "randn"
-    init: str = "zeros"
-    weight_scale: float = 1.0
-    stepper: str = "module"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) \
-                or not 0 <= self.seed < 2**63:
-            raise SpecError("seed", f"must be a whole number from 0 to 2**63 - 1, got {self.seed!r}")
-        if self.input_kind not in INPUT_KINDS:
-            raise SpecError("input_kind", f"must be one of {', '.join(INPUT_KINDS)}, "
-                            f"got {self.input_kind!r}")
-        if self.init not in INIT_KINDS:
-            raise SpecError("init", f"must be one of {', '.join(INIT_KINDS)}, got {self.init!r}")
-        ws = self.weight_scale
-        if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not math.isfinite(ws) \
-                or not 0 < ws <= 1e6:
-            raise SpecError("weight_scale", f"must be a number in (0, 1e6], got {ws!r}")
-        object.__setattr__(self, "weight_scale", float(ws))
-        if self.stepper not in STEPPERS:
-            raise SpecError("stepper", f"must be one of {', '.join(STEPPERS)}, "
-                            f"got {self.stepper!r}")
-
-    def check(self, spec: Spec) -> None:
-        """Raise SpecError if these options cannot run `spec` (a cell has one layer, one way)."""
-        if self.stepper == "cell":
-            if spec.num_layers != 1:
-                raise SpecError("num_layers", "a *Cell is one layer: must be 1 with stepper cell")
-            if spec.bidirectional:
-                raise SpecError("bidirectional", "a *Cell runs forward only with stepper cell")
-            if spec.proj_size:
-                raise SpecError("proj_size", "LSTMCell has no projection: must be 0 with "
-                                "stepper cell")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields, for session files."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> RunOptions:
-        """Inverse of to_dict; unknown keys raise SpecError."""
-        if not isinstance(data, dict):
-            raise SpecError("options", f"must be a JSON object, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise SpecError(unknown[0], f"is not a run option (options: {', '.join(sorted(names))})")
-        return cls(**data)
 
 
 def build_module(spec: Spec, options: RunOptions) -> nn.Module:

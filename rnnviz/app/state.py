@@ -13,9 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from rnnviz.options import RunOptions
 from rnnviz.snapshot import Snapshot
 from rnnviz.spec import Spec, SpecError
-from rnnviz.tracing import RunOptions
 
 
 @dataclass(frozen=True)
