@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from rnnviz.shapes import parameter_inventory
 from rnnviz.spec import Spec, SpecError
 
 #: Bytes per value: the app traces in float32.
@@ -40,12 +39,13 @@ class MemoryEstimate:
 
 
 def _param_count(spec: Spec) -> int:
-    # For huge specs the inventory itself would be big to build; the arithmetic is cheap.
-    if spec.num_layers > 64:
-        first = sum(p.count for p in parameter_inventory(spec.replace(num_layers=2)))
-        one = sum(p.count for p in parameter_inventory(spec.replace(num_layers=1)))
-        return one + (first - one) * (spec.num_layers - 1)
-    return sum(p.count for p in parameter_inventory(spec))
+    """Total parameters by formula (what `parameter_inventory` sums, without building it:
+    this runs before every trace and must stay cheap for absurd specs too)."""
+    g, h, hout = spec.gate_count, spec.hidden_size, spec.out_hidden
+    per_dir = [g * h * (spec.layer_input_size(k) + hout) + (2 * g * h if spec.bias else 0)
+               + spec.proj_size * h for k in range(min(spec.num_layers, 2))]
+    total = per_dir[0] + per_dir[-1] * (spec.num_layers - 1)
+    return total * spec.num_directions
 
 
 def estimate(spec: Spec, graph_nodes: bool = True) -> MemoryEstimate:
@@ -112,9 +112,10 @@ def default_budget() -> int:
     return available_memory() // 2
 
 
-def check_budget(spec: Spec, budget: int | None = None) -> MemoryEstimate:
-    """The estimate for `spec`; raises BudgetError naming the largest part if over `budget`."""
-    est = estimate(spec)
+def check_budget(spec: Spec, budget: int | None = None, graph: bool = True) -> MemoryEstimate:
+    """The estimate for `spec` (with its drawn graph unless `graph` is False); raises
+    BudgetError naming the largest part if over `budget` (default: `default_budget()`)."""
+    est = estimate(spec, graph_nodes=graph)
     limit = default_budget() if budget is None else budget
     if est.total > limit:
         parts = {"parameters": est.parameters, "activations": est.activations,

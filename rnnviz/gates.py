@@ -39,31 +39,38 @@ def previous_h(hseq: torch.Tensor, h0: torch.Tensor, reverse: bool) -> torch.Ten
     return torch.cat([h0.unsqueeze(0), hseq[:-1]], dim=0)
 
 
-def _pre(x: torch.Tensor, hprev: torch.Tensor, w: DirectionWeights,
-         combine_bias: bool = True) -> torch.Tensor:
+def _pre(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeights,
+         reverse: bool) -> torch.Tensor:
     """W_ih x + W_hh h_{t-1} + b_ih + b_hh for every (t, b): (T, B, gates × H).
 
-    The two products go into one buffer (the second GEMM accumulates with beta = 1), so the
-    pre-activations cost two matrix products and no extra pass over memory.
+    The recurrent product reads torch's own h_t shifted by one step (h0 at the start; for
+    the backward direction the previous step of position t is t + 1), and both products go
+    into one buffer (the second GEMM accumulates with beta = 1): two matrix products, no
+    copy of h and no extra pass over memory.
     """
     t, bsz, _ = x.shape
     bias = None
-    if w.b_ih is not None and w.b_hh is not None and combine_bias:
+    if w.b_ih is not None and w.b_hh is not None:
         bias = w.b_ih + w.b_hh
-    x2, h2 = x.reshape(t * bsz, -1), hprev.reshape(t * bsz, -1)
+    x2 = x.reshape(t * bsz, -1)
     out = torch.addmm(bias, x2, w.w_ih.t()) if bias is not None else x2 @ w.w_ih.t()
-    out.addmm_(h2, w.w_hh.t())
-    return out.view(t, bsz, -1)
+    out3 = out.view(t, bsz, -1)
+    first, rest = (t - 1, slice(0, t - 1)) if reverse else (0, slice(1, t))
+    prev = hseq[1:] if reverse else hseq[:-1]
+    if t > 1:
+        out3[rest].view((t - 1) * bsz, -1).addmm_(prev.reshape((t - 1) * bsz, -1), w.w_hh.t())
+    out3[first].addmm_(h0, w.w_hh.t())
+    return out3
 
 
-def lstm_gates(x: torch.Tensor, hprev: torch.Tensor, w: DirectionWeights,
-               hidden: int) -> dict[str, torch.Tensor]:
+def lstm_gates(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeights,
+               hidden: int, reverse: bool) -> dict[str, torch.Tensor]:
     """LSTM i, f, g, o for one direction, each (T, B, H) (views of one buffer).
 
     i = σ(W_ii x + b_ii + W_hi h + b_hi), f and o likewise, g = tanh(…); the cell state
     needs the scan in `cell_scan`.
     """
-    pre = _pre(x, hprev, w)
+    pre = _pre(x, hseq, h0, w, reverse)
     i, f, g, o = pre.split(hidden, dim=2)
     pre[:, :, : 2 * hidden].sigmoid_()  # i and f are adjacent rows: one pass for both
     g.tanh_()
@@ -140,10 +147,10 @@ def gru_gates(x: torch.Tensor, hprev: torch.Tensor, w: DirectionWeights) -> dict
     return {"r": r, "z": z, "n": n, "h": h}
 
 
-def rnn_gates(x: torch.Tensor, hprev: torch.Tensor, w: DirectionWeights,
-              nonlinearity: str) -> dict[str, torch.Tensor]:
+def rnn_gates(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeights,
+              nonlinearity: str, reverse: bool) -> dict[str, torch.Tensor]:
     """Elman RNN pre-activation a = W_ih x + b_ih + W_hh h + b_hh and h = tanh(a) or relu(a)."""
-    a = _pre(x, hprev, w)
+    a = _pre(x, hseq, h0, w, reverse)
     h = torch.relu(a) if nonlinearity == "relu" else torch.tanh(a)
     return {"a": a, "h": h}
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnviz.budget import check_budget
 from rnnviz.fused import CHUNK, run_direction, run_layer, whole_layers
 from rnnviz.gates import (
     DirectionWeights,
@@ -163,13 +164,15 @@ def _recompute(spec: Spec, lanes: list[_Lane], diff: _Diff, tick: Callable[[], N
     out: dict[tuple[int, str, str], np.ndarray] = {}
     per_lane: list[dict[str, torch.Tensor]] = []
     for lane in lanes:
-        hprev = previous_h(lane.hseq, lane.h0, lane.reverse)
         if spec.cell == "lstm":
-            per_lane.append(lstm_gates(lane.x, hprev, lane.w, spec.hidden_size))
+            per_lane.append(lstm_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.hidden_size,
+                                       lane.reverse))
         elif spec.cell == "gru":
+            hprev = previous_h(lane.hseq, lane.h0, lane.reverse)
             per_lane.append(gru_gates(lane.x, hprev, lane.w))
         else:
-            per_lane.append(rnn_gates(lane.x, hprev, lane.w, spec.nonlinearity))
+            per_lane.append(rnn_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.nonlinearity,
+                                      lane.reverse))
         tick()
     if spec.cell == "lstm":
         cs = cell_scan([(g["i"], g["f"], g["g"], lane.c0, lane.reverse)  # type: ignore[misc]
@@ -250,6 +253,8 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
                    cancel: Cancel | None) -> Trace:
     x, hx, unbatched = _unbatched(module, x, hx)
     spec = spec_of(module, x)
+    # Refuse before torch allocates: the recorded gates alone can dwarf the module.
+    check_budget(spec, graph=False)
     xt = x.transpose(0, 1) if spec.batch_first else x
     if hx is None:
         h0, c0 = _default_state(spec, xt)
@@ -339,6 +344,7 @@ def _trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | 
     if x.dim() != 3:
         raise ValueError(f"input to a cell trace must be (T, B, I) or (T, I), got {tuple(x.shape)}")
     spec = spec_of(cell, x)
+    check_budget(spec, graph=False)
     h0, c0 = _default_state(spec, x)
     if hx is not None:
         h0, c0 = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if spec.cell == "lstm" \
