@@ -20,12 +20,12 @@ CHUNK = 256
 
 
 def fused_step(spec: Spec, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
-           w: DirectionWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+               w: DirectionWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """One layer, one direction, forward in time, through the same ATen kernel nn.RNNBase
     calls (torch._VF.*). Returns (output (T,B,H_out), h_T (1,B,H_out), c_T or None)."""
     args = (w.flat(), spec.bias, 1, 0.0, False, False, False)
     if spec.cell == "lstm":
-        out, hn, cn = torch._VF.lstm(x, (h, c), *args)  # type: ignore[attr-defined]
+        out, hn, cn = torch._VF.lstm(x, (h, c), *args)  # type: ignore[attr-defined,arg-type]
         return out, hn, cn
     out, hn = kernel(spec)(x, h, *args)
     return out, hn, None
@@ -82,7 +82,7 @@ def run_layer(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | 
     flat = [t for w in ws for t in w.flat()]
     args = (flat, spec.bias, 1, 0.0, False, spec.bidirectional, False)
     if spec.cell == "lstm":
-        out, _, cn = torch._VF.lstm(x, (h0, c0), *args)  # type: ignore[attr-defined]
+        out, _, cn = torch._VF.lstm(x, (h0, c0), *args)  # type: ignore[attr-defined,arg-type]
     else:
         out, _ = kernel(spec)(x, h0, *args)
         cn = None

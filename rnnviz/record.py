@@ -127,7 +127,7 @@ class Trace:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the trace to `path` as .npz, atomically (an old file survives a failure)."""
         with atomic_open(path, "wb") as fh:
-            np.savez(fh, **self.to_arrays())
+            np.savez(fh, **self.to_arrays())  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:

@@ -66,6 +66,7 @@ def spec_of(module: nn.Module, x: torch.Tensor) -> Spec:
                     seq_len=x.shape[t_dim], batch_size=x.shape[b_dim])
     for cls, cell in _CELLS.items():
         if isinstance(module, cls):
+            assert isinstance(module, nn.RNNCellBase)
             return Spec(cell=cell, input_size=module.input_size, hidden_size=module.hidden_size,
                         bias=module.bias, nonlinearity=getattr(module, "nonlinearity", "tanh"),
                         seq_len=x.shape[0], batch_size=x.shape[1])
@@ -75,7 +76,7 @@ def spec_of(module: nn.Module, x: torch.Tensor) -> Spec:
 
 def direction_weights(module: nn.Module, layer: int, direction: int) -> DirectionWeights:
     """The parameters of (layer, direction) of an RNNBase module, or of a *Cell (layer 0)."""
-    if not isinstance(module, nn.RNNBase):
+    if isinstance(module, nn.RNNCellBase):
         return DirectionWeights(module.weight_ih, module.weight_hh,
                                 getattr(module, "bias_ih", None), getattr(module, "bias_hh", None))
     sfx = f"_l{layer}" + ("_reverse" if direction else "")
