@@ -27,6 +27,7 @@ from PySide6.QtCore import (
     QCoreApplication,
     QIODevice,
     QMarginsF,
+    QPoint,
     QRectF,
     QSize,
     QSizeF,
@@ -114,7 +115,7 @@ def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: st
         img = QImage(size, QImage.Format.Format_ARGB32)
         img.fill(Qt.GlobalColor.white)
         _paint(QPainter(img), draw, source, target)
-        img.save(buf, "PNG")
+        img.save(buf, "PNG")  # type: ignore[call-overload]  # stub says bytes; runtime wants str
         return bytes(data.data())
     if fmt == "pdf":
         pdf = QPdfWriter(buf)
@@ -160,7 +161,7 @@ def render_widget(widget: QWidget, fmt: str, scale: float = 1.0, title: str = ""
     def draw(painter: QPainter, target: QRectF, src: QRectF) -> None:
         painter.save()
         painter.scale(target.width() / src.width(), target.height() / src.height())
-        widget.render(painter)
+        widget.render(painter, QPoint(0, 0))
         painter.restore()
 
     return paint_to_bytes(draw, source, fmt, scale, title)
