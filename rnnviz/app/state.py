@@ -109,6 +109,11 @@ class AppState(QObject):
             self.sigOptionsChanged.emit(new)
         return True
 
+    def report_error(self, field: str, message: str) -> None:
+        """Show a refusal that came from outside an edit (e.g. the memory budget, checked by
+        the trace runner) exactly like an invalid field: sigSpecError, last snapshot stays."""
+        self._set_error(field, message)
+
     def _set_error(self, field: str, message: str) -> None:
         if (field, message) != self.error:
             self.error = (field, message)
