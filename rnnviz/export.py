@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from rnnviz.atomic import WriteError, atomic_write
+from rnnviz.atomic import WriteError, atomic_open
 from rnnviz.graph import build_graph
 from rnnviz.options import RunOptions
 from rnnviz.shapes import shapes
@@ -250,9 +250,23 @@ def export_bytes(spec: Spec, fmt: str, *, options: RunOptions | None = None,
                                scale=scale)
 
 
+def _file_mode(path: str | os.PathLike[str]) -> int:
+    # The temporary file atomic_open writes is private (0600); an export is meant to be
+    # shared, so it gets the mode a plain open() would give: the old file's, else 0666 & ~umask.
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_export(path: str | os.PathLike[str], data: bytes) -> None:
     """Write an export atomically; WriteError (one line) if it cannot be written."""
-    atomic_write(path, data)
+    mode = _file_mode(path)
+    with atomic_open(path, "wb") as fh:
+        os.fchmod(fh.fileno(), mode)
+        fh.write(data)
 
 
 def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int:

@@ -240,3 +240,14 @@ def test_data_exports_do_not_import_qt():
             "[data_bytes(preset('bilstm-2').spec, f) for f in ('graphml','dot','json','md','csv')];"
             "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_written_export_is_readable_by_others_like_a_plain_file(tmp_path):
+    out = tmp_path / "g.csv"
+    assert main(["export", "--format", "csv", "-o", str(out)]) == 0
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    out.chmod(0o640)
+    assert main(["export", "--format", "md", "-o", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o640
