@@ -179,8 +179,9 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     Written here rather than with networkx's pydot/pygraphviz writers, which need packages
     rnnviz does not depend on; DOT is a small text format and only IDs and strings need
     quoting. Every node and edge attribute of the graph is kept (edges keep `flow` and
-    `shape`, and the shape is also the edge label); nodes get a graphviz `shape` by kind and a
-    pinned `pos` (inches) from the layout, so `neato -n`-style tools can keep our placement.
+    `shape`; the shape is also the edge's tooltip, shown on hover in graphviz's SVG, since
+    labels on every edge crowd the picture). Nodes get a graphviz `shape` by kind and a
+    pinned `pos` (inches) from our layout, so `neato -Tsvg` draws our placement.
     """
     title = str(g.graph.get("title", "rnnviz"))
     lines = [f"// rnnviz unrolled graph of {title}", "digraph rnnviz {"]
@@ -193,12 +194,12 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
         attrs = dict(data)
         attrs.setdefault("shape", _DOT_SHAPES.get(str(data.get("kind")), "box"))
         if "x" in data and "y" in data:
-            attrs["pos"] = f"{float(data['x']) * 1.5:g},{float(data['y']):g}!"
+            attrs["pos"] = f"{float(data['x']) * 2.0:g},{float(data['y']):g}!"
         lines.append(f"  {_dot_quote(str(n))} {_dot_attrs(attrs)};")
     for a, b, data in g.edges(data=True):
         attrs = dict(data)
         if "shape" in data:
-            attrs.setdefault("label", data["shape"])
+            attrs.setdefault("tooltip", data["shape"])
         lines.append(f"  {_dot_quote(str(a))} -> {_dot_quote(str(b))} {_dot_attrs(attrs)};")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from rnnviz.cli import main
 from rnnviz.export import FORMATS, data_bytes, default_filename, export_bytes
+from rnnviz.graph import build_graph
 from rnnviz.presets import preset
 from rnnviz.shapes import shapes
 from rnnviz.spec import Spec
@@ -115,13 +117,22 @@ def test_dot_parses_back_to_the_graph(spec):
     assert {(a, b) for a, b, _ in edges} == set(ref.edges)
     assert len(edges) == ref.number_of_edges()
     for a, b, attrs in edges:
-        assert attrs["shape"] == ref.edges[a, b]["shape"] == attrs["label"]
+        assert attrs["shape"] == ref.edges[a, b]["shape"] == attrs["tooltip"]
         assert attrs["flow"] == ref.edges[a, b]["flow"]
     cells = [d for d in nodes.values() if d["kind"] == "cell"]
     assert len(cells) == spec.num_layers * spec.num_directions * spec.seq_len
     # The spec JSON is full of quotes: it survives DOT quoting intact.
     assert Spec.from_json(graph["spec"]) == spec
     assert graph["label"] == spec.title()
+
+
+@pytest.mark.skipif(not shutil.which("neato"), reason="graphviz not installed")
+def test_graphviz_accepts_the_dot_file(tmp_path):
+    dot = tmp_path / "g.dot"
+    dot.write_bytes(data_bytes(SPECS[0], "dot"))
+    proc = subprocess.run(["neato", "-Tsvg", str(dot)], capture_output=True, text=True)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    assert proc.stdout.count('class="node"') == build_graph(SPECS[0]).number_of_nodes()
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
