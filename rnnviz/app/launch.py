@@ -1,0 +1,152 @@
+"""Open the window (`rnnviz gui`, `python main.py`), or render it to a PNG and exit.
+
+The window is shown before torch is imported: the first trace starts after `show()`, and
+torch loads on the worker thread, so the window appears in a fraction of the import time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rnnviz.options import RunOptions
+from rnnviz.spec import Spec
+
+#: The configuration shown when there is no spec, session or remembered last session.
+DEFAULT_PRESET = "bilstm-2"
+#: Screenshot mode gives up waiting for the first trace after this long.
+SCREENSHOT_TIMEOUT_MS = 180_000
+NO_DISPLAY = """rnnviz: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.
+Run it headless and render the window to a PNG instead:
+    QT_QPA_PLATFORM=offscreen rnnviz gui --screenshot out.png
+or under a virtual X server:
+    xvfb-run rnnviz gui"""
+
+
+def has_display() -> bool:
+    """True if Qt can open a window here (a display, or a platform chosen explicitly)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM")) or sys.platform in ("win32", "darwin")
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "rnnviz"])
+    if not app.organizationName():
+        app.setOrganizationName("rnnviz")
+    app.setApplicationName("rnnviz")
+    return app
+
+
+def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
+           screenshot: str | os.PathLike[str] | None = None,
+           session: str | os.PathLike[str] | None = None) -> int:
+    """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
+
+    With `screenshot`, render the 1400×900 window to that PNG once the first trace is drawn
+    and return 0 (offscreen if there is no display). Without a display and without
+    `screenshot`, print how to run headless and return 2. Returns the exit status.
+    """
+    if screenshot is None and not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    if screenshot is not None and not has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = _app()
+
+    from rnnviz.app.session import SessionError, load_session
+    from rnnviz.app.state import AppState
+    from rnnviz.app.window import MainWindow, last_session
+    from rnnviz.presets import preset
+
+    selection: dict = {}
+    if session is not None:
+        try:
+            s = load_session(session)
+        except SessionError as exc:
+            print(f"rnnviz: cannot open session: {exc}", file=sys.stderr)
+            return 2
+        spec, options, selection = s.spec, s.options, dict(s.selection)
+    elif spec is None:
+        # A screenshot must not depend on what this user looked at last.
+        remembered = None if screenshot is not None else last_session()
+        if remembered is not None:
+            spec, options, selection = remembered.spec, remembered.options, \
+                dict(remembered.selection)
+        else:
+            p = preset(DEFAULT_PRESET)
+            spec, options = p.spec, p.options
+    options = options or RunOptions()
+    try:
+        options.check(spec)
+    except ValueError as exc:
+        print(f"rnnviz: {exc}", file=sys.stderr)
+        return 2
+
+    state = AppState(spec, options)
+    window = MainWindow(state)
+    if timestep:
+        selection["t"] = timestep
+    if selection:
+        state.select(**selection)
+    if screenshot is not None:
+        return _screenshot(app, window, selection, Path(screenshot))
+    window.restore_layout()
+    window.show()
+    window.runner.schedule()  # after show: torch loads while the window is already up
+    if session is not None:
+        window.session_path = Path(session)
+    return int(app.exec())
+
+
+def _screenshot(app, window, selection: dict, path: Path) -> int:  # type: ignore[no-untyped-def]
+    """Show the window at its default size, wait for the first trace, save it as PNG."""
+    from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
+
+    from rnnviz.app.window import DEFAULT_SIZE
+    from rnnviz.atomic import WriteError, atomic_write
+
+    window.persist = False
+    window.resize(*DEFAULT_SIZE)
+    window.show()
+    state, outcome = window.state, {}
+    loop = QEventLoop()
+
+    def done(kind: str, message: str = "") -> None:
+        outcome.setdefault(kind, message)
+        loop.quit()
+
+    state.sigSnapshotChanged.connect(lambda _: done("ok"))
+    state.sigFailed.connect(lambda msg: done("failed", msg))
+    state.sigSpecError.connect(lambda f, msg: msg and done("failed", f"{f}: {msg}"))
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: done("failed", "timed out waiting "
+                                                          "for the first trace"))
+    window.runner.start_now()
+    if not outcome:
+        loop.exec()
+    try:
+        if "ok" not in outcome:
+            print(f"rnnviz: no screenshot: {outcome.get('failed', 'no trace')}",
+                  file=sys.stderr)
+            return 1
+        if selection:
+            state.select(**selection)  # clamp against the traced spec, then let views draw
+        for _ in range(5):
+            app.processEvents()
+        image = window.grab().toImage()
+        buf = QBuffer()
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        image.save(buf, "PNG")
+        try:
+            atomic_write(path, bytes(buf.data()))
+        except WriteError as exc:
+            print(f"rnnviz: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {path} ({image.width()}×{image.height()})")
+        return 0
+    finally:
+        window.close()

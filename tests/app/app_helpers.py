@@ -1,0 +1,16 @@
+"""Shared constants and waits for the window tests (imported by conftest and test modules)."""
+
+from __future__ import annotations
+
+from rnnviz.app.worker import TraceRunner
+from rnnviz.spec import Spec
+
+#: Small and quick; the default configuration of most tests.
+SMALL = Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1)
+#: Big enough that a trace is still running long after a cancel flag is set.
+SLOW = Spec("lstm", 64, 256, 2, seq_len=5000, batch_size=1)
+
+
+def wait_traced(qtbot, runner: TraceRunner, timeout: int = 60_000) -> None:
+    """Wait until the runner has nothing running or waiting."""
+    qtbot.waitUntil(lambda: not runner.busy, timeout=timeout)
