@@ -1,0 +1,183 @@
+"""GUI latency benchmarks for `rnnviz bench`: real widgets, offscreen, timed end to end.
+
+"Repainted" means the window's widgets have repainted synchronously (`QWidget.repaint`),
+so a figure covers the views' own work after the data change plus the paint itself.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from rnnviz.bench import Measure
+from rnnviz.spec import Spec
+
+BIG = Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=1)
+GRAPH_BIG = Spec("lstm", 8, 16, 4, bidirectional=True, seq_len=2000, batch_size=1)
+
+
+def _app() -> Any:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["rnnviz-bench"])
+    app.setOrganizationName("rnnviz-bench")  # keep the user's settings out of it
+    return app
+
+
+def _window() -> Any:
+    from rnnviz.app.state import AppState
+    from rnnviz.app.window import MainWindow
+
+    win = MainWindow(AppState())
+    win.persist = False
+    win.resize(1400, 900)
+    win.show()
+    return win
+
+
+def _wait_idle(app: Any, win: Any, timeout: float = 300.0) -> float:
+    """Process events until the runner is idle; returns the longest gap between event-loop
+    turns (seconds), i.e. how long the GUI thread was blocked at most."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    gaps = []
+    last = time.perf_counter()
+    end = last + timeout
+    loop = QEventLoop()
+    tick = QTimer()
+    tick.setInterval(5)
+
+    def on_tick() -> None:
+        nonlocal last
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+        if not win.runner.busy or now > end:
+            loop.quit()
+
+    tick.timeout.connect(on_tick)
+    tick.start()
+    loop.exec()
+    tick.stop()
+    app.processEvents()
+    return max(gaps) if gaps else 0.0
+
+
+def _edit_latency(app: Any, win: Any, field: str, values: list[int]) -> list[float]:
+    """Seconds from a config edit to every view repainted with the new trace, per value."""
+    out = []
+    for v in values:
+        t0 = time.perf_counter()
+        win.state.edit_spec(**{field: v})
+        win.runner.start_now()  # measure the pipeline, not the debounce timer
+        _wait_idle(app, win)
+        win.repaint()
+        out.append(time.perf_counter() - t0)
+        assert getattr(win.state.snapshot.spec, field) == v
+    return out
+
+
+def edit_measures(app: Any, quick: bool) -> list[Measure]:
+    """Config edit → repainted (default config, and H=512 T=500 L=4 bi after the trace lands)."""
+    from rnnviz.snapshot import compute_snapshot
+
+    from rnnviz.app.launch import DEFAULT_PRESET
+    from rnnviz.presets import preset
+
+    win = _window()
+    default = preset(DEFAULT_PRESET)
+    win.state.set_spec(default.spec, default.options)
+    win.runner.start_now()
+    _wait_idle(app, win)
+    n = 5 if quick else 15
+    small = _edit_latency(app, win, "hidden_size", [7 + (k % 5) for k in range(n)])
+    out = [Measure("config edit → all views repainted, default config",
+                   statistics.median(small) * 1000, "ms", 50,
+                   f"{win.state.spec.title()}, median of {n}, trace included, debounce not")]
+    # Big config: the trace itself takes about a second; the target is what follows it.
+    win.state.set_spec(BIG)
+    gap = _wait_idle(app, win)
+    snaps = [compute_snapshot(BIG.replace(hidden_size=h)) for h in (511, 512)]
+    times = []
+    for k in range(3 if quick else 6):
+        t0 = time.perf_counter()
+        win.state.set_snapshot(snaps[k % 2])
+        win.repaint()
+        times.append(time.perf_counter() - t0)
+    out.append(Measure("trace landed → all views repainted, H=512 T=500 L=4 bi",
+                       statistics.median(times) * 1000, "ms", 250,
+                       f"median of {len(times)}"))
+    out.append(Measure("GUI thread longest block while tracing H=512 T=500 L=4 bi",
+                       gap * 1000, "ms", 100, "max gap between 5 ms timer ticks"))
+    steps = []
+    for k in range(20 if quick else 60):
+        t0 = time.perf_counter()
+        win.state.select(t=(k * 7) % BIG.seq_len)
+        win.repaint()
+        steps.append(time.perf_counter() - t0)
+    out.append(Measure("one timestep step → all views repainted, H=512 T=500 L=4 bi",
+                       statistics.median(steps) * 1000, "ms", 16,
+                       f"median of {len(steps)}, max {max(steps) * 1000:.1f} ms"))
+    win.close()
+    return out
+
+
+def graph_measures(app: Any) -> list[Measure]:
+    """Unrolled graph of L=4 bi T=2000: build + first paint, and its SVG export."""
+    from PySide6.QtWidgets import QGraphicsView
+
+    from rnnviz.app.render import render_graph
+    from rnnviz.app.scene import GraphScene
+    from rnnviz.graph import build_graph
+    from rnnviz.snapshot import draw_fold
+
+    t0 = time.perf_counter()
+    graph = build_graph(GRAPH_BIG, fold=draw_fold(GRAPH_BIG))
+    scene = GraphScene(graph, GRAPH_BIG)
+    view = QGraphicsView(scene)
+    view.resize(1000, 600)
+    view.show()
+    view.repaint()
+    built = time.perf_counter() - t0
+    view.close()
+    t0 = time.perf_counter()
+    data = render_graph(GRAPH_BIG, "svg")
+    svg = time.perf_counter() - t0
+    return [Measure("unrolled graph L=4 bi T=2000: build + first paint", built * 1000, "ms",
+                    1000, f"{graph.number_of_nodes()} nodes drawn (folded)"),
+            Measure("SVG export of it", svg * 1000, "ms", 3000, f"{len(data) / 1024:.0f} KiB")]
+
+
+def launch_measure() -> list[Measure]:
+    """Process start → main window shown, in a fresh interpreter (torch not yet imported)."""
+    code = ("import time, os; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')\n"
+            "from rnnviz.app.bench_gui import _app, _window\n"
+            "import sys\n"
+            "app = _app(); win = _window(); app.processEvents(); win.repaint()\n"
+            "print('VISIBLE', time.time(), 'torch' in sys.modules, flush=True)\n"
+            "win.runner.shutdown()\n")
+    times, torch_loaded = [], False
+    for _ in range(3):
+        t0 = time.time()  # wall clock: compared with the child's own time.time()
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120)
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("VISIBLE")), "")
+        if not line:
+            raise RuntimeError(f"launch benchmark failed: {proc.stderr[-500:]}")
+        _, shown, loaded = line.split()
+        times.append(float(shown) - t0)
+        torch_loaded = torch_loaded or loaded == "True"
+    return [Measure("launch → window visible", statistics.median(times) * 1000, "ms", 1500,
+                    f"median of 3 fresh processes; torch imported "
+                    f"before first paint: {'yes' if torch_loaded else 'no'}")]
+
+
+def gui_measures(quick: bool = False) -> list[Measure]:
+    """Every GUI latency benchmark."""
+    app = _app()
+    return edit_measures(app, quick) + graph_measures(app) + launch_measure()
