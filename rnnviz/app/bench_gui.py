@@ -84,10 +84,9 @@ def _edit_latency(app: Any, win: Any, field: str, values: list[int]) -> list[flo
 
 def edit_measures(app: Any, quick: bool) -> list[Measure]:
     """Config edit → repainted (default config, and H=512 T=500 L=4 bi after the trace lands)."""
-    from rnnviz.snapshot import compute_snapshot
-
     from rnnviz.app.launch import DEFAULT_PRESET
     from rnnviz.presets import preset
+    from rnnviz.snapshot import compute_snapshot
 
     win = _window()
     default = preset(DEFAULT_PRESET)
