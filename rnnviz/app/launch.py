@@ -91,10 +91,9 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
     window = MainWindow(state)
     if timestep:
         selection["t"] = timestep
-    if selection:
-        state.select(**selection)
+    window.select_when_traced(selection)
     if screenshot is not None:
-        return _screenshot(app, window, selection, Path(screenshot))
+        return _screenshot(app, window, Path(screenshot))
     window.restore_layout()
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
@@ -103,7 +102,7 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
     return int(app.exec())
 
 
-def _screenshot(app, window, selection: dict, path: Path) -> int:  # type: ignore[no-untyped-def]
+def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
     """Show the window at its default size, wait for the first trace, save it as PNG."""
     from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
 
@@ -133,8 +132,6 @@ def _screenshot(app, window, selection: dict, path: Path) -> int:  # type: ignor
             print(f"rnnviz: no screenshot: {outcome.get('failed', 'no trace')}",
                   file=sys.stderr)
             return 1
-        if selection:
-            state.select(**selection)  # clamp against the traced spec, then let views draw
         for _ in range(5):
             app.processEvents()
         image = window.grab().toImage()

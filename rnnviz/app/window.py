@@ -83,9 +83,11 @@ class _KeyGuard(QObject):
     """
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        # A button only uses Space; its arrows may as well step time.
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(obj, EDITORS) \
                 and event.key() in TIMELINE_KEYS \
-                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier \
+                and (not isinstance(obj, QAbstractButton) or event.key() == Qt.Key.Key_Space):
             event.accept()
         return False
 
@@ -102,6 +104,8 @@ class MainWindow(QMainWindow):
         #: False for throwaway windows (screenshots): closing then leaves settings alone.
         self.persist = True
         self.runner = TraceRunner(self.state, parent=self)
+        self._pending_selection: dict[str, Any] = {}
+        self.state.sigSnapshotChanged.connect(self._apply_pending_selection)
 
         self.graph_view = _view("graph_view", "GraphView", self.state, self)
         self.gate_view = _view("gate_view", "GateView", self.state, self)
@@ -220,6 +224,18 @@ class MainWindow(QMainWindow):
         if self.state.set_spec(p.spec, p.options):
             self.status.showMessage(f"preset: {p.name}", 5000)
 
+    def select_when_traced(self, selection: dict[str, Any]) -> None:
+        """Select now and again once the current spec's trace lands: until then the selection
+        is clamped to the old snapshot (a session's batch row 1 would become 0)."""
+        self._pending_selection = dict(selection)
+        if selection:
+            self.state.select(**selection)
+
+    def _apply_pending_selection(self, snap: Any) -> None:
+        if self._pending_selection and snap.spec == self.state.spec:
+            self.state.select(**self._pending_selection)
+            self._pending_selection = {}
+
     def selection_dict(self) -> dict[str, Any]:
         """The selection as plain values for a session file."""
         s = self.state.selection
@@ -246,8 +262,7 @@ class MainWindow(QMainWindow):
             self._file_error("Cannot open session", str(exc))
             return False
         self.state.set_spec(session.spec, session.options)
-        if session.selection:
-            self.state.select(**session.selection)
+        self.select_when_traced(session.selection)
         self.session_path = Path(path)
         self._remember(path)
         self.status.showMessage(f"opened {path}", 5000)
@@ -315,11 +330,15 @@ class MainWindow(QMainWindow):
 
     # ---- settings and lifetime --------------------------------------------------------------------
     def restore_layout(self) -> None:
-        """Restore window geometry and dock layout saved by the last close."""
+        """Restore window geometry and dock layout saved by the last close; on a first start,
+        fit the default size to the screen (a 1366×768 laptop cannot show 1400×900)."""
         s = settings()
         geometry, layout = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            pass
+        elif self.screen() is not None:
+            avail = self.screen().availableGeometry()
+            self.resize(min(DEFAULT_SIZE[0], avail.width()), min(DEFAULT_SIZE[1], avail.height()))
         if isinstance(layout, QByteArray):
             self.restoreState(layout)
 
