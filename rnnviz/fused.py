@@ -39,8 +39,9 @@ def run_direction(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tenso
     seq = x.flip(0) if reverse else x
     h, c = h0.unsqueeze(0), (c0.unsqueeze(0) if c0 is not None else None)
     pieces = []
-    for start in range(0, seq.shape[0], CHUNK):
-        out, h, c = fused_step(spec, seq[start:start + CHUNK], h, c, w)
+    step = chunk_steps(spec)
+    for start in range(0, seq.shape[0], step):
+        out, h, c = fused_step(spec, seq[start:start + step], h, c, w)
         pieces.append(out)
         tick()
     hseq = torch.cat(pieces, 0) if len(pieces) > 1 else pieces[0]
@@ -49,32 +50,38 @@ def run_direction(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tenso
     return hseq, (c[0] if c is not None else None)
 
 
-#: A bidirectional layer costing more multiply-accumulates than this is run one direction at a
-#: time in chunks (see whole_layers); below it, one call per layer.
-WHOLE_LAYER_MACS = 2e10
+#: Work per fused call, in multiply-accumulates, above which a layer is split: ~0.2 s here,
+#: so a cancel is seen well within the 200 ms the app promises.
+CALL_MACS = 1.5e10
+
+
+def _step_macs(spec: Spec) -> float:
+    """Multiply-accumulates of one timestep of one direction of the widest layer."""
+    widest = max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2)))
+    return spec.batch_size * spec.gate_count * spec.hidden_size * (widest + spec.out_hidden) \
+        + spec.batch_size * spec.hidden_size * spec.proj_size
+
+
+def chunk_steps(spec: Spec) -> int:
+    """Timesteps per fused call when a layer runs in chunks: at most CHUNK, fewer when one
+    step is so expensive that CHUNK of them would keep a cancel waiting."""
+    return int(max(1, min(CHUNK, CALL_MACS // max(_step_macs(spec), 1.0))))
 
 
 def whole_layers(spec: Spec) -> bool:
     """Whether to run each layer in one fused call (both directions at once).
 
     That is exactly what the module's forward does, so the results are bit-identical to
-    module(x). Its only cost is that a cancel waits for the layer to finish, so very large
-    layers are instead run one direction at a time in CHUNK-step pieces: the forward
-    direction stays bit-identical, the backward one (run on the time-reversed input) agrees
-    to round-off, and the comparison below still covers it.
+    module(x). Its only cost is that a cancel waits for the layer to finish, so layers above
+    CALL_MACS run one direction at a time in `chunk_steps` pieces instead: the forward
+    direction stays bit-identical (chunking a forward run changes nothing), the backward one
+    (run on the time-reversed input) agrees to round-off, and the comparison covers it.
     """
-    if spec.seq_len <= CHUNK:
-        return True
-    if not spec.bidirectional:
-        return False
-    widest = max(spec.layer_input_size(k) for k in range(spec.num_layers))
-    macs = spec.seq_len * spec.batch_size * spec.gate_count * spec.hidden_size * \
-        (widest + spec.out_hidden) * 2
-    return macs <= WHOLE_LAYER_MACS
+    return spec.seq_len * _step_macs(spec) * spec.num_directions <= CALL_MACS
 
 
 def run_layer(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
-               ws: list[DirectionWeights]) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+              ws: list[DirectionWeights]) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
     """One whole layer (every direction) in one fused call, as nn.RNNBase.forward runs it.
 
     Returns per direction torch's h_t for every t (T, B, H_out), indexed by input position,

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from rnnviz.budget import check_budget
-from rnnviz.fused import CHUNK, run_direction, run_layer, whole_layers
+from rnnviz.fused import CHUNK, chunk_steps, run_direction, run_layer, whole_layers
 from rnnviz.gates import (
     DirectionWeights,
     cell_scan,
@@ -271,7 +271,7 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
     module_out = None if _is_stock(module) else module(x, (h0, c0) if spec.cell == "lstm" else h0)
 
     whole = whole_layers(spec)
-    chunks = 1 if whole else -(-spec.seq_len // CHUNK)
+    chunks = 1 if whole else -(-spec.seq_len // chunk_steps(spec))
     meter = _Meter(spec.num_layers * spec.num_directions * (chunks + 1), progress, cancel)
     diff = _Diff()
     lanes: list[_Lane] = []
