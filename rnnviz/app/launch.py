@@ -42,6 +42,24 @@ def _app():  # type: ignore[no-untyped-def]
     return app
 
 
+def _quiet_offscreen() -> None:
+    """Drop the offscreen plugin's 'does not support propagateSizeHints()' notice, printed
+    once per dock and meaningless here; every other Qt message still reaches stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message):  # type: ignore[no-untyped-def]
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+
+
 def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
            screenshot: str | os.PathLike[str] | None = None,
            session: str | os.PathLike[str] | None = None) -> int:
@@ -57,6 +75,8 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = _app()
+    if app.platformName() == "offscreen":
+        _quiet_offscreen()
 
     from rnnviz.app.session import SessionError, load_session
     from rnnviz.app.state import AppState
@@ -99,6 +119,7 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
     window.runner.schedule()  # after show: torch loads while the window is already up
     if session is not None:
         window.session_path = Path(session)
+        window.update_title()
     return int(app.exec())
 
 

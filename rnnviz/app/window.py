@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_shortcuts()
+        self.state.sigSpecChanged.connect(self.update_title)
+        self.update_title()
         self._key_guard = _KeyGuard(self)
         app = QApplication.instance()
         if app is not None:
@@ -217,6 +219,11 @@ class MainWindow(QMainWindow):
             sc.activated.connect(slot)
             self.shortcuts[name] = sc
 
+    def update_title(self, *_: Any) -> None:
+        """Window title: the torch constructor line and the session file, if any."""
+        name = f" — {self.session_path.name}" if self.session_path else ""
+        self.setWindowTitle(f"rnnviz — {self.state.spec.title()}{name}")
+
     # ---- presets and sessions ------------------------------------------------------------------
     def load_preset(self, key: str) -> None:
         """Load the preset's exact spec and run options."""
@@ -251,6 +258,7 @@ class MainWindow(QMainWindow):
             return False
         self.session_path = Path(path)
         self._remember(path)
+        self.update_title()
         self.status.showMessage(f"saved {path}", 5000)
         return True
 
@@ -265,6 +273,7 @@ class MainWindow(QMainWindow):
         self.select_when_traced(session.selection)
         self.session_path = Path(path)
         self._remember(path)
+        self.update_title()
         self.status.showMessage(f"opened {path}", 5000)
         return True
 
