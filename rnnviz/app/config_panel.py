@@ -53,6 +53,15 @@ GENERAL = "general"
 SEED_MAX = 2**31 - 1
 
 
+def constructor_line(spec: Spec, options: RunOptions) -> str:
+    """What torch builds: `spec.title()`, or `LSTMCell(5, 6)` when a *Cell is stepped."""
+    title = spec.title()
+    if options.stepper == "cell":
+        name = spec.cell.upper()
+        title = title.replace(f"{name}(", f"{name}Cell(", 1)
+    return title
+
+
 class ConfigPanel(QWidget):
     """Spec and run-option widgets bound to an AppState (see module docstring)."""
 
@@ -258,7 +267,7 @@ class ConfigPanel(QWidget):
 
     def _refresh_labels(self, spec: Spec) -> None:
         self._update_enabled()
-        self.title.setText(spec.title())
+        self.title.setText(constructor_line(spec, self.state.options))
         est = estimate(spec)
         self.memory.setText(f"≈ {human(est.total)} to trace and draw "
                             f"(gates {human(est.gates)}, parameters {human(est.parameters)})")

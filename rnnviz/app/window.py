@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.app.config_panel import ConfigPanel
+from rnnviz.app.config_panel import ConfigPanel, constructor_line
 from rnnviz.app.session import (
     SessionError,
     load_session,
@@ -51,8 +51,11 @@ SESSION_FILTER = "rnnviz session (*.rnnviz.json *.json);;All files (*)"
 #: Keys the timeline owns; an editor with focus keeps them (see _KeyGuard).
 TIMELINE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home,
                  Qt.Key.Key_End)
-EDITORS = (QAbstractSpinBox, QLineEdit, QComboBox, QAbstractButton, QTextEdit, QPlainTextEdit,
-           QAbstractItemView)
+#: Widgets that keep some timeline keys for themselves when they have focus: text fields,
+#: spin boxes and tables use them all; buttons and combo boxes only Space (press / open).
+#: (A combo box's Home/End would silently switch, say, the cell to GRU.)
+_ALL_KEYS = (QAbstractSpinBox, QLineEdit, QTextEdit, QPlainTextEdit, QAbstractItemView)
+_SPACE_ONLY = (QAbstractButton, QComboBox)
 
 
 def settings() -> QSettings:
@@ -75,19 +78,18 @@ def _view(module: str, cls: str, state: AppState, parent: QWidget) -> QWidget:
 
 
 class _KeyGuard(QObject):
-    """Lets a focused editor keep Space/arrows/Home/End instead of the timeline shortcuts.
+    """Lets a focused editor keep the keys it uses instead of the timeline shortcuts.
 
     Qt asks the focus widget first with a ShortcutOverride event; accepting it there means
-    "this key is mine". Spin boxes and line edits already claim arrows, but combo boxes,
-    check boxes and buttons do not, so without this Space would play instead of toggling.
+    "this key is mine". Without this, Space on a focused check box would start playback
+    instead of toggling it, and ←/→ in a table would step time instead of moving the cursor.
     """
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        # A button only uses Space; its arrows may as well step time.
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(obj, EDITORS) \
-                and event.key() in TIMELINE_KEYS \
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in TIMELINE_KEYS \
                 and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier \
-                and (not isinstance(obj, QAbstractButton) or event.key() == Qt.Key.Key_Space):
+                and (isinstance(obj, _ALL_KEYS) or isinstance(obj, _SPACE_ONLY)
+                     and event.key() == Qt.Key.Key_Space):
             event.accept()
         return False
 
@@ -146,6 +148,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_shortcuts()
         self.state.sigSpecChanged.connect(self.update_title)
+        self.state.sigOptionsChanged.connect(self.update_title)
         self.update_title()
         self._key_guard = _KeyGuard(self)
         app = QApplication.instance()
@@ -222,7 +225,8 @@ class MainWindow(QMainWindow):
     def update_title(self, *_: Any) -> None:
         """Window title: the torch constructor line and the session file, if any."""
         name = f" — {self.session_path.name}" if self.session_path else ""
-        self.setWindowTitle(f"rnnviz — {self.state.spec.title()}{name}")
+        line = constructor_line(self.state.spec, self.state.options)
+        self.setWindowTitle(f"rnnviz — {line}{name}")
 
     # ---- presets and sessions ------------------------------------------------------------------
     def load_preset(self, key: str) -> None:

@@ -91,6 +91,7 @@ def test_cell_stepper_needs_one_layer(qtbot, panel):
         p.widgets["num_layers"].setValue(1)
     assert blocker.args[0].options.stepper == "cell"
     assert blocker.args[0].spec.num_layers == 1
+    assert p.title.text() == "LSTMCell(5, 6)"
 
 
 def test_state_change_updates_widgets_without_echo(qtbot, panel):

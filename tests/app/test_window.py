@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
+from rnnviz.app.config_panel import constructor_line
 from rnnviz.app.launch import launch
 from rnnviz.app.state import AppState
 from rnnviz.app.window import MainWindow
@@ -36,7 +37,9 @@ def test_preset_loads_exact_configuration(qtbot, window, key):
     snap = blocker.args[0]
     assert (snap.spec, snap.options) == (p.spec, p.options)
     assert (window.state.spec, window.state.options) == (p.spec, p.options)
-    assert window.config_panel.title.text() == p.spec.title()
+    assert window.config_panel.title.text() == constructor_line(p.spec, p.options)
+    if key == "rnncell-4-2":
+        assert window.config_panel.title.text() == "RNNCell(4, 2)"
     wait_traced(qtbot, window.runner)
 
 
@@ -142,6 +145,13 @@ def test_editor_with_focus_keeps_its_keys(qtbot, window):
     for key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End):
         _press(qtbot, spin, key)
     assert state.selection.t == 2
+    combo = panel.widgets["cell"]
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=5_000)
+    _press(qtbot, combo, Qt.Key.Key_End)  # a combo box gives End to the timeline
+    assert state.selection.t == 5 and state.spec.cell == "lstm"
+    _press(qtbot, combo, Qt.Key.Key_Left)
+    assert state.selection.t == 4 and state.spec.cell == "lstm"
     check = panel.widgets["batch_first"]
     check.setFocus()
     qtbot.waitUntil(check.hasFocus, timeout=5_000)
