@@ -241,8 +241,7 @@ def export_bytes(spec: Spec, fmt: str, *, options: RunOptions | None = None,
     from rnnviz.app import render  # Qt only for the formats that draw
 
     if f.kind == "drawn":
-        g = build_graph(spec, fold=drawn_fold(spec, fold))
-        return render.render_graph(g, spec, fmt, timestep=timestep, scale=scale)
+        return render.render_graph(spec, fmt, timestep=timestep, scale=scale, fold=fold)
     if snapshot is None or snapshot.spec != spec:
         from rnnviz.snapshot import compute_snapshot
 

@@ -39,6 +39,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QWidget
 
 from rnnviz.export import ExportError
+from rnnviz.graph import build_graph
 from rnnviz.snapshot import Snapshot
 from rnnviz.spec import Spec
 
@@ -178,20 +179,28 @@ def graph_scene(graph: nx.DiGraph, spec: Spec, timestep: int | None = None) -> Q
     return scene
 
 
-def render_graph(source: Snapshot | nx.DiGraph, spec: Spec | None, fmt: str, *,
-                 timestep: int | None = None, scale: float = 1.0) -> bytes:
+def render_graph(source: Spec | Snapshot | nx.DiGraph, fmt: str, *,
+                 timestep: int | None = None, scale: float = 1.0,
+                 fold: int | None = None) -> bytes:
     """The unrolled diagram as SVG/PNG/PDF bytes, drawn by the window's GraphScene.
 
-    `source` is a Snapshot (its drawn graph and spec are used) or a graph from
-    `rnnviz.graph.build_graph` with its `spec`. `timestep` is highlighted when given.
+    `source` is a Spec (drawn folded as `rnnviz.export.drawn_fold(spec, fold)`), a Snapshot
+    (its drawn graph) or a graph from `rnnviz.graph.build_graph` (its spec is read from the
+    graph's `spec` attribute). `timestep` is highlighted when given; `scale` multiplies the
+    size (1 scene unit = 1 pt = 1 px at scale 1).
     """
+    from rnnviz.export import check_scale, check_timestep, drawn_fold
+
     ensure_qt_app()
-    if isinstance(source, Snapshot):
+    if isinstance(source, Spec):
+        spec = source
+        graph = build_graph(spec, fold=drawn_fold(spec, fold))
+    elif isinstance(source, Snapshot):
         graph, spec = source.graph, source.spec
     else:
-        graph = source
-    if spec is None:
-        raise ExportError("render_graph needs the spec of a bare graph")
+        graph, spec = source, Spec.from_json(source.graph["spec"])
+    check_timestep(spec, timestep)
+    check_scale(scale)
     scene = graph_scene(graph, spec, timestep)
     return render_scene(scene, fmt, scale, title=f"{spec.title()} unrolled over "
                         f"{spec.seq_len} steps")
