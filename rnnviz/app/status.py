@@ -69,8 +69,8 @@ class StatusBar(QStatusBar):
         tr = snap.trace
         self.badge.setText(badge_text(tr))
         self.badge.setStyleSheet(GOOD if tr.verified else BAD)
-        self.seconds.setText(f"{snap.seconds * 1000:.0f} ms" if snap.seconds < 1
-                             else f"{snap.seconds:.2f} s")
+        took = f"{snap.seconds * 1000:.0f} ms" if snap.seconds < 1 else f"{snap.seconds:.2f} s"
+        self.seconds.setText(f"traced in {took}")
         self.memory.setText(f"trace {human(tr.nbytes)}")
 
     def _busy(self, what: str) -> None:
