@@ -111,8 +111,9 @@ class Spec:
                             "activations (leave it at tanh)")
         object.__setattr__(self, "nonlinearity", nl)
         d = self.dropout
-        if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) \
-                or not 0.0 <= d < 1.0:
+        # The range test comes before isfinite: math.isfinite of a huge int overflows.
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0.0 <= d < 1.0 \
+                or not math.isfinite(d):
             raise SpecError("dropout", f"must be a number in [0, 1), got {d!r}")
         object.__setattr__(self, "dropout", float(d))
         p = _check_int("proj_size", self.proj_size, 0, MAX_SIZE)
