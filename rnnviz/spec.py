@@ -211,7 +211,9 @@ class Spec:
         """Parse `to_json` output; malformed JSON raises SpecError."""
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:
+            # ValueError covers JSONDecodeError, UnicodeDecodeError and an integer literal past
+            # Python's digit limit; RecursionError is pathologically deep nesting.
             raise SpecError("spec", f"is not valid JSON ({exc})") from None
         return cls.from_dict(data)
 
