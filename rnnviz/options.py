@@ -45,8 +45,9 @@ class RunOptions:
         if self.init not in INIT_KINDS:
             raise SpecError("init", f"must be one of {', '.join(INIT_KINDS)}, got {self.init!r}")
         ws = self.weight_scale
-        if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not math.isfinite(ws) \
-                or not 0 < ws <= 1e6:
+        # The range test comes before isfinite: math.isfinite of a huge int overflows.
+        if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not 0 < ws <= 1e6 \
+                or not math.isfinite(ws):
             raise SpecError("weight_scale", f"must be a number in (0, 1e6], got {ws!r}")
         object.__setattr__(self, "weight_scale", float(ws))
         if self.stepper not in STEPPERS:
