@@ -6,6 +6,7 @@ with it; the estimate is arithmetic on the Spec alone, so the refusal costs micr
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -83,7 +84,7 @@ def parse_bytes(text: str) -> int:
         mult = 1024 ** ("KMGT".index(t[-1]) + 1)
         t = t[:-1]
     value = float(t)
-    if not value > 0:
+    if not 0 < value < math.inf:  # NaN, 'inf' and '1e400' would fail int() below
         raise ValueError(f"memory budget must be positive, got {text!r}")
     return int(value * mult)
 
