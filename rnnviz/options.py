@@ -77,5 +77,7 @@ class RunOptions:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise SpecError(unknown[0], f"is not a run option (options: {', '.join(sorted(names))})")
+            # repr: a key from a file can be empty or hold a newline.
+            raise SpecError("options", f"unknown option {unknown[0]!r} "
+                            f"(options: {', '.join(sorted(names))})")
         return cls(**data)

@@ -199,7 +199,9 @@ class Spec:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise SpecError(unknown[0], f"is not a spec field (fields: {', '.join(sorted(names))})")
+            # repr: a key from a file can be empty or hold a newline; the field is the whole spec.
+            raise SpecError("spec", f"unknown field {unknown[0]!r} "
+                            f"(fields: {', '.join(sorted(names))})")
         return cls(**data)
 
     def to_json(self) -> str:
