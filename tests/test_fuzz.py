@@ -1,0 +1,174 @@
+"""Fuzzing the edges users type into: spec dicts/JSON (session files) and CLI argument lists.
+
+The property is the reliability contract: a bad value is a SpecError (CLI: exit status 2 and
+one line naming the field), never any other exception and never a traceback. Sizes are kept
+tiny or absurd (over a limit / over the memory budget) so every accepted trace is fast.
+
+Quick by default; `--hypothesis-profile=long` runs 10,000 examples per test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from rnnviz.options import RunOptions
+from rnnviz.spec import Spec, SpecError
+
+FIELDS = ("cell", "input_size", "hidden_size", "num_layers", "bidirectional", "batch_first",
+          "bias", "nonlinearity", "dropout", "proj_size", "seq_len", "batch_size", "version")
+
+json_scalars = (st.none() | st.booleans() | st.integers() | st.floats()
+                | st.sampled_from(["lstm", "gru", "rnn", "LSTM", "tanh", "relu", "", "1", "0.5"])
+                | st.text(max_size=8))
+json_values = st.recursive(json_scalars, lambda kids: st.lists(kids, max_size=3)
+                           | st.dictionaries(st.text(max_size=4), kids, max_size=3),
+                           max_leaves=6)
+good_values = {
+    "cell": st.sampled_from(["lstm", "gru", "rnn"]),
+    "input_size": st.integers(1, 8), "hidden_size": st.integers(1, 8),
+    "num_layers": st.integers(1, 3), "seq_len": st.integers(1, 6), "batch_size": st.integers(1, 3),
+    "bidirectional": st.booleans(), "batch_first": st.booleans(), "bias": st.booleans(),
+    "nonlinearity": st.sampled_from(["tanh", "relu"]), "dropout": st.floats(0, 0.99),
+    "proj_size": st.integers(0, 7), "version": st.integers(1, 2),
+}
+# Each field is either a plausible value or anything JSON can hold; plus unknown keys.
+spec_dicts = st.fixed_dictionaries(
+    {}, optional={k: (good_values[k] | json_values) for k in FIELDS}
+).flatmap(lambda d: st.dictionaries(st.text(max_size=6), json_values, max_size=2)
+          .map(lambda extra: {**extra, **d}) | st.just(d))
+
+
+def _spec_or_error(make):
+    try:
+        return make()
+    except SpecError as exc:
+        assert exc.field and exc.message, "a SpecError must name a field and say why"
+        assert "\n" not in str(exc)
+        return None
+
+
+@pytest.mark.fuzz
+@given(spec_dicts)
+@example({"dropout": 10 ** 400})
+@example({"hidden_size": 1e300})
+@example({"hidden_size": float("nan")})
+@example({"version": 10 ** 30})
+def test_spec_from_dict_works_or_raises_spec_error(data):
+    spec = _spec_or_error(lambda: Spec.from_dict(data))
+    if spec is not None:  # whatever was accepted survives its own round trip
+        assert Spec.from_json(spec.to_json()) == spec
+
+
+@pytest.mark.fuzz
+@given(st.text(max_size=40) | spec_dicts.map(lambda d: json.dumps(d, default=str)))
+@example('{"hidden_size": ' + "1" * 5000 + "}")
+@example("[" * 100_000)
+@example("\ud800")
+def test_spec_from_json_works_or_raises_spec_error(text):
+    _spec_or_error(lambda: Spec.from_json(text))
+
+
+@pytest.mark.fuzz
+@given(st.fixed_dictionaries({}, optional={
+    "seed": st.integers(-2, 2 ** 64) | json_values,
+    "input_kind": st.sampled_from(["randn", "zeros", "ones"]) | json_values,
+    "init": st.sampled_from(["zeros", "randn"]) | json_values,
+    "weight_scale": st.floats() | st.integers() | json_values,
+    "stepper": st.sampled_from(["module", "cell"]) | json_values,
+}) | json_values)
+@example({"weight_scale": 10 ** 400})
+def test_run_options_from_dict_works_or_raises_spec_error(data):
+    _spec_or_error(lambda: RunOptions.from_dict(data))
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+_OUT_DIR = Path(tempfile.mkdtemp(prefix="rnnviz-fuzz-"))
+(_OUT_DIR / "a_file").write_text("not a directory")
+
+SMALL_INT = st.sampled_from(["-1", "0", "1", "2", "3", "8", "1.5", "x", "", "2e3",
+                             "1048577", "10000001"])
+CLI_FLAGS = {
+    "--cell": st.sampled_from(["lstm", "gru", "rnn", "LSTM", "cnn"]),
+    "--nonlinearity": st.sampled_from(["tanh", "relu", "sigmoid"]),
+    "--input-size": SMALL_INT | st.just("65536"),
+    "--hidden-size": SMALL_INT | st.just("65536"),
+    "--num-layers": SMALL_INT,
+    "--bidirectional": None, "--batch-first": None, "--no-bias": None,
+    "--dropout": st.sampled_from(["0", "0.5", "0.99", "1", "-0.1", "nan", "inf", "1e400", "a"]),
+    "--proj-size": SMALL_INT,
+    "--seq-len": SMALL_INT,
+    "--batch-size": SMALL_INT,
+    "--preset": st.sampled_from(["rnn-5-6-2", "lstm-5-6-2", "gru-5-6-2", "rnncell-4-2",
+                                 "bilstm-2", "hello-ohlol", "nope", ""]),
+    "--memory-budget": st.sampled_from(["4G", "1K", "512M", "0", "-1", "nan", "inf", "1e400",
+                                        "G", "", "12QB"]),
+}
+TRACE_FLAGS = {
+    "--seed": st.sampled_from(["0", "1", "-1", "18446744073709551616", "s"]),
+    "--input": st.sampled_from(["randn", "zeros", "ones", "uniform"]),
+    "--init": st.sampled_from(["zeros", "randn", "ones"]),
+    "--weight-scale": st.sampled_from(["1", "0.5", "8", "0", "-1", "inf", "nan", "1e7", "w"]),
+    "--stepper": st.sampled_from(["module", "cell", "loop"]),
+    "--out": st.sampled_from([str(_OUT_DIR / "t.npz"), str(_OUT_DIR / "a_file" / "t.npz"),
+                              str(_OUT_DIR)]),
+}
+
+
+def _argv(command: str, flags: dict) -> st.SearchStrategy[list[str]]:
+    def pair(flag):
+        values = flags[flag]
+        return st.just([flag]) if values is None else values.map(lambda v: [flag, v])
+
+    one = st.sampled_from(sorted(flags)).flatmap(pair) | st.just(["--bogus"])
+    return st.lists(one, max_size=6).map(lambda parts: [command] + [a for p in parts for a in p])
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """rnnviz.cli.main in-process: (status, stdout, stderr); argparse's exit becomes a status."""
+    from rnnviz.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's dropout / oneDNN notices are not ours
+        try:
+            status = main(argv)
+        except SystemExit as exc:  # argparse rejects a flag or value
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def _check_cli(argv: list[str]) -> None:
+    status, out, err = run_cli(argv)
+    assert status in (0, 2), (argv, status, err)
+    assert "Traceback" not in err
+    if status == 0:
+        assert out.strip(), argv
+    elif not err.startswith("usage:"):  # our own refusals: exactly one line
+        assert err.startswith("rnnviz: ") and err.count("\n") == 1, (argv, err)
+
+
+@pytest.mark.fuzz
+@given(_argv("shapes", {**CLI_FLAGS, "--json": None}))
+@example(["shapes", "--memory-budget", "inf"])
+@example(["shapes", "--dropout", "1e400"])
+def test_cli_shapes_exits_0_or_2(argv):
+    _check_cli(argv)
+
+
+@pytest.mark.fuzz
+@given(_argv("trace", {**CLI_FLAGS, **TRACE_FLAGS}))
+@example(["trace", "--memory-budget", "1e400"])
+@example(["trace", "--stepper", "cell", "--num-layers", "2"])
+@example(["trace", "--out", str(_OUT_DIR / "a_file" / "t.npz")])
+def test_cli_trace_exits_0_or_2(argv):
+    _check_cli(argv)
