@@ -115,6 +115,10 @@ def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: st
                               f"--scale or fold the sequence")
         img = QImage(size, QImage.Format.Format_ARGB32)
         img.fill(Qt.GlobalColor.white)
+        # Record 72 dpi × scale, so the PNG prints at the same physical size as the PDF.
+        dpm = round(72 * scale / 0.0254)
+        img.setDotsPerMeterX(dpm)
+        img.setDotsPerMeterY(dpm)
         _paint(QPainter(img), draw, source, target)
         img.save(buf, "PNG")  # type: ignore[call-overload]  # stub says bytes; runtime wants str
         return bytes(data.data())
