@@ -133,10 +133,15 @@ class Trace:
     def load(cls, path: str | os.PathLike[str]) -> Trace:
         """Read a trace written by `save`; a damaged or foreign file raises TraceFileError."""
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                data = {k: npz[k] for k in npz.files}
+            loaded = np.load(path, allow_pickle=False)
+            data = {}
+            if isinstance(loaded, np.lib.npyio.NpzFile):  # not a lone .npy array
+                with loaded as npz:
+                    data = {k: npz[k] for k in npz.files}
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise TraceFileError(f"{path}: not a readable .npz trace ({exc})") from None
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise TraceFileError(f"{path}: a single .npy array, not an .npz trace")
         return cls.from_arrays(data, str(path))
 
     @classmethod
