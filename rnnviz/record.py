@@ -146,9 +146,21 @@ class Trace:
 
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray], where: str = "trace") -> Trace:
-        """Inverse of `to_arrays`."""
+        """Inverse of `to_arrays`; anything malformed raises TraceFileError."""
         if "meta" not in data:
             raise TraceFileError(f"{where}: no rnnviz metadata (was it written by rnnviz?)")
+        try:
+            return cls._from_arrays(data, where)
+        except TraceFileError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # Anything a foreign or hand-edited file can hold: a missing key, a string where a
+            # number belongs, a gate key of the wrong form.
+            raise TraceFileError(f"{where}: damaged trace ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_arrays(cls, data: dict[str, np.ndarray], where: str) -> Trace:
+        """`from_arrays` without the catch-all for malformed content."""
         try:
             meta: dict[str, Any] = json.loads(str(data["meta"]))
             version = meta["version"]
@@ -172,7 +184,7 @@ class Trace:
                    max_rel_diff=float(meta.get("max_rel_diff", 0.0)),
                    nonfinite=int(meta.get("nonfinite", 0)),
                    nonfinite_mismatch=int(meta.get("nonfinite_mismatch", 0)), source=str(meta.get("source", "")),
-                   notes=list(meta.get("notes", [])))
+                   notes=[str(n) for n in meta.get("notes", [])])
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
