@@ -1,0 +1,226 @@
+"""Trace behaviour beyond the numbers: modes, options, presets, non-finite values, .npz files.
+
+The gate values themselves are checked against a textbook reference in test_trace_reference.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from test_trace_reference import check_identities, run_and_check
+
+import rnnviz
+from rnnviz.options import RunOptions
+from rnnviz.presets import PRESETS, preset
+from rnnviz.record import Trace, TraceFileError
+from rnnviz.spec import Spec
+from rnnviz.tracing import Cancelled, build_module, make_inputs, trace, trace_spec
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_training_module_is_restored_and_dropout_does_not_randomise():
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(3, 4, num_layers=3, dropout=0.5)
+    m.train()
+    x = torch.randn(5, 2, 3)
+    a = trace(m, x)
+    assert m.training and all(sub.training for sub in m.modules())
+    b = trace(m, x)
+    for k in a.tensors:
+        np.testing.assert_array_equal(a.tensors[k], b.tensors[k])
+    for k in a.gates:
+        np.testing.assert_array_equal(a.gates[k], b.gates[k])
+    m.eval()
+    with torch.no_grad():
+        out, _ = m(x)
+    np.testing.assert_array_equal(a.tensors["output"], out.numpy())  # the eval-mode pass
+    assert a.max_abs_diff <= 1e-5
+    m.eval()
+    trace(m, x)
+    assert not m.training
+
+
+def test_no_grad_left_behind():
+    m = torch.nn.GRU(2, 3)
+    x = torch.randn(4, 1, 2, requires_grad=True)
+    tr = trace(m, x)
+    assert torch.is_grad_enabled()
+    assert all(p.grad is None for p in m.parameters())
+    assert tr.tensors["input"].shape == (4, 1, 2)
+
+
+def test_hooked_and_subclassed_modules_are_called_and_compared():
+    calls = []
+
+    class MyGRU(torch.nn.GRU):
+        def forward(self, x, hx=None):
+            calls.append("forward")
+            return super().forward(x, hx)
+
+    torch.manual_seed(1)
+    m = MyGRU(3, 4, num_layers=2)
+    tr = run_and_check(m, torch.randn(3, 2, 3), None)
+    assert calls  # its own forward ran
+    h = torch.nn.LSTM(3, 4)
+    h.register_forward_hook(lambda mod, inp, out: calls.append("hook"))
+    run_and_check(h, torch.randn(3, 2, 3), None)
+    assert "hook" in calls and tr.verified
+
+
+def test_other_modules_are_refused():
+    with pytest.raises(TypeError, match="Linear"):
+        trace(torch.nn.Linear(2, 2), torch.randn(3, 1, 2))
+    with pytest.raises(ValueError, match="2-D"):
+        trace(torch.nn.GRU(2, 2), torch.randn(1, 1, 1, 2))
+
+
+# ---- trace_spec and options --------------------------------------------------------------------
+def test_cell_stepper_equals_module_with_same_weights():
+    spec = Spec("lstm", 3, 4, seq_len=5, batch_size=2, batch_first=True)
+    opts = RunOptions(seed=4, init="randn")
+    mod = trace_spec(spec, opts)
+    cell = trace_spec(spec, RunOptions(seed=4, init="randn", stepper="cell"))
+    assert cell.source == "cell" and mod.source == "spec" and cell.spec == spec
+    for g in spec.trace_gates:
+        np.testing.assert_allclose(cell.gate(0, "fwd", g), mod.gate(0, "fwd", g), atol=1e-6)
+    assert cell.verified and mod.verified
+
+
+@pytest.mark.parametrize("input_kind", ["randn", "zeros", "ones"])
+@pytest.mark.parametrize("init", ["zeros", "randn"])
+def test_make_inputs(input_kind, init):
+    spec = Spec("lstm", 3, 4, num_layers=2, bidirectional=True, proj_size=2, seq_len=2,
+                batch_size=3)
+    x, (h0, c0) = make_inputs(spec, 5, input_kind, init)
+    assert tuple(x.shape) == spec.input_shape()
+    assert tuple(h0.shape) == (4, 3, 2) and tuple(c0.shape) == (4, 3, 4)
+    assert bool(h0.any()) == (init == "randn")
+    x2, _ = make_inputs(spec, 5, input_kind, init)
+    assert torch.equal(x, x2)  # seeded
+    if input_kind == "ones":
+        assert bool((x == 1).all())
+
+
+def test_weight_scale_scales_weights_not_biases():
+    spec = Spec("rnn", 2, 3)
+    base, scaled = build_module(spec, RunOptions()), build_module(spec, RunOptions(weight_scale=3))
+    for (n, a), (_, b) in zip(base.named_parameters(), scaled.named_parameters()):
+        expected = a * 3 if n.startswith("weight") else a
+        assert torch.allclose(b, expected), n
+
+
+def test_progress_and_cancel():
+    seen: list[float] = []
+    trace_spec(Spec("gru", 2, 3, num_layers=2, seq_len=4), progress=seen.append)
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(Cancelled):
+        trace_spec(Spec("gru", 2, 3, num_layers=2, seq_len=4), cancel=lambda: True)
+
+
+@pytest.mark.parametrize("p", [p for p in PRESETS if p.key != "relu-explode"], ids=lambda p: p.key)
+def test_presets_trace_and_verify(p):
+    tr = trace_spec(p.spec, p.options)
+    assert tr.verified and tr.max_abs_diff <= 1e-5 and tr.nonfinite == 0
+    check_identities(tr) if p.options.stepper == "module" else None
+    assert tr.spec == p.spec
+
+
+def test_tutorial_presets_use_randn_state():
+    for key in ("rnn-5-6-2", "lstm-5-6-2", "gru-5-6-2"):
+        tr = trace_spec(preset(key).spec, preset(key).options)
+        assert tr.tensors["h0"].shape == (2, 3, 6) and tr.tensors["h0"].any()
+        assert tr.tensors["output"].shape == (1, 3, 6)
+
+
+def test_relu_explode_reports_nonfinite_without_crashing(tmp_path):
+    p = preset("relu-explode")
+    tr = trace_spec(p.spec, p.options)
+    assert tr.nonfinite > 0
+    out = tr.tensors["output"]
+    assert not np.isfinite(out).all()
+    assert "non-finite" in tr.summary()
+    # The finite part still verifies; what overflowed differently is counted, not hidden.
+    assert np.isfinite(tr.max_abs_diff)
+    tr.save(tmp_path / "x.npz")
+    back = Trace.load(tmp_path / "x.npz")
+    assert back.nonfinite == tr.nonfinite
+    np.testing.assert_array_equal(back.tensors["output"], out)  # NaN-aware equality
+
+
+# ---- .npz ------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("spec", [
+    Spec("lstm", 3, 4, num_layers=2, bidirectional=True, proj_size=2, seq_len=3, batch_size=2),
+    Spec("gru", 2, 3, batch_first=True, seq_len=4),
+    Spec("rnn", 2, 3, nonlinearity="relu", bias=False, num_layers=2, dropout=0.5),
+], ids=["lstm", "gru", "rnn"])
+def test_save_load_round_trip_and_npz_contract(spec, tmp_path):
+    tr = trace_spec(spec, RunOptions(seed=2, init="randn"))
+    path = tmp_path / "t.npz"
+    tr.save(path)
+    back = Trace.load(path)
+    assert back.spec == spec
+    assert back.max_abs_diff == tr.max_abs_diff and back.nonfinite == tr.nonfinite
+    assert back.source == tr.source and back.notes == tr.notes
+    for group in ("tensors", "gates", "params"):
+        a, b = getattr(tr, group), getattr(back, group)
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+            assert a[k].dtype == b[k].dtype
+    with np.load(path) as npz:
+        keys = set(npz.files)
+        lstm = spec.cell == "lstm"
+        expected = {"input", "h0", "output", "h_n", "meta"} | ({"c0", "c_n"} if lstm else set())
+        expected |= {f"param/{n}" for n, _ in spec.build().named_parameters()}
+        expected |= {f"gates/l{layer}/{d}/{g}" for layer in range(spec.num_layers)
+                     for d in spec.directions for g in spec.trace_gates}
+        assert keys == expected
+        for layer in range(spec.num_layers):
+            for d in spec.directions:
+                for g in spec.trace_gates:
+                    arr = npz[f"gates/l{layer}/{d}/{g}"]
+                    assert arr.shape[:2] == (spec.seq_len, spec.batch_size)
+                    size = spec.out_hidden if g == "h" else spec.hidden_size
+                    assert arr.shape[2] == size
+        for n, p in spec.build(2).named_parameters():
+            np.testing.assert_array_equal(npz[f"param/{n}"], p.detach().numpy())
+
+
+def test_load_rejects_damaged_files(tmp_path):
+    tr = trace_spec(Spec("gru", 2, 3))
+    good = tmp_path / "good.npz"
+    tr.save(good)
+    raw = good.read_bytes()
+    cases = {"truncated.npz": raw[: len(raw) // 2], "garbage.npz": b"not a zip at all",
+             "empty.npz": b""}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
+    np.savez(tmp_path / "badmeta.npz", meta=np.array("{not json"))
+    np.savez(tmp_path / "future.npz", meta=np.array('{"version": 99, "spec": {}}'))
+    np.savez(tmp_path / "badspec.npz",
+             meta=np.array('{"version": 1, "spec": {"hidden_size": 0}, "max_abs_diff": 0}'))
+    np.save(tmp_path / "plain.npy", np.zeros(2))
+    meta = {"version": 1, "spec": Spec().to_dict()}
+    ok_meta = np.array(json.dumps({**meta, "max_abs_diff": 0}))
+    np.savez(tmp_path / "nodiff.npz", meta=np.array(json.dumps(meta)))
+    np.savez(tmp_path / "badgate.npz", meta=ok_meta, **{"gates/x": np.zeros(1)})
+    np.savez(tmp_path / "badlayer.npz", meta=ok_meta, **{"gates/lx/fwd/h": np.zeros(1)})
+    np.savez(tmp_path / "strdiff.npz", meta=np.array(json.dumps({**meta, "max_abs_diff": "a"})))
+    np.savez(tmp_path / "metaarr.npz", meta=np.zeros(3))
+    with zipfile.ZipFile(tmp_path / "pickled.npz", "w") as z:
+        z.writestr("meta.npy", b"\x93NUMPY garbage")
+    for name in [*cases, "foreign.npz", "badmeta.npz", "future.npz", "badspec.npz",
+                 "plain.npy", "pickled.npz", "missing.npz", "nodiff.npz", "badgate.npz",
+                 "badlayer.npz", "strdiff.npz", "metaarr.npz"]:
+        with pytest.raises(TraceFileError) as info:
+            Trace.load(tmp_path / name)
+        msg = str(info.value)
+        assert name in msg and "\n" not in msg, (name, msg)
+    assert "newer" in str(pytest.raises(TraceFileError, Trace.load, tmp_path / "future.npz").value)
+    assert rnnviz.load_trace(good).spec == tr.spec
