@@ -117,10 +117,28 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
     window.restore_layout()
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
+    _close_on_ctrl_c(window)
     if session is not None:
         window.session_path = Path(session)
         window.update_title()
     return int(app.exec())
+
+
+def _close_on_ctrl_c(window) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+C in the terminal closes the window the normal way (trace cancelled, settings
+    saved). Qt's loop never returns to Python on its own, so a timer wakes it to let the
+    signal handler run."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    try:
+        signal.signal(signal.SIGINT, lambda *_: window.close())
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        return
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
 
 
 def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
