@@ -31,6 +31,7 @@ def run(capsys, argv):
     ["--cell", "rnn", "--nonlinearity", "relu", "--no-bias", "--num-layers", "3"],
     ["--cell", "lstm", "--proj-size", "2", "--bidirectional", "--num-layers", "2"],
 ])
+@pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
 def test_shapes_json_contract(capsys, argv):
     status, out, err = run(capsys, ["shapes", *argv, "--json"])
     assert status == 0 and err == ""

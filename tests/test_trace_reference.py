@@ -92,8 +92,10 @@ def reference(module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
     return gates, layer_in, np.stack(h_n), (np.stack(c_n) if c_n else None)
 
 
-def run_and_check(module: torch.nn.Module, x: torch.Tensor, hx, *, tol: float = TOL):
-    """Trace `module`, compare with its own forward (exactly) and the reference (to tol)."""
+def run_and_check(module: torch.nn.Module, x: torch.Tensor, hx, *, tol: float = TOL,
+                  exact: bool = True):
+    """Trace `module`, compare with its own forward (exactly, unless `exact` is False) and
+    the reference (to tol)."""
     is_lstm = module.mode == "LSTM"
     with torch.no_grad():
         m_out, m_state = module(x, hx) if hx is not None else module(x)
@@ -101,10 +103,12 @@ def run_and_check(module: torch.nn.Module, x: torch.Tensor, hx, *, tol: float = 
     tr = rnnviz.trace(module, x, hx)
 
     # Torch's own tensors: bit-identical.
-    np.testing.assert_array_equal(tr.tensors["output"], m_out.numpy())
-    np.testing.assert_array_equal(tr.tensors["h_n"], m_hn.numpy())
+    same = np.testing.assert_array_equal if exact else (
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6))
+    same(tr.tensors["output"], m_out.numpy())
+    same(tr.tensors["h_n"], m_hn.numpy())
     if is_lstm:
-        np.testing.assert_array_equal(tr.tensors["c_n"], m_cn.numpy())
+        same(tr.tensors["c_n"], m_cn.numpy())
     else:
         assert "c_n" not in tr.tensors and "c0" not in tr.tensors
     assert tr.max_abs_diff <= tol
@@ -191,6 +195,49 @@ def test_trace_matches_torch_and_textbook_reference(spec, seed, with_state):
     x, hx = make_x_hx(spec, seed, with_state)
     tr = run_and_check(module, x, hx)
     assert tr.spec == spec
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@given(specs(), st.integers(0, 2**31 - 1), st.booleans(), st.integers(1, 4))
+def test_chunked_and_per_lane_paths_match_the_reference(spec, seed, with_state, macs):
+    """The paths big configurations take, forced on small ones: each direction run alone in
+    chunks of a few steps (the backward one on reversed input), and the cell-state scan run
+    one lane at a time. Thresholds are patched for the duration of one example only."""
+    import rnnviz.fused
+    import rnnviz.gates
+
+    saved = rnnviz.fused.CALL_MACS, rnnviz.gates.SCAN_LANE_ALONE
+    step = spec.batch_size * spec.gate_count * spec.hidden_size * (
+        max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2))) + spec.out_hidden)
+    rnnviz.fused.CALL_MACS = step * macs  # `macs` timesteps per fused call
+    rnnviz.gates.SCAN_LANE_ALONE = 1
+    try:
+        assert not rnnviz.fused.whole_layers(spec) or spec.seq_len * spec.num_directions <= macs
+        module = spec.build(seed)
+        x, hx = make_x_hx(spec, seed, with_state)
+        # Not exact: see test_chunked_forward_is_bit_identical_to_the_module below.
+        run_and_check(module, x, hx, exact=False)
+    finally:
+        rnnviz.fused.CALL_MACS, rnnviz.gates.SCAN_LANE_ALONE = saved
+
+
+@pytest.mark.xfail(strict=True, reason="bug: on the chunked path (layers above CALL_MACS) a "
+                   "stock module is not called, and the per-chunk fused calls round "
+                   "differently from module(x) (one GEMM over all T·B rows), so trace output "
+                   "differs from torch's own by ~1 ulp although tracing/fused docstrings "
+                   "promise the module's authoritative output, bit-identical forward")
+def test_chunked_forward_is_bit_identical_to_the_module(monkeypatch):
+    import rnnviz.fused
+
+    spec = Spec("rnn", 2, 1, seq_len=2, batch_size=2, bias=False)
+    monkeypatch.setattr(rnnviz.fused, "CALL_MACS", 1)
+    assert not rnnviz.fused.whole_layers(spec)
+    module = spec.build(0)
+    x, _ = make_x_hx(spec, 0, False)
+    with torch.no_grad():
+        out, _ = module(x)
+    tr = rnnviz.trace(module, x)
+    np.testing.assert_array_equal(tr.tensors["output"], out.numpy())
 
 
 # ---- tutorial examples -----------------------------------------------------------------------
