@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 
 # deadline=None: the first example of a test pays torch's import and kernel warm-up, which
 # would trip Hypothesis's per-example deadline without saying anything about correctness.
-settings.register_profile("core", deadline=None, max_examples=40, derandomize=True,
+settings.register_profile("core", deadline=None, max_examples=100, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("long", deadline=None, max_examples=10_000,
                           suppress_health_check=[HealthCheck.too_slow,

@@ -224,3 +224,23 @@ def test_load_rejects_damaged_files(tmp_path):
         assert name in msg and "\n" not in msg, (name, msg)
     assert "newer" in str(pytest.raises(TraceFileError, Trace.load, tmp_path / "future.npz").value)
     assert rnnviz.load_trace(good).spec == tr.spec
+
+
+# ---- known bugs in rnnviz/tracing.py (owned by the lead; reported, not fixed here) ------------
+@pytest.mark.xfail(strict=True, raises=rnnviz.SpecError,
+                   reason="bug: torch accepts dropout=1.0 but spec_of copies it into a Spec, "
+                   "whose dropout must be in [0, 1), so a legal user module cannot be traced")
+def test_user_module_with_dropout_one_traces():
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(3, 4, num_layers=2, dropout=1.0)
+    assert trace(m, torch.randn(3, 1, 3)).verified
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError,
+                   reason="bug: _unbatched adds the batch dim only to a tuple hx; a list "
+                   "[h0, c0] (which torch accepts) raises AttributeError")
+def test_unbatched_lstm_with_list_hx():
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(3, 4)
+    hx = [torch.zeros(1, 4), torch.zeros(1, 4)]
+    assert trace(m, torch.randn(3, 3), hx).verified

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rnnviz
@@ -189,6 +189,7 @@ def make_x_hx(spec: Spec, seed: int, with_state: bool):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # proj_size: oneDNN/"non-contiguous" notes
+@settings(max_examples=300)  # the heart of the suite; ~10 ms an example
 @given(specs(), st.integers(0, 2**31 - 1), st.booleans())
 def test_trace_matches_torch_and_textbook_reference(spec, seed, with_state):
     module = spec.build(seed)
