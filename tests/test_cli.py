@@ -7,12 +7,14 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from rnnviz.cli import main
+from rnnviz.presets import PRESETS
 from rnnviz.record import Trace
 from rnnviz.spec import Spec
 
@@ -178,3 +180,21 @@ def test_subprocess_trace_and_errors(tmp_path):
     p = _proc("shapes", "--proj-size", "9")
     assert p.returncode == 2 and p.stderr.strip().count("\n") == 0
     assert "proj_size" in p.stderr and "Traceback" not in p.stderr
+
+
+# ---- golden files: `rnnviz shapes --preset KEY --json` for every tutorial preset --------------
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("key", [p.key for p in PRESETS])
+def test_shapes_json_golden(capsys, request, key):
+    """Any change to the JSON contract or a figure shows up as a diff here. After an intended
+    change, rewrite with `python -m pytest tests/test_cli.py --regen-golden` and review it."""
+    status, out, _ = run(capsys, ["shapes", "--preset", key, "--json"])
+    assert status == 0
+    path = GOLDEN / f"shapes_{key}.json"
+    if request.config.getoption("--regen-golden"):
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(out)
+    assert path.exists(), f"missing {path}; run with --regen-golden"
+    assert json.loads(out) == json.loads(path.read_text())

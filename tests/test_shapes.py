@@ -130,3 +130,23 @@ def test_shapes_needs_no_torch_for_a_huge_spec():
     # Arithmetic only: a spec far too big to build still gets its report instantly.
     r = shapes(Spec("lstm", 1024, 65536, num_layers=64, seq_len=100_000))
     assert r.total_parameters > 10**12
+
+
+def _evaluate(formula: str) -> tuple[int, int]:
+    """(value of the arithmetic left of '=', the figure right of it) for a shown formula."""
+    expr, total = formula.rsplit("=", 1)
+    expr = expr.replace("×", "*").replace("[", "(").replace("]", ")")
+    assert set(expr) <= set("0123456789+*() "), expr
+    return eval(expr), int(total.replace(",", ""))  # noqa: S307 - checked to be arithmetic
+
+
+@given(specs())
+def test_shown_formulas_evaluate_to_the_counts(spec):
+    r = shapes(spec)
+    value, shown = _evaluate(r.torch_formula)
+    assert value == shown == r.total_parameters
+    if r.keras_parameters is None:
+        assert "no Keras equivalent" in r.keras_formula
+    else:
+        value, shown = _evaluate(r.keras_formula)
+        assert value == shown == r.keras_parameters
