@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from rnnviz.budget import BudgetError, check_budget, human, parse_bytes
 from rnnviz.spec import CELLS, NONLINEARITIES, Spec, SpecError
@@ -21,6 +21,14 @@ EXIT_USAGE = 2
 
 class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (status 2) like every other rnnviz error,
+    instead of the whole usage block followed by the message."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _int(text: str) -> int:
@@ -184,7 +192,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rnnviz", description="See inside nn.RNN, nn.LSTM and nn.GRU. With no "
         "subcommand, opens the window.")
     sub = parser.add_subparsers(dest="command")
