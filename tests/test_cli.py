@@ -128,13 +128,16 @@ def test_errors_exit_2_with_one_line_naming_the_field(capsys, argv, field):
 
 
 @pytest.mark.parametrize("argv", [["shapes", "--hidden-size", "six"], ["shapes", "--cell", "cnn"],
-                                  ["trace", "--dropout", "x"], ["shapes", "--unknown"]])
+                                  ["shapes", "--hidden-size", "2.5"], ["trace", "--dropout", "x"],
+                                  ["shapes", "--unknown"], ["frobnicate"],
+                                  ["export", "--cell", "gru"]])
 def test_argparse_errors_exit_2(capsys, argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "error:" in err
+    assert "Traceback" not in err and ": error: " in err
+    assert err.count("\n") == 1 and err.startswith("rnnviz") and "--help" in err
 
 
 def test_unwritable_out_is_one_line(capsys, tmp_path):

@@ -156,13 +156,13 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 
 def _check_cli(argv: list[str]) -> None:
     status, out, err = run_cli(argv)
-    event(f"exit {status}" + (" (argparse)" if err.startswith("usage:") else ""))
+    event(f"exit {status}" + (" (argparse)" if ": error: " in err else ""))
     assert status in (0, 2), (argv, status, err)
     assert "Traceback" not in err
     if status == 0:
         assert out.strip(), argv
-    elif not err.startswith("usage:"):  # our own refusals: exactly one line
-        assert err.startswith("rnnviz: ") and err.count("\n") == 1, (argv, err)
+    else:  # refusals by argparse or by rnnviz: exactly one line
+        assert err.startswith("rnnviz") and err.count("\n") == 1, (argv, err)
 
 
 @pytest.mark.fuzz
