@@ -147,10 +147,12 @@ def test_unwritable_out_is_one_line(capsys, tmp_path):
     assert status == 2 and err.count("\n") == 1 and "cannot write" in err
 
 
+@pytest.mark.parametrize("budget", [["--memory-budget", "8G"], []], ids=["8G", "default"])
 @pytest.mark.parametrize("command", ["shapes", "trace"])
-def test_huge_configuration_is_refused_quickly(capsys, command):
+def test_huge_configuration_is_refused_quickly(capsys, command, budget, monkeypatch):
+    monkeypatch.delenv("RNNVIZ_MEMORY_BUDGET", raising=False)
     started = time.perf_counter()
-    status, out, err = run(capsys, [command, *HUGE, "--memory-budget", "8G"])
+    status, out, err = run(capsys, [command, *HUGE, *budget])
     elapsed = time.perf_counter() - started
     assert status == 2 and out == ""
     assert err.startswith("rnnviz: refused: ") and "needs about" in err and "TiB" in err

@@ -441,3 +441,22 @@ def test_perturbed_weights_are_caught():
         _recompute(spec, [lane], diff, lambda: None)
     assert diff.abs > 1e-4
     assert rnnviz.trace(m, x).max_abs_diff <= TOL
+
+
+def test_backward_index_t_is_the_step_that_read_input_t():
+    """Spelled out with a GRUCell holding the reverse weights: the backward direction's first
+    step reads the last input from h0, and is recorded at index T-1; index 0 is its last step."""
+    torch.manual_seed(11)
+    m = torch.nn.GRU(3, 4, bidirectional=True)
+    x, h0 = torch.randn(5, 2, 3), torch.randn(2, 2, 4)
+    tr = rnnviz.trace(m, x, h0)
+    cell = torch.nn.GRUCell(3, 4)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).copy_(getattr(m, f"{name}_l0_reverse"))
+        h = h0[1]
+        for t in (4, 3, 2, 1, 0):  # the order the backward direction runs
+            h = cell(x[t], h)
+            np.testing.assert_allclose(tr.gate(0, "bwd", "h")[t], h.numpy(), atol=1e-6)
+    np.testing.assert_allclose(tr.tensors["h_n"][1], h.numpy(), atol=1e-6)
+    np.testing.assert_array_equal(tr.tensors["output"][0, :, 4:], tr.tensors["h_n"][1])
