@@ -460,3 +460,26 @@ def test_backward_index_t_is_the_step_that_read_input_t():
             np.testing.assert_allclose(tr.gate(0, "bwd", "h")[t], h.numpy(), atol=1e-6)
     np.testing.assert_allclose(tr.tensors["h_n"][1], h.numpy(), atol=1e-6)
     np.testing.assert_array_equal(tr.tensors["output"][0, :, 4:], tr.tensors["h_n"][1])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@given(specs(), st.integers(0, 2**31 - 1), st.sampled_from(["randn", "zeros", "ones"]),
+       st.sampled_from(["zeros", "randn"]), st.sampled_from([0.5, 1.0, 2.0]))
+def test_trace_spec_matches_the_reference(spec, seed, input_kind, init, scale):
+    """What the window and CLI run: build_module + make_inputs + trace, any run options."""
+    from rnnviz.tracing import build_module, trace_spec
+
+    options = rnnviz.RunOptions(seed=seed, input_kind=input_kind, init=init, weight_scale=scale)
+    tr = trace_spec(spec, options)
+    assert tr.spec == spec and tr.verified
+    module = build_module(spec, options)
+    x = torch.from_numpy(tr.tensors["input"])
+    xt = x.transpose(0, 1) if spec.batch_first else x
+    gates, out, h_n, c_n = reference(module, xt.double().numpy(), tr.tensors["h0"],
+                                     tr.tensors.get("c0"))
+    scale_tol = TOL * max(1.0, float(np.abs(out).max()))
+    for key, ref in gates.items():
+        np.testing.assert_allclose(tr.gates[key], ref, rtol=TOL, atol=scale_tol, err_msg=str(key))
+    np.testing.assert_allclose(tr.tensors["h_n"], h_n, rtol=TOL, atol=scale_tol)
+    assert (init == "zeros") == (not tr.tensors["h0"].any())
+    check_identities(tr)
