@@ -75,6 +75,7 @@ def test_export_button_writes_what_the_cli_writes(qtbot, dialog, state, tmp_path
 
 
 def test_drawn_export_from_the_dialog_matches_export_bytes(qtbot, dialog, state, tmp_path):
+    pytest.importorskip("rnnviz.app.scene")
     dialog.set_format("png")
     dialog.scale_spin.setValue(1.5)
     assert dialog.export()
@@ -117,6 +118,7 @@ def test_the_dialog_exports_the_shown_snapshot_not_a_refused_edit(dialog, state)
 
 
 def test_copy_diagram_puts_the_rendered_png_on_the_clipboard(state):
+    pytest.importorskip("rnnviz.app.scene")
     image = copy_diagram_to_clipboard(state)
     expected = QImage.fromData(export_bytes(state.spec, "png", timestep=2,
                                             scale=CLIPBOARD_SCALE), "PNG")
