@@ -77,7 +77,10 @@ class RunOptions:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            # repr: a key from a file can be empty or hold a newline.
-            raise SpecError("options", f"unknown option {unknown[0]!r} "
-                            f"(options: {', '.join(sorted(names))})")
+            key = unknown[0]
+            listing = f"is not a run option (options: {', '.join(sorted(names))})"
+            if key.isidentifier():
+                raise SpecError(key, listing)
+            # A key from a file can be empty or hold a newline: name it quoted, in one line.
+            raise SpecError("options", f"{key!r} {listing}")
         return cls(**data)

@@ -199,9 +199,12 @@ class Spec:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            # repr: a key from a file can be empty or hold a newline; the field is the whole spec.
-            raise SpecError("spec", f"unknown field {unknown[0]!r} "
-                            f"(fields: {', '.join(sorted(names))})")
+            key = unknown[0]
+            listing = f"is not a spec field (fields: {', '.join(sorted(names))})"
+            if key.isidentifier():
+                raise SpecError(key, listing)
+            # A key from a file can be empty or hold a newline: name it quoted, in one line.
+            raise SpecError("spec", f"{key!r} {listing}")
         return cls(**data)
 
     def to_json(self) -> str:

@@ -103,7 +103,10 @@ def test_from_json_bad_text_is_spec_error(text):
 def test_unknown_key_is_named():
     with pytest.raises(SpecError) as info:
         Spec.from_dict({"hidden_sise": 3})
-    assert "'hidden_sise'" in info.value.message and "hidden_size" in info.value.message
+    assert info.value.field == "hidden_sise" and "hidden_size" in info.value.message
+    with pytest.raises(SpecError) as info:
+        Spec.from_dict({"a\nb": 3})
+    assert info.value.field == "spec" and "'a\\nb'" in info.value.message
 
 
 def test_build_matches_spec_and_keeps_global_rng():
