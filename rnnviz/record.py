@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,8 +137,12 @@ class Trace:
             if isinstance(loaded, np.lib.npyio.NpzFile):  # not a lone .npy array
                 with loaded as npz:
                     data = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise TraceFileError(f"{path}: not a readable .npz trace ({exc})") from None
+        except Exception as exc:
+            # A damaged file can fail deep inside zipfile/zlib/numpy's header parser with
+            # zlib.error, tokenize.TokenError, NotImplementedError (unknown compression),
+            # MemoryError (a corrupt shape) and more; to the user each means the same thing.
+            raise TraceFileError(f"{path}: not a readable .npz trace "
+                                 f"({type(exc).__name__}: {exc})") from None
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise TraceFileError(f"{path}: a single .npy array, not an .npz trace")
         return cls.from_arrays(data, str(path))
