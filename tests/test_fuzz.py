@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from rnnviz.options import RunOptions
@@ -180,3 +180,42 @@ def test_cli_shapes_exits_0_or_2(argv):
 @example(["trace", "--out", str(_OUT_DIR / "a_file" / "t.npz")])
 def test_cli_trace_exits_0_or_2(argv):
     _check_cli(argv)
+
+
+# ---- damaged trace files -----------------------------------------------------------------------
+def _trace_bytes() -> dict[str, bytes]:
+    import numpy as np
+
+    from rnnviz.tracing import trace_spec
+
+    good = _OUT_DIR / "good.npz"
+    trace_spec(Spec("lstm", 3, 4, num_layers=2, bidirectional=True)).save(good)
+    squeezed = _OUT_DIR / "squeezed.npz"  # a compressed npz: corruption reaches zlib
+    np.savez_compressed(squeezed, meta=np.array("x" * 500), a=np.arange(2000.0))
+    return {"trace": good.read_bytes(), "compressed": squeezed.read_bytes()}
+
+
+_SOURCES: dict[str, bytes] = {}
+
+
+@pytest.mark.fuzz
+@settings(max_examples=max(300, settings().max_examples))
+@given(st.sampled_from(["trace", "compressed"]),
+       st.lists(st.tuples(st.integers(0, 2**32), st.integers(0, 255)), min_size=1, max_size=20),
+       st.none() | st.integers(0, 2**32))
+def test_damaged_trace_file_loads_or_raises_trace_file_error(source, flips, cut):
+    from rnnviz.record import Trace, TraceFileError
+
+    if not _SOURCES:
+        _SOURCES.update(_trace_bytes())
+    data = bytearray(_SOURCES[source])
+    for where, value in flips:
+        data[where % len(data)] = value
+    if cut is not None:
+        data = data[: cut % len(data)]
+    path = _OUT_DIR / "damaged.npz"
+    path.write_bytes(bytes(data))
+    try:
+        Trace.load(path)
+    except TraceFileError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)
