@@ -244,3 +244,32 @@ def test_unbatched_lstm_with_list_hx():
     m = torch.nn.LSTM(3, 4)
     hx = [torch.zeros(1, 4), torch.zeros(1, 4)]
     assert trace(m, torch.randn(3, 3), hx).verified
+
+
+@pytest.mark.xfail(strict=True, reason="bug: _finish stores params (and input/h0/c0) as "
+                   "numpy views of the user's tensors (.numpy() shares memory), so training "
+                   "the module or editing x after a trace silently rewrites the recorded "
+                   "trace; they need a .copy()")
+def test_trace_is_a_snapshot_not_a_view_of_the_users_tensors():
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(2, 3)
+    x, h0, c0 = torch.randn(3, 1, 2), torch.randn(1, 1, 3), torch.randn(1, 1, 3)
+    tr = trace(m, x, (h0, c0))
+    before = {k: v.copy() for k, v in [*tr.params.items(), *tr.tensors.items()]}
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    out, _ = m(torch.randn(3, 1, 2))
+    out.sum().backward()
+    opt.step()  # the user trains on
+    with torch.no_grad():
+        x.add_(1.0)
+        h0.zero_()
+        c0.zero_()
+    for k, v in [*tr.params.items(), *tr.tensors.items()]:
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+def test_training_flag_restored_when_trace_fails():
+    m = torch.nn.GRU(2, 3).train()
+    with pytest.raises(Cancelled):
+        trace(m, torch.randn(3, 1, 2), cancel=lambda: True)
+    assert m.training
