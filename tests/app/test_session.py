@@ -118,3 +118,22 @@ def test_launch_with_session_screenshot(tmp_path):
     bad.write_bytes(b"{")
     assert launch(None, None, session=bad, screenshot=out) == 2
     assert bad.read_bytes() == b"{"
+
+
+def test_recent_menu_reopens_a_session(qtbot, window, tmp_path):
+    path = tmp_path / "r.rnnviz.json"
+    from rnnviz.app.session import save_session
+
+    save_session(path, GRU, GRU_OPTS, {"t": 2})
+    assert window.open_session(path)
+    wait_traced(qtbot, window.runner)
+    window.state.set_spec(SMALL, RunOptions())
+    wait_traced(qtbot, window.runner)
+    window.recent_menu.aboutToShow.emit()
+    actions = [a for a in window.recent_menu.actions() if a.text() == str(path.resolve())]
+    assert len(actions) == 1
+    with qtbot.waitSignal(window.state.sigSnapshotChanged, timeout=60_000) as blocker:
+        actions[0].trigger()
+    assert blocker.args[0].spec == GRU and window.state.selection.t == 2
+    assert window.windowTitle() == f"rnnviz — {GRU.title()} — r.rnnviz.json"
+    wait_traced(qtbot, window.runner)
