@@ -363,10 +363,14 @@ def test_user_module_batch_first_bidirectional(kind):
     assert tr.tensors["output"].shape[:2] == (3, 5)
 
 
-@pytest.mark.parametrize("cls", [torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU])
+@pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
+@pytest.mark.parametrize("cls", [torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU, "lstm-proj"])
 def test_float64_module(cls):
     torch.manual_seed(5)
-    m = cls(3, 4, num_layers=2, bidirectional=True).double()
+    if cls == "lstm-proj":
+        m = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2).double()
+    else:
+        m = cls(3, 4, num_layers=2, bidirectional=True).double()
     x = torch.randn(4, 2, 3, dtype=torch.float64)
     tr = run_and_check(m, x, None, tol=1e-10)
     assert tr.tensors["output"].dtype == np.float64
