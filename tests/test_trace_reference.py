@@ -487,3 +487,19 @@ def test_trace_spec_matches_the_reference(spec, seed, input_kind, init, scale):
     np.testing.assert_allclose(tr.tensors["h_n"], h_n, rtol=TOL, atol=scale_tol)
     assert (init == "zeros") == (not tr.tensors["h0"].any())
     check_identities(tr)
+
+
+def test_a_forward_that_disagrees_with_its_weights_is_reported():
+    """Public-API skeptic: a module whose own forward runs different weights from the ones it
+    exposes cannot be verified; the trace says so instead of showing a clean 1e-8."""
+
+    class Tampered(torch.nn.GRU):
+        def forward(self, x, hx=None):
+            out, h = super().forward(x, hx)
+            return out + 1e-2, h
+
+    torch.manual_seed(12)
+    m = Tampered(3, 4)
+    tr = rnnviz.trace(m, torch.randn(4, 2, 3))
+    assert tr.max_abs_diff >= 1e-2 - 1e-7
+    assert not tr.verified
