@@ -87,7 +87,7 @@ def default_filename(spec: Spec, fmt: str, timestep: int | None = None,
     """A file name that says what the export holds, e.g. `lstm-5x6-l2-bi-T6-t3.svg`.
 
     Built from the spec (cell, sizes, layers, direction, seq_len), the highlighted timestep
-    and an explicit fold, so exports of different configurations do not overwrite each other.
+    and a fold that differs from the format's default (0 = "unfolded"), so exports of different configurations do not overwrite each other.
     """
     f = export_format(fmt)
     parts = [spec.cell, f"{spec.input_size}x{spec.hidden_size}"]
@@ -103,7 +103,7 @@ def default_filename(spec: Spec, fmt: str, timestep: int | None = None,
     if timestep is not None and f.kind in ("drawn", "gates"):
         parts.append(f"t{timestep}")
     if fold is not None and f.kind in ("drawn", "data"):
-        parts.append(f"fold{fold}")
+        parts.append(f"fold{fold}" if fold else "unfolded")
     return "-".join(parts) + "." + f.ext
 
 

@@ -189,6 +189,8 @@ def test_default_filename_names_the_configuration():
     assert default_filename(spec, "svg", timestep=3) == "lstm-5x6-l2-bi-T6-t3.svg"
     assert default_filename(spec, "gates-png") == "lstm-5x6-l2-bi-T6-gates.png"
     assert default_filename(spec, "md", timestep=3) == "lstm-5x6-l2-bi-T6.md"
+    assert default_filename(spec, "png", fold=0) == "lstm-5x6-l2-bi-T6-unfolded.png"
+    assert default_filename(spec, "dot", fold=2) == "lstm-5x6-l2-bi-T6-fold2.dot"
 
 
 # ---- the CLI -----------------------------------------------------------------------------------

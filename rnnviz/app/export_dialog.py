@@ -72,6 +72,7 @@ class ExportDialog(QDialog):
             self.format_box.addItem(f"{f.label} (.{f.ext})", f.key)
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("exportPath")
+        self.path_edit.setMinimumWidth(420)  # room for a whole default file name
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
@@ -185,7 +186,10 @@ class ExportDialog(QDialog):
             if path.suffix.lower() != "." + f.ext:
                 self.path_edit.setText(str(path.with_suffix("." + f.ext)))
         else:
-            name = default_filename(self.spec, self.fmt, c["timestep"], c["fold"] or None)
+            # Name the fold only when it is not what the format does by default.
+            default = (draw_fold(self.spec) or 0) if f.kind == "drawn" else None
+            fold = None if c["fold"] == default else c["fold"]
+            name = default_filename(self.spec, self.fmt, c["timestep"], fold)
             self.path_edit.setText(str(self._directory / name))
         notes = {"drawn": "Drawn as in the window, with title and legend.",
                  "gates": "The gate heatmaps of the shown trace.",

@@ -101,6 +101,9 @@ def test_long_sequences_fold_drawn_but_not_data(qtbot, tmp_path):
     d = ExportDialog(st, directory=str(tmp_path))
     qtbot.addWidget(d)
     assert d.fold_check.isChecked() and d.choices()["fold"] == 4
+    assert d.path_edit.text().endswith("gru-2x3-T100-t0.svg")  # the default fold is not named
+    d.fold_check.setChecked(False)
+    assert d.choices()["fold"] == 0 and d.path_edit.text().endswith("gru-2x3-T100-t0-unfolded.svg")
     d.set_format("dot")
     assert not d.fold_check.isChecked() and d.choices()["fold"] is None
     d.fold_check.setChecked(True)
