@@ -45,8 +45,9 @@ def image_array(data: bytes) -> np.ndarray:
     img = QImage.fromData(data, "PNG").convertToFormat(QImage.Format.Format_RGBA8888)
     assert not img.isNull()
     arr = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes())
+    # Copied: the buffer belongs to `img`, which is freed when this function returns.
     return arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4] \
-        .reshape(img.height(), img.width(), 4)
+        .reshape(img.height(), img.width(), 4).copy()
 
 
 def pdf_pages(data: bytes) -> int:

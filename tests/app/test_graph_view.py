@@ -1,0 +1,158 @@
+"""The unrolled graph view, driven through the real widgets and the real trace runner."""
+
+from __future__ import annotations
+
+from app_helpers import SMALL, wait_traced
+from PySide6.QtCore import QPoint, Qt
+
+from rnnviz.app.graph_view import GraphView
+from rnnviz.app.scene import COL, GraphScene
+from rnnviz.graph import build_graph, cell_id
+from rnnviz.options import RunOptions
+from rnnviz.snapshot import draw_fold
+from rnnviz.spec import Spec
+
+
+def _view(qtbot, state):
+    view = GraphView(state)
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def _retrace(qtbot, state, runner, **changes):
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        assert state.edit_spec(**changes)
+    wait_traced(qtbot, runner)
+
+
+def test_every_cell_is_drawn_with_shapes_on_the_edges(qtbot, traced):
+    state, _ = traced
+    view = _view(qtbot, state)
+    scene = view.scene
+    cells = [n for n in scene.node_items if n.startswith("cell_")]
+    assert len(cells) == SMALL.num_layers * SMALL.num_directions * SMALL.seq_len
+    texts = {text for _, text in scene.edge_labels}
+    # LSTM state arrows carry h and c; layer 0 reads x of (batch, input_size).
+    assert {"h (1, 6)", "c (1, 6)", "(1, 5)", "(1, 6)"} <= texts
+    assert view.placeholder.isHidden() and not view.canvas.isHidden()
+
+
+def test_hidden_size_edit_relabels_the_edges(qtbot, traced):
+    state, runner = traced
+    view = _view(qtbot, state)
+    first = view.scene
+    _retrace(qtbot, state, runner, hidden_size=9)
+    assert view.scene is not first
+    texts = {text for _, text in view.scene.edge_labels}
+    assert {"h (1, 9)", "c (1, 9)", "(1, 9)"} <= texts
+    assert not any("6)" in t for t in texts)
+
+
+def test_same_graph_is_not_redrawn_for_a_new_seed(qtbot, traced):
+    state, runner = traced
+    view = _view(qtbot, state)
+    first = view.scene
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        state.edit_options(seed=7)
+    wait_traced(qtbot, runner)
+    assert view.scene is first
+
+
+def test_stepping_moves_the_timestep_band(qtbot, traced):
+    state, _ = traced
+    view = _view(qtbot, state)
+    for t in (0, 3, 5):
+        state.select(t=t)
+        assert view.scene.current_t == t
+        band = view.scene.cursor_rect()
+        assert abs(band.center().x() - t * COL) < 1e-6
+
+
+def test_clicking_a_cell_selects_it(qtbot, traced):
+    state, _ = traced
+    view = _view(qtbot, state)
+    view.actual_size()
+    node = view.scene.node_items[cell_id(1, "bwd", 4)]
+    view.canvas.centerOn(node)
+    pos = view.canvas.mapFromScene(node.scenePos())
+    qtbot.mouseClick(view.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    sel = state.selection
+    assert (sel.layer, sel.direction, sel.t) == (1, "bwd", 4)
+    assert view.scene.current_cell == (1, "bwd") and view.scene.current_t == 4
+
+
+def test_clicking_an_input_selects_its_timestep_only(qtbot, traced):
+    state, _ = traced
+    state.select(layer=1, direction="bwd")
+    view = _view(qtbot, state)
+    view.actual_size()
+    node = view.scene.node_items["x3"]
+    view.canvas.centerOn(node)
+    qtbot.mouseClick(view.canvas.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.canvas.mapFromScene(node.scenePos()))
+    sel = state.selection
+    assert (sel.layer, sel.direction, sel.t) == (1, "bwd", 3)
+
+
+def test_a_drag_pans_and_does_not_select(qtbot, traced):
+    state, _ = traced
+    view = _view(qtbot, state)
+    view.zoom_by(3.0)
+    before = state.selection
+    bar = view.canvas.horizontalScrollBar()
+    start = bar.value()
+    vp = view.canvas.viewport()
+    centre = vp.rect().center()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseMove(vp, centre + QPoint(-150, 0))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=centre + QPoint(-150, 0))
+    assert bar.value() != start
+    assert state.selection == before
+
+
+def test_zoom_buttons_and_limits(qtbot, traced):
+    state, _ = traced
+    view = _view(qtbot, state)
+    view.actual_size()
+    assert view.zoom() == 1.0
+    view.zoom_by(1.2)
+    assert abs(view.zoom() - 1.2) < 1e-9
+    for _ in range(50):
+        view.zoom_by(0.5)
+    assert abs(view.zoom() - 0.05) < 1e-9
+    view.fit()
+    assert 0.05 <= view.zoom() <= 1.0
+
+
+def test_long_sequences_fold_and_a_folded_step_lights_the_marker(qtbot):
+    from rnnviz.app.state import AppState
+    from rnnviz.snapshot import compute_snapshot
+
+    spec = Spec("gru", 3, 4, 2, bidirectional=True, seq_len=100, batch_size=1)
+    state = AppState(spec, RunOptions())
+    view = _view(qtbot, state)
+    assert view.scene is None and not view.placeholder.isHidden()
+    state.set_snapshot(compute_snapshot(spec, RunOptions()))
+    scene = view.scene
+    assert draw_fold(spec) is not None
+    cells = [n for n in scene.node_items if n.startswith("cell_")]
+    assert len(cells) == 2 * 2 * 2 * draw_fold(spec)
+    assert "folded" in view.caption.text()
+    state.select(t=50)
+    assert scene.current_t == 50
+    assert "(folded)" in scene._band_text.text()
+    state.select(t=99)
+    assert abs(scene.cursor_rect().center().x() - scene.column_of[99] * COL) < 1e-6
+
+
+def test_scene_stands_alone_with_title_and_legend(qapp):
+    spec = Spec("rnn", 4, 2, 1, seq_len=3, batch_size=1, nonlinearity="relu")
+    scene = GraphScene(build_graph(spec), spec, title=True, legend=True)
+    texts = [item.text() for item in scene.items() if hasattr(item, "text")]
+    assert any(spec.title() in t for t in texts)
+    assert any("forward cell" in t for t in texts)
+    assert not any("backward cell" in t for t in texts)  # unidirectional: no bwd legend
+    assert scene.node_at(scene.node_items["y2"]) == dict(scene.graph.nodes["y2"])
