@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -83,6 +84,8 @@ class GraphView(QWidget):
         bar.setContentsMargins(4, 2, 4, 0)
         self.caption = QLabel("", self)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long caption must not set the window's minimum width; it is clipped instead.
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.caption, 1)
         self.follow = QCheckBox("follow t", self)
         self.follow.setToolTip("Scroll the diagram so the current timestep stays in view")
@@ -104,6 +107,9 @@ class GraphView(QWidget):
         layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.canvas, 1)
         self.canvas.hide()
+        # The tool row may be clipped on a narrow window; the window's minimum width is the
+        # docks' business, not this row's.
+        self.setMinimumWidth(160)
 
         state.sigSnapshotChanged.connect(self.on_snapshot)
         state.sigSelectionChanged.connect(self.on_selection)
