@@ -1,6 +1,8 @@
 """Run traces off the GUI thread: debounce edits, cancel superseded runs, drop stale results.
 
-Every accepted edit of the spec or run options restarts a short timer; when it fires the
+The first edit after a quiet spell is traced at once (a click on a spin box arrow repaints
+within a frame or two); edits that follow it inside the debounce time restart a short timer,
+and only the last of such a burst is traced when the timer fires. Before each start the
 runner checks the memory budget (microseconds, on the GUI thread) and hands
 `compute_snapshot` to a single worker thread. Each request carries an id: starting a new one
 sets the previous one's cancel flag (the core checks it between chunks and raises
@@ -55,7 +57,12 @@ class TraceRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
-        self._timer.timeout.connect(self.start_now)
+        self._timer.timeout.connect(self._on_timer)
+        self._pending = False  # an edit arrived since the last start
+        self._kick = QTimer(self)
+        self._kick.setSingleShot(True)
+        self._kick.setInterval(0)
+        self._kick.timeout.connect(self._lead)
         self._sigResult.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
         self._sigProgress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._sigEnded.connect(self._on_ended, Qt.ConnectionType.QueuedConnection)
@@ -69,15 +76,35 @@ class TraceRunner(QObject):
         return self._timer.isActive() or bool(self._running)
 
     def schedule(self, *_: Any) -> None:
-        """Start a trace of the state's current spec once edits pause for the debounce time."""
-        if self._pool is not None:
-            self._timer.start()
+        """Trace the state's current spec: at once after a quiet spell, else once edits pause
+        for the debounce time."""
+        if self._pool is None:
+            return
+        leading = not self._timer.isActive() and not self._running
+        self._pending = True
+        self._timer.start()  # the quiet spell that ends a burst
+        if leading:
+            # Next turn of the event loop, not inside the edit's own signal: the editor
+            # finishes handling its edit before a budget refusal is reported.
+            self._kick.start()
+
+    def _lead(self) -> None:
+        if self._pending:
+            self.start_now()
+            self._timer.start()  # later edits of this burst wait for the quiet spell
+
+    def _on_timer(self) -> None:
+        if self._pending:
+            self.start_now()
+        else:
+            self._finish_if_idle()
 
     def start_now(self) -> int:
         """Trace the state's spec and options now, superseding any running trace.
 
         Returns the request id (0 if refused by the budget or after shutdown)."""
         self._timer.stop()
+        self._pending = False
         if self._pool is None:
             return 0
         spec, options = self.state.spec, self.state.options
@@ -103,6 +130,7 @@ class TraceRunner(QObject):
     def cancel(self) -> None:
         """Abandon the running trace (and any waiting edit); the last snapshot stays."""
         self._timer.stop()
+        self._pending = False
         for flag in self._running.values():
             flag.set()
         if not self._running:
@@ -155,7 +183,8 @@ class TraceRunner(QObject):
 
     def _on_result(self, rid: int, snap: object) -> None:
         self._running.pop(rid, None)
-        if rid == self._latest and self._pool is not None:
+        # With a newer edit waiting, this result already shows an old spec: drop it.
+        if rid == self._latest and self._pool is not None and not self._pending:
             self.state.set_snapshot(snap)  # type: ignore[arg-type]
         self._finish_if_idle()
 

@@ -90,3 +90,17 @@ def test_shutdown_mid_trace_joins_the_worker(qtbot):
     assert not any(t.is_alive() for t in workers)
     assert state.snapshot is None
     assert runner.start_now() == 0  # refuses work after shutdown
+
+
+def test_first_edit_after_a_pause_starts_at_once(qtbot, traced):
+    from PySide6.QtCore import QCoreApplication
+
+    state, runner = traced
+    state.edit_spec(hidden_size=9)
+    QCoreApplication.processEvents()  # one turn of the loop, far less than the debounce time
+    assert runner._running, "the leading edit waited for the debounce timer"
+    state.edit_spec(hidden_size=10)  # inside the burst: waits for the quiet spell
+    QCoreApplication.processEvents()
+    assert len(runner._running) == 1 and runner._pending
+    wait_traced(qtbot, runner)
+    assert state.snapshot.spec.hidden_size == 10
