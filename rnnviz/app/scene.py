@@ -55,7 +55,7 @@ SELECTED = "#dc2626"
 
 #: Node box sizes (w, h) per kind.
 SIZES = {"cell": (90.0, 40.0), "input": (52.0, 28.0), "output": (52.0, 28.0),
-         "h0": (84.0, 30.0), "h_n": (84.0, 30.0), "fold": (104.0, 40.0)}
+         "h0": (84.0, 30.0), "h_n": (84.0, 30.0), "fold": (116.0, 40.0)}
 
 
 def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
