@@ -10,6 +10,27 @@ from pathlib import Path
 from typing import IO
 
 
+def _current_umask() -> int:
+    """The process umask (reading it means setting it; set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Read once at import, while the process is single-threaded, because reading it writes it.
+_UMASK = _current_umask()
+
+
+def _final_mode(target: Path) -> int:
+    """The permission bits the written file should end with: the old file's if it exists
+    (rewriting a file should not change who can read it), else what open() would give a
+    new file under the umask — not mkstemp's private 0600."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
 class WriteError(OSError):
     """A file could not be written; the message says which and why. Any old file is intact."""
 
@@ -32,6 +53,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
+            os.fchmod(fh.fileno(), _final_mode(target))
             os.fsync(fh.fileno())
         if target.is_dir():
             raise WriteError(f"cannot write {target}: it is a directory")

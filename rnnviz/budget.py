@@ -6,8 +6,11 @@ with it; the estimate is arithmetic on the Spec alone, so the refusal costs micr
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from rnnviz.spec import Spec, SpecError
@@ -101,8 +104,27 @@ def available_memory() -> int:
     return 8 << 30
 
 
+#: A limit set for one call tree with `budget_limit` (the CLI's --memory-budget), so the
+#: trace's own check uses the limit the user raised or lowered, not the default.
+_LIMIT: ContextVar[int | None] = ContextVar("rnnviz_budget_limit", default=None)
+
+
+@contextlib.contextmanager
+def budget_limit(limit: int | None) -> Iterator[None]:
+    """Within the block, `default_budget()` is `limit` (None leaves it unchanged)."""
+    token = _LIMIT.set(limit if limit is not None else _LIMIT.get())
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
 def default_budget() -> int:
-    """$RNNVIZ_MEMORY_BUDGET if set, else half of the memory available now."""
+    """The `budget_limit` in force, else $RNNVIZ_MEMORY_BUDGET if set, else half of the
+    memory available now."""
+    limit = _LIMIT.get()
+    if limit is not None:
+        return limit
     env = os.environ.get(ENV_BUDGET)
     if env:
         try:

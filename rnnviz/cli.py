@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from rnnviz.budget import BudgetError, check_budget, human, parse_bytes
+from rnnviz.budget import BudgetError, budget_limit, check_budget, human, parse_bytes
 from rnnviz.spec import CELLS, NONLINEARITIES, Spec, SpecError
 
 EXIT_USAGE = 2
@@ -101,16 +103,19 @@ def spec_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -
         base.pop("version")
         keep = explicit or set()
         fields = {k: (fields[k] if k in keep else v) for k, v in base.items()}
-    spec = Spec(**fields)
-    budget = None
-    if args.memory_budget is not None:
-        try:
-            budget = parse_bytes(args.memory_budget)
-        except ValueError:
-            raise SpecError("memory_budget", f"must be a size like 4G or 512M, got "
-                            f"{args.memory_budget!r}") from None
-    check_budget(spec, budget)
-    return spec
+    return Spec(**fields)
+
+
+def budget_from_args(args: argparse.Namespace) -> int | None:
+    """The --memory-budget in bytes, or None for the default; SpecError if unparsable."""
+    if getattr(args, "memory_budget", None) is None:
+        return None
+    try:
+        budget = parse_bytes(args.memory_budget)
+    except ValueError:
+        raise SpecError("memory_budget", f"must be a size like 4G or 512M, got "
+                        f"{args.memory_budget!r}") from None
+    return budget
 
 
 def options_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -> Any:
@@ -143,11 +148,17 @@ def cmd_shapes(args: argparse.Namespace, spec: Spec) -> int:
     from rnnviz.shapes import shapes
     from rnnviz.tables import shape_table_text
 
+    # Shapes are arithmetic, so even a configuration far too big to build gets its answer;
+    # the table says when building or tracing it would be refused.
     report = shapes(spec)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(shape_table_text(report))
+        return 0
+    print(shape_table_text(report))
+    try:
+        check_budget(spec, budget_from_args(args), graph=False)
+    except BudgetError as exc:
+        print(f"\nnote: tracing or building it would be refused: {exc.message}")
     return 0
 
 
@@ -157,6 +168,8 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
 
     options = options_from_args(args, args._explicit)
     options.check(spec)
+    # No graph is built by a trace, so only the module, activations and gates count.
+    check_budget(spec, budget_from_args(args), graph=False)
     result = trace_spec(spec, options)
     if args.out:
         try:
@@ -171,12 +184,15 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
 def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
     from rnnviz.export import export_cli
 
+    check_budget(spec, budget_from_args(args))
     return export_cli(args, spec, options_from_args(args, args._explicit))
 
 
 def cmd_gui(args: argparse.Namespace, spec: Spec | None) -> int:
     from rnnviz.app.launch import launch
 
+    if spec is not None:
+        check_budget(spec, budget_from_args(args))
     options = options_from_args(args, args._explicit) if spec is not None else None
     return launch(spec, options, timestep=args.timestep, screenshot=args.screenshot,
                   session=args.session)
@@ -226,8 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: Any = None, line: str | None = None) -> None:
+    """Print a warning (e.g. torch's about dropout on a one-layer RNN) as one plain line,
+    not the file path and source line of torch's internals."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    print(f"rnnviz: warning: {text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `rnnviz`; returns the exit status."""
+    warnings.showwarning = _one_line_warning
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["gui", *argv]
@@ -250,7 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = spec_from_args(args, explicit)
         handler = {"shapes": cmd_shapes, "trace": cmd_trace, "export": cmd_export,
                    "gui": cmd_gui}[args.command]
-        return handler(args, spec)
+        # A bad --memory-budget is an error whatever the command; a good one also holds for
+        # the trace's own check inside the core.
+        with budget_limit(budget_from_args(args)):
+            return handler(args, spec)
     except BudgetError as exc:
         print(f"rnnviz: refused: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -260,3 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"rnnviz: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`rnnviz shapes --json | head`): not an error of ours. Point
+        # stdout at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

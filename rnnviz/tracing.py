@@ -50,6 +50,9 @@ class Cancelled(Exception):
 Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
 
+#: The largest dropout a Spec holds, standing in for a module's dropout=1.0.
+_MAX_SPEC_DROPOUT = 0.99
+
 _CELLS: dict[type, str] = {nn.LSTMCell: "lstm", nn.GRUCell: "gru", nn.RNNCell: "rnn"}
 
 
@@ -62,7 +65,9 @@ def spec_of(module: nn.Module, x: torch.Tensor) -> Spec:
                     num_layers=module.num_layers, bidirectional=module.bidirectional,
                     batch_first=module.batch_first, bias=module.bias,
                     nonlinearity="relu" if module.mode == "RNN_RELU" else "tanh",
-                    dropout=float(module.dropout), proj_size=getattr(module, "proj_size", 0),
+                    # torch allows dropout=1.0, a Spec takes [0, 1); dropout acts only in
+                    # training, so the traced (eval) pass is the same either way — see notes.
+                    dropout=min(float(module.dropout), _MAX_SPEC_DROPOUT), proj_size=getattr(module, "proj_size", 0),
                     seq_len=x.shape[t_dim], batch_size=x.shape[b_dim])
     for cls, cell in _CELLS.items():
         if isinstance(module, cls):
@@ -122,8 +127,14 @@ def count_nonfinite(a: np.ndarray) -> int:
     return int(a.size - np.count_nonzero(np.isfinite(a)))
 
 
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
+#: Trace tensors that may be the caller's own objects.
+_USER_TENSORS = frozenset({"input", "h0", "c0"})
+
+
+def _np(t: torch.Tensor, copy: bool = False) -> np.ndarray:
+    arr = t.detach().cpu().numpy()
+    # .cpu() already copied a GPU tensor; a CPU one still shares the caller's memory.
+    return arr.copy() if copy and t.device.type == "cpu" else arr
 
 
 class _Diff:
@@ -238,7 +249,7 @@ def _unbatched(module: nn.Module, x: torch.Tensor, hx: Any) -> tuple[torch.Tenso
         return t.unsqueeze(1)
 
     if hx is not None:
-        hx = tuple(add(t) for t in hx) if isinstance(hx, tuple) else add(hx)
+        hx = tuple(add(t) for t in hx) if isinstance(hx, (tuple, list)) else add(hx)
     return x, hx, True
 
 
@@ -321,15 +332,26 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
         assert c0 is not None and c_n is not None
         tensors.update(c0=c0, c_n=c_n)
     notes = ["input was unbatched (2-D); traced as batch 1"] if unbatched else []
+    if float(module.dropout) > _MAX_SPEC_DROPOUT:
+        notes.append(f"the module's dropout={module.dropout:g} is shown as "
+                     f"{_MAX_SPEC_DROPOUT}; dropout acts only in training, so the traced "
+                     "(eval) pass is the same")
+    if not whole:
+        notes.append(f"layers this large run in chunks of {chunk_steps(spec)} steps so a cancel "
+                     "takes effect; torch's kernel then rounds each chunk's input projection on "
+                     "its own, so output may differ from one module(x) call by round-off")
     return _finish(spec, tensors, gates, module, diff, "module", notes)
 
 
 def _finish(spec: Spec, tensors: dict[str, torch.Tensor], gates: dict[tuple[int, str, str],
             np.ndarray], module: nn.Module, diff: _Diff, source: str, notes: list[str]) -> Trace:
-    arrays = {k: _np(v) for k, v in tensors.items()}
+    # The user's own tensors (weights, x, h0, c0) are copied: .numpy() shares their memory,
+    # and a trace must stay what it was when the user trains on or edits x in place.
+    # Everything else was made by this trace and is nobody else's.
+    arrays = {k: _np(v, copy=k in _USER_TENSORS) for k, v in tensors.items()}
     nonfinite = sum(count_nonfinite(a) for a in gates.values())
     nonfinite += sum(count_nonfinite(a) for k, a in arrays.items() if k != "input")
-    params = {name: _np(p) for name, p in module.named_parameters()}
+    params = {name: _np(p, copy=True) for name, p in module.named_parameters()}
     return Trace(spec=spec, tensors=arrays, gates=gates, params=params, max_abs_diff=diff.abs,
                  max_rel_diff=diff.rel, nonfinite=nonfinite,
                  nonfinite_mismatch=diff.mismatched, source=source, notes=notes)
@@ -342,7 +364,8 @@ def _trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | 
     if unbatched:
         x = x.unsqueeze(1)
         if hx is not None:
-            hx = tuple(t.unsqueeze(0) for t in hx) if isinstance(hx, tuple) else hx.unsqueeze(0)
+            hx = tuple(t.unsqueeze(0) for t in hx) if isinstance(hx, (tuple, list)) \
+                else hx.unsqueeze(0)
     if x.dim() != 3:
         raise ValueError(f"input to a cell trace must be (T, B, I) or (T, I), got {tuple(x.shape)}")
     spec = spec_of(cell, x)

@@ -82,3 +82,22 @@ def test_trace_save_failure_keeps_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     tr.save(p)
     assert Trace.load(p).spec == tr.spec
+
+
+def test_new_file_gets_the_umask_mode_not_mkstemps_private_one(tmp_path):
+    import rnnviz.atomic
+
+    target = tmp_path / "new.txt"
+    atomic_write(target, "x")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~rnnviz.atomic._UMASK
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what an ordinary open() gives, for comparison
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def test_overwrite_keeps_the_old_files_mode(tmp_path):
+    target = tmp_path / "shared.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    atomic_write(target, "new")
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o640

@@ -227,30 +227,35 @@ def test_load_rejects_damaged_files(tmp_path):
     assert rnnviz.load_trace(good).spec == tr.spec
 
 
-# ---- known bugs in rnnviz/tracing.py (owned by the lead; reported, not fixed here) ------------
-@pytest.mark.xfail(strict=True, raises=rnnviz.SpecError,
-                   reason="bug: torch accepts dropout=1.0 but spec_of copies it into a Spec, "
-                   "whose dropout must be in [0, 1), so a legal user module cannot be traced")
+# ---- user modules at the edges of what torch accepts ------------------------------------------
 def test_user_module_with_dropout_one_traces():
+    # torch accepts dropout=1.0; a Spec takes [0, 1). Dropout acts only in training.
     torch.manual_seed(0)
     m = torch.nn.LSTM(3, 4, num_layers=2, dropout=1.0)
-    assert trace(m, torch.randn(3, 1, 3)).verified
+    tr = trace(m, torch.randn(3, 1, 3))
+    assert tr.verified and m.dropout == 1.0
+    assert any("dropout=1" in n for n in tr.notes)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="bug: _unbatched adds the batch dim only to a tuple hx; a list "
-                   "[h0, c0] (which torch accepts) raises AttributeError")
 def test_unbatched_lstm_with_list_hx():
     torch.manual_seed(0)
     m = torch.nn.LSTM(3, 4)
-    hx = [torch.zeros(1, 4), torch.zeros(1, 4)]
-    assert trace(m, torch.randn(3, 3), hx).verified
+    x, hx = torch.randn(3, 3), [torch.randn(1, 4), torch.randn(1, 4)]
+    tr = trace(m, x, hx)
+    with torch.no_grad():
+        out, (h_n, c_n) = m(x, tuple(hx))
+    assert tr.verified and tr.spec.batch_size == 1
+    np.testing.assert_allclose(tr.tensors["output"][:, 0], out.numpy(), atol=1e-6)
+    np.testing.assert_allclose(tr.tensors["c_n"][:, 0], c_n.numpy(), atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _finish stores params (and input/h0/c0) as "
-                   "numpy views of the user's tensors (.numpy() shares memory), so training "
-                   "the module or editing x after a trace silently rewrites the recorded "
-                   "trace; they need a .copy()")
+def test_unbatched_cell_with_list_hx():
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(3, 4)
+    tr = trace(cell, torch.randn(5, 3), [torch.randn(4), torch.randn(4)])
+    assert tr.verified and tr.spec.seq_len == 5
+
+
 def test_trace_is_a_snapshot_not_a_view_of_the_users_tensors():
     torch.manual_seed(0)
     m = torch.nn.LSTM(2, 3)

@@ -222,12 +222,9 @@ def test_chunked_and_per_lane_paths_match_the_reference(spec, seed, with_state, 
         rnnviz.fused.CALL_MACS, rnnviz.gates.SCAN_LANE_ALONE = saved
 
 
-@pytest.mark.xfail(strict=True, reason="bug: on the chunked path (layers above CALL_MACS) a "
-                   "stock module is not called, and the per-chunk fused calls round "
-                   "differently from module(x) (one GEMM over all T·B rows), so trace output "
-                   "differs from torch's own by ~1 ulp although tracing/fused docstrings "
-                   "promise the module's authoritative output, bit-identical forward")
-def test_chunked_forward_is_bit_identical_to_the_module(monkeypatch):
+def test_chunked_forward_agrees_with_the_module_to_round_off_and_says_so(monkeypatch):
+    # Per-chunk fused calls round the input projection per chunk, not over all T·B rows at
+    # once, so they are not bit-identical to module(x); the trace must not claim they are.
     import rnnviz.fused
 
     spec = Spec("rnn", 2, 1, seq_len=2, batch_size=2, bias=False)
@@ -238,7 +235,12 @@ def test_chunked_forward_is_bit_identical_to_the_module(monkeypatch):
     with torch.no_grad():
         out, _ = module(x)
     tr = rnnviz.trace(module, x)
-    np.testing.assert_array_equal(tr.tensors["output"], out.numpy())
+    np.testing.assert_allclose(tr.tensors["output"], out.numpy(), rtol=1e-6, atol=1e-7)
+    assert tr.verified and any("round-off" in n for n in tr.notes)
+    monkeypatch.undo()
+    whole = rnnviz.trace(module, x)
+    assert not any("round-off" in n for n in whole.notes)
+    np.testing.assert_array_equal(whole.tensors["output"], out.numpy())
 
 
 # ---- tutorial examples -----------------------------------------------------------------------
