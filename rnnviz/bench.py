@@ -108,10 +108,47 @@ def trace_memory() -> list[Measure]:
     return out
 
 
+def cancel_latency(quick: bool = False) -> list[Measure]:
+    """Seconds from cancel() turning true to the trace giving up (target ≤ 200 ms), over
+    cancels requested at spread-out moments of a trace of the largest benchmark config."""
+    import threading
+
+    from rnnviz.tracing import Cancelled, trace_spec
+
+    spec = TRACE_CASES[0][1]
+    trace_spec(spec)  # warm-up, and how long a whole trace takes
+    started = time.perf_counter()
+    trace_spec(spec)
+    whole = time.perf_counter() - started
+    lags = []
+    points = 4 if quick else 10
+    for k in range(points):
+        flag = threading.Event()
+        asked: list[float] = []
+
+        def cancel(flag: threading.Event = flag) -> bool:
+            return flag.is_set()
+
+        def ask(flag: threading.Event = flag, asked: list[float] = asked) -> None:
+            asked.append(time.perf_counter())
+            flag.set()
+
+        timer = threading.Timer(whole * (k + 0.5) / points, ask)
+        timer.start()
+        try:
+            trace_spec(spec, cancel=cancel)
+        except Cancelled:
+            lags.append(time.perf_counter() - asked[0])
+        timer.cancel()
+    return [Measure(f"cancel → trace stopped, {TRACE_CASES[0][0]}", max(lags) * 1000, "ms",
+                    200, f"worst of {len(lags)} cancels spread over a {whole:.2f} s trace "
+                    f"(median {statistics.median(lags) * 1000:.0f} ms)")]
+
+
 def run(quick: bool = False) -> list[Measure]:
     """Every benchmark, trace ratios first, then the GUI latencies when Qt can start."""
     warnings.filterwarnings("ignore", category=UserWarning)
-    results = trace_ratios(quick) + trace_memory()
+    results = trace_ratios(quick) + trace_memory() + cancel_latency(quick)
     try:
         from rnnviz.app.bench_gui import gui_measures
     except ImportError as exc:  # pragma: no cover - depends on the install

@@ -100,10 +100,14 @@ class _Meter:
 
     def tick(self) -> None:
         self.done += 1
-        if self.cancel is not None and self.cancel():
-            raise Cancelled()
+        self.check()
         if self.progress is not None:
             self.progress(min(self.done / self.units, 1.0))
+
+    def check(self) -> None:
+        """Raise Cancelled if asked to; costs nothing to call between any two pieces of work."""
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
 
 
 def _default_state(spec: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -167,7 +171,7 @@ class _Lane:
         return self.direction == "bwd"
 
 
-def _recompute(spec: Spec, lanes: list[_Lane], diff: _Diff, tick: Callable[[], None],
+def _recompute(spec: Spec, lanes: list[_Lane], diff: _Diff, meter: _Meter,
                c_steps: torch.Tensor | None = None) -> dict[tuple[int, str, str], np.ndarray]:
     """Every gate of every lane from the weights, compared with torch as it goes.
 
@@ -186,7 +190,7 @@ def _recompute(spec: Spec, lanes: list[_Lane], diff: _Diff, tick: Callable[[], N
         else:
             per_lane.append(rnn_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.nonlinearity,
                                       lane.reverse))
-        tick()
+        meter.tick()
     if spec.cell == "lstm":
         cs = cell_scan([(g["i"], g["f"], g["g"], lane.c0, lane.reverse)  # type: ignore[misc]
                         for g, lane in zip(per_lane, lanes)])
@@ -197,7 +201,9 @@ def _recompute(spec: Spec, lanes: list[_Lane], diff: _Diff, tick: Callable[[], N
                 diff.add(c[0 if lane.reverse else -1], lane.c_last)
             if c_steps is not None:
                 diff.add(c, c_steps)
+    # The comparisons and copies below touch every recorded value; keep a cancel prompt.
     for g, lane in zip(per_lane, lanes):
+        meter.check()
         diff.add(g["h"], lane.hseq)
         g["h"] = lane.hseq  # show torch's own h, verified above
         for name, arr in g.items():
@@ -313,7 +319,8 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
                 c_last_all.append(c_lasts[d])  # type: ignore[arg-type]
         layer_in = torch.cat(hseqs, dim=2) if len(hseqs) > 1 else hseqs[0]
     # Gates come after every layer has run: all lanes' cell states then share one scan.
-    gates = _recompute(spec, lanes, diff, meter.tick)
+    gates = _recompute(spec, lanes, diff, meter)
+    meter.check()
     output = layer_in.transpose(0, 1) if spec.batch_first else layer_in
     h_n = torch.stack(h_last)
     c_n = torch.stack(c_last_all) if c_last_all else None
@@ -392,7 +399,8 @@ def _trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | 
     c_init = c0[0] if c0 is not None else None
     lane = _Lane(0, "fwd", x, hseq, h0[0], c_init, cs[-1] if cs else None, w)
     # A cell does return c_t at every step, so the cell state is checked at every step.
-    gates = _recompute(spec, [lane], diff, meter.tick, torch.stack(cs) if cs else None)
+    gates = _recompute(spec, [lane], diff, meter, torch.stack(cs) if cs else None)
+    meter.check()
     tensors = {"input": x, "h0": h0, "output": hseq, "h_n": hseq[-1:].clone()}
     if c0 is not None:
         tensors.update(c0=c0, c_n=cs[-1].unsqueeze(0))

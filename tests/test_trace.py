@@ -121,6 +121,21 @@ def test_progress_and_cancel():
         trace_spec(Spec("gru", 2, 3, num_layers=2, seq_len=4), cancel=lambda: True)
 
 
+@pytest.mark.parametrize("spec", [Spec("lstm", 2, 3, num_layers=2, bidirectional=True, seq_len=5),
+                                  Spec("lstm", 2, 3, seq_len=4)], ids=["lstm-bi", "cell-stepper"])
+def test_every_cancel_check_stops_the_trace(spec):
+    # Cancel is polled between every piece of work, including the comparisons and copies
+    # after the last layer; each of those polls, answered "yes", must stop the trace.
+    options = RunOptions(stepper="cell") if spec.num_layers == 1 else RunOptions()
+    calls = []
+    trace_spec(spec, options, cancel=lambda: calls.append(1) and False)
+    assert len(calls) >= 2 * spec.num_layers * spec.num_directions + 1
+    for k in range(len(calls)):
+        asked = iter(range(len(calls)))
+        with pytest.raises(Cancelled):
+            trace_spec(spec, options, cancel=lambda k=k, asked=asked: next(asked) == k)
+
+
 @pytest.mark.parametrize("p", [p for p in PRESETS if p.key != "relu-explode"], ids=lambda p: p.key)
 def test_presets_trace_and_verify(p):
     tr = trace_spec(p.spec, p.options)

@@ -432,7 +432,7 @@ def test_gru_with_b_hn_outside_reset_product_is_caught():
 
 def test_perturbed_weights_are_caught():
     """If the weights used to recompute differ from the module's, max_abs_diff grows."""
-    from rnnviz.tracing import _Diff, _Lane, _recompute, direction_weights
+    from rnnviz.tracing import _Diff, _Lane, _Meter, _recompute, direction_weights
 
     torch.manual_seed(9)
     m = torch.nn.LSTM(3, 4)
@@ -444,7 +444,7 @@ def test_perturbed_weights_are_caught():
         lane = _Lane(0, "fwd", x, out, torch.zeros(2, 4), torch.zeros(2, 4), cn[0], w)
         spec = rnnviz.Spec("lstm", 3, 4, seq_len=6, batch_size=2)
         diff = _Diff()
-        _recompute(spec, [lane], diff, lambda: None)
+        _recompute(spec, [lane], diff, _Meter(1, None, None))
     assert diff.abs > 1e-4
     assert rnnviz.trace(m, x).max_abs_diff <= TOL
 
