@@ -25,6 +25,7 @@ class Term:
 
     label: str
     value: float
+    magnitude: float = 0.0  # Σ|w_j v_j| of a dot product (|b| of a bias): its rounding scale
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,28 @@ class EquationLine:
     recorded: float  # what the trace holds (torch's value, or the verified recomputation)
     unit: int  # the unit of this line (h with proj_size has fewer units than the gates)
     terms: tuple[Term, ...] = ()
+    magnitude: float = 0.0  # the size of what was summed: cancellation keeps its rounding
 
     @property
     def diff(self) -> float:
         """|recomputed − recorded|; 0 when both are the same non-finite value."""
         return value_diff(self.recomputed, self.recorded)
+
+    @property
+    def rel_diff(self) -> float:
+        """diff ÷ (1 + the larger of |recorded| and the summed magnitude): float32 keeps ~7
+        significant digits of what it adds up, so an exploding value of 1e30 — or a small
+        result of cancelling 1e9-sized products — agrees only to that scale."""
+        d = self.diff
+        scale = max(abs(self.recorded), self.magnitude)
+        return d / (1.0 + scale) if math.isfinite(scale) else d
+
+    @property
+    def overflowed(self) -> bool:
+        """True when a value of this equation is Inf or NaN: at float's limit the order of
+        summation decides between Inf, NaN and a number, so a disagreement is expected."""
+        return not (math.isfinite(self.recomputed) and math.isfinite(self.recorded)
+                    and all(math.isfinite(t.value) for t in self.terms))
 
 
 def value_diff(a: float, b: float) -> float:
@@ -77,6 +95,11 @@ def max_abs_diff(lines: list[EquationLine]) -> float:
     return max((line.diff for line in lines), default=0.0)
 
 
+def max_rel_diff(lines: list[EquationLine]) -> float:
+    """The largest EquationLine.rel_diff over `lines`."""
+    return max((line.rel_diff for line in lines), default=0.0)
+
+
 def _sigmoid(v: float) -> float:
     if v >= 0:
         return 1.0 / (1.0 + math.exp(-v))
@@ -91,6 +114,11 @@ def _tanh(v: float) -> float:
 def _dot(w: np.ndarray, v: np.ndarray) -> float:
     with np.errstate(all="ignore"):
         return float(np.dot(w.astype(np.float64), v.astype(np.float64)))
+
+
+def _absdot(w: np.ndarray, v: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.dot(np.abs(w.astype(np.float64)), np.abs(v.astype(np.float64))))
 
 
 def _add(*values: float) -> float:
@@ -122,6 +150,7 @@ class _Cell:
             self.c_prev = trace.tensors["c0"][self.index, batch] if first \
                 else self.gate("c", prev_t)
         self.prev = "h0" if first else f"h_{prev_t}"
+        self.dtype = trace.gates[(layer, direction, "h")].dtype
 
     def _x(self) -> np.ndarray:
         spec, tr = self.spec, self.trace
@@ -146,13 +175,27 @@ class _Cell:
         wh = _dot(self.p["weight_hh"][row], self.h_prev)  # type: ignore[index]
         bi = float(self.p["bias_ih"][row]) if self.p["bias_ih"] is not None else None
         bh = float(self.p["bias_hh"][row]) if self.p["bias_hh"] is not None else None
-        terms = [Term(f"W_i{key}·x_t", wx)]
+        terms = [Term(f"W_i{key}·x_t", wx, _absdot(self.p["weight_ih"][row], self.x))]  # type: ignore[index]
         if bi is not None:
-            terms.append(Term(f"b_i{key}", bi))
-        terms.append(Term(f"W_h{key}·{self.prev}", wh))
+            terms.append(Term(f"b_i{key}", bi, abs(bi)))
+        terms.append(Term(f"W_h{key}·{self.prev}", wh,
+                          _absdot(self.p["weight_hh"][row], self.h_prev)))  # type: ignore[index]
         if bh is not None:
-            terms.append(Term(f"b_h{key}", bh))
+            terms.append(Term(f"b_h{key}", bh, abs(bh)))
         return terms, _add(wx, bi or 0.0), _add(wh, bh or 0.0)
+
+
+def _line(cell: _Cell, gate: str, symbolic: str, numeric: str, value: float, recorded: float,
+          unit: int, terms: tuple[Term, ...] = (), magnitude: float | None = None
+          ) -> EquationLine:
+    """An EquationLine whose recomputed value is rounded to the trace's float type, as
+    torch's would be: a float64 sum beyond float32's range is Inf there, as in torch.
+    `magnitude` defaults to the terms' summed magnitudes."""
+    with np.errstate(over="ignore"):
+        value = float(cell.dtype.type(value))
+    if magnitude is None:
+        magnitude = _add(*(t.magnitude for t in terms)) if terms else 0.0
+    return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude)
 
 
 def _sum_text(terms: list[Term]) -> str:
@@ -173,7 +216,7 @@ def _gate_line(cell: _Cell, k: int, key: str, unit: int, act: str) -> EquationLi
     symbolic = (f"{key}_t = {act}(W_i{key} x_t{_bias_text(spec, key, 'i')} + W_h{key} h_(t−1)"
                 f"{_bias_text(spec, key, 'h')})")
     numeric = f"{act}({_sum_text(terms)}) = {act}({fmt(total)}) = {fmt(value)}"
-    return EquationLine(key, symbolic, numeric, value, float(cell.gate(key)[unit]), unit,
+    return _line(cell, key, symbolic, numeric, value, float(cell.gate(key)[unit]), unit,
                         tuple(terms))
 
 
@@ -186,17 +229,17 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
     c_prev = float(cell.c_prev[unit])
     with np.errstate(all="ignore"):
         c = float(np.float64(f) * c_prev + np.float64(i) * g)
-    lines.append(EquationLine(
+    lines.append(_line(cell,
         "c", "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t",
         f"{fmt(f)} × {fmt(c_prev)} + {fmt(i)} × {fmt(g)} = {fmt(c)}",
-        c, float(cell.gate("c")[unit]), unit))
+        c, float(cell.gate("c")[unit]), unit, magnitude=abs(f * c_prev) + abs(i * g)))
     c_rec = float(cell.gate("c")[unit])
     if not spec.proj_size:
         h = o * _tanh(c_rec)
-        lines.append(EquationLine(
+        lines.append(_line(cell,
             "h", "h_t = o_t ⊙ tanh(c_t)",
             f"{fmt(o)} × tanh({fmt(c_rec)}) = {fmt(o)} × {fmt(_tanh(c_rec))} = {fmt(h)}",
-            h, float(cell.gate("h")[unit]), unit))
+            h, float(cell.gate("h")[unit]), unit, magnitude=lines[-1].magnitude))
         return lines
     # With proj_size, h_t = W_hr (o_t ⊙ tanh c_t) mixes every unit: the line shows h's unit
     # (the selected unit, clamped to proj_size) as its row of W_hr times the whole vector.
@@ -204,12 +247,13 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
         m = cell.gate("o").astype(np.float64) * np.tanh(cell.gate("c").astype(np.float64))
     pu = min(unit, spec.proj_size - 1)
     h = _dot(cell.p["weight_hr"][pu], m)  # type: ignore[index]
-    lines.append(EquationLine(
+    lines.append(_line(cell,
         "h", "h_t = W_hr (o_t ⊙ tanh(c_t))   (proj_size: h has "
         f"{spec.proj_size} units, c has {spec.hidden_size})",
         f"Σ_j W_hr[{pu}, j] · o_t[j] tanh(c_t[j]) = {fmt(h)}   "
         f"(unit {unit}'s term: {fmt(o)} × tanh({fmt(c_rec)}) = {fmt(float(m[unit]))})",
-        h, float(cell.gate("h")[pu]), pu))
+        h, float(cell.gate("h")[pu]), pu,
+        magnitude=_absdot(cell.p["weight_hr"][pu], m)))  # type: ignore[index]
     return lines
 
 
@@ -226,7 +270,7 @@ def _gru(cell: _Cell, unit: int) -> list[EquationLine]:
     b_hn = _bias_text(spec, "n", "h")
     x_part = _sum_text([t for t in terms if t.label.startswith(("W_in", "b_in"))])
     h_part = _sum_text([t for t in terms if t.label.startswith(("W_hn", "b_hn"))])
-    lines.append(EquationLine(
+    lines.append(_line(cell,
         "n", f"n_t = tanh(W_in x_t{b_in} + r_t ⊙ (W_hn h_(t−1){b_hn}))",
         f"tanh({x_part} + {fmt(r)} × ({h_part})) = tanh({fmt(total)}) = {fmt(n)}",
         n, float(cell.gate("n")[unit]), unit, tuple(terms)))
@@ -234,10 +278,10 @@ def _gru(cell: _Cell, unit: int) -> list[EquationLine]:
     hp = float(cell.h_prev[unit])
     with np.errstate(all="ignore"):
         h = float((1.0 - np.float64(z)) * n_rec + np.float64(z) * hp)
-    lines.append(EquationLine(
+    lines.append(_line(cell,
         "h", "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1)",
         f"(1 − {fmt(z)}) × {fmt(n_rec)} + {fmt(z)} × {fmt(hp)} = {fmt(h)}",
-        h, float(cell.gate("h")[unit]), unit))
+        h, float(cell.gate("h")[unit]), unit, magnitude=abs((1 - z) * n_rec) + abs(z * hp)))
     return lines
 
 
@@ -246,15 +290,16 @@ def _rnn(cell: _Cell, unit: int) -> list[EquationLine]:
     terms, xi, hh = cell.pre(0, unit, "h")
     a = _add(xi, hh)
     bias_i, bias_h = (" + b_ih", " + b_hh") if spec.bias else ("", "")
-    lines = [EquationLine(
+    lines = [_line(cell,
         "a", f"a_t = W_ih x_t{bias_i} + W_hh h_(t−1){bias_h}   (pre-activation)",
         f"{_sum_text(terms)} = {fmt(a)}", a, float(cell.gate("a")[unit]), unit, tuple(terms))]
     a_rec = float(cell.gate("a")[unit])
     act = spec.nonlinearity
     h = _tanh(a_rec) if act == "tanh" else (max(a_rec, 0.0) if not math.isnan(a_rec)
                                               else math.nan)
-    lines.append(EquationLine("h", f"h_t = {act}(a_t)", f"{act}({fmt(a_rec)}) = {fmt(h)}",
-                              h, float(cell.gate("h")[unit]), unit))
+    # h reads the recorded a, itself a sum of lines[0].magnitude's size: same rounding scale.
+    lines.append(_line(cell, "h", f"h_t = {act}(a_t)", f"{act}({fmt(a_rec)}) = {fmt(h)}",
+                       h, float(cell.gate("h")[unit]), unit, magnitude=lines[0].magnitude))
     return lines
 
 
