@@ -192,7 +192,10 @@ def _line(cell: _Cell, gate: str, symbolic: str, numeric: str, value: float, rec
     torch's would be: a float64 sum beyond float32's range is Inf there, as in torch.
     `magnitude` defaults to the terms' summed magnitudes."""
     with np.errstate(over="ignore"):
-        value = float(cell.dtype.type(value))
+        rounded = float(cell.dtype.type(value))
+    if math.isfinite(value) and not math.isfinite(rounded):
+        numeric += f"  → {fmt(rounded)} in {cell.dtype.name} (beyond its largest value)"
+    value = rounded
     if magnitude is None:
         magnitude = _add(*(t.magnitude for t in terms)) if terms else 0.0
     return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude)
@@ -248,7 +251,7 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
     pu = min(unit, spec.proj_size - 1)
     h = _dot(cell.p["weight_hr"][pu], m)  # type: ignore[index]
     lines.append(_line(cell,
-        "h", "h_t = W_hr (o_t ⊙ tanh(c_t))   (proj_size: h has "
+        "h", "h_t = W_hr (o_t ⊙ tanh(c_t)) (proj_size: h has "
         f"{spec.proj_size} units, c has {spec.hidden_size})",
         f"Σ_j W_hr[{pu}, j] · o_t[j] tanh(c_t[j]) = {fmt(h)}   "
         f"(unit {unit}'s term: {fmt(o)} × tanh({fmt(c_rec)}) = {fmt(float(m[unit]))})",
@@ -291,7 +294,7 @@ def _rnn(cell: _Cell, unit: int) -> list[EquationLine]:
     a = _add(xi, hh)
     bias_i, bias_h = (" + b_ih", " + b_hh") if spec.bias else ("", "")
     lines = [_line(cell,
-        "a", f"a_t = W_ih x_t{bias_i} + W_hh h_(t−1){bias_h}   (pre-activation)",
+        "a", f"a_t = W_ih x_t{bias_i} + W_hh h_(t−1){bias_h} (pre-activation)",
         f"{_sum_text(terms)} = {fmt(a)}", a, float(cell.gate("a")[unit]), unit, tuple(terms))]
     a_rec = float(cell.gate("a")[unit])
     act = spec.nonlinearity
