@@ -34,7 +34,7 @@ from rnnviz.app.heatmap import (
     scale_groups,
 )
 from rnnviz.app.state import AppState, Selection
-from rnnviz.glossary import gate_label
+from rnnviz.glossary import GATES, gate_label
 from rnnviz.snapshot import Snapshot
 
 _DIRECTION_NAMES = {"fwd": "forward", "bwd": "backward"}
@@ -331,10 +331,13 @@ class GateView(QWidget):
             self._set_overlay(gate, arr)
             for key, n in nonfinite_counts(arr).items():
                 counts[key] = counts.get(key, 0) + n
-            title = gate_label(gate)
-            if gate == "c":
-                title += " · the memory tape"
-            self.plots[gate].setTitle(f"{title}  [{grp.short}]", color="k", size="9pt")
+            en, zh, _ = GATES[gate]
+            tape = " · the memory tape" if gate == "c" else ""
+            # Two short lines, not one long one: a plot is never wider than its title, and
+            # three columns of one-line titles would not fit the window's centre.
+            plot = self.plots[gate]
+            plot.setTitle(f"{gate} — {en}{tape}<br>{zh} [{grp.short}]", color="k", size="9pt")
+            plot.titleLabel.setMinimumWidth(0)
         for bar, grp in zip(self.bars, self.groups):
             bar.setLevels(grp.levels)
             caption = grp.caption if mode != "log" else f"{grp.caption} (sign·log₁₀(1+|v|))"

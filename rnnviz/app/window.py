@@ -121,6 +121,9 @@ class MainWindow(QMainWindow):
         center.addWidget(self.gate_view)
         center.setStretchFactor(0, 3)
         center.setStretchFactor(1, 2)
+        # Explicit first sizes: left to size hints, the heatmaps (which want 600 px for
+        # exports) would squeeze the graph to a strip.
+        center.setSizes([460, 400])
         self.setCentralWidget(center)
 
         scroll = QScrollArea(self)
