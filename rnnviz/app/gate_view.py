@@ -128,6 +128,9 @@ class GateView(QWidget):
             "Signed log: colour by sign(v)·log₁₀(1 + |v|), for values that explode.\n"
             "Hover always shows the recorded value itself.")
         self.scale_combo.currentIndexChanged.connect(self._scale_picked)
+        for combo in (self.direction_combo, self.scale_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
         self.caption = QLabel(self)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -178,7 +181,9 @@ class GateView(QWidget):
         return QSize(960, 600)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(240, 160)
+        # Small on purpose: beside the two docks the window must still fit an 800 px screen;
+        # the pickers shrink (their combos elide) rather than set the window's width.
+        return QSize(160, 160)
 
     # ---- what tests and exports read ------------------------------------------------------------
     def image_shape(self, gate: str) -> tuple[int, int]:
