@@ -119,11 +119,12 @@ class GateView(QWidget):
         self.batch_spin.setPrefix("batch ")
         self.batch_spin.setToolTip("Which batch row (sequence) to show")
         self.scale_combo = QComboBox(self)
-        self.scale_combo.addItem("scale: function range", False)
-        self.scale_combo.addItem("scale: stretched to data", "stretch")
-        self.scale_combo.addItem("scale: signed log₁₀", "log")
+        self.scale_combo.addItem("fixed scale", False)
+        self.scale_combo.addItem("stretched", "stretch")
+        self.scale_combo.addItem("signed log", "log")
         self.scale_combo.setToolTip(
-            "Function range: σ gates on 0…1 and tanh values on ±1, comparable everywhere.\n"
+            "Colour scale.\n"
+            "Fixed: σ gates on 0…1 and tanh values on ±1, comparable everywhere.\n"
             "Stretched: each scale spans the values on screen, to see small differences.\n"
             "Signed log: colour by sign(v)·log₁₀(1 + |v|), for values that explode.\n"
             "Hover always shows the recorded value itself.")
