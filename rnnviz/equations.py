@@ -74,13 +74,15 @@ def value_diff(a: float, b: float) -> float:
     return abs(a - b)
 
 
-def fmt(v: float) -> str:
-    """A value for an equation: 6 significant digits; 'inf', '-inf', 'nan' as such."""
+def fmt(v: float, digits: int = 6) -> str:
+    """A value with `digits` significant digits (6 for an equation; 8 shows every digit of a
+    float32); 'inf', '-inf', 'nan' as such."""
+    v = float(v)
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return f"{v:.6g}"
+    return f"{v:.{digits}g}"
 
 
 def fmt_diff(d: float) -> str:

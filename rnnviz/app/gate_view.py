@@ -34,6 +34,7 @@ from rnnviz.app.heatmap import (
     scale_groups,
 )
 from rnnviz.app.state import AppState, Selection
+from rnnviz.equations import fmt
 from rnnviz.glossary import GATES, gate_label
 from rnnviz.snapshot import Snapshot
 
@@ -83,11 +84,7 @@ def _drawable(a: np.ndarray) -> np.ndarray:
 
 def format_value(v: float) -> str:
     """A recorded float32 value with all the digits it has ('nan', 'inf', '-inf' as such)."""
-    if np.isnan(v):
-        return "nan"
-    if np.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return f"{float(np.float32(v)):.8g}"
+    return fmt(v, 8)
 
 
 class GateView(QWidget):

@@ -14,3 +14,20 @@ SLOW = Spec("lstm", 64, 256, 2, seq_len=5000, batch_size=1)
 def wait_traced(qtbot, runner: TraceRunner, timeout: int = 60_000) -> None:
     """Wait until the runner has nothing running or waiting."""
     qtbot.waitUntil(lambda: not runner.busy, timeout=timeout)
+
+
+def shown_view(qtbot, cls, spec: Spec = SMALL, options=None, size=(1000, 520)):
+    """A view of class `cls` over a fresh AppState on `spec`, shown at `size`, with the
+    snapshot computed in this thread (no runner): (state, view)."""
+    from rnnviz.app.state import AppState
+    from rnnviz.options import RunOptions
+    from rnnviz.snapshot import compute_snapshot
+
+    options = options or RunOptions()
+    state = AppState(spec, options)
+    view = cls(state)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    state.set_snapshot(compute_snapshot(spec, options))
+    return state, view

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import SMALL
+from app_helpers import SMALL, shown_view
 
 from rnnviz.app.equations_view import EquationsView
 from rnnviz.app.state import AppState
 from rnnviz.equations import fmt
-from rnnviz.options import RunOptions
 from rnnviz.presets import preset
-from rnnviz.snapshot import compute_snapshot
 from rnnviz.spec import Spec
 
 
 def _view(qtbot, spec=SMALL, options=None):
-    options = options or RunOptions()
-    state = AppState(spec, options)
-    view = EquationsView(state)
-    qtbot.addWidget(view)
-    view.resize(420, 800)
-    view.show()
-    state.set_snapshot(compute_snapshot(spec, options))
-    return state, view
+    return shown_view(qtbot, EquationsView, spec, options, size=(420, 800))
 
 
 def test_computing_before_the_first_snapshot(qtbot):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_helpers import SMALL
+from app_helpers import SMALL, shown_view
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from rnnviz.app.gate_view import GateView, format_value
@@ -23,14 +23,7 @@ from rnnviz.spec import Spec
 
 
 def _view(qtbot, spec=SMALL, options=None):
-    options = options or RunOptions()
-    state = AppState(spec, options)
-    view = GateView(state)
-    qtbot.addWidget(view)
-    view.resize(1000, 520)
-    view.show()
-    state.set_snapshot(compute_snapshot(spec, options))
-    return state, view
+    return shown_view(qtbot, GateView, spec, options, size=(1000, 520))
 
 
 def _pixel(view, gate, t, unit):

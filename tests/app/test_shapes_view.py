@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import SMALL
+from app_helpers import SMALL, shown_view
 from PySide6.QtGui import QGuiApplication
 
 from rnnviz.app.shapes_view import ShapesView
@@ -15,14 +15,7 @@ from rnnviz.spec import Spec
 
 
 def _view(qtbot, spec=SMALL, options=None):
-    options = options or RunOptions()
-    state = AppState(spec, options)
-    view = ShapesView(state)
-    qtbot.addWidget(view)
-    view.resize(420, 900)
-    view.show()
-    state.set_snapshot(compute_snapshot(spec, options))
-    return state, view
+    return shown_view(qtbot, ShapesView, spec, options, size=(420, 900))
 
 
 def _fmt(shape):
