@@ -1,7 +1,8 @@
 """GUI latency benchmarks for `rnnviz bench`: real widgets, offscreen, timed end to end.
 
-"Repainted" means the window's widgets have repainted synchronously (`QWidget.repaint`),
-so a figure covers the views' own work after the data change plus the paint itself.
+"Repainted" means the window's widgets have painted: synchronously (`QWidget.repaint`) for
+a step or a landed snapshot, or by the event loop's pending updates after an edit's trace;
+a figure covers the views' own work after the data change plus the paint itself.
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ def _edit_latency(app: Any, win: Any, field: str, values: list[int]) -> list[flo
         t0 = time.perf_counter()
         win.state.edit_spec(**{field: v})
         win.runner.start_now()  # measure the pipeline, not the debounce timer
+        # _wait_idle ends with processEvents, which paints every widget the new snapshot
+        # marked dirty; a repaint() after it would paint the whole window a second time.
         _wait_idle(app, win)
-        win.repaint()
         out.append(time.perf_counter() - t0)
         assert getattr(win.state.snapshot.spec, field) == v
     return out

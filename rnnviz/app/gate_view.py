@@ -258,7 +258,10 @@ class GateView(QWidget):
     def _ensure_plots(self, snap: Snapshot) -> None:
         """Create the plots when the set of gates (or their sizes) changed; else keep them."""
         spec = snap.spec
-        key = (spec.cell, spec.nonlinearity, spec.trace_gates, spec.hidden_size, spec.out_hidden)
+        # Sizes are not part of the key: a new hidden_size only needs new images and ranges
+        # (recreating six pyqtgraph plots costs ~170 ms); only whether h differs in size from
+        # the gates (proj_size) changes which plots share a y axis.
+        key = (spec.cell, spec.nonlinearity, spec.trace_gates, spec.proj_size > 0)
         if key == self._layout_key:
             return
         self._layout_key = key

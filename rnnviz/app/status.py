@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from rnnviz.app.state import AppState
@@ -32,6 +33,10 @@ def badge_text(trace: Trace) -> str:
     elif trace.nonfinite:
         text += f" ({trace.nonfinite} Inf/NaN, same as torch)"
     return text
+
+
+#: How long a trace runs before the status bar shows what is computing, progress and Cancel.
+REVEAL_MS = 150
 
 
 class StatusBar(QStatusBar):
@@ -59,10 +64,17 @@ class StatusBar(QStatusBar):
         self.addWidget(self.cancel_button)
         for w in (self.seconds, self.memory, self.badge):
             self.addPermanentWidget(w)
+        # A quick trace (most edits: ~10 ms) should not flash a progress bar, and showing and
+        # hiding status widgets relayouts the bar each time, so they appear only once a trace
+        # has run for REVEAL_MS.
+        self._reveal = QTimer(self)
+        self._reveal.setSingleShot(True)
+        self._reveal.setInterval(REVEAL_MS)
+        self._reveal.timeout.connect(self._show_busy)
         self._busy("")
         state.sigSnapshotChanged.connect(self._snapshot)
         state.sigBusy.connect(self._busy)
-        state.sigProgress.connect(lambda p: self.progress.setValue(round(p * 1000)))
+        state.sigProgress.connect(self._progress)
         state.sigFailed.connect(lambda msg: self.showMessage(f"trace failed: {msg}", 15000))
 
     def _snapshot(self, snap: Snapshot) -> None:
@@ -75,8 +87,21 @@ class StatusBar(QStatusBar):
 
     def _busy(self, what: str) -> None:
         self.busy.setText(what)
-        for w in (self.busy, self.progress, self.cancel_button):
-            w.setVisible(bool(what))
         if what:
-            self.clearMessage()
-            self.progress.setValue(0)
+            if not self.progress.isVisible() and not self._reveal.isActive():
+                self.progress.setValue(0)
+                self._reveal.start()
+            return
+        self._reveal.stop()
+        for w in (self.busy, self.progress, self.cancel_button):
+            w.setVisible(False)
+
+    def _show_busy(self) -> None:
+        self.clearMessage()
+        for w in (self.busy, self.progress, self.cancel_button):
+            w.setVisible(True)
+
+    def _progress(self, p: float) -> None:
+        value = round(p * 1000)
+        if self.progress.isVisible() and value != self.progress.value():
+            self.progress.setValue(value)

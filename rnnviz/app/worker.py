@@ -28,6 +28,28 @@ from rnnviz.spec import Spec, SpecError
 DEBOUNCE_MS = 120
 #: Smallest progress step worth a signal: a long trace ticks thousands of times.
 PROGRESS_STEP = 0.01
+#: Multiply-accumulates of a forward pass below which the trace runs on one torch thread.
+#: Measured here: a default-size trace took 8–40 ms on two OpenMP threads while the GUI
+#: thread painted on the other core, and 5–9 ms on one; large traces keep every thread.
+ONE_THREAD_MACS = 5e7
+
+
+_DEFAULT_THREADS: list[int] = []
+
+
+def _set_torch_threads(spec: Spec) -> None:
+    """One torch thread for small traces (their kernels are too short to share, and a second
+    spinning OpenMP thread competes with the GUI thread for the other core), all for large.
+    Only the worker thread calls torch in the app, so the process-wide setting is ours."""
+    import torch
+
+    from rnnviz.shapes import shapes
+
+    if not _DEFAULT_THREADS:
+        _DEFAULT_THREADS.append(torch.get_num_threads())
+    want = 1 if shapes(spec).macs < ONE_THREAD_MACS else _DEFAULT_THREADS[0]
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
 
 
 class TraceRunner(QObject):
@@ -164,6 +186,7 @@ class TraceRunner(QObject):
             self._sigEnded.emit(rid, "failed", f"cannot load torch: {exc}")
             return
         try:
+            _set_torch_threads(spec)
             snap = compute_snapshot(spec, options, progress=progress, cancel=flag.is_set)
         except Cancelled:
             self._sigEnded.emit(rid, "cancelled", "")

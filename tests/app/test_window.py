@@ -176,7 +176,8 @@ def test_close_mid_trace_exits_cleanly(qtbot):
     win.show()
     with qtbot.waitSignal(win.state.sigProgress, timeout=60_000):
         win.runner.start_now()
-    assert win.status.cancel_button.isVisible()
+    # Progress and Cancel appear once a trace has run for REVEAL_MS (quick ones never flash).
+    qtbot.waitUntil(win.status.cancel_button.isVisible, timeout=5_000)
     workers = [t for t in threading.enumerate() if t.name.startswith("rnnviz-trace")]
     assert win.close()
     assert workers and not any(t.is_alive() for t in workers)
@@ -187,7 +188,9 @@ def test_cancel_button(qtbot, window):
     good = window.state.snapshot
     window.state.set_spec(SLOW)
     window.runner.start_now()
-    assert window.status.cancel_button.isVisible()
+    assert not window.status.cancel_button.isVisible()  # not for the first REVEAL_MS
+    qtbot.waitUntil(window.status.cancel_button.isVisible, timeout=5_000)
+    assert window.status.busy.text()
     qtbot.mouseClick(window.status.cancel_button, Qt.MouseButton.LeftButton)
     wait_traced(qtbot, window.runner)
     assert window.state.snapshot is good
