@@ -145,6 +145,7 @@ def _explicit(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
 
 # ---- subcommands -----------------------------------------------------------------------------
 def cmd_shapes(args: argparse.Namespace, spec: Spec) -> int:
+    """`rnnviz shapes`: the shape/parameter report as a table, or one JSON object."""
     from rnnviz.shapes import shapes
     from rnnviz.tables import shape_table_text
 
@@ -163,6 +164,7 @@ def cmd_shapes(args: argparse.Namespace, spec: Spec) -> int:
 
 
 def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
+    """`rnnviz trace`: trace a seeded module, print a one-line summary, optionally save .npz."""
     from rnnviz.atomic import WriteError
     from rnnviz.tracing import trace_spec
 
@@ -182,6 +184,7 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
 
 
 def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
+    """`rnnviz export`: write the diagram, gates or tables in the chosen format."""
     from rnnviz.export import export_cli
 
     check_budget(spec, budget_from_args(args))
@@ -189,6 +192,7 @@ def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
 
 
 def cmd_gui(args: argparse.Namespace, spec: Spec | None) -> int:
+    """`rnnviz gui`: open the window (or render it to --screenshot and exit)."""
     from rnnviz.app.launch import launch
 
     if spec is not None:
@@ -199,6 +203,7 @@ def cmd_gui(args: argparse.Namespace, spec: Spec | None) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
+    """`rnnviz presets`: list the tutorial presets."""
     from rnnviz.presets import PRESETS
 
     for p in PRESETS:

@@ -99,6 +99,7 @@ class _Meter:
         self.progress, self.cancel = progress, cancel
 
     def tick(self) -> None:
+        """One unit of work done: check for a cancel, report progress."""
         self.done += 1
         self.check()
         if self.progress is not None:
