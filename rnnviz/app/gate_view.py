@@ -103,6 +103,7 @@ class GateView(QWidget):
         self.data: dict[str, np.ndarray] = {}
         #: How many times the images were replaced (tests check a step does not do it).
         self.image_updates = 0
+        self._figure = False  # export: no pickers, the caption names the whole spec
         self._layout_key: Any = None
         self._shown: Any = None
         self._cmap = _colormap()
@@ -198,6 +199,16 @@ class GateView(QWidget):
     def cursor_unit(self) -> int:
         """The unit the horizontal cursor lines mark."""
         return int(round(next(iter(self.unit_lines.values())).value()))
+
+    def set_figure_mode(self, on: bool) -> None:
+        """Hide the pickers and hover line (for exports: a figure, not a screenshot of
+        controls); the caption naming the layer, direction, batch row and t stays."""
+        self._figure = on
+        for w in (self.layer_spin, self.direction_combo, self.batch_spin, self.scale_combo,
+                  self.hover):
+            w.setVisible(not on)
+        if self.state.snapshot is not None:
+            self._move_cursors(self.state.snapshot, self.state.selection)
 
     def nonfinite_legend_visible(self) -> bool:
         """Whether the NaN/±Inf legend is shown (only when the data on screen has them)."""
@@ -392,8 +403,9 @@ class GateView(QWidget):
         gate = snap.spec.trace_gates[-2] if snap.spec.cell == "lstm" else "h"
         value = self._value(gate, sel.t, sel.unit)
         where = "" if snap.spec.num_directions == 1 else f" · {_DIRECTION_NAMES[sel.direction]}"
+        name = snap.spec.title() if self._figure else snap.spec.cell.upper()
         self.caption.setText(
-            f"{snap.spec.cell.upper()} layer {sel.layer}{where} · batch {sel.batch} — "
+            f"{name} · layer {sel.layer}{where} · batch {sel.batch} — "
             f"unit {sel.unit}, t {sel.t}: {gate} = {value}")
 
     def _value(self, gate: str, t: int, unit: int) -> str:

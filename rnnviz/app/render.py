@@ -227,6 +227,7 @@ def render_gates(snapshot: Snapshot, fmt: str, *, timestep: int | None = None,
     if timestep is not None:
         state.select(t=timestep)
     view = GateView(state)
+    view.set_figure_mode(True)
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     view.resize(view.sizeHint().expandedTo(QSize(900, 600)))
     view.show()

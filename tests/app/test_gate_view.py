@@ -185,3 +185,12 @@ def test_overlay_and_counts_pure():
     assert finite_absmax(a) == 0.0
     groups = scale_groups(Spec("rnn", 2, 3, nonlinearity="relu"), {"a": a, "h": a})
     assert [g.gates for g in groups] == [("a",), ("h",)]  # relu h is unbounded: own scale
+
+
+def test_figure_mode_hides_the_controls_and_names_the_spec(qtbot):
+    state, view = _view(qtbot)
+    view.set_figure_mode(True)
+    assert view.layer_spin.isHidden() and view.scale_combo.isHidden()
+    assert view.caption.text().startswith(SMALL.title())
+    view.set_figure_mode(False)
+    assert not view.layer_spin.isHidden() and view.caption.text().startswith("LSTM ·")
