@@ -245,8 +245,8 @@ class ShapesView(QWidget):
         per_gate = QTreeWidgetItem(tree, ["all layers, per gate", "",
                                           f"{report.total_parameters:,}"])
         for gate, count in report.gate_totals.items():
-            QTreeWidgetItem(per_gate, [gate_label(gate) if gate != "proj" else
-                                       "projection (proj_size)", "", f"{count:,}"])
+            label = gate_label(gate) if gate != "proj" else "projection (proj_size)"
+            QTreeWidgetItem(per_gate, [label, "", f"{count:,}"]).setToolTip(0, label)
         per_gate.setExpanded(True)
         for col in (1, 2):
             tree.resizeColumnToContents(col)
