@@ -396,6 +396,7 @@ class GateView(QWidget):
         self.legend.setVisible(True)
 
     def _move_cursors(self, snap: Snapshot, sel: Selection) -> None:
+        self._follow(sel.t)
         for gate in self.t_lines:
             self.t_lines[gate].setValue(sel.t)
             units = self._units(snap.spec, gate)
@@ -407,6 +408,18 @@ class GateView(QWidget):
         self.caption.setText(
             f"{name} · layer {sel.layer}{where} · batch {sel.batch} — "
             f"unit {sel.unit}, t {sel.t}: {gate} = {value}")
+
+    def _follow(self, t: int) -> None:
+        """Keep the cursor on screen when zoomed in on time: if t left the visible range (x is
+        linked across plots), pan to centre it, keeping the zoom. Nothing moves otherwise, so
+        a step inside the view costs no axis redraw."""
+        if not self.plots:
+            return
+        first = next(iter(self.plots.values()))
+        x0, x1 = first.getViewBox().viewRange()[0]
+        if not x0 <= t <= x1:
+            half = (x1 - x0) / 2
+            first.setXRange(t - half, t + half, padding=0)
 
     def _value(self, gate: str, t: int, unit: int) -> str:
         arr = self.data.get(gate)

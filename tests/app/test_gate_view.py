@@ -194,3 +194,17 @@ def test_figure_mode_hides_the_controls_and_names_the_spec(qtbot):
     assert view.caption.text().startswith(SMALL.title())
     view.set_figure_mode(False)
     assert not view.layer_spin.isHidden() and view.caption.text().startswith("LSTM ·")
+
+
+def test_zoomed_in_on_time_the_view_pans_to_keep_the_cursor(qtbot):
+    spec = Spec("gru", 2, 3, seq_len=400)
+    state, view = _view(qtbot, spec)
+    first = view.plots["r"]
+    first.setXRange(0, 40, padding=0)
+    state.select(t=20)
+    assert first.getViewBox().viewRange()[0] == pytest.approx([0, 40])  # inside: no pan
+    state.select(t=300)
+    x0, x1 = first.getViewBox().viewRange()[0]
+    assert x0 <= 300 <= x1 and x1 - x0 == pytest.approx(40, rel=0.01)
+    x0z, x1z = view.plots["h"].getViewBox().viewRange()[0]  # x is linked: every plot follows
+    assert x0z <= 300 <= x1z
