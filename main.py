@@ -2,7 +2,7 @@
 
 import sys
 
-from rnnviz.cli import main
+from rnnviz.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["gui", *sys.argv[1:]]))

@@ -4,7 +4,7 @@ The notebook API:
 
     import rnnviz
     spec = rnnviz.Spec("lstm", input_size=5, hidden_size=6, num_layers=2)
-    report = rnnviz.shapes(spec)            # shapes, parameters, counts (no torch needed)
+    report = rnnviz.analysis.shapes(spec)            # shapes, parameters, counts (no torch needed)
     tr = rnnviz.trace(module, x)            # any nn.RNN/LSTM/GRU or *Cell, real forward
     tr.max_abs_diff, tr.gate(0, "fwd", "f") # verification figure, (T, B, H) forget gate
 
@@ -18,18 +18,18 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Spec": ("rnnviz.spec", "Spec"),
-    "SpecError": ("rnnviz.spec", "SpecError"),
-    "shapes": ("rnnviz.shapes", "shapes"),
-    "ShapeReport": ("rnnviz.shapes", "ShapeReport"),
-    "trace": ("rnnviz.tracing", "trace"),
-    "trace_spec": ("rnnviz.tracing", "trace_spec"),
-    "RunOptions": ("rnnviz.options", "RunOptions"),
-    "Cancelled": ("rnnviz.tracing", "Cancelled"),
-    "Trace": ("rnnviz.record", "Trace"),
-    "load_trace": ("rnnviz.record", "load_trace"),
-    "build_graph": ("rnnviz.graph", "build_graph"),
-    "PRESETS": ("rnnviz.presets", "PRESETS"),
+    "Spec": ("rnnviz.config.spec", "Spec"),
+    "SpecError": ("rnnviz.config.spec", "SpecError"),
+    "shapes": ("rnnviz.analysis.shapes", "shapes"),
+    "ShapeReport": ("rnnviz.analysis.shapes", "ShapeReport"),
+    "trace": ("rnnviz.engine.tracing", "trace"),
+    "trace_spec": ("rnnviz.engine.tracing", "trace_spec"),
+    "RunOptions": ("rnnviz.config.options", "RunOptions"),
+    "Cancelled": ("rnnviz.engine.tracing", "Cancelled"),
+    "Trace": ("rnnviz.engine.record", "Trace"),
+    "load_trace": ("rnnviz.io.trace_file", "load_trace"),
+    "build_graph": ("rnnviz.analysis.graph", "build_graph"),
+    "PRESETS": ("rnnviz.config.presets", "PRESETS"),
 }
 
 __all__ = sorted(_LAZY)

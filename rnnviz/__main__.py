@@ -1,5 +1,5 @@
 """`python -m rnnviz` is the `rnnviz` command."""
 
-from rnnviz.cli import main
+from rnnviz.cli.main import main
 
 raise SystemExit(main())

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from rnnviz.atomic import WriteError, atomic_open, atomic_write
+from rnnviz.io.atomic import WriteError, atomic_open, atomic_write
 
 
 def test_write_and_overwrite(tmp_path):
@@ -64,9 +64,9 @@ def test_target_is_a_directory(tmp_path):
 
 
 def test_trace_save_failure_keeps_old_file(tmp_path, monkeypatch):
-    from rnnviz.record import Trace
-    from rnnviz.spec import Spec
-    from rnnviz.tracing import trace_spec
+    from rnnviz.config.spec import Spec
+    from rnnviz.engine.record import Trace
+    from rnnviz.engine.tracing import trace_spec
 
     tr = trace_spec(Spec("gru", 2, 3))
     p = tmp_path / "t.npz"
@@ -85,11 +85,11 @@ def test_trace_save_failure_keeps_old_file(tmp_path, monkeypatch):
 
 
 def test_new_file_gets_the_umask_mode_not_mkstemps_private_one(tmp_path):
-    import rnnviz.atomic
+    import rnnviz.io.atomic
 
     target = tmp_path / "new.txt"
     atomic_write(target, "x")
-    assert target.stat().st_mode & 0o777 == 0o666 & ~rnnviz.atomic._UMASK
+    assert target.stat().st_mode & 0o777 == 0o666 & ~rnnviz.io.atomic._UMASK
     plain = tmp_path / "plain.txt"
     plain.write_text("x")  # what an ordinary open() gives, for comparison
     assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777

@@ -7,8 +7,8 @@ import time
 import pytest
 import torch
 
-from rnnviz.budget import BudgetError, check_budget, estimate, parse_bytes
-from rnnviz.spec import Spec, SpecError
+from rnnviz.config.budget import BudgetError, check_budget, estimate, parse_bytes
+from rnnviz.config.spec import Spec, SpecError
 
 HUGE = Spec("lstm", 5, 65536, num_layers=64, seq_len=100_000)
 
@@ -28,7 +28,7 @@ def test_huge_spec_is_refused_with_the_estimate():
 def test_trace_of_a_user_module_is_refused_before_running(monkeypatch):
     # trace() checks the budget before any torch work: a tiny real module on a very long
     # input (an expanded view, so the test itself allocates nothing) is refused unrun.
-    from rnnviz.tracing import trace
+    from rnnviz.engine.tracing import trace
 
     monkeypatch.setenv("RNNVIZ_MEMORY_BUDGET", "1M")
     m = torch.nn.RNN(1, 1)
@@ -48,8 +48,8 @@ def test_estimate_parts_grow_with_the_spec():
 
 
 def test_parameter_estimate_matches_inventory():
-    from rnnviz.budget import _param_count
-    from rnnviz.shapes import shapes
+    from rnnviz.analysis.shapes import shapes
+    from rnnviz.config.budget import _param_count
 
     for spec in (Spec("lstm", 3, 5, 3, bidirectional=True, proj_size=2), Spec("gru", 7, 2, 1),
                  Spec("rnn", 4, 4, 2, bias=False)):

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.cli import main
-from rnnviz.presets import PRESETS
-from rnnviz.record import Trace
-from rnnviz.spec import Spec
+from rnnviz.cli.main import main
+from rnnviz.config.presets import PRESETS
+from rnnviz.config.spec import Spec
+from rnnviz.engine.record import Trace
 
 HUGE = ["--hidden-size", "65536", "--num-layers", "64", "--seq-len", "100000"]
 

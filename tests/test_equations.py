@@ -10,11 +10,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.equations import fmt, fmt_diff, max_abs_diff, substitute, value_diff
-from rnnviz.presets import preset
-from rnnviz.snapshot import compute_snapshot
-from rnnviz.spec import Spec
-from rnnviz.tracing import build_module, make_inputs, trace
+from rnnviz.analysis.equations import fmt, fmt_diff, max_abs_diff, substitute, value_diff
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.document.snapshot import compute_snapshot
+from rnnviz.engine.tracing import build_module, make_inputs, trace
 
 TOL = 1e-5
 
@@ -126,7 +126,7 @@ def test_hypothesis_lines_match(cell, layers, bi, bf, bias, seq, batch, hidden, 
     proj = proj if cell == "lstm" and proj < hidden else 0
     spec = Spec(cell, 3, hidden, layers, bidirectional=bi, batch_first=bf, bias=bias,
                 seq_len=seq, batch_size=batch, proj_size=proj)
-    module = build_module(spec, __import__("rnnviz.options").options.RunOptions(seed=seed))
+    module = build_module(spec, __import__("rnnviz.config.options", fromlist=["RunOptions"]).RunOptions(seed=seed))
     x, hx = make_inputs(spec, seed, init="randn")
     tr = trace(module, x, hx)
     for where, lines in _all_lines(tr):

@@ -17,12 +17,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from rnnviz.cli import main
-from rnnviz.export import FORMATS, data_bytes, default_filename, export_bytes
-from rnnviz.graph import build_graph
-from rnnviz.presets import preset
-from rnnviz.shapes import shapes
-from rnnviz.spec import Spec
+from rnnviz.analysis.graph import build_graph
+from rnnviz.analysis.shapes import shapes
+from rnnviz.cli.main import main
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.io.export import FORMATS, data_bytes, default_filename, export_bytes
 
 SPECS = [
     preset("bilstm-2").spec,
@@ -62,7 +62,7 @@ def test_graphml_reads_back_into_networkx(spec):
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_json_round_trips_to_the_same_graph(spec):
-    from rnnviz.graph import build_graph
+    from rnnviz.analysis.graph import build_graph
 
     data = json.loads(data_bytes(spec, "json"))
     g = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
@@ -109,7 +109,7 @@ def parse_dot(text: str) -> tuple[dict[str, dict], list[tuple[str, str, dict]], 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_dot_parses_back_to_the_graph(spec):
-    from rnnviz.graph import build_graph
+    from rnnviz.analysis.graph import build_graph
 
     nodes, edges, graph = parse_dot(data_bytes(spec, "dot").decode("utf-8"))
     ref = build_graph(spec)
@@ -249,7 +249,7 @@ def test_failure_mid_write_leaves_the_old_file_intact(tmp_path):
 
 
 def test_data_exports_do_not_import_qt():
-    code = ("import sys; from rnnviz.export import data_bytes; from rnnviz.presets import preset;"
+    code = ("import sys; from rnnviz.io.export import data_bytes; from rnnviz.config.presets import preset;"
             "[data_bytes(preset('bilstm-2').spec, f) for f in ('graphml','dot','json','md','csv')];"
             "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)

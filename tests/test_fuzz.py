@@ -20,8 +20,8 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from rnnviz.options import RunOptions
-from rnnviz.spec import Spec, SpecError
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec, SpecError
 
 FIELDS = ("cell", "input_size", "hidden_size", "num_layers", "bidirectional", "batch_first",
           "bias", "nonlinearity", "dropout", "proj_size", "seq_len", "batch_size", "version")
@@ -140,8 +140,8 @@ def _argv(command: str, flags: dict) -> st.SearchStrategy[list[str]]:
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    """rnnviz.cli.main in-process: (status, stdout, stderr); argparse's exit becomes a status."""
-    from rnnviz.cli import main
+    """rnnviz.cli.main.main in-process: (status, stdout, stderr); argparse's exit becomes a status."""
+    from rnnviz.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
@@ -186,7 +186,7 @@ def test_cli_trace_exits_0_or_2(argv):
 def _trace_bytes() -> dict[str, bytes]:
     import numpy as np
 
-    from rnnviz.tracing import trace_spec
+    from rnnviz.engine.tracing import trace_spec
 
     good = _OUT_DIR / "good.npz"
     trace_spec(Spec("lstm", 3, 4, num_layers=2, bidirectional=True)).save(good)
@@ -204,7 +204,7 @@ _SOURCES: dict[str, bytes] = {}
        st.lists(st.tuples(st.integers(0, 2**32), st.integers(0, 255)), min_size=1, max_size=20),
        st.none() | st.integers(0, 2**32))
 def test_damaged_trace_file_loads_or_raises_trace_file_error(source, flips, cut):
-    from rnnviz.record import Trace, TraceFileError
+    from rnnviz.engine.record import Trace, TraceFileError
 
     if not _SOURCES:
         _SOURCES.update(_trace_bytes())

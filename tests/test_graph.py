@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_trace_reference import specs
 
-from rnnviz.graph import build_graph, cell_id, cell_nodes, kept_steps
-from rnnviz.spec import Spec
+from rnnviz.analysis.graph import build_graph, cell_id, cell_nodes, kept_steps
+from rnnviz.config.spec import Spec
 
 
 def _kinds(g) -> dict[str, int]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnviz.identities import output_identities, slice_checks
-from rnnviz.presets import preset
-from rnnviz.shapes import shapes
-from rnnviz.snapshot import compute_snapshot
-from rnnviz.spec import Spec
+from rnnviz.analysis.identities import output_identities, slice_checks
+from rnnviz.analysis.shapes import shapes
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.document.snapshot import compute_snapshot
 
 
 @pytest.mark.parametrize("spec", [
@@ -31,7 +31,7 @@ def test_identities_and_slices_hold_on_torchs_numbers(spec):
     assert len(slices) == spec.num_layers * spec.num_directions * per
     assert all(c.holds for c in slices)
     assert all(c.exact for c in slices if c.lhs.startswith("h_n"))
-    # each label names the slice rnnviz.shapes assigns to it
+    # each label names the slice rnnviz.analysis.shapes assigns to it
     for s in report.hn_slices:
         check = next(c for c in slices if c.lhs == f"h_n[{s.index}]")
         assert f"layer {s.layer} {s.direction}" in check.rhs

@@ -1,4 +1,4 @@
-"""rnnviz.shapes against real torch modules: every shape, every parameter, every count."""
+"""rnnviz.analysis.shapes against real torch modules: every shape, every parameter, every count."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_trace_reference import make_x_hx, specs
 
-from rnnviz.shapes import parameter_inventory, shapes
-from rnnviz.spec import Spec
+from rnnviz.analysis.shapes import parameter_inventory, shapes
+from rnnviz.config.spec import Spec
 
 
 def _torch_shapes(spec: Spec, module: torch.nn.Module, with_state: bool) -> dict:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from test_trace_reference import specs
 
-from rnnviz.options import RunOptions
-from rnnviz.spec import SPEC_VERSION, Spec, SpecError
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import SPEC_VERSION, Spec, SpecError
 
 BAD = [  # (changes, field, words the message must contain)
     ({"cell": "cnn"}, "cell", ["rnn, lstm, gru", "'cnn'"]),

@@ -14,11 +14,11 @@ import torch
 from test_trace_reference import check_identities, run_and_check
 
 import rnnviz
-from rnnviz.options import RunOptions
-from rnnviz.presets import PRESETS, preset
-from rnnviz.record import Trace, TraceFileError
-from rnnviz.spec import Spec
-from rnnviz.tracing import Cancelled, build_module, make_inputs, trace, trace_spec
+from rnnviz.config.options import RunOptions
+from rnnviz.config.presets import PRESETS, preset
+from rnnviz.config.spec import Spec
+from rnnviz.engine.record import Trace, TraceFileError
+from rnnviz.engine.tracing import Cancelled, build_module, make_inputs, trace, trace_spec
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -1,7 +1,7 @@
 """Every recorded gate checked against an independent textbook recurrence in float64.
 
 `reference()` below is written from the equations in torch's documentation, not from
-rnnviz.gates: a plain loop over layers, directions and time, free-running from h0/c0 (it never
+rnnviz.engine.gates: a plain loop over layers, directions and time, free-running from h0/c0 (it never
 reads torch's h_t), in float64. rnnviz's trace must agree with it to ~1e-5 on every gate array,
 and its output/h_n/c_n must be *exactly* what the module itself returns.
 """
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rnnviz
-from rnnviz.spec import Spec
+from rnnviz.config.spec import Spec
 
 TOL = 1e-5
 
@@ -204,32 +204,32 @@ def test_chunked_and_per_lane_paths_match_the_reference(spec, seed, with_state, 
     """The paths big configurations take, forced on small ones: each direction run alone in
     chunks of a few steps (the backward one on reversed input), and the cell-state scan run
     one lane at a time. Thresholds are patched for the duration of one example only."""
-    import rnnviz.fused
-    import rnnviz.gates
+    import rnnviz.engine.fused
+    import rnnviz.engine.gates
 
-    saved = rnnviz.fused.CALL_MACS, rnnviz.gates.SCAN_LANE_ALONE
+    saved = rnnviz.engine.fused.CALL_MACS, rnnviz.engine.gates.SCAN_LANE_ALONE
     step = spec.batch_size * spec.gate_count * spec.hidden_size * (
         max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2))) + spec.out_hidden)
-    rnnviz.fused.CALL_MACS = step * macs  # `macs` timesteps per fused call
-    rnnviz.gates.SCAN_LANE_ALONE = 1
+    rnnviz.engine.fused.CALL_MACS = step * macs  # `macs` timesteps per fused call
+    rnnviz.engine.gates.SCAN_LANE_ALONE = 1
     try:
-        assert not rnnviz.fused.whole_layers(spec) or spec.seq_len * spec.num_directions <= macs
+        assert not rnnviz.engine.fused.whole_layers(spec) or spec.seq_len * spec.num_directions <= macs
         module = spec.build(seed)
         x, hx = make_x_hx(spec, seed, with_state)
         # Not exact: see test_chunked_forward_is_bit_identical_to_the_module below.
         run_and_check(module, x, hx, exact=False)
     finally:
-        rnnviz.fused.CALL_MACS, rnnviz.gates.SCAN_LANE_ALONE = saved
+        rnnviz.engine.fused.CALL_MACS, rnnviz.engine.gates.SCAN_LANE_ALONE = saved
 
 
 def test_chunked_forward_agrees_with_the_module_to_round_off_and_says_so(monkeypatch):
     # Per-chunk fused calls round the input projection per chunk, not over all T·B rows at
     # once, so they are not bit-identical to module(x); the trace must not claim they are.
-    import rnnviz.fused
+    import rnnviz.engine.fused
 
     spec = Spec("rnn", 2, 1, seq_len=2, batch_size=2, bias=False)
-    monkeypatch.setattr(rnnviz.fused, "CALL_MACS", 1)
-    assert not rnnviz.fused.whole_layers(spec)
+    monkeypatch.setattr(rnnviz.engine.fused, "CALL_MACS", 1)
+    assert not rnnviz.engine.fused.whole_layers(spec)
     module = spec.build(0)
     x, _ = make_x_hx(spec, 0, False)
     with torch.no_grad():
@@ -432,7 +432,9 @@ def test_gru_with_b_hn_outside_reset_product_is_caught():
 
 def test_perturbed_weights_are_caught():
     """If the weights used to recompute differ from the module's, max_abs_diff grows."""
-    from rnnviz.tracing import _Diff, _Lane, _Meter, _recompute, direction_weights
+    from rnnviz.engine.cancel import Meter
+    from rnnviz.engine.inputs import direction_weights
+    from rnnviz.engine.recompute import Diff, Lane, recompute
 
     torch.manual_seed(9)
     m = torch.nn.LSTM(3, 4)
@@ -441,10 +443,10 @@ def test_perturbed_weights_are_caught():
         out, (hn, cn) = m(x)
         w = direction_weights(m, 0, 0)
         w.w_hh = w.w_hh + 1e-2  # a copy, off by 0.01
-        lane = _Lane(0, "fwd", x, out, torch.zeros(2, 4), torch.zeros(2, 4), cn[0], w)
+        lane = Lane(0, "fwd", x, out, torch.zeros(2, 4), torch.zeros(2, 4), cn[0], w)
         spec = rnnviz.Spec("lstm", 3, 4, seq_len=6, batch_size=2)
-        diff = _Diff()
-        _recompute(spec, [lane], diff, _Meter(1, None, None))
+        diff = Diff()
+        recompute(spec, [lane], diff, Meter(1, None, None))
     assert diff.abs > 1e-4
     assert rnnviz.trace(m, x).max_abs_diff <= TOL
 
@@ -473,7 +475,7 @@ def test_backward_index_t_is_the_step_that_read_input_t():
        st.sampled_from(["zeros", "randn"]), st.sampled_from([0.5, 1.0, 2.0]))
 def test_trace_spec_matches_the_reference(spec, seed, input_kind, init, scale):
     """What the window and CLI run: build_module + make_inputs + trace, any run options."""
-    from rnnviz.tracing import build_module, trace_spec
+    from rnnviz.engine.tracing import build_module, trace_spec
 
     options = rnnviz.RunOptions(seed=seed, input_kind=input_kind, init=init, weight_scale=scale)
     tr = trace_spec(spec, options)

@@ -14,8 +14,8 @@ import sys
 import time
 from typing import Any
 
-from rnnviz.bench import Measure
-from rnnviz.spec import Spec
+from rnnviz.bench.suite import Measure
+from rnnviz.config.spec import Spec
 
 BIG = Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=1)
 GRAPH_BIG = Spec("lstm", 8, 16, 4, bidirectional=True, seq_len=2000, batch_size=1)
@@ -31,10 +31,10 @@ def _app() -> Any:
 
 
 def _window() -> Any:
-    from rnnviz.app.state import AppState
     from rnnviz.app.window import MainWindow
+    from rnnviz.document.document import Document
 
-    win = MainWindow(AppState())
+    win = MainWindow(Document())
     win.persist = False
     win.resize(1400, 900)
     win.show()
@@ -87,8 +87,8 @@ def _edit_latency(app: Any, win: Any, field: str, values: list[int]) -> list[flo
 def edit_measures(app: Any, quick: bool) -> list[Measure]:
     """Config edit → repainted (default config, and H=512 T=500 L=4 bi after the trace lands)."""
     from rnnviz.app.launch import DEFAULT_PRESET
-    from rnnviz.presets import preset
-    from rnnviz.snapshot import compute_snapshot
+    from rnnviz.config.presets import preset
+    from rnnviz.document.snapshot import compute_snapshot
 
     win = _window()
     default = preset(DEFAULT_PRESET)
@@ -132,10 +132,10 @@ def graph_measures(app: Any) -> list[Measure]:
     """Unrolled graph of L=4 bi T=2000: build + first paint, and its SVG export."""
     from PySide6.QtWidgets import QGraphicsView
 
-    from rnnviz.app.render import render_graph
-    from rnnviz.app.scene import GraphScene
-    from rnnviz.graph import build_graph
-    from rnnviz.snapshot import draw_fold
+    from rnnviz.analysis.graph import build_graph
+    from rnnviz.app.drawing.render import render_graph
+    from rnnviz.app.drawing.scene import GraphScene
+    from rnnviz.document.snapshot import draw_fold
 
     t0 = time.perf_counter()
     graph = build_graph(GRAPH_BIG, fold=draw_fold(GRAPH_BIG))

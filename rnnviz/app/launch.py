@@ -10,8 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from rnnviz.options import RunOptions
-from rnnviz.spec import Spec
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
 
 #: The configuration shown when there is no spec, session or remembered last session.
 DEFAULT_PRESET = "bilstm-2"
@@ -78,10 +78,10 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
     if app.platformName() == "offscreen":
         _quiet_offscreen()
 
-    from rnnviz.app.session import SessionError, load_session
-    from rnnviz.app.state import AppState
     from rnnviz.app.window import MainWindow, last_session
-    from rnnviz.presets import preset
+    from rnnviz.config.presets import preset
+    from rnnviz.document.document import Document
+    from rnnviz.io.session import SessionError, load_session
 
     selection: dict = {}
     if session is not None:
@@ -107,11 +107,11 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
         print(f"rnnviz: {exc}", file=sys.stderr)
         return 2
 
-    state = AppState(spec, options)
+    state = Document(spec, options)
     window = MainWindow(state)
     if timestep:
         selection["t"] = timestep
-    window.select_when_traced(selection)
+    state.set_spec(spec, options, selection)
     if screenshot is not None:
         return _screenshot(app, window, Path(screenshot))
     window.restore_layout()
@@ -146,7 +146,7 @@ def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
 
     from rnnviz.app.window import DEFAULT_SIZE
-    from rnnviz.atomic import WriteError, atomic_write
+    from rnnviz.io.atomic import WriteError, atomic_write
 
     window.persist = False
     window.resize(*DEFAULT_SIZE)

@@ -1,6 +1,6 @@
 """The main window: config panel, the four views, the timeline, menus and the status bar.
 
-The window wires things together and owns nothing the views show: the AppState holds the
+The window wires things together and owns nothing the views show: the Document holds the
 data, the TraceRunner computes it, every view subscribes to the state on its own.
 """
 
@@ -32,19 +32,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.app.config_panel import ConfigPanel, constructor_line
-from rnnviz.app.session import (
+from rnnviz.app.qt_post import TraceRunner
+from rnnviz.app.views.config_panel import ConfigPanel, constructor_line
+from rnnviz.app.views.status import StatusBar
+from rnnviz.app.views.timeline import Timeline
+from rnnviz.config.presets import PRESETS
+from rnnviz.document.document import Document
+from rnnviz.io.session import (
     SessionError,
     load_session,
     loads_session,
     push_recent,
     save_session,
 )
-from rnnviz.app.state import AppState
-from rnnviz.app.status import StatusBar
-from rnnviz.app.timeline import Timeline
-from rnnviz.app.worker import TraceRunner
-from rnnviz.presets import PRESETS
 
 DEFAULT_SIZE = (1400, 900)
 SESSION_FILTER = "rnnviz session (*.rnnviz.json *.json);;All files (*)"
@@ -64,11 +64,11 @@ def settings() -> QSettings:
     return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, org, "rnnviz")
 
 
-def _view(module: str, cls: str, state: AppState, parent: QWidget) -> QWidget:
+def _view(module: str, cls: str, state: Document, parent: QWidget) -> QWidget:
     """Construct a view; if its module is missing or broken, a label saying so instead, so
     one failing view does not keep the window (and the other views) from opening."""
     try:
-        mod = importlib.import_module(f"rnnviz.app.{module}")
+        mod = importlib.import_module(f"rnnviz.app.views.{module}")
         return getattr(mod, cls)(state, parent)
     except Exception as exc:  # shown in place of the view
         label = QLabel(f"{cls} unavailable: {type(exc).__name__}: {exc}", parent)
@@ -95,19 +95,17 @@ class _KeyGuard(QObject):
 
 
 class MainWindow(QMainWindow):
-    """The rnnviz window over one AppState; starts its own trace runner."""
+    """The rnnviz window over one Document; starts its own trace runner."""
 
-    def __init__(self, state: AppState | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, state: Document | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.state = state or AppState()
+        self.state = state or Document()
         self.setWindowTitle("rnnviz")
         self.resize(*DEFAULT_SIZE)
         self.session_path: Path | None = None
         #: False for throwaway windows (screenshots): closing then leaves settings alone.
         self.persist = True
         self.runner = TraceRunner(self.state, parent=self)
-        self._pending_selection: dict[str, Any] = {}
-        self.state.sigSnapshotChanged.connect(self._apply_pending_selection)
 
         self.graph_view = _view("graph_view", "GraphView", self.state, self)
         self.gate_view = _view("gate_view", "GateView", self.state, self)
@@ -145,8 +143,6 @@ class MainWindow(QMainWindow):
 
         self.status = StatusBar(self.state, self)
         self.setStatusBar(self.status)
-        self.status.cancel_button.clicked.connect(self.runner.cancel)
-        self.runner.sigStatus.connect(lambda msg: self.status.showMessage(msg, 8000))
 
         self._build_menus()
         self._build_shortcuts()
@@ -189,7 +185,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Recent sessions")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
-        has_export = importlib.util.find_spec("rnnviz.app.export_dialog") is not None
+        has_export = importlib.util.find_spec("rnnviz.app.dialogs.export_dialog") is not None
         self.export_action = self._action(file, "&Export…", self.export_dialog, "Ctrl+E",
                                           "Export the diagram, gates or tables to a file")
         file.addSeparator()
@@ -238,18 +234,6 @@ class MainWindow(QMainWindow):
         if self.state.set_spec(p.spec, p.options):
             self.status.showMessage(f"preset: {p.name}", 5000)
 
-    def select_when_traced(self, selection: dict[str, Any]) -> None:
-        """Select now and again once the current spec's trace lands: until then the selection
-        is clamped to the old snapshot (a session's batch row 1 would become 0)."""
-        self._pending_selection = dict(selection)
-        if selection:
-            self.state.select(**selection)
-
-    def _apply_pending_selection(self, snap: Any) -> None:
-        if self._pending_selection and snap.spec == self.state.spec:
-            self.state.select(**self._pending_selection)
-            self._pending_selection = {}
-
     def selection_dict(self) -> dict[str, Any]:
         """The selection as plain values for a session file."""
         s = self.state.selection
@@ -276,8 +260,7 @@ class MainWindow(QMainWindow):
         except SessionError as exc:
             self._file_error("Cannot open session", str(exc))
             return False
-        self.state.set_spec(session.spec, session.options)
-        self.select_when_traced(session.selection)
+        self.state.set_spec(session.spec, session.options, dict(session.selection))
         self.session_path = Path(path)
         self._remember(path)
         self.update_title()
@@ -323,13 +306,13 @@ class MainWindow(QMainWindow):
     # ---- export, help ---------------------------------------------------------------------------
     def export_dialog(self) -> None:
         """File → Export… (the export module is loaded only when used)."""
-        from rnnviz.app.export_dialog import show_export_dialog
+        from rnnviz.app.dialogs.export_dialog import show_export_dialog
 
         show_export_dialog(self.state, self)
 
     def copy_diagram(self) -> None:
         """Edit → Copy diagram."""
-        from rnnviz.app.export_dialog import copy_diagram_to_clipboard
+        from rnnviz.app.dialogs.export_dialog import copy_diagram_to_clipboard
 
         if self.state.snapshot is None:
             self.status.showMessage("nothing to copy yet: no trace has finished", 5000)
@@ -360,7 +343,7 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         """Remember geometry, dock layout and the current session for the next start."""
-        from rnnviz.app.session import dumps_session
+        from rnnviz.io.session import dumps_session
 
         s = settings()
         s.setValue("window/geometry", self.saveGeometry())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rnnviz.app.worker import TraceRunner
-from rnnviz.spec import Spec
+from rnnviz.app.qt_post import TraceRunner
+from rnnviz.config.spec import Spec
 
 #: Small and quick; the default configuration of most tests.
 SMALL = Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1)
@@ -17,14 +17,14 @@ def wait_traced(qtbot, runner: TraceRunner, timeout: int = 60_000) -> None:
 
 
 def shown_view(qtbot, cls, spec: Spec = SMALL, options=None, size=(1000, 520)):
-    """A view of class `cls` over a fresh AppState on `spec`, shown at `size`, with the
+    """A view of class `cls` over a fresh Document on `spec`, shown at `size`, with the
     snapshot computed in this thread (no runner): (state, view)."""
-    from rnnviz.app.state import AppState
-    from rnnviz.options import RunOptions
-    from rnnviz.snapshot import compute_snapshot
+    from rnnviz.config.options import RunOptions
+    from rnnviz.document.document import Document
+    from rnnviz.document.snapshot import compute_snapshot
 
     options = options or RunOptions()
-    state = AppState(spec, options)
+    state = Document(spec, options)
     view = cls(state)
     qtbot.addWidget(view)
     view.resize(*size)

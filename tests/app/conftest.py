@@ -11,9 +11,9 @@ import pytest  # noqa: E402
 from app_helpers import SMALL, wait_traced  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 
-from rnnviz.app.state import AppState  # noqa: E402
-from rnnviz.app.worker import TraceRunner  # noqa: E402
-from rnnviz.options import RunOptions  # noqa: E402
+from rnnviz.app.qt_post import TraceRunner  # noqa: E402
+from rnnviz.config.options import RunOptions  # noqa: E402
+from rnnviz.document.document import Document  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +40,8 @@ def temp_settings(qapp, tmp_path, monkeypatch):
 
 @pytest.fixture
 def traced(qtbot):
-    """An AppState on SMALL with a TraceRunner, its first snapshot already landed."""
-    state = AppState(SMALL, RunOptions())
+    """An Document on SMALL with a TraceRunner, its first snapshot already landed."""
+    state = Document(SMALL, RunOptions())
     runner = TraceRunner(state)
     with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
         runner.start_now()
@@ -55,7 +55,7 @@ def window(qtbot):
     """A shown MainWindow on SMALL, its first snapshot landed; closed after the test."""
     from rnnviz.app.window import MainWindow
 
-    win = MainWindow(AppState(SMALL, RunOptions()))
+    win = MainWindow(Document(SMALL, RunOptions()))
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

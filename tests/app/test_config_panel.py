@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from app_helpers import SMALL, wait_traced
 
-from rnnviz.app.config_panel import ConfigPanel
-from rnnviz.budget import estimate, human
-from rnnviz.presets import preset
-from rnnviz.spec import Spec
+from rnnviz.app.views.config_panel import ConfigPanel
+from rnnviz.config.budget import estimate, human
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from app_helpers import SMALL, shown_view
 
-from rnnviz.app.equations_view import EquationsView
-from rnnviz.app.state import AppState
-from rnnviz.equations import fmt
-from rnnviz.presets import preset
-from rnnviz.spec import Spec
+from rnnviz.analysis.equations import fmt
+from rnnviz.app.views.equations_view import EquationsView
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import Document
 
 
 def _view(qtbot, spec=SMALL, options=None):
@@ -17,7 +17,7 @@ def _view(qtbot, spec=SMALL, options=None):
 
 
 def test_computing_before_the_first_snapshot(qtbot):
-    view = EquationsView(AppState(SMALL))
+    view = EquationsView(Document(SMALL))
     qtbot.addWidget(view)
     assert "computing" in view.text() and view.lines == []
 

@@ -15,13 +15,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.app.export_dialog import CLIPBOARD_SCALE, ExportDialog, copy_diagram_to_clipboard
-from rnnviz.app.state import AppState
-from rnnviz.export import export_bytes
-from rnnviz.options import RunOptions
-from rnnviz.presets import preset
-from rnnviz.snapshot import compute_snapshot
-from rnnviz.spec import Spec
+from rnnviz.app.dialogs.export_dialog import (
+    CLIPBOARD_SCALE,
+    ExportDialog,
+    copy_diagram_to_clipboard,
+)
+from rnnviz.config.options import RunOptions
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import Document
+from rnnviz.document.snapshot import compute_snapshot
+from rnnviz.io.export import export_bytes
 
 pytestmark = pytest.mark.gui
 
@@ -29,7 +33,7 @@ pytestmark = pytest.mark.gui
 @pytest.fixture
 def state(qapp):
     p = preset("bilstm-2")
-    st = AppState(p.spec, p.options)
+    st = Document(p.spec, p.options)
     st.set_snapshot(compute_snapshot(p.spec, p.options))
     st.select(t=2)
     return st
@@ -75,7 +79,7 @@ def test_export_button_writes_what_the_cli_writes(qtbot, dialog, state, tmp_path
 
 
 def test_drawn_export_from_the_dialog_matches_export_bytes(qtbot, dialog, state, tmp_path):
-    pytest.importorskip("rnnviz.app.scene")
+    pytest.importorskip("rnnviz.app.drawing.scene")
     dialog.set_format("png")
     dialog.scale_spin.setValue(1.5)
     assert dialog.export()
@@ -96,7 +100,7 @@ def test_unwritable_path_shows_one_line_and_keeps_the_dialog_open(qtbot, dialog,
 
 def test_long_sequences_fold_drawn_but_not_data(qtbot, tmp_path):
     spec = Spec("gru", 2, 3, 1, seq_len=100)
-    st = AppState(spec, RunOptions())
+    st = Document(spec, RunOptions())
     st.set_snapshot(compute_snapshot(spec))
     d = ExportDialog(st, directory=str(tmp_path))
     qtbot.addWidget(d)
@@ -121,7 +125,7 @@ def test_the_dialog_exports_the_shown_snapshot_not_a_refused_edit(dialog, state)
 
 
 def test_copy_diagram_puts_the_rendered_png_on_the_clipboard(state):
-    pytest.importorskip("rnnviz.app.scene")
+    pytest.importorskip("rnnviz.app.drawing.scene")
     image = copy_diagram_to_clipboard(state)
     expected = QImage.fromData(export_bytes(state.spec, "png", timestep=2,
                                             scale=CLIPBOARD_SCALE), "PNG")

@@ -21,10 +21,10 @@ from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-from rnnviz.cli import main
-from rnnviz.export import export_bytes
-from rnnviz.presets import preset
-from rnnviz.spec import Spec
+from rnnviz.cli.main import main
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.io.export import export_bytes
 
 pytestmark = pytest.mark.gui
 
@@ -58,7 +58,7 @@ def pdf_pages(data: bytes) -> int:
 @pytest.fixture(scope="module")
 def scene_module():
     # The diagram is drawn by the window's GraphScene; these tests need it.
-    return pytest.importorskip("rnnviz.app.scene")
+    return pytest.importorskip("rnnviz.app.drawing.scene")
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def test_cli_draws_headless_without_a_display(tmp_path, scene_module):
 
 @pytest.mark.parametrize("fmt", ["gates-png", "gates-svg"])
 def test_gate_heatmaps_export(qapp, fmt):
-    pytest.importorskip("rnnviz.app.gate_view")
+    pytest.importorskip("rnnviz.app.views.gate_view")
     data = export_bytes(SMALL, fmt, timestep=1)
     assert data == export_bytes(SMALL, fmt, timestep=1)
     if fmt == "gates-png":

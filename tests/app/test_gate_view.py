@@ -7,19 +7,19 @@ import pytest
 from app_helpers import SMALL, shown_view
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from rnnviz.app.gate_view import GateView, format_value
-from rnnviz.app.heatmap import (
+from rnnviz.analysis.scales import (
     NONFINITE_COLOURS,
     finite_absmax,
     nonfinite_counts,
     nonfinite_overlay,
     scale_groups,
 )
-from rnnviz.app.state import AppState
-from rnnviz.options import RunOptions
-from rnnviz.presets import preset
-from rnnviz.snapshot import compute_snapshot
-from rnnviz.spec import Spec
+from rnnviz.app.views.gate_view import GateView, format_value
+from rnnviz.config.options import RunOptions
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import Document
+from rnnviz.document.snapshot import compute_snapshot
 
 
 def _view(qtbot, spec=SMALL, options=None):
@@ -34,7 +34,7 @@ def _pixel(view, gate, t, unit):
 
 
 def test_before_the_first_snapshot_it_says_computing(qtbot):
-    view = GateView(AppState(SMALL))
+    view = GateView(Document(SMALL))
     qtbot.addWidget(view)
     assert view.stack.currentWidget() is view.placeholder
     assert "computing" in view.placeholder.text()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from app_helpers import SMALL, wait_traced
 from PySide6.QtCore import QPoint, Qt
 
-from rnnviz.app.graph_view import GraphView
-from rnnviz.app.scene import COL, GraphScene
-from rnnviz.graph import build_graph, cell_id
-from rnnviz.options import RunOptions
-from rnnviz.snapshot import draw_fold
-from rnnviz.spec import Spec
+from rnnviz.analysis.graph import build_graph, cell_id
+from rnnviz.app.drawing.scene import COL, GraphScene
+from rnnviz.app.views.graph_view import GraphView
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.document.snapshot import draw_fold
 
 
 def _view(qtbot, state):
@@ -128,11 +128,11 @@ def test_zoom_buttons_and_limits(qtbot, traced):
 
 
 def test_long_sequences_fold_and_a_folded_step_lights_the_marker(qtbot):
-    from rnnviz.app.state import AppState
-    from rnnviz.snapshot import compute_snapshot
+    from rnnviz.document.document import Document
+    from rnnviz.document.snapshot import compute_snapshot
 
     spec = Spec("gru", 3, 4, 2, bidirectional=True, seq_len=100, batch_size=1)
-    state = AppState(spec, RunOptions())
+    state = Document(spec, RunOptions())
     view = _view(qtbot, state)
     assert view.scene is None and not view.placeholder.isHidden()
     state.set_snapshot(compute_snapshot(spec, RunOptions()))

@@ -6,14 +6,14 @@ import numpy as np
 from app_helpers import SMALL, wait_traced
 from PySide6.QtCore import Qt
 
-from rnnviz.graph import cell_id
+from rnnviz.analysis.graph import cell_id
 
 
 def test_all_four_views_are_real(window):
-    from rnnviz.app.equations_view import EquationsView
-    from rnnviz.app.gate_view import GateView
-    from rnnviz.app.graph_view import GraphView
-    from rnnviz.app.shapes_view import ShapesView
+    from rnnviz.app.views.equations_view import EquationsView
+    from rnnviz.app.views.gate_view import GateView
+    from rnnviz.app.views.graph_view import GraphView
+    from rnnviz.app.views.shapes_view import ShapesView
 
     assert isinstance(window.graph_view, GraphView) and isinstance(window.gate_view, GateView)
     assert isinstance(window.shapes_view, ShapesView)

@@ -7,7 +7,9 @@ import json
 import pytest
 from app_helpers import SMALL, wait_traced
 
-from rnnviz.app.session import (
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.io.session import (
     MAX_RECENT,
     SessionError,
     dumps_session,
@@ -15,8 +17,6 @@ from rnnviz.app.session import (
     loads_session,
     push_recent,
 )
-from rnnviz.options import RunOptions
-from rnnviz.spec import Spec
 
 GRU = Spec("gru", 3, 4, 1, seq_len=5, batch_size=2)
 GRU_OPTS = RunOptions(seed=7, input_kind="ones", init="randn", weight_scale=2.5)
@@ -107,7 +107,7 @@ def test_launch_with_session_screenshot(tmp_path):
     from PySide6.QtGui import QImage
 
     from rnnviz.app.launch import launch
-    from rnnviz.app.session import save_session
+    from rnnviz.io.session import save_session
 
     path = tmp_path / "s.rnnviz.json"
     save_session(path, GRU, GRU_OPTS, {"t": 4})
@@ -122,7 +122,7 @@ def test_launch_with_session_screenshot(tmp_path):
 
 def test_recent_menu_reopens_a_session(qtbot, window, tmp_path):
     path = tmp_path / "r.rnnviz.json"
-    from rnnviz.app.session import save_session
+    from rnnviz.io.session import save_session
 
     save_session(path, GRU, GRU_OPTS, {"t": 2})
     assert window.open_session(path)

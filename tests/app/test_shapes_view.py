@@ -6,12 +6,12 @@ import pytest
 from app_helpers import SMALL, shown_view
 from PySide6.QtGui import QGuiApplication
 
-from rnnviz.app.shapes_view import ShapesView
-from rnnviz.app.state import AppState
-from rnnviz.options import RunOptions
-from rnnviz.presets import preset
-from rnnviz.snapshot import compute_snapshot
-from rnnviz.spec import Spec
+from rnnviz.app.views.shapes_view import ShapesView
+from rnnviz.config.options import RunOptions
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import Document
+from rnnviz.document.snapshot import compute_snapshot
 
 
 def _view(qtbot, spec=SMALL, options=None):
@@ -23,7 +23,7 @@ def _fmt(shape):
 
 
 def test_computing_before_the_first_snapshot(qtbot):
-    view = ShapesView(AppState(SMALL))
+    view = ShapesView(Document(SMALL))
     qtbot.addWidget(view)
     assert "computing" in view.title.text() and view.tensor_table.rowCount() == 0
 

@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.app.config_panel import constructor_line
 from rnnviz.app.launch import launch
-from rnnviz.app.state import AppState
+from rnnviz.app.views.config_panel import constructor_line
 from rnnviz.app.window import MainWindow
-from rnnviz.options import RunOptions
-from rnnviz.presets import PRESETS, preset
+from rnnviz.config.options import RunOptions
+from rnnviz.config.presets import PRESETS, preset
+from rnnviz.document.document import Document
 
 
 def test_layout_and_menus(window):
@@ -171,11 +171,11 @@ def test_invalid_edit_in_window_keeps_last_snapshot(qtbot, window):
 
 
 def test_close_mid_trace_exits_cleanly(qtbot):
-    win = MainWindow(AppState(SLOW, RunOptions()))
+    win = MainWindow(Document(SLOW, RunOptions()))
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.state.sigProgress, timeout=60_000):
-        win.runner.start_now()
+    win.runner.start_now()
+    qtbot.waitUntil(lambda: win.state.job.progress > 0, timeout=60_000)
     # Progress and Cancel appear once a trace has run for REVEAL_MS (quick ones never flash).
     qtbot.waitUntil(win.status.cancel_button.isVisible, timeout=5_000)
     workers = [t for t in threading.enumerate() if t.name.startswith("rnnviz-trace")]
@@ -207,7 +207,7 @@ def test_geometry_and_last_session_restored(qtbot, window):
     window.close()
     restored = last_session()
     assert restored.spec == SMALL and restored.selection["t"] == 3
-    win2 = MainWindow(AppState())
+    win2 = MainWindow(Document())
     qtbot.addWidget(win2)
     win2.restore_layout()
     assert (win2.width(), win2.height()) == size

@@ -6,9 +6,9 @@ import threading
 
 from app_helpers import SLOW, SMALL, wait_traced
 
-from rnnviz.app.state import AppState
-from rnnviz.app.worker import TraceRunner
-from rnnviz.options import RunOptions
+from rnnviz.app.qt_post import TraceRunner
+from rnnviz.config.options import RunOptions
+from rnnviz.document.document import Document
 
 
 def test_edit_produces_snapshot_of_new_spec(qtbot, traced):
@@ -51,12 +51,12 @@ def test_cancel_keeps_last_snapshot(qtbot, traced):
     state, runner = traced
     before = state.snapshot
     messages, busy = [], []
-    runner.sigStatus.connect(messages.append)
-    state.sigBusy.connect(busy.append)
+    state.sigStatus.connect(messages.append)
+    state.sigJobChanged.connect(lambda job: busy.append(job.text))
     state.set_spec(SLOW)
     runner.start_now()
     assert runner.busy and "tracing LSTM(64, 256, num_layers=2)" in busy[-1]
-    runner.cancel()
+    state.cancel()  # the Cancel button's path: through the document
     wait_traced(qtbot, runner)
     assert state.snapshot is before
     assert busy[-1] == ""
@@ -80,10 +80,10 @@ def test_over_budget_is_refused_like_a_spec_error(qtbot, traced, monkeypatch):
 
 
 def test_shutdown_mid_trace_joins_the_worker(qtbot):
-    state = AppState(SLOW, RunOptions())
+    state = Document(SLOW, RunOptions())
     runner = TraceRunner(state)
-    with qtbot.waitSignal(state.sigProgress, timeout=60_000):
-        runner.start_now()
+    runner.start_now()
+    qtbot.waitUntil(lambda: state.job.progress > 0, timeout=60_000)
     workers = [t for t in threading.enumerate() if t.name.startswith("rnnviz-trace")]
     assert workers
     runner.shutdown()
@@ -101,6 +101,6 @@ def test_first_edit_after_a_pause_starts_at_once(qtbot, traced):
     assert runner._running, "the leading edit waited for the debounce timer"
     state.edit_spec(hidden_size=10)  # inside the burst: waits for the quiet spell
     QCoreApplication.processEvents()
-    assert len(runner._running) == 1 and runner._pending
+    assert runner._pending and runner._timer  # waits for the quiet spell, not started
     wait_traced(qtbot, runner)
     assert state.snapshot.spec.hidden_size == 10

@@ -1,0 +1,254 @@
+"""File → Export… and Edit → Copy diagram: the window's front end to `rnnviz.io.export`.
+
+The dialog writes exactly what `rnnviz export` writes for the same choices: both call
+`rnnviz.io.export.export_bytes` and write with `write_export` (atomic). It exports the last good
+snapshot (what the window shows), so a half-typed spec never ends up in a file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.analysis.graph import DEFAULT_FOLD
+from rnnviz.app.drawing import render as _render  # noqa: F401 - registers the drawn formats
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import Document
+from rnnviz.document.snapshot import draw_fold
+from rnnviz.io.atomic import WriteError
+from rnnviz.io.export import (
+    FORMATS,
+    MAX_SCALE,
+    ExportError,
+    default_filename,
+    export_bytes,
+    write_export,
+)
+
+#: Scale of the image put on the clipboard: twice the print size, crisp on slides.
+CLIPBOARD_SCALE = 2.0
+
+
+class ExportDialog(QDialog):
+    """Choose a format, file, timestep, fold and scale; Export writes the file atomically.
+
+    The file name follows the format and the spec (`default_filename`) until the user types
+    their own; its extension still follows the format. Errors show in the dialog, in one line.
+    sigExported(path, nbytes) fires after a successful write.
+    """
+
+    sigExported = Signal(str, int)
+
+    def __init__(self, state: Document, parent: QWidget | None = None,
+                 directory: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.state = state
+        self._directory = Path(directory or os.getcwd())
+        self._custom_name = False
+        spec = self.spec
+
+        self.format_box = QComboBox()
+        for f in FORMATS.values():
+            self.format_box.addItem(f"{f.label} (.{f.ext})", f.key)
+        self.path_edit = QLineEdit()
+        self.path_edit.setObjectName("exportPath")
+        self.path_edit.setMinimumWidth(420)  # room for a whole default file name
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+
+        self.timestep_check = QCheckBox("Highlight timestep")
+        self.timestep_spin = QSpinBox()
+        self.timestep_spin.setRange(0, spec.seq_len - 1)
+        self.timestep_spin.setValue(min(state.selection.t, spec.seq_len - 1))
+        self.timestep_check.setChecked(True)
+        self.fold_check = QCheckBox("Fold: keep first and last")
+        self.fold_spin = QSpinBox()
+        self.fold_spin.setRange(1, 10_000)
+        self.fold_spin.setValue(draw_fold(spec) or DEFAULT_FOLD)
+        self.fold_spin.setSuffix(" steps")
+        self.scale_spin = QDoubleSpinBox()
+        self.scale_spin.setRange(0.25, MAX_SCALE)
+        self.scale_spin.setSingleStep(0.25)
+        self.scale_spin.setValue(1.0)
+        self.scale_spin.setSuffix(" ×")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setObjectName("exportMessage")
+        self.message.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Format", self.format_box)
+        form.addRow("File", path_row)
+        form.addRow(self.timestep_check, self.timestep_spin)
+        form.addRow(self.fold_check, self.fold_spin)
+        form.addRow("Scale", self.scale_spin)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.export)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>{spec.title()}</b> over {spec.seq_len} steps"))
+        layout.addLayout(form)
+        layout.addWidget(self.note)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+        self.format_box.currentIndexChanged.connect(self._format_changed)
+        self.path_edit.textEdited.connect(self._name_typed)
+        for sig in (self.timestep_check.toggled, self.timestep_spin.valueChanged,
+                    self.fold_check.toggled, self.fold_spin.valueChanged):
+            sig.connect(self._refresh)
+        self._format_changed()
+
+    # ---- what is chosen --------------------------------------------------------------------
+    @property
+    def spec(self) -> Spec:
+        """The spec exported: the shown snapshot's, else the state's."""
+        snap = self.state.snapshot
+        return snap.spec if snap is not None else self.state.spec
+
+    @property
+    def fmt(self) -> str:
+        """The chosen format key."""
+        return str(self.format_box.currentData())
+
+    def choices(self) -> dict:
+        """timestep, fold and scale as `export_bytes` takes them (None where not applicable).
+
+        fold is 0 (no fold) when the box is unchecked for drawn formats, which otherwise fold
+        long sequences by default; for data formats unchecked means None (never folded).
+        """
+        kind = FORMATS[self.fmt].kind
+        timestep = self.timestep_spin.value() if (
+            kind in ("drawn", "gates") and self.timestep_check.isChecked()) else None
+        fold: int | None = None
+        if kind in ("drawn", "data"):
+            if self.fold_check.isChecked():
+                fold = self.fold_spin.value()
+            elif kind == "drawn":
+                fold = 0
+        scale = self.scale_spin.value() if kind in ("drawn", "gates") else 1.0
+        return {"timestep": timestep, "fold": fold, "scale": scale}
+
+    def set_format(self, key: str) -> None:
+        """Select format `key` (as if chosen in the combo box)."""
+        self.format_box.setCurrentIndex(self.format_box.findData(key))
+
+    # ---- reactions ---------------------------------------------------------------------------
+    def _format_changed(self) -> None:
+        kind = FORMATS[self.fmt].kind
+        drawn_like = kind in ("drawn", "gates")
+        self.timestep_check.setEnabled(drawn_like)
+        self.timestep_spin.setEnabled(drawn_like)
+        self.fold_check.setEnabled(kind in ("drawn", "data"))
+        self.fold_spin.setEnabled(kind in ("drawn", "data"))
+        self.scale_spin.setEnabled(drawn_like)
+        # Drawn diagrams fold long sequences as the window does; data keeps every step.
+        self.fold_check.blockSignals(True)
+        self.fold_check.setChecked(kind == "drawn" and draw_fold(self.spec) is not None)
+        self.fold_check.blockSignals(False)
+        self._refresh()
+
+    def _name_typed(self, text: str) -> None:
+        self._custom_name = bool(text.strip())
+        self.message.clear()
+
+    def _refresh(self) -> None:
+        c = self.choices()
+        f = FORMATS[self.fmt]
+        if self._custom_name:
+            # Keep the user's name, but let the extension follow the format.
+            path = Path(self.path_edit.text())
+            if path.suffix.lower() != "." + f.ext:
+                self.path_edit.setText(str(path.with_suffix("." + f.ext)))
+        else:
+            # Name the fold only when it is not what the format does by default.
+            default = (draw_fold(self.spec) or 0) if f.kind == "drawn" else None
+            fold = None if c["fold"] == default else c["fold"]
+            name = default_filename(self.spec, self.fmt, c["timestep"], fold)
+            self.path_edit.setText(str(self._directory / name))
+        notes = {"drawn": "Drawn as in the window, with title and legend.",
+                 "gates": "The gate heatmaps of the shown trace.",
+                 "data": "Every step of the unrolled graph unless folded.",
+                 "table": "Tensor shapes and the parameter inventory."}
+        self.note.setText(notes[f.kind])
+        self.message.clear()
+
+    def _browse(self) -> None:
+        f = FORMATS[self.fmt]
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(),
+                                              f"{f.label} (*.{f.ext})")
+        if path:
+            self.path_edit.setText(path)
+            self._custom_name = True
+            self._refresh()
+
+    # ---- the export --------------------------------------------------------------------------
+    def export(self) -> bool:
+        """Render and write the chosen export; True on success (the dialog then closes)."""
+        path = self.path_edit.text().strip()
+        if not path:
+            self.message.setText("Choose a file name.")
+            return False
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            data = export_bytes(self.spec, self.fmt, options=self.state.options,
+                                snapshot=self.state.snapshot, **self.choices())
+            write_export(path, data)
+        except (ExportError, WriteError) as exc:
+            self.message.setText(str(exc))
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.message.setText(f"Wrote {path} ({len(data):,} bytes)")
+        self.sigExported.emit(path, len(data))
+        self.accept()
+        return True
+
+
+def show_export_dialog(state: Document, parent: QWidget | None = None) -> str | None:
+    """Open the export dialog (modal); returns the path written, or None if cancelled."""
+    dialog = ExportDialog(state, parent)
+    written: list[str] = []
+    dialog.sigExported.connect(lambda path, _n: written.append(path))
+    dialog.exec()
+    return written[-1] if written else None
+
+
+def copy_diagram_to_clipboard(state: Document) -> QImage:
+    """Put the diagram as drawn (current timestep highlighted) on the clipboard as an image.
+
+    Rendered like a PNG export at CLIPBOARD_SCALE; returns the image placed.
+    """
+    snap = state.snapshot
+    spec = snap.spec if snap is not None else state.spec
+    data = export_bytes(spec, "png", timestep=state.selection.t, scale=CLIPBOARD_SCALE)
+    image = QImage.fromData(data, "PNG")
+    clipboard = QApplication.clipboard()
+    clipboard.setImage(image)
+    return image

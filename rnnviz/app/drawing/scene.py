@@ -1,0 +1,410 @@
+"""The unrolled graph drawn as a QGraphicsScene: the window's diagram and every drawn export.
+
+Nodes and their places come from the core's networkx graph (`rnnviz.analysis.graph.build_graph`); this
+module only turns grid coordinates into points and draws. One grid column is one timestep, one
+grid row one (layer, direction); inputs are at the bottom, outputs on top.
+
+In a bidirectional network the layer above reads both directions of the layer below at each
+step, so edges run from row r to rows r+2 and r+3. Drawn straight, they would pass through the
+cells in between and look like connections to them. Backward cells are therefore shifted right
+by a fraction of a column ("staggered"): every such edge then clears the cells it passes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import networkx as nx
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+)
+
+from rnnviz.config.spec import Spec
+
+#: Grid column width and row height in scene units (1 unit = 1 pt in exports).
+COL = 160.0
+ROW = 92.0
+#: Backward cells sit this far right of their column's centre, forward cells as far left.
+STAGGER = 0.3 * COL
+
+FONT_FAMILY = "DejaVu Sans"
+NODE_PT = 9.5
+EDGE_PT = 8.5
+TITLE_PT = 12.0
+
+#: (fill, border) per node kind; forward and backward cells differ so the reversal shows.
+NODE_COLOURS: dict[str, tuple[str, str]] = {
+    "fwd": ("#dbeafe", "#1d4ed8"),
+    "bwd": ("#ffedd5", "#c2410c"),
+    "input": ("#dcfce7", "#15803d"),
+    "output": ("#f3e8ff", "#7e22ce"),
+    "state": ("#f1f5f9", "#475569"),
+    "fold": ("#ffffff", "#94a3b8"),
+}
+#: Edge colour per flow; recurrent edges take their direction's colour instead.
+FLOW_COLOURS = {"x": "#15803d", "y": "#7e22ce", "h": "#64748b"}
+HIGHLIGHT = "#fde68a"
+SELECTED = "#dc2626"
+
+#: Node box sizes (w, h) per kind.
+SIZES = {"cell": (90.0, 40.0), "input": (52.0, 28.0), "output": (52.0, 28.0),
+         "h0": (84.0, 30.0), "h_n": (84.0, 30.0), "fold": (116.0, 40.0)}
+
+
+def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
+    f = QFont(FONT_FAMILY)
+    f.setPointSizeF(pt)
+    f.setBold(bold)
+    f.setItalic(italic)
+    return f
+
+
+def _pen(colour: str, width: float = 1.2, dash: bool = False) -> QPen:
+    pen = QPen(QColor(colour), width)
+    pen.setCosmetic(False)
+    if dash:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+def _boundary(centre: QPointF, size: tuple[float, float], toward: QPointF) -> QPointF:
+    """Where the segment from `centre` toward `toward` leaves a box of `size` around `centre`."""
+    dx, dy = toward.x() - centre.x(), toward.y() - centre.y()
+    if dx == 0 and dy == 0:
+        return QPointF(centre)
+    hw, hh = size[0] / 2, size[1] / 2
+    s = min(hw / abs(dx) if dx else math.inf, hh / abs(dy) if dy else math.inf)
+    return QPointF(centre.x() + dx * s, centre.y() + dy * s)
+
+
+def _arrow_path(a: QPointF, b: QPointF, head: float = 7.0) -> QPainterPath:
+    """A line a→b with a filled arrowhead at b."""
+    path = QPainterPath(a)
+    path.lineTo(b)
+    ang = math.atan2(b.y() - a.y(), b.x() - a.x())
+    left = QPointF(b.x() - head * math.cos(ang - 0.4), b.y() - head * math.sin(ang - 0.4))
+    right = QPointF(b.x() - head * math.cos(ang + 0.4), b.y() - head * math.sin(ang + 0.4))
+    path.addPolygon(QPolygonF([b, left, right, b]))
+    return path
+
+
+def _boxed_text(text: str, pt: float) -> QGraphicsRectItem:
+    """Text on a translucent white box, so a label stays readable where it crosses a line.
+
+    A box item with the text as its child, rather than a text item with its own paint():
+    a Python paint() override crashes PySide6 6.12 at interpreter exit after a few renders."""
+    label = QGraphicsSimpleTextItem(text)
+    label.setFont(_font(pt))
+    label.setBrush(QColor("#334155"))
+    r = label.boundingRect()
+    box = QGraphicsRectItem(QRectF(0, 0, r.width() + 3, r.height() + 1))
+    box.setBrush(QColor(255, 255, 255, 215))
+    box.setPen(Qt.PenStyle.NoPen)
+    label.setParentItem(box)
+    label.setPos(1.5, 0.5)
+    return box
+
+
+class GraphScene(QGraphicsScene):
+    """The unrolled graph of `spec` (nodes/edges from `graph`), with an optional title and legend.
+
+    `set_current(t, cell)` highlights timestep t's column and outlines the cell (layer,
+    direction); it moves two items and rebuilds nothing, so stepping through time is cheap.
+    `node_at(item)` maps a clicked item back to its graph node attributes.
+    """
+
+    def __init__(self, graph: nx.DiGraph, spec: Spec, *, title: bool = False,
+                 legend: bool = False, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self.spec = spec
+        self.setBackgroundBrush(QColor("white"))
+        self._stagger = STAGGER if spec.num_directions == 2 else 0.0
+        self._top = float(max(y for _, y in graph.nodes(data="y")))
+        self.positions: dict[str, QPointF] = {}
+        #: node id → its box item, for hit tests and tests.
+        self.node_items: dict[str, QGraphicsPathItem] = {}
+        #: every edge label drawn, as (edge, text) — what the user reads on the arrows.
+        self.edge_labels: list[tuple[tuple[str, str], str]] = []
+        #: column (grid x) of each drawn timestep; folded steps map to the fold column.
+        self.column_of: dict[int, float] = {}
+        self._fold_col: float | None = None
+        self.current_t: int | None = None
+        self.current_cell: tuple[int, str] | None = None
+        self._place_nodes()
+        self._draw_edges()
+        self._draw_row_labels()
+        self._band, self._band_text, self._outline = self._make_cursor()
+        if title:
+            self._draw_title()
+        if legend:
+            self._draw_legend()
+
+    # ---- geometry ----------------------------------------------------------------------------
+    def point(self, attrs: dict[str, Any]) -> QPointF:
+        """Scene point of a node from its grid x, y (rows counted upward) and direction."""
+        shift = 0.0
+        if "direction" in attrs:  # cells, fold markers and h0/h_n of a row
+            shift = self._stagger if attrs["direction"] == "bwd" else -self._stagger
+        return QPointF(attrs["x"] * COL + shift, (self._top - attrs["y"]) * ROW)
+
+    def _size(self, attrs: dict[str, Any]) -> tuple[float, float]:
+        return SIZES.get(attrs["kind"], (84.0, 30.0))
+
+    # ---- nodes -------------------------------------------------------------------------------
+    def _place_nodes(self) -> None:
+        cell_name = self.spec.cell.upper()
+        for node, attrs in self.graph.nodes(data=True):
+            pos = self.point(attrs)
+            self.positions[node] = pos
+            kind = attrs["kind"]
+            w, h = self._size(attrs)
+            if kind == "cell":
+                colours = NODE_COLOURS[attrs["direction"]]
+                text = f"{cell_name} t={attrs['t']}"
+                self.column_of[int(attrs["t"])] = float(attrs["x"])
+            elif kind in ("h0", "h_n"):
+                colours = NODE_COLOURS["state"]
+                text = attrs["label"]
+            elif kind == "fold":
+                colours = NODE_COLOURS["fold"]
+                text = attrs["label"]
+                self._fold_col = float(attrs["x"])
+            else:
+                colours = NODE_COLOURS[kind]
+                text = attrs["label"]
+            path = QPainterPath()
+            radius = h / 2 if kind in ("input", "output") else 7.0
+            path.addRoundedRect(QRectF(-w / 2, -h / 2, w, h), radius, radius)
+            box = QGraphicsPathItem(path)
+            box.setPos(pos)
+            box.setBrush(QBrush(QColor(colours[0])))
+            box.setPen(_pen(colours[1], 1.4, dash=kind == "fold"))
+            box.setZValue(2)
+            box.setData(0, node)
+            box.setToolTip(self._tooltip(node, attrs))
+            if kind in ("cell", "input", "output"):
+                box.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.addItem(box)
+            label = QGraphicsSimpleTextItem(text, box)
+            label.setFont(_font(NODE_PT, bold=kind == "cell", italic=kind == "fold"))
+            label.setBrush(QColor("#0f172a"))
+            r = label.boundingRect()
+            label.setPos(-r.width() / 2, -r.height() / 2)
+            self.node_items[node] = box
+
+    def _tooltip(self, node: str, attrs: dict[str, Any]) -> str:
+        spec = self.spec
+        kind = attrs["kind"]
+        if kind == "cell":
+            ins = spec.layer_input_size(attrs["layer"])
+            return (f"{spec.cell.upper()} cell — layer {attrs['layer']}, {attrs['direction']}, "
+                    f"t = {attrs['t']}\nreads x ({spec.batch_size}, {ins}) and h_(t"
+                    f"{'−' if attrs['direction'] == 'fwd' else '+'}1)\nclick to select")
+        if kind in ("h0", "h_n"):
+            return (f"{attrs['label']}: slice [{attrs['index']}] of {kind} "
+                    f"= layer {attrs['layer']}, {attrs['direction']} "
+                    f"(index = layer × {spec.num_directions} + direction)")
+        if kind == "fold":
+            return f"{attrs['folded']} timesteps folded to keep the drawing small"
+        return str(attrs.get("label", node))
+
+    # ---- edges -------------------------------------------------------------------------------
+    def _edge_colour(self, u: str, v: str, flow: str) -> str:
+        if flow in ("h", "h+c"):
+            src, dst = self.graph.nodes[u], self.graph.nodes[v]
+            same_row = src.get("y") == dst.get("y")
+            if same_row:
+                return NODE_COLOURS[dst.get("direction", src.get("direction", "fwd"))][1]
+            return FLOW_COLOURS["h"]
+        return FLOW_COLOURS.get(flow, "#334155")
+
+    def _draw_edges(self) -> None:
+        for u, v, attrs in self.graph.edges(data=True):
+            a_attrs, b_attrs = self.graph.nodes[u], self.graph.nodes[v]
+            pa, pb = self.positions[u], self.positions[v]
+            a = _boundary(pa, self._size(a_attrs), pb)
+            b = _boundary(pb, self._size(b_attrs), pa)
+            flow = attrs.get("flow", "")
+            folded = "fold" in (a_attrs["kind"], b_attrs["kind"])
+            item = QGraphicsPathItem(_arrow_path(a, b))
+            colour = self._edge_colour(u, v, flow)
+            item.setPen(_pen(colour, 1.3, dash=folded))
+            item.setBrush(QColor(colour))
+            item.setZValue(1)
+            shape = attrs.get("shape", "")
+            item.setToolTip(f"{flow}: {shape}")
+            self.addItem(item)
+            if self._labelled(a_attrs, b_attrs):
+                self._label_edge((u, v), a, b, shape)
+
+    def _labelled(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
+        """Which edges carry a shape label: all but the cross-direction inputs of the layer
+        above (their shape equals the labelled same-direction edge beside them)."""
+        if a["kind"] == "cell" and b["kind"] == "cell" and a["y"] != b["y"]:
+            return a["direction"] == b["direction"]
+        return True
+
+    def _label_edge(self, edge: tuple[str, str], a: QPointF, b: QPointF, shape: str) -> None:
+        horizontal = abs(b.y() - a.y()) < 1e-6
+        lines = shape.split(" + ") if horizontal else [shape.replace(" + ", "\n")]
+        if horizontal or abs(b.y() - a.y()) <= ROW:
+            at = QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2)
+        else:  # an edge spanning rows: label it in the gap just below its target, clear of
+            # the cells it passes
+            y = b.y() + (ROW - SIZES["cell"][1]) / 2 * (1 if a.y() > b.y() else -1)
+            f = (y - a.y()) / (b.y() - a.y())
+            at = QPointF(a.x() + f * (b.x() - a.x()), y)
+        # Away from the column's centre line: backward edges to the right, the rest left.
+        side = 1 if "bwd" in edge[0] + edge[1] else -1
+        for i, text in enumerate(lines):
+            label = _boxed_text(text, EDGE_PT)
+            label.setZValue(3)
+            r = label.boundingRect()
+            if horizontal:  # above the arrow, a second line (c of an LSTM) below it
+                y = at.y() - r.height() - 1 if i == 0 else at.y() + 1
+                label.setPos(at.x() - r.width() / 2, y)
+            else:  # beside the arrow, on the side away from the column's centre line
+                x = at.x() + 4 if side > 0 else at.x() - 4 - r.width()
+                label.setPos(x, at.y() - r.height() / 2)
+            self.addItem(label)
+            self.edge_labels.append((edge, text))
+
+    # ---- row labels, cursor, title, legend ---------------------------------------------------
+    def _draw_row_labels(self) -> None:
+        spec = self.spec
+        left = min(p.x() for p in self.positions.values()) - SIZES["h0"][0] / 2 - 12
+        rows = [(0.0, "input"), (self._top, "output")]
+        for layer in range(spec.num_layers):
+            for d, name in enumerate(spec.directions):
+                arrow = "→" if name == "fwd" else "←"
+                rows.append((1.0 + layer * spec.num_directions + d,
+                             f"layer {layer} {name} {arrow}"))
+        for y, text in rows:
+            item = QGraphicsSimpleTextItem(text)
+            item.setFont(_font(NODE_PT, bold=True))
+            item.setBrush(QColor("#334155"))
+            r = item.boundingRect()
+            item.setPos(left - r.width(), (self._top - y) * ROW - r.height() / 2)
+            self.addItem(item)
+
+    def _make_cursor(self) -> tuple[QGraphicsRectItem, QGraphicsSimpleTextItem,
+                                    QGraphicsPathItem]:
+        band = QGraphicsRectItem(QRectF(-COL / 2 + 4, -ROW / 2, COL - 8, (self._top + 1) * ROW))
+        band.setBrush(QColor(HIGHLIGHT))
+        band.setPen(Qt.PenStyle.NoPen)
+        band.setZValue(-5)
+        band.setVisible(False)
+        self.addItem(band)
+        text = QGraphicsSimpleTextItem("")
+        text.setFont(_font(NODE_PT, bold=True))
+        text.setBrush(QColor("#92400e"))
+        text.setZValue(4)
+        text.setVisible(False)
+        self.addItem(text)
+        w, h = SIZES["cell"]
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(-w / 2 - 4, -h / 2 - 4, w + 8, h + 8), 9, 9)
+        outline = QGraphicsPathItem(path)
+        outline.setPen(_pen(SELECTED, 2.6))
+        outline.setZValue(5)
+        outline.setVisible(False)
+        self.addItem(outline)
+        return band, text, outline
+
+    def set_current(self, t: int | None, cell: tuple[int, str] | None) -> None:
+        """Highlight timestep `t` (None hides it) and outline cell (layer, direction) at t.
+
+        A folded t highlights the fold marker's column and says which step it stands for."""
+        self.current_t, self.current_cell = t, cell
+        col = None if t is None else self.column_of.get(t, self._fold_col)
+        self._band.setVisible(col is not None)
+        self._band_text.setVisible(col is not None)
+        if col is None or t is None:
+            self._outline.setVisible(False)
+            return
+        self._band.setPos(col * COL, 0)
+        folded = t not in self.column_of
+        self._band_text.setText(f"t = {t}" + (" (folded)" if folded else ""))
+        r = self._band_text.boundingRect()
+        self._band_text.setPos(col * COL - r.width() / 2, -ROW / 2 + 1)
+        node = None
+        if cell is not None and not folded:
+            from rnnviz.analysis.graph import cell_id
+
+            node = self.node_items.get(cell_id(cell[0], cell[1], t))
+        self._outline.setVisible(node is not None)
+        if node is not None:
+            self._outline.setPos(node.pos())
+
+    def cursor_rect(self) -> QRectF:
+        """Scene rectangle of the highlighted column (empty when nothing is highlighted)."""
+        if not self._band.isVisible():
+            return QRectF()
+        return self._band.sceneBoundingRect()
+
+    def _draw_title(self) -> None:
+        spec = self.spec
+        text = (f"{spec.title()} unrolled over {spec.seq_len} steps — input "
+                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
+                + (", batch_first" if spec.batch_first else ""))
+        item = QGraphicsSimpleTextItem(text)
+        item.setFont(_font(TITLE_PT, bold=True))
+        item.setBrush(QColor("#0f172a"))
+        body = self.itemsBoundingRect()
+        item.setPos(body.left(), body.top() - item.boundingRect().height() - 12)
+        self.addItem(item)
+
+    def _draw_legend(self) -> None:
+        body = self.itemsBoundingRect()
+        x, y = body.left(), body.bottom() + 18
+        entries: list[tuple[str, str, str]] = [
+            ("fwd", "forward cell (time runs →)", "box"),
+        ]
+        if self.spec.num_directions == 2:
+            entries.append(("bwd", "backward cell (time runs ←)", "box"))
+        entries += [("input", "input x_t", "box"), ("output", "output y_t", "box"),
+                     ("state", "h0/c0 in, h_n/c_n out [slice]", "box")]
+        if self._fold_col is not None:
+            entries.append(("fold", "folded steps", "box"))
+        entries.append(("highlight", "current timestep", "band"))
+        for key, text, _ in entries:
+            if key == "highlight":
+                fill, border = HIGHLIGHT, HIGHLIGHT
+            else:
+                fill, border = NODE_COLOURS[key]
+            swatch = QGraphicsRectItem(QRectF(0, 0, 22, 14))
+            swatch.setBrush(QColor(fill))
+            swatch.setPen(_pen(border, 1.2, dash=key == "fold"))
+            swatch.setPos(x, y)
+            self.addItem(swatch)
+            label = QGraphicsSimpleTextItem(text)
+            label.setFont(_font(NODE_PT))
+            label.setBrush(QColor("#0f172a"))
+            label.setPos(x + 28, y - 1)
+            self.addItem(label)
+            x += 28 + label.boundingRect().width() + 22
+        note = QGraphicsSimpleTextItem("edge labels: tensor shape (batch, features) carried by "
+                                       "the arrow; LSTM state arrows carry h (above) and c "
+                                       "(below)")
+        note.setFont(_font(EDGE_PT))
+        note.setBrush(QColor("#475569"))
+        note.setPos(body.left(), y + 22)
+        self.addItem(note)
+
+    # ---- hit test ------------------------------------------------------------------------------
+    def node_at(self, item: QGraphicsItem | None) -> dict[str, Any] | None:
+        """The graph attributes of the node `item` (or its label) belongs to, or None."""
+        while item is not None:
+            node = item.data(0)
+            if node is not None and node in self.graph:
+                return dict(self.graph.nodes[node])
+            item = item.parentItem()
+        return None

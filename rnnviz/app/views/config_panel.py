@@ -1,0 +1,284 @@
+"""The configuration form: one widget per Spec field and run option, errors shown inline.
+
+The form is what the user is typing: every edit sends *all* of its spec fields to
+`state.edit_spec` (then all run options to `state.edit_options`), so a combination that is
+invalid now (proj_size 6 with hidden_size 6) becomes valid as soon as another field makes it
+so (hidden_size 8), without the user retyping it. A refused edit leaves the state, and the
+last good trace on screen, untouched; the reason appears in red under the offending field.
+When the state's spec changes from elsewhere (a preset, a session) the widgets follow with
+their signals blocked, so loading never echoes back as an edit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.config.budget import estimate, human
+from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, STEPPERS, RunOptions
+from rnnviz.config.spec import CELLS, MAX_BATCH, MAX_LAYERS, MAX_SEQ, MAX_SIZE, NONLINEARITIES, Spec
+from rnnviz.document.document import Document
+
+#: Integer spec fields: (field, label, minimum, maximum, tooltip). Maxima are the Spec's own
+#: bounds, so a spec from the CLI or a session is never clamped by the widget.
+INT_FIELDS = (
+    ("input_size", "input_size", 1, MAX_SIZE, "Features per timestep (x_t has this many)"),
+    ("hidden_size", "hidden_size", 1, MAX_SIZE, "Units in h_t and c_t"),
+    ("num_layers", "num_layers", 1, MAX_LAYERS, "Stacked layers; layer k reads layer k−1's h"),
+    ("proj_size", "proj_size", 0, MAX_SIZE,
+     "LSTM only: project h_t down to this size (0 = off; must be < hidden_size)"),
+    ("seq_len", "seq_len", 1, MAX_SEQ, "Timesteps in the input (T)"),
+    ("batch_size", "batch_size", 1, MAX_BATCH, "Sequences run side by side (N)"),
+)
+BOOL_FIELDS = (
+    ("bidirectional", "bidirectional", "Also run the sequence backwards; outputs concatenate"),
+    ("batch_first", "batch_first", "Input and output as (N, T, features) instead of (T, N, …)"),
+    ("bias", "bias", "Learnable biases b_ih and b_hh"),
+)
+#: Where an error about something that is not a widget is shown.
+GENERAL = "general"
+#: QSpinBox holds a C int; seeds above this cannot be typed (sessions keep theirs until edited).
+SEED_MAX = 2**31 - 1
+
+
+def constructor_line(spec: Spec, options: RunOptions) -> str:
+    """What torch builds: `spec.title()`, or `LSTMCell(5, 6)` when a *Cell is stepped."""
+    title = spec.title()
+    if options.stepper == "cell":
+        name = spec.cell.upper()
+        title = title.replace(f"{name}(", f"{name}Cell(", 1)
+    return title
+
+
+class ConfigPanel(QWidget):
+    """Spec and run-option widgets bound to an Document (see module docstring)."""
+
+    def __init__(self, state: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.widgets: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        self.title = QLabel(self)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-family: monospace; font-weight: bold;")
+        self.title.setToolTip("The torch constructor this configuration builds")
+        outer.addWidget(self.title)
+        self.memory = QLabel(self)
+        self.memory.setWordWrap(True)
+        self.memory.setToolTip("Estimated peak memory to build, trace and draw this "
+                               "configuration (checked against the memory budget)")
+        outer.addWidget(self.memory)
+
+        spec_box = QGroupBox("Module", self)
+        self.spec_form = QFormLayout(spec_box)
+        cell = QComboBox(self)
+        cell.addItems([c for c in CELLS])
+        cell.setToolTip("nn.RNN, nn.LSTM or nn.GRU")
+        self._add(self.spec_form, "cell", "cell", cell)
+        for name, label, lo, hi, tip in INT_FIELDS:
+            box = QSpinBox(self)
+            box.setRange(lo, hi)
+            box.setKeyboardTracking(False)  # commit typed numbers on Enter, not per digit
+            box.setToolTip(tip)
+            if name == "proj_size":
+                box.setSpecialValueText("0 (off)")
+            self._add(self.spec_form, name, label, box)
+        for name, label, tip in BOOL_FIELDS:
+            check = QCheckBox(self)
+            check.setToolTip(tip)
+            self._add(self.spec_form, name, label, check)
+        nl = QComboBox(self)
+        nl.addItems(list(NONLINEARITIES))
+        nl.setToolTip("Activation of nn.RNN (LSTM and GRU have fixed activations)")
+        self._add(self.spec_form, "nonlinearity", "nonlinearity", nl)
+        dropout = QDoubleSpinBox(self)
+        dropout.setRange(0.0, 0.99)
+        dropout.setDecimals(3)
+        dropout.setSingleStep(0.05)
+        dropout.setKeyboardTracking(False)
+        dropout.setToolTip("Dropout between layers; acts only in training, so the traced "
+                           "(eval) pass is unaffected")
+        self._add(self.spec_form, "dropout", "dropout", dropout)
+        outer.addWidget(spec_box)
+
+        run_box = QGroupBox("Run", self)
+        self.run_form = QFormLayout(run_box)
+        kind = QComboBox(self)
+        kind.addItems(list(INPUT_KINDS))
+        kind.setToolTip("The input x: seeded randn, zeros or ones")
+        self._add(self.run_form, "input_kind", "input", kind)
+        init = QComboBox(self)
+        init.addItems(list(INIT_KINDS))
+        init.setToolTip("Initial h0 (and c0): zeros as torch defaults, or seeded randn")
+        self._add(self.run_form, "init", "h0 / c0", init)
+        seed = QSpinBox(self)
+        seed.setRange(0, SEED_MAX)
+        seed.setKeyboardTracking(False)
+        seed.setToolTip("Seed for weights, input and initial state")
+        self._add(self.run_form, "seed", "seed", seed)
+        scale = QDoubleSpinBox(self)
+        scale.setRange(0.001, 1e6)
+        scale.setDecimals(3)
+        scale.setSingleStep(0.5)
+        scale.setKeyboardTracking(False)
+        scale.setToolTip("Multiply every weight after init (> 1 shows exploding values)")
+        self._add(self.run_form, "weight_scale", "weight scale", scale)
+        stepper = QComboBox(self)
+        stepper.addItems(list(STEPPERS))
+        stepper.setToolTip("module: nn.RNN/LSTM/GRU; cell: step nn.*Cell by hand "
+                           "(one layer, one direction)")
+        self._add(self.run_form, "stepper", "stepper", stepper)
+        outer.addWidget(run_box)
+
+        self.errors[GENERAL] = self._error_label()
+        outer.addWidget(self.errors[GENERAL])
+        outer.addStretch(1)
+
+        self._loading = False
+        self._committing = False
+        self.load(state.spec, state.options)
+        state.sigSpecChanged.connect(self._state_changed)
+        state.sigOptionsChanged.connect(self._state_changed)
+        state.sigSpecError.connect(self.show_error)
+        for name, w in self.widgets.items():
+            self._connect(name, w)
+
+    # ---- construction helpers ----------------------------------------------------------------
+    def _error_label(self) -> QLabel:
+        label = QLabel(self)
+        label.setWordWrap(True)
+        label.setStyleSheet("color: #c62828;")
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.hide()
+        return label
+
+    def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget) -> None:
+        widget.setObjectName(name)
+        self.widgets[name] = widget
+        form.addRow(label, widget)
+        err = self._error_label()
+        self.errors[name] = err
+        form.addRow("", err)
+
+    def _connect(self, name: str, w: QWidget) -> None:
+        if isinstance(w, QComboBox):
+            w.currentTextChanged.connect(self._edited)
+        elif isinstance(w, QCheckBox):
+            w.toggled.connect(self._edited)
+        elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            w.valueChanged.connect(self._edited)
+
+    # ---- reading and writing the widgets -------------------------------------------------------
+    def value(self, name: str) -> Any:
+        """The current value of the widget for field `name`."""
+        w = self.widgets[name]
+        if isinstance(w, QComboBox):
+            return w.currentText()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QDoubleSpinBox):
+            return round(w.value(), w.decimals())
+        assert isinstance(w, QSpinBox)
+        return w.value()
+
+    def _put(self, name: str, value: Any) -> None:
+        w = self.widgets[name]
+        w.blockSignals(True)
+        try:
+            if isinstance(w, QComboBox):
+                w.setCurrentText(str(value))
+            elif isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                w.setValue(value)
+        finally:
+            w.blockSignals(False)
+
+    def spec_values(self) -> dict[str, Any]:
+        """The spec fields as the form shows them (nonlinearity forced to tanh off rnn)."""
+        values = {name: self.value(name) for name in
+                  ("cell", *(f[0] for f in INT_FIELDS), *(f[0] for f in BOOL_FIELDS),
+                   "nonlinearity", "dropout")}
+        if values["cell"] != "rnn":
+            values["nonlinearity"] = "tanh"  # the combo is disabled; torch's rule, not a choice
+        return values
+
+    def option_values(self) -> dict[str, Any]:
+        """The run options as the form shows them."""
+        return {name: self.value(name) for name in
+                ("seed", "input_kind", "init", "weight_scale", "stepper")}
+
+    def load(self, spec: Spec, options: RunOptions) -> None:
+        """Show `spec` and `options` in the widgets without sending any edit."""
+        self._loading = True
+        try:
+            for name, value in spec.to_dict().items():
+                if name in self.widgets:
+                    self._put(name, value)
+            for name, value in options.to_dict().items():
+                if name in self.widgets:
+                    self._put(name, min(value, SEED_MAX) if name == "seed" else value)
+        finally:
+            self._loading = False
+        self._refresh_labels(spec)
+
+    # ---- reacting ------------------------------------------------------------------------------
+    def _edited(self, *_: Any) -> None:
+        if self._loading:
+            return
+        self._update_enabled()
+        # Spec first: options are checked against it (stepper cell needs one layer).
+        # While committing, the form is the source: a reload from the state in between
+        # would wipe option values not yet sent.
+        self._committing = True
+        try:
+            if self.state.edit_spec(**self.spec_values()):
+                self.state.edit_options(**self.option_values())
+        finally:
+            self._committing = False
+        self._refresh_labels(self.state.spec)
+
+    def _state_changed(self, *_: Any) -> None:
+        # A change from elsewhere (preset, session): show it. Signals are blocked meanwhile.
+        if not self._committing:
+            self.load(self.state.spec, self.state.options)
+
+    def _update_enabled(self) -> None:
+        rnn = self.value("cell") == "rnn"
+        self.widgets["nonlinearity"].setEnabled(rnn)
+        if not rnn:
+            self._put("nonlinearity", "tanh")
+
+    def _refresh_labels(self, spec: Spec) -> None:
+        self._update_enabled()
+        self.title.setText(constructor_line(spec, self.state.options))
+        est = estimate(spec)
+        self.memory.setText(f"≈ {human(est.total)} to trace and draw "
+                            f"(gates {human(est.gates)}, parameters {human(est.parameters)})")
+
+    def show_error(self, field: str, message: str) -> None:
+        """Show `message` in red under `field` (or under the form); "" clears every message."""
+        for label in self.errors.values():
+            label.hide()
+            label.clear()
+        if not message:
+            return
+        label = self.errors.get(field, self.errors[GENERAL])
+        label.setText(message)
+        label.show()

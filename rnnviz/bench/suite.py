@@ -1,0 +1,161 @@
+"""The core benchmarks of `rnnviz bench` [--json] [--quick] (trace ratios, memory, cancel).
+
+Absolute times on shared machines are noise, so every trace figure is a ratio measured in one
+process with the two calls alternated (torch forward, then trace, repeatedly) and medians
+taken. GUI latencies drive the real widgets offscreen (rnnviz.app.bench_gui) and are skipped
+with a reason when Qt cannot start.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rnnviz.config.spec import Spec
+
+
+@dataclass
+class Measure:
+    """One benchmark row: a figure against its target."""
+
+    name: str
+    value: float
+    unit: str
+    target: float
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the figure meets its target (all targets are upper bounds)."""
+        return self.value <= self.target
+
+
+#: (label, spec, target ratio) for trace time ÷ torch forward time.
+TRACE_CASES: tuple[tuple[str, Spec, float], ...] = (
+    ("LSTM I=128 H=512 L=4 bi T=500 B=4",
+     Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=4), 1.3),
+    ("LSTM I=28 H=128 L=2 bi T=100 B=1",
+     Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1), 2.0),
+    ("GRU I=64 H=256 L=2 bi T=300 B=8",
+     Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=8), 2.0),
+    ("RNN I=16 H=64 T=200 B=2", Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2), 2.0),
+)
+
+
+def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Median seconds of `a` and of `b`, called alternately `repeats` times after a warm-up."""
+    a()
+    b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def trace_ratios(quick: bool = False) -> list[Measure]:
+    """trace(m, x) ÷ m(x) for every TRACE_CASES entry (medians of alternated calls)."""
+    import torch
+
+    from rnnviz.engine.tracing import make_inputs, trace
+
+    out = []
+    for label, spec, target in TRACE_CASES:
+        module = spec.build(0)
+        x, _ = make_inputs(spec, 0)
+        heavy = spec.hidden_size >= 512
+        repeats = (3 if quick else 7) if heavy else (10 if quick else 40)
+
+        def forward(module: Any = module, x: Any = x) -> None:
+            with torch.no_grad():
+                module(x)
+
+        def traced(module: Any = module, x: Any = x) -> None:
+            trace(module, x)
+
+        fwd, tr = alternate(forward, traced, repeats)
+        out.append(Measure(f"trace ÷ forward, {label}", tr / fwd, "×", target,
+                           f"forward {fwd * 1000:.1f} ms, trace {tr * 1000:.1f} ms (medians of "
+                           f"{repeats})"))
+    return out
+
+
+def trace_memory() -> list[Measure]:
+    """Bytes a trace keeps alive ÷ the bytes of the arrays it records (target ≤ 1.2)."""
+    from rnnviz.engine.tracing import make_inputs, trace
+
+    out = []
+    for spec in (Spec("lstm", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=4),
+                 Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=4),
+                 Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2)):
+        x, _ = make_inputs(spec, 0)
+        tr = trace(spec.build(0), x)
+        out.append(Measure(f"trace memory ÷ recorded arrays, {spec.title()}",
+                           tr.nbytes / tr.recorded_bytes, "×", 1.2,
+                           f"{tr.nbytes / 2**20:.1f} MiB held for {tr.recorded_bytes / 2**20:.1f}"
+                           " MiB recorded"))
+    return out
+
+
+def cancel_latency(quick: bool = False) -> list[Measure]:
+    """Seconds from cancel() turning true to the trace giving up (target ≤ 200 ms), over
+    cancels requested at spread-out moments of a trace of the largest benchmark config."""
+    import threading
+
+    from rnnviz.engine.tracing import Cancelled, trace_spec
+
+    spec = TRACE_CASES[0][1]
+    trace_spec(spec)  # warm-up, and how long a whole trace takes
+    started = time.perf_counter()
+    trace_spec(spec)
+    whole = time.perf_counter() - started
+    lags = []
+    points = 4 if quick else 10
+    for k in range(points):
+        flag = threading.Event()
+        asked: list[float] = []
+
+        def cancel(flag: threading.Event = flag) -> bool:
+            return flag.is_set()
+
+        def ask(flag: threading.Event = flag, asked: list[float] = asked) -> None:
+            asked.append(time.perf_counter())
+            flag.set()
+
+        timer = threading.Timer(whole * (k + 0.5) / points, ask)
+        timer.start()
+        try:
+            trace_spec(spec, cancel=cancel)
+        except Cancelled:
+            lags.append(time.perf_counter() - asked[0])
+        timer.cancel()
+    return [Measure(f"cancel → trace stopped, {TRACE_CASES[0][0]}", max(lags) * 1000, "ms",
+                    200, f"worst of {len(lags)} cancels spread over a {whole:.2f} s trace "
+                    f"(median {statistics.median(lags) * 1000:.0f} ms)")]
+
+
+def run(quick: bool = False) -> list[Measure]:
+    """The core's benchmarks: trace ratios, trace memory, cancel latency (no Qt).
+
+    The window's latencies live with the app (`rnnviz.app.bench_gui`); `rnnviz bench` runs
+    both in one process."""
+    warnings.filterwarnings("ignore", category=UserWarning)
+    return trace_ratios(quick) + trace_memory() + cancel_latency(quick)
+
+
+def table(results: list[Measure]) -> str:
+    """Results as a Markdown table (the README's Performance section is this output)."""
+    lines = ["| measure | value | target | ok | detail |", "|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.name} | {r.value:.3g} {r.unit} | ≤ {r.target:g} {r.unit} | "
+                     f"{'yes' if r.ok else 'NO'} | {r.detail} |")
+    return "\n".join(lines)

@@ -1,0 +1,264 @@
+"""The document: everything the window shows, as plain Python with psygnal events (no Qt).
+
+Data flows one way. An edit sets `spec`/`options` here; the runner (`rnnviz.document.runner`)
+computes the results the document lacks off the GUI thread and hands them back with
+`set_result`; every view repaints from the document's events. The selection (layer,
+direction, timestep, unit, batch row) also lives here, so a click in one view moves every
+other view without any view knowing another exists. What is running and how far it has got
+is stored here too (`job`), so the status bar and the Cancel button read and write the
+document, never the runner.
+
+Results are immutable records keyed by what produced them (`ResultKey`: the job kind, the
+spec and the run options). A view that needs a kind of result says so with `want(kind)`;
+the runner computes only wanted kinds, so an unopened view costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from psygnal import Signal
+
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec, SpecError
+from rnnviz.document.selection import Selection, clamp_selection
+
+#: The forward trace, what every view draws; always wanted.
+TRACE = "trace"
+
+
+@dataclass(frozen=True)
+class ResultKey:
+    """What produced a result: the job kind ("trace", later "grad", "train" …), spec, options."""
+
+    kind: str
+    spec: Spec
+    options: RunOptions
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What the runner is doing: the job's one-line description and progress in [0, 1].
+
+    `text` is "" when idle. `cancelling` is set between a cancel request and the job ending.
+    """
+
+    text: str = ""
+    progress: float = 0.0
+    cancelling: bool = False
+
+    @property
+    def running(self) -> bool:
+        """True while a job is queued or running."""
+        return bool(self.text)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """An edit or a job refused for one field ("" field and message: no error)."""
+
+    field: str = ""
+    message: str = ""
+
+
+class Document:
+    """Spec, run options, results, selection and job status, with change events.
+
+    Events (psygnal; emitted on the thread that changes the document, which in the app is
+    always the GUI thread):
+    - sigSpecChanged(Spec), sigOptionsChanged(RunOptions): an accepted edit; jobs follow.
+    - sigSpecError(field, message): an edit or a job was refused ("" message clears); the
+      last good results stay on screen.
+    - sigSnapshotChanged(Snapshot): a forward trace landed; views rebuild from it and from
+      `selection` (the selection is already clamped to it: one update per view).
+    - sigResultChanged(ResultKey): any result landed (views of other kinds listen here).
+    - sigSelectionChanged(Selection): views move their cursor/highlight only.
+    - sigJobChanged(JobStatus): what is running and how far it has got.
+    - sigFailed(str): a job failed; sigStatus(str): a one-line notice (e.g. cancelled).
+    - sigCancelRequested(): the user asked to cancel; the runner listens.
+    - sigWantedChanged(): the set of wanted result kinds grew or shrank.
+    """
+
+    sigSpecChanged = Signal(object)
+    sigOptionsChanged = Signal(object)
+    sigSpecError = Signal(str, str)
+    sigSnapshotChanged = Signal(object)
+    sigResultChanged = Signal(object)
+    sigSelectionChanged = Signal(object)
+    sigJobChanged = Signal(object)
+    sigFailed = Signal(str)
+    sigStatus = Signal(str)
+    sigCancelRequested = Signal()
+    sigWantedChanged = Signal()
+
+    def __init__(self, spec: Spec | None = None, options: RunOptions | None = None) -> None:
+        self.spec: Spec = spec or Spec()
+        self.options: RunOptions = options or RunOptions()
+        self.results: dict[ResultKey, Any] = {}
+        self.snapshot: Any = None  # the last good forward trace (rnnviz.document.snapshot)
+        self.selection = Selection()
+        self.error = FieldError()
+        self.job = JobStatus()
+        self._wanted: dict[str, int] = {TRACE: 1}
+
+    # ---- edits ---------------------------------------------------------------------------
+    def edit_spec(self, **changes: Any) -> bool:
+        """Apply field changes to the spec; on a SpecError report it and keep the old spec.
+
+        Returns True if the spec was accepted (changed or not)."""
+        try:
+            new = self.spec.replace(**changes)
+            self.options.check(new)
+        except SpecError as exc:
+            self.report_error(exc.field, exc.message)
+            return False
+        except (TypeError, ValueError) as exc:
+            self.report_error(next(iter(changes), "spec"), str(exc))
+            return False
+        self.report_error("", "")
+        if new != self.spec:
+            self.spec = new
+            self.sigSpecChanged.emit(new)
+        return True
+
+    def set_spec(self, spec: Spec, options: RunOptions | None = None,
+                 selection: dict[str, Any] | None = None) -> bool:
+        """Replace spec (and options, and the selection) wholesale: a preset or a session.
+
+        `selection` (layer, direction, t, unit, batch) is clamped to the new spec, not to the
+        trace on screen, so a session's timestep 40 survives while a 5-step trace is shown."""
+        options = options or self.options
+        try:
+            options.check(spec)
+        except SpecError as exc:
+            self.report_error(exc.field, exc.message)
+            return False
+        self.report_error("", "")
+        changed_opts = options != self.options
+        changed_spec = spec != self.spec
+        self.spec, self.options = spec, options
+        if selection:
+            new = clamp_selection(replace(self.selection, **selection), spec)
+            if self.snapshot is None or self.snapshot.spec == spec:
+                self._set_selection(new)
+            else:
+                # Views index the shown trace with the selection, so it is announced with the
+                # trace it fits (set_result), not before.
+                self.selection = new
+        if changed_opts:
+            self.sigOptionsChanged.emit(options)
+        if changed_spec or changed_opts:
+            self.sigSpecChanged.emit(spec)
+        return True
+
+    def edit_options(self, **changes: Any) -> bool:
+        """Apply run-option changes (seed, input_kind, init, weight_scale, stepper)."""
+        try:
+            new = replace(self.options, **changes)
+            new.check(self.spec)
+        except SpecError as exc:
+            self.report_error(exc.field, exc.message)
+            return False
+        self.report_error("", "")
+        if new != self.options:
+            self.options = new
+            self.sigOptionsChanged.emit(new)
+        return True
+
+    def report_error(self, field: str, message: str) -> None:
+        """Show a refusal (an invalid field, or the memory budget checked before a job) next
+        to its field; the last good results stay."""
+        new = FieldError(field, message)
+        if new != self.error:
+            self.error = new
+            self.sigSpecError.emit(field, message)
+
+    # ---- results -------------------------------------------------------------------------
+    def key(self, kind: str) -> ResultKey:
+        """The key a result of `kind` for the current spec and options would have."""
+        return ResultKey(kind, self.spec, self.options)
+
+    def result(self, kind: str) -> Any:
+        """The result of `kind` for the current spec and options, or None if not computed."""
+        return self.results.get(self.key(kind))
+
+    def set_result(self, key: ResultKey, record: Any) -> None:
+        """A job's result landed (on the GUI thread). Results of other specs are kept only
+        for the newest of each kind, so memory holds one trace, not one per edit."""
+        for old in [k for k in self.results if k.kind == key.kind and k != key]:
+            del self.results[old]
+        self.results[key] = record
+        if key.kind == TRACE:
+            self.snapshot = record
+            # Clamp first and emit once: a view repaints from the snapshot and the selection
+            # in one go, instead of once for the trace and again for the selection.
+            self.selection = clamp_selection(self.selection, record.spec)
+            self.sigSnapshotChanged.emit(record)
+        self.sigResultChanged.emit(key)
+
+    def set_snapshot(self, snap: Any) -> None:
+        """A forward trace landed for its own spec and options (see `set_result`)."""
+        self.set_result(ResultKey(TRACE, snap.spec, snap.options), snap)
+
+    # ---- what views need -----------------------------------------------------------------
+    def want(self, kind: str, wanted: bool = True) -> None:
+        """A view that draws `kind` is open (True) or closed (False); counted per view."""
+        n = self._wanted.get(kind, 0) + (1 if wanted else -1)
+        if n > 0:
+            self._wanted[kind] = n
+        else:
+            self._wanted.pop(kind, None)
+        self.sigWantedChanged.emit()
+
+    def wanted(self) -> tuple[str, ...]:
+        """The result kinds some open view draws, the forward trace first."""
+        return tuple(self._wanted)
+
+    def missing(self) -> tuple[str, ...]:
+        """Wanted kinds that have no result for the current spec and options."""
+        return tuple(k for k in self._wanted if self.key(k) not in self.results)
+
+    # ---- jobs ----------------------------------------------------------------------------
+    def set_job(self, text: str, progress: float = 0.0) -> None:
+        """The runner reports what is running ("" when idle) and how far it has got."""
+        new = JobStatus(text, progress, self.job.cancelling and bool(text))
+        if new != self.job:
+            self.job = new
+            self.sigJobChanged.emit(new)
+
+    def set_progress(self, progress: float) -> None:
+        """The running job's progress in [0, 1]."""
+        if self.job.running:
+            self.set_job(self.job.text, progress)
+
+    def cancel(self) -> None:
+        """Ask the runner to abandon what is running; the last results stay on screen."""
+        if self.job.running:
+            self.job = replace(self.job, cancelling=True)
+            self.sigJobChanged.emit(self.job)
+        self.sigCancelRequested.emit()
+
+    def notify(self, message: str) -> None:
+        """A one-line notice for the status bar."""
+        self.sigStatus.emit(message)
+
+    def fail(self, message: str) -> None:
+        """A job failed; the window keeps the last results and says why."""
+        self.sigFailed.emit(message)
+
+    # ---- selection -----------------------------------------------------------------------
+    def select(self, **changes: Any) -> None:
+        """Move the selection (layer, direction, t, unit, batch); values are clamped to the
+        shown trace's ranges (or the spec's, before any trace)."""
+        spec = self.snapshot.spec if self.snapshot is not None else self.spec
+        self._set_selection(clamp_selection(replace(self.selection, **changes), spec))
+
+    def step(self, delta: int) -> None:
+        """Move the timestep by `delta`, clamped to [0, seq_len - 1]."""
+        self.select(t=self.selection.t + delta)
+
+    def _set_selection(self, new: Selection) -> None:
+        if new != self.selection:
+            self.selection = new
+            self.sigSelectionChanged.emit(new)

@@ -1,0 +1,308 @@
+"""The one runner: computes the document's missing results off the caller's thread (no Qt).
+
+An accepted edit asks for the results some open view wants. The first edit after a quiet
+spell starts at once (a click on a spin box arrow repaints within a frame or two); edits that
+follow it inside the debounce time restart a short timer, and only the last of such a burst
+runs when the timer fires. Before each start the job's memory budget is checked
+(microseconds); a refusal is reported on the document like an invalid field. Each request
+carries an id: starting a new one sets the previous one's cancel flag (the core checks it
+between chunks and raises `Cancelled`), and a result whose id is not the latest is dropped,
+so a burst of edits always ends with the results of the final spec.
+
+Everything that touches the document goes through `post`, a callable that runs a function on
+the document's thread: the app passes a Qt adapter that hops to the GUI thread
+(`rnnviz.app.qt_post`); tests pass an inline or queued poster. torch is first imported on the
+worker thread, so the window is on screen before that slow import starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from psygnal import Signal
+
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec, SpecError
+from rnnviz.document.document import Document, ResultKey
+from rnnviz.document.jobs import JOBS, Job
+
+#: How long edits must pause before a job starts; spinbox arrows repeat faster than this.
+DEBOUNCE_S = 0.12
+#: Smallest progress step worth an event: a long trace ticks thousands of times.
+PROGRESS_STEP = 0.01
+
+Post = Callable[[Callable[[], None]], None]
+
+
+def post_inline(fn: Callable[[], None]) -> None:
+    """A poster that runs `fn` at once, on whatever thread asks (for single-threaded use)."""
+    fn()
+
+
+class _Alarm:
+    """One lazily started thread that posts a callback once a deadline passes.
+
+    A `threading.Timer` per edit would start a thread per keystroke; this one thread sleeps
+    on a condition until the newest deadline, and is joined on `close`."""
+
+    def __init__(self, post: Post) -> None:
+        self._post = post
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._callback: Callable[[], None] | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def set(self, delay: float, callback: Callable[[], None]) -> None:
+        """Post `callback` after `delay` seconds, replacing any pending one."""
+        with self._cond:
+            self._deadline = time.monotonic() + delay
+            self._callback = callback
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="rnnviz-debounce",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def clear(self) -> None:
+        """Forget the pending callback."""
+        with self._cond:
+            self._deadline = self._callback = None
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Stop the thread and join it; nothing is posted afterwards."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                callback, self._deadline, self._callback = self._callback, None, None
+                if callback is not None:
+                    self._post(callback)
+
+
+@dataclass
+class _Request:
+    rid: int
+    key: ResultKey
+    job: Job
+    cancel: threading.Event
+
+
+class Runner:
+    """Keeps a Document's wanted results in step with its spec and options.
+
+    - sigIdle(): no request is running or waiting (tests and screenshot mode wait on it).
+    Results go to `doc.set_result`; what runs and how far is `doc.set_job`; failures are
+    `doc.fail`, refusals `doc.report_error`, a cancel `doc.notify`.
+    """
+
+    sigIdle = Signal()
+
+    def __init__(self, doc: Document, post: Post = post_inline,
+                 debounce_s: float = DEBOUNCE_S, jobs: dict[str, Job] | None = None) -> None:
+        self.doc = doc
+        self._post = post
+        self._jobs = jobs or JOBS
+        self._debounce_s = debounce_s
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="rnnviz-trace")
+        self._latest = 0  # id of the newest request; only its result is kept
+        self._running: dict[int, _Request] = {}  # submitted, not yet ended
+        self._alarm = _Alarm(post)
+        self._timer = False  # the debounce alarm is set
+        self._timer_gen = 0  # a fired alarm whose generation is old was restarted: ignore it
+        self._pending = False  # an edit arrived since the last start
+        doc.sigSpecChanged.connect(self.schedule)
+        doc.sigOptionsChanged.connect(self.schedule)
+        doc.sigWantedChanged.connect(self.schedule)
+        doc.sigCancelRequested.connect(self.cancel)
+
+    # ---- requests ------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a request is waiting for the debounce timer or running."""
+        return self._timer or bool(self._running)
+
+    def schedule(self, *_: Any) -> None:
+        """Compute what the document lacks: at once after a quiet spell, else once edits
+        pause for the debounce time."""
+        if self._pool is None:
+            return
+        leading = not self._timer and not self._running
+        self._pending = True
+        self._restart_timer()
+        if leading:
+            # Through the poster: with Qt that is the next turn of the event loop, not inside
+            # the edit's own event, so the editor finishes handling its edit before a budget
+            # refusal is reported.
+            self._post(self._lead)
+
+    def _restart_timer(self) -> None:
+        self._timer_gen += 1
+        gen = self._timer_gen
+        self._timer = True
+        self._alarm.set(self._debounce_s, lambda: self._on_timer(gen))
+
+    def _stop_timer(self) -> None:
+        self._alarm.clear()
+        self._timer = False
+        self._timer_gen += 1
+
+    def _lead(self) -> None:
+        if self._pending and self._pool is not None:
+            self.start_now()
+            self._restart_timer()  # later edits of this burst wait for the quiet spell
+
+    def _on_timer(self, gen: int) -> None:
+        if gen != self._timer_gen:
+            return  # restarted since: a newer alarm will fire
+        self._timer = False
+        if self._pending:
+            self.start_now()
+        else:
+            self._finish_if_idle()
+
+    def start_now(self) -> int:
+        """Compute the document's missing wanted results now, superseding any running job.
+
+        Returns the request id of the first job started (0 if nothing was needed, refused by
+        the budget, or after shutdown)."""
+        self._stop_timer()
+        self._pending = False
+        if self._pool is None:
+            return 0
+        for req in self._running.values():
+            req.cancel.set()
+        first = 0
+        for kind in self.doc.missing() or self.doc.wanted()[:1]:
+            rid = self._start(kind, self.doc.spec, self.doc.options)
+            if not rid:
+                break
+            first = first or rid
+        if not first:
+            self._finish_if_idle()
+        return first
+
+    def _start(self, kind: str, spec: Spec, options: RunOptions) -> int:
+        job = self._jobs[kind]
+        try:
+            job.check(spec, options)
+        except SpecError as exc:
+            # Refused before any allocation: shown like an invalid field, old results stay.
+            self.doc.report_error(exc.field, exc.message)
+            return 0
+        self._latest += 1
+        req = _Request(self._latest, ResultKey(kind, spec, options), job, threading.Event())
+        self._running[req.rid] = req
+        self.doc.set_job(job.describe(spec, options), 0.0)
+        assert self._pool is not None
+        self._pool.submit(self._compute, req)
+        return req.rid
+
+    def cancel(self) -> None:
+        """Abandon the running job (and any waiting edit); the last results stay."""
+        self._stop_timer()
+        self._pending = False
+        for req in self._running.values():
+            req.cancel.set()
+        if not self._running:
+            self._finish_if_idle()
+
+    def shutdown(self) -> None:
+        """Cancel everything and join the worker thread; nothing is posted afterwards."""
+        self.cancel()
+        self._alarm.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._running.clear()
+
+    # ---- worker thread -------------------------------------------------------------------
+    def _compute(self, req: _Request) -> None:
+        """Runs on the worker thread; talks to the document only through `post`."""
+        if req.cancel.is_set():  # superseded while waiting in the queue
+            self._post_end(req.rid, "cancelled", "")
+            return
+        last = [-1.0]
+
+        def progress(p: float) -> None:
+            if p - last[0] >= PROGRESS_STEP or p >= 1.0:
+                last[0] = p
+                self._post_safe(lambda: self._on_progress(req.rid, float(p)))
+
+        try:
+            from rnnviz.engine.cancel import Cancelled  # imports torch's engine the first time
+        except Exception as exc:  # a broken torch install must not kill the window
+            self._post_end(req.rid, "failed", f"cannot load torch: {exc}")
+            return
+        try:
+            record = req.job.run(req.key.spec, req.key.options, progress, req.cancel.is_set)
+        except Cancelled:
+            self._post_end(req.rid, "cancelled", "")
+        except SpecError as exc:
+            err = exc
+            self._post_safe(lambda: self._on_refused(req.rid, err))
+        except MemoryError:
+            self._post_end(req.rid, "failed", f"out of memory computing {req.key.spec.title()}")
+        except Exception as exc:  # shown in the status bar; the window keeps running
+            self._post_end(req.rid, "failed", f"{type(exc).__name__}: {exc}")
+        else:
+            self._post_safe(lambda: self._on_result(req.rid, record))
+
+    def _post_safe(self, fn: Callable[[], None]) -> None:
+        if self._pool is not None:
+            self._post(fn)
+
+    def _post_end(self, rid: int, kind: str, message: str) -> None:
+        self._post_safe(lambda: self._on_ended(rid, kind, message))
+
+    # ---- the document's thread -----------------------------------------------------------
+    def _on_progress(self, rid: int, p: float) -> None:
+        if rid == self._latest and rid in self._running:
+            self.doc.set_progress(p)
+
+    def _on_result(self, rid: int, record: Any) -> None:
+        req = self._running.pop(rid, None)
+        # With a newer edit waiting, this result already shows an old spec: drop it.
+        if req is not None and self._pool is not None and not self._pending \
+                and not req.cancel.is_set():
+            self.doc.set_result(req.key, record)
+        self._finish_if_idle()
+
+    def _on_refused(self, rid: int, exc: SpecError) -> None:
+        self._running.pop(rid, None)
+        if rid == self._latest and self._pool is not None:
+            self.doc.report_error(exc.field, exc.message)
+        self._finish_if_idle()
+
+    def _on_ended(self, rid: int, kind: str, message: str) -> None:
+        self._running.pop(rid, None)
+        if rid == self._latest and self._pool is not None:
+            if kind == "cancelled":
+                self.doc.notify("cancelled; showing the last finished result")
+            else:
+                self.doc.fail(message)
+        self._finish_if_idle()
+
+    def _finish_if_idle(self) -> None:
+        if not self._running and not self._timer:
+            self.doc.set_job("")
+            self.sigIdle.emit()

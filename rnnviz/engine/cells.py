@@ -1,0 +1,61 @@
+"""A *Cell stepped over time exactly as a user's loop would, then verified like a module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnviz.config.budget import check_budget
+from rnnviz.engine.assemble import assemble_trace
+from rnnviz.engine.cancel import Cancel, Meter, Progress
+from rnnviz.engine.inputs import default_state, direction_weights, spec_of
+from rnnviz.engine.recompute import Diff, Lane, recompute
+from rnnviz.engine.record import Trace
+
+
+def trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | None,
+                cancel: Cancel | None) -> Trace:
+    """Step an RNNCell/LSTMCell/GRUCell over x's first dim exactly as a user loop would."""
+    unbatched = x.dim() == 2
+    if unbatched:
+        x = x.unsqueeze(1)
+        if hx is not None:
+            hx = tuple(t.unsqueeze(0) for t in hx) if isinstance(hx, (tuple, list)) \
+                else hx.unsqueeze(0)
+    if x.dim() != 3:
+        raise ValueError(f"input to a cell trace must be (T, B, I) or (T, I), got {tuple(x.shape)}")
+    spec = spec_of(cell, x)
+    check_budget(spec, graph=False)
+    h0, c0 = default_state(spec, x)
+    if hx is not None:
+        h0, c0 = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if spec.cell == "lstm" \
+            else (hx.unsqueeze(0), None)
+    meter = Meter(spec.seq_len // 64 + 1, progress, cancel)
+    h, c = h0[0], (c0[0] if c0 is not None else None)
+    hs, cs = [], []
+    for t in range(spec.seq_len):
+        if spec.cell == "lstm":
+            h, c = cell(x[t], (h, c))
+            cs.append(c)
+        else:
+            h = cell(x[t], h)
+        hs.append(h)
+        if t % 64 == 63:
+            meter.tick()
+    hseq = torch.stack(hs)
+    w = direction_weights(cell, 0, 0)
+    diff = Diff()
+    c_init = c0[0] if c0 is not None else None
+    lane = Lane(0, "fwd", x, hseq, h0[0], c_init, cs[-1] if cs else None, w)
+    # A cell does return c_t at every step, so the cell state is checked at every step.
+    gates = recompute(spec, [lane], diff, meter, torch.stack(cs) if cs else None)
+    meter.check()
+    tensors = {"input": x, "h0": h0, "output": hseq, "h_n": hseq[-1:].clone()}
+    if c0 is not None:
+        tensors.update(c0=c0, c_n=cs[-1].unsqueeze(0))
+    notes = [f"{type(cell).__name__} stepped over {spec.seq_len} steps; output is the stacked h_t"]
+    if unbatched:
+        notes.append("input was unbatched (2-D); traced as batch 1")
+    return assemble_trace(spec, tensors, gates, cell, diff, type(cell).__name__, notes)

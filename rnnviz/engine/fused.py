@@ -1,0 +1,113 @@
+"""torch's own fused RNN kernels, run one layer (or one direction, in chunks) at a time.
+
+nn.RNNBase.forward makes one call of torch._VF.lstm/gru/rnn_* for all layers; the same kernel
+called per layer with that layer's flat weights returns every layer's h_t, which the module
+call does not. Run whole (both directions in one call, as the module does) it is bit-identical
+to the module's own output; run in chunks (very large layers, so a cancel is seen) it agrees
+to round-off, and the trace says so in its notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from rnnviz.config.spec import Spec
+from rnnviz.engine.gates import DirectionWeights
+
+#: Timesteps per fused-kernel call when a layer is run in chunks; a cancel is seen between them.
+CHUNK = 256
+
+
+def fused_step(spec: Spec, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
+               w: DirectionWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One layer, one direction, forward in time, through the same ATen kernel nn.RNNBase
+    calls (torch._VF.*). Returns (output (T,B,H_out), h_T (1,B,H_out), c_T or None)."""
+    args = (w.flat(), spec.bias, 1, 0.0, False, False, False)
+    if spec.cell == "lstm":
+        out, hn, cn = torch._VF.lstm(x, (h, c), *args)  # type: ignore[attr-defined,arg-type]
+        return out, hn, cn
+    out, hn = kernel(spec)(x, h, *args)
+    return out, hn, None
+
+
+def run_direction(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
+                   w: DirectionWeights, reverse: bool, tick: Callable[[], None]
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """torch's own h_t for every t of one direction (T, B, H_out), indexed by input position,
+    and its final c (B, H) for LSTM. Runs in chunks so a cancel is seen between them."""
+    seq = x.flip(0) if reverse else x
+    h, c = h0.unsqueeze(0), (c0.unsqueeze(0) if c0 is not None else None)
+    pieces = []
+    step = chunk_steps(spec)
+    for start in range(0, seq.shape[0], step):
+        out, h, c = fused_step(spec, seq[start:start + step], h, c, w)
+        pieces.append(out)
+        tick()
+    hseq = torch.cat(pieces, 0) if len(pieces) > 1 else pieces[0]
+    if reverse:
+        hseq = hseq.flip(0)
+    return hseq, (c[0] if c is not None else None)
+
+
+#: Work per fused call, in multiply-accumulates, above which a layer is split, so a cancel is
+#: seen within the 200 ms the app promises even on a busy machine: 1.5e10 measured 0.25 s per
+#: call with other work running here; 1.0e10 keeps the worst cancel at ~50 ms in
+#: `rnnviz bench`, and chunking cost nothing measurable in the trace ÷ forward ratio.
+CALL_MACS = 1.0e10
+
+
+def _step_macs(spec: Spec) -> float:
+    """Multiply-accumulates of one timestep of one direction of the widest layer."""
+    widest = max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2)))
+    return spec.batch_size * spec.gate_count * spec.hidden_size * (widest + spec.out_hidden) \
+        + spec.batch_size * spec.hidden_size * spec.proj_size
+
+
+def chunk_steps(spec: Spec) -> int:
+    """Timesteps per fused call when a layer runs in chunks: at most CHUNK, fewer when one
+    step is so expensive that CHUNK of them would keep a cancel waiting."""
+    return int(max(1, min(CHUNK, CALL_MACS // max(_step_macs(spec), 1.0))))
+
+
+def whole_layers(spec: Spec) -> bool:
+    """Whether to run each layer in one fused call (both directions at once).
+
+    That is exactly what the module's forward does, so the results are bit-identical to
+    module(x). Its only cost is that a cancel waits for the layer to finish, so layers above
+    CALL_MACS run one direction at a time in `chunk_steps` pieces instead. Those agree with
+    the module to round-off only: the kernel computes each chunk's input projection as its
+    own GEMM, which rounds differently from one GEMM over all T·B rows (measured: ~1 ulp). A
+    trace on that path says so in its notes instead of calling the module a second time,
+    which would double the cost and keep a cancel waiting for the whole forward.
+    """
+    return spec.seq_len * _step_macs(spec) * spec.num_directions <= CALL_MACS
+
+
+def run_layer(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
+              ws: list[DirectionWeights]) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+    """One whole layer (every direction) in one fused call, as nn.RNNBase.forward runs it.
+
+    Returns per direction torch's h_t for every t (T, B, H_out), indexed by input position,
+    and the final c (B, H) for LSTM (else None)."""
+    flat = [t for w in ws for t in w.flat()]
+    args = (flat, spec.bias, 1, 0.0, False, spec.bidirectional, False)
+    if spec.cell == "lstm":
+        out, _, cn = torch._VF.lstm(x, (h0, c0), *args)  # type: ignore[attr-defined,arg-type]
+    else:
+        out, _ = kernel(spec)(x, h0, *args)
+        cn = None
+    hout = spec.out_hidden
+    hseqs = [out[:, :, d * hout:(d + 1) * hout] for d in range(len(ws))]
+    return hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
+
+
+def kernel(spec: Spec) -> Any:
+    """torch's fused kernel for a GRU or Elman RNN."""
+    if spec.cell == "gru":
+        return torch._VF.gru  # type: ignore[attr-defined]
+    return torch._VF.rnn_relu if spec.nonlinearity == "relu" else torch._VF.rnn_tanh  # type: ignore[attr-defined]
+
+

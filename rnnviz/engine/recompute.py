@@ -1,0 +1,110 @@
+"""Every gate of every (layer, direction) recomputed from the weights and checked against
+torch's own h_t (and c_t), as the trace records them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rnnviz.config.spec import Spec
+from rnnviz.engine.cancel import Meter
+from rnnviz.engine.gates import (
+    DirectionWeights,
+    cell_scan,
+    gru_gates,
+    lstm_gates,
+    lstm_h,
+    max_diff,
+    previous_h,
+    rnn_gates,
+)
+
+
+def count_nonfinite(a: np.ndarray) -> int:
+    """How many values of `a` are Inf or NaN.
+
+    A sum is finite only if every term is, so one fast reduction settles the usual case;
+    the exact count runs only when the sum is not finite (or overflowed on its own).
+    """
+    with np.errstate(invalid="ignore", over="ignore"):  # Inf − Inf in the sum is the point
+        if a.size == 0 or np.isfinite(a.sum()):
+            return 0
+    return int(a.size - np.count_nonzero(np.isfinite(a)))
+
+
+def to_numpy(t: torch.Tensor, copy: bool = False) -> np.ndarray:
+    arr = t.detach().cpu().numpy()
+    # .cpu() already copied a GPU tensor; a CPU one still shares the caller's memory.
+    return arr.copy() if copy and t.device.type == "cpu" else arr
+
+
+class Diff:
+    """Running maximum of absolute and relative differences."""
+
+    def __init__(self) -> None:
+        self.abs, self.rel, self.mismatched = 0.0, 0.0, 0
+
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> None:
+        d, r, m = max_diff(a, b)
+        self.abs, self.rel = max(self.abs, d), max(self.rel, r)
+        self.mismatched += m
+
+
+@dataclass
+class Lane:
+    """One (layer, direction) waiting for its gates: its input and torch's h for every t."""
+
+    layer: int
+    direction: str
+    x: torch.Tensor  # (T, B, I) the layer's input
+    hseq: torch.Tensor  # (T, B, H_out) torch's h_t
+    h0: torch.Tensor  # (B, H_out)
+    c0: torch.Tensor | None  # (B, H) for LSTM
+    c_last: torch.Tensor | None  # torch's final c for LSTM
+    w: DirectionWeights
+
+    @property
+    def reverse(self) -> bool:
+        return self.direction == "bwd"
+
+
+def recompute(spec: Spec, lanes: list[Lane], diff: Diff, meter: Meter,
+               c_steps: torch.Tensor | None = None) -> dict[tuple[int, str, str], np.ndarray]:
+    """Every gate of every lane from the weights, compared with torch as it goes.
+
+    Returns (layer, direction, gate) → numpy (T, B, size); h is torch's own (verified here).
+    `c_steps` is torch's c_t for every t when it is known (a stepped LSTMCell).
+    """
+    out: dict[tuple[int, str, str], np.ndarray] = {}
+    per_lane: list[dict[str, torch.Tensor]] = []
+    for lane in lanes:
+        if spec.cell == "lstm":
+            per_lane.append(lstm_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.hidden_size,
+                                       lane.reverse))
+        elif spec.cell == "gru":
+            hprev = previous_h(lane.hseq, lane.h0, lane.reverse)
+            per_lane.append(gru_gates(lane.x, hprev, lane.w))
+        else:
+            per_lane.append(rnn_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.nonlinearity,
+                                      lane.reverse))
+        meter.tick()
+    if spec.cell == "lstm":
+        cs = cell_scan([(g["i"], g["f"], g["g"], lane.c0, lane.reverse)  # type: ignore[misc]
+                        for g, lane in zip(per_lane, lanes)])
+        for g, lane, c in zip(per_lane, lanes, cs):
+            g["c"] = c
+            g["h"] = lstm_h(g["o"], c, lane.w)
+            if lane.c_last is not None:
+                diff.add(c[0 if lane.reverse else -1], lane.c_last)
+            if c_steps is not None:
+                diff.add(c, c_steps)
+    # The comparisons and copies below touch every recorded value; keep a cancel prompt.
+    for g, lane in zip(per_lane, lanes):
+        meter.check()
+        diff.add(g["h"], lane.hseq)
+        g["h"] = lane.hseq  # show torch's own h, verified above
+        for name, arr in g.items():
+            out[(lane.layer, lane.direction, name)] = to_numpy(arr)
+    return out

@@ -1,0 +1,200 @@
+"""Run a real nn.RNN / nn.LSTM / nn.GRU (or a *Cell stepped over time) and record every gate.
+
+`trace(module, x, hx)` runs the module's own forward once for the authoritative output, h_n
+and c_n, then runs torch's fused kernel one layer and one direction at a time, in chunks of
+timesteps, to obtain every intermediate h_t (the module call returns only the last layer's).
+Gates are recomputed from the module's weights (rnnviz.gates) and compared with torch's
+values; the largest difference is the trace's `max_abs_diff`.
+
+The module is traced in eval mode under no_grad, and its training flag is restored after:
+dropout only acts between layers in training, and a visualiser shows the deterministic pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnviz.config.budget import check_budget
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.engine.assemble import assemble_trace
+from rnnviz.engine.cancel import Cancel, Cancelled, Meter, Progress
+from rnnviz.engine.cells import trace_cell
+from rnnviz.engine.fused import chunk_steps, run_direction, run_layer, whole_layers
+from rnnviz.engine.inputs import (
+    CELL_TYPES,
+    MAX_SPEC_DROPOUT,
+    build_module,
+    default_state,
+    direction_weights,
+    make_inputs,
+    spec_of,
+)
+from rnnviz.engine.recompute import Diff, Lane, recompute
+from rnnviz.engine.record import Trace
+
+__all__ = ["Cancelled", "build_module", "make_inputs", "spec_of", "trace", "trace_spec"]
+
+
+def trace(module: nn.Module, x: torch.Tensor, hx: Any = None, *,
+          progress: Progress | None = None, cancel: Cancel | None = None) -> Trace:
+    """Trace a real forward pass of `module` on `x` and recompute every gate.
+
+    `module` is any nn.RNN / nn.LSTM / nn.GRU (batch_first, bidirectional, proj_size,
+    bias=False, any device and float dtype), or an nn.RNNCell / LSTMCell / GRUCell, which is
+    stepped over x's first dimension. `x` is (T, B, I), or (B, T, I) with batch_first; a 2-D
+    x is treated as one unbatched sequence (batch 1). `hx` is what the module takes: h0, or
+    (h0, c0) for LSTM; None means zeros, as torch does.
+
+    Returns a `Trace`; gate arrays are (T, B, size) numpy arrays in the module's dtype.
+    Raises `Cancelled` if `cancel()` turns true, TypeError for other modules.
+    """
+    if not isinstance(module, (nn.RNNBase, *CELL_TYPES)):
+        raise TypeError(f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
+                        f"not {type(module).__name__}")
+    started = time.perf_counter()
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            if isinstance(module, nn.RNNBase):
+                result = _trace_rnnbase(module, x, hx, progress, cancel)
+            else:
+                result = trace_cell(module, x, hx, progress, cancel)
+    finally:
+        module.train(was_training)
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+
+def _unbatched(module: nn.Module, x: torch.Tensor, hx: Any) -> tuple[torch.Tensor, Any, bool]:
+    """Add the batch dim torch leaves out for unbatched input; report whether it did."""
+    if x.dim() != 2:
+        if x.dim() != 3:
+            raise ValueError(f"input must be 2-D (unbatched) or 3-D, got shape {tuple(x.shape)}")
+        return x, hx, False
+    batch_dim = 0 if getattr(module, "batch_first", False) else 1
+    x = x.unsqueeze(batch_dim)
+
+    def add(t: torch.Tensor) -> torch.Tensor:
+        return t.unsqueeze(1)
+
+    if hx is not None:
+        hx = tuple(add(t) for t in hx) if isinstance(hx, (tuple, list)) else add(hx)
+    return x, hx, True
+
+
+_STOCK_FORWARD = {nn.LSTM.forward, nn.GRU.forward, nn.RNN.forward}
+
+
+def _is_stock(module: nn.Module) -> bool:
+    """True when calling `module` runs nothing but torch's own fused RNN forward."""
+    hooks = (module._forward_hooks, module._forward_pre_hooks)  # no public accessor exists
+    return type(module).forward in _STOCK_FORWARD and not any(hooks)
+
+
+def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progress | None,
+                   cancel: Cancel | None) -> Trace:
+    x, hx, unbatched = _unbatched(module, x, hx)
+    spec = spec_of(module, x)
+    # Refuse before torch allocates: the recorded gates alone can dwarf the module.
+    check_budget(spec, graph=False)
+    xt = x.transpose(0, 1) if spec.batch_first else x
+    if hx is None:
+        h0, c0 = default_state(spec, xt)
+    elif spec.cell == "lstm":
+        h0, c0 = hx
+    else:
+        h0, c0 = hx, None
+    # A stock module's forward is one call of the same ATen kernel we run per layer below, with
+    # the same flat weights, so the per-layer run *is* its forward and calling the module as
+    # well would only double the cost (tests assert the results are identical). A subclass
+    # with its own forward, or a module with hooks, is called as well and compared.
+    module_out = None if _is_stock(module) else module(x, (h0, c0) if spec.cell == "lstm" else h0)
+
+    whole = whole_layers(spec)
+    chunks = 1 if whole else -(-spec.seq_len // chunk_steps(spec))
+    meter = Meter(spec.num_layers * spec.num_directions * (chunks + 1), progress, cancel)
+    diff = Diff()
+    lanes: list[Lane] = []
+    h_last: list[torch.Tensor] = []
+    c_last_all: list[torch.Tensor] = []
+    layer_in = xt
+    for layer in range(spec.num_layers):
+        rows = slice(layer * spec.num_directions, (layer + 1) * spec.num_directions)
+        ws = [direction_weights(module, layer, d) for d in range(spec.num_directions)]
+        c_layer = c0[rows] if c0 is not None else None
+        if whole:
+            hseqs, c_lasts = run_layer(spec, layer_in, h0[rows], c_layer, ws)
+            meter.tick()
+        else:
+            hseqs, c_lasts = [], []
+            for d in range(spec.num_directions):
+                hseq, c_fin = run_direction(spec, layer_in, h0[rows][d],
+                                             c_layer[d] if c_layer is not None else None,
+                                             ws[d], bool(d), meter.tick)
+                hseqs.append(hseq)
+                c_lasts.append(c_fin)
+        for d, dname in enumerate(spec.directions):
+            idx = layer * spec.num_directions + d
+            lanes.append(Lane(layer, dname, layer_in, hseqs[d], h0[idx],
+                               c0[idx] if c0 is not None else None, c_lasts[d], ws[d]))
+            h_last.append(hseqs[d][0 if d else -1])
+            if c_lasts[d] is not None:
+                c_last_all.append(c_lasts[d])  # type: ignore[arg-type]
+        layer_in = torch.cat(hseqs, dim=2) if len(hseqs) > 1 else hseqs[0]
+    # Gates come after every layer has run: all lanes' cell states then share one scan.
+    gates = recompute(spec, lanes, diff, meter)
+    meter.check()
+    output = layer_in.transpose(0, 1) if spec.batch_first else layer_in
+    h_n = torch.stack(h_last)
+    c_n = torch.stack(c_last_all) if c_last_all else None
+    if module_out is not None:
+        m_output, m_state = module_out
+        m_hn, m_cn = m_state if spec.cell == "lstm" else (m_state, None)
+        diff.add(output, m_output)
+        diff.add(h_n, m_hn)
+        if m_cn is not None and c_n is not None:
+            diff.add(c_n, m_cn)
+        # Show what the user's own forward returned.
+        output, h_n, c_n = m_output, m_hn, m_cn
+
+    tensors = {"input": x, "h0": h0, "output": output, "h_n": h_n}
+    if spec.cell == "lstm":
+        assert c0 is not None and c_n is not None
+        tensors.update(c0=c0, c_n=c_n)
+    notes = ["input was unbatched (2-D); traced as batch 1"] if unbatched else []
+    if float(module.dropout) > MAX_SPEC_DROPOUT:
+        notes.append(f"the module's dropout={module.dropout:g} is shown as "
+                     f"{MAX_SPEC_DROPOUT}; dropout acts only in training, so the traced "
+                     "(eval) pass is the same")
+    if not whole:
+        notes.append(f"layers this large run in chunks of {chunk_steps(spec)} steps so a cancel "
+                     "takes effect; torch's kernel then rounds each chunk's input projection on "
+                     "its own, so output may differ from one module(x) call by round-off")
+    return assemble_trace(spec, tensors, gates, module, diff, "module", notes)
+
+
+def trace_spec(spec: Spec, options: RunOptions | None = None, *,
+               progress: Progress | None = None, cancel: Cancel | None = None) -> Trace:
+    """Build `spec`'s module as `options` say, make its input (make_inputs) and trace it.
+
+    For stepper "cell" the input is made time-major and h0 is the (batch, H) slice a cell
+    takes, so the values equal those of the 1-layer module with the same weights.
+    """
+    options = options or RunOptions()
+    module = build_module(spec, options)
+    x, hx = make_inputs(spec, options.seed, options.input_kind, options.init)
+    if options.stepper == "cell":
+        if spec.batch_first:
+            x = x.transpose(0, 1)
+        hx = tuple(h[0] for h in hx) if isinstance(hx, tuple) else hx[0]
+    result = trace(module, x, hx, progress=progress, cancel=cancel)
+    # Keep the caller's spec (identical in every field the module knows) so fields such as
+    # dropout, and batch_first under a cell stepper, read back exactly as set.
+    return dataclasses.replace(result, spec=spec,
+                               source="cell" if options.stepper == "cell" else "spec")

@@ -1,0 +1,132 @@
+"""Session files: the spec, run options and selection of a window, as versioned JSON.
+
+A session is `{"version": 1, "spec": Spec.to_dict(), "options": RunOptions.to_dict(),
+"selection": {"layer", "direction", "t", "unit", "batch"}}`. Validation is the core's
+(`Spec.from_dict`, `RunOptions.from_dict`); this module only frames it, so a bad session
+gives the same message as the same mistake on the command line. Files are written with
+`atomic_write`, and reading never writes, so a corrupt file is left exactly as it was.
+No Qt here: the window turns a SessionError into a message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec, SpecError
+from rnnviz.io.atomic import atomic_write
+
+SESSION_VERSION = 1
+#: How many files File → Recent sessions remembers.
+MAX_RECENT = 8
+SELECTION_KEYS = ("layer", "direction", "t", "unit", "batch")
+
+
+class SessionError(ValueError):
+    """A session file cannot be read or used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a session file holds. `selection` has only the keys the file gave (validated)."""
+
+    spec: Spec
+    options: RunOptions
+    selection: dict[str, Any] = field(default_factory=dict)
+
+
+def session_to_dict(spec: Spec, options: RunOptions, selection: dict[str, Any] | None = None,
+                    ) -> dict[str, Any]:
+    """The JSON object of a session."""
+    sel = {k: v for k, v in (selection or {}).items() if k in SELECTION_KEYS}
+    return {"version": SESSION_VERSION, "spec": spec.to_dict(), "options": options.to_dict(),
+            "selection": sel}
+
+
+def dumps_session(spec: Spec, options: RunOptions, selection: dict[str, Any] | None = None,
+                  ) -> str:
+    """Session JSON text (indented, keys sorted, trailing newline)."""
+    return json.dumps(session_to_dict(spec, options, selection), indent=2, sort_keys=True) + "\n"
+
+
+def _selection(data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SessionError(f"selection must be a JSON object, got {type(data).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in SELECTION_KEYS:
+            raise SessionError(f"selection has an unknown key {key!r} "
+                               f"(keys: {', '.join(SELECTION_KEYS)})")
+        if key == "direction":
+            if value not in ("fwd", "bwd"):
+                raise SessionError(f"selection direction must be fwd or bwd, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SessionError(f"selection {key} must be a whole number ≥ 0, got {value!r}")
+        out[key] = value
+    return out
+
+
+def loads_session(text: str) -> Session:
+    """Parse session JSON; any problem raises SessionError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SessionError(f"is not valid JSON (truncated or corrupt?): {exc}") from None
+    if not isinstance(data, dict):
+        raise SessionError(f"must hold a JSON object, got {type(data).__name__}")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise SessionError(f"has no valid version (got {version!r}); not an rnnviz session?")
+    if version > SESSION_VERSION:
+        raise SessionError(f"is version {version}, newer than this rnnviz understands "
+                           f"({SESSION_VERSION}); upgrade rnnviz to open it")
+    unknown = sorted(set(data) - {"version", "spec", "options", "selection"})
+    if unknown:
+        raise SessionError(f"has an unknown key {unknown[0]!r}")
+    if "spec" not in data:
+        raise SessionError("has no spec")
+    try:
+        spec = Spec.from_dict(data["spec"])
+        options = RunOptions.from_dict(data.get("options", {}))
+        options.check(spec)
+    except SpecError as exc:
+        raise SessionError(f"invalid {exc.field}: {exc.message}") from None
+    except TypeError as exc:
+        raise SessionError(f"invalid value: {exc}") from None
+    return Session(spec, options, _selection(data.get("selection")))
+
+
+def save_session(path: str | os.PathLike[str], spec: Spec, options: RunOptions,
+                 selection: dict[str, Any] | None = None) -> None:
+    """Write a session file atomically (WriteError, an OSError, if that fails)."""
+    atomic_write(path, dumps_session(spec, options, selection))
+
+
+def load_session(path: str | os.PathLike[str]) -> Session:
+    """Read a session file; SessionError (naming the file) if unreadable or invalid."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SessionError(f"cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SessionError(f"{p} is not UTF-8 text; not an rnnviz session?") from None
+    try:
+        return loads_session(text)
+    except SessionError as exc:
+        raise SessionError(f"{p} {exc}") from None
+
+
+def push_recent(recent: list[str], path: str | os.PathLike[str],
+                limit: int = MAX_RECENT) -> list[str]:
+    """`recent` with `path` (made absolute) moved to the front, at most `limit` long."""
+    p = str(Path(path).resolve())
+    return [p, *[r for r in recent if r != p]][:limit]
