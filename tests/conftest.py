@@ -12,20 +12,35 @@ from hypothesis import HealthCheck, settings
 
 # deadline=None: the first example of a test pays torch's import and kernel warm-up, which
 # would trip Hypothesis's per-example deadline without saying anything about correctness.
-settings.register_profile("core", deadline=None, max_examples=100, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("long", deadline=None, max_examples=10_000,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.filter_too_much])
+settings.register_profile(
+    "core",
+    deadline=None,
+    max_examples=100,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    deadline=None,
+    max_examples=10_000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 # Loaded here; `--hypothesis-profile=NAME` (Hypothesis's pytest plugin) overrides it later.
 settings.load_profile("core")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--regen-golden", action="store_true", default=False,
-                     help="rewrite tests/golden/* from the current code instead of comparing")
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/* from the current code instead of comparing",
+    )
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "fuzz: Hypothesis fuzzing of inputs users type "
-                            "(--hypothesis-profile=long for the 10,000-example run)")
+    config.addinivalue_line(
+        "markers",
+        "fuzz: Hypothesis fuzzing of inputs users type "
+        "(--hypothesis-profile=long for the 10,000-example run)",
+    )

@@ -51,13 +51,18 @@ def test_parameter_estimate_matches_inventory():
     from rnnviz.analysis.shapes import shapes
     from rnnviz.config.budget import _param_count
 
-    for spec in (Spec("lstm", 3, 5, 3, bidirectional=True, proj_size=2), Spec("gru", 7, 2, 1),
-                 Spec("rnn", 4, 4, 2, bias=False)):
+    for spec in (
+        Spec("lstm", 3, 5, 3, bidirectional=True, proj_size=2),
+        Spec("gru", 7, 2, 1),
+        Spec("rnn", 4, 4, 2, bias=False),
+    ):
         assert _param_count(spec) == shapes(spec).total_parameters
 
 
-@pytest.mark.parametrize(("text", "value"), [("4G", 4 << 30), ("512M", 512 << 20),
-                                             ("1.5GiB", 3 << 29), ("100", 100), ("2kb", 2048)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("4G", 4 << 30), ("512M", 512 << 20), ("1.5GiB", 3 << 29), ("100", 100), ("2kb", 2048)],
+)
 def test_parse_bytes(text, value):
     assert parse_bytes(text) == value
 

@@ -27,12 +27,24 @@ def run(capsys, argv):
     return status, out, err
 
 
-@pytest.mark.parametrize("argv", [
-    ["--cell", "lstm", "--input-size", "5", "--hidden-size", "6", "--num-layers", "2"],
-    ["--cell", "gru", "--bidirectional", "--batch-first", "--seq-len", "4", "--batch-size", "2"],
-    ["--cell", "rnn", "--nonlinearity", "relu", "--no-bias", "--num-layers", "3"],
-    ["--cell", "lstm", "--proj-size", "2", "--bidirectional", "--num-layers", "2"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--cell", "lstm", "--input-size", "5", "--hidden-size", "6", "--num-layers", "2"],
+        [
+            "--cell",
+            "gru",
+            "--bidirectional",
+            "--batch-first",
+            "--seq-len",
+            "4",
+            "--batch-size",
+            "2",
+        ],
+        ["--cell", "rnn", "--nonlinearity", "relu", "--no-bias", "--num-layers", "3"],
+        ["--cell", "lstm", "--proj-size", "2", "--bidirectional", "--num-layers", "2"],
+    ],
+)
 @pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
 def test_shapes_json_contract(capsys, argv):
     status, out, err = run(capsys, ["shapes", *argv, "--json"])
@@ -68,8 +80,21 @@ def test_shapes_text_mentions_totals(capsys):
 
 def test_trace_out_npz(capsys, tmp_path):
     path = tmp_path / "t.npz"
-    status, out, err = run(capsys, ["trace", "--cell", "gru", "--num-layers", "2",
-                                    "--bidirectional", "--init", "randn", "--out", str(path)])
+    status, out, err = run(
+        capsys,
+        [
+            "trace",
+            "--cell",
+            "gru",
+            "--num-layers",
+            "2",
+            "--bidirectional",
+            "--init",
+            "randn",
+            "--out",
+            str(path),
+        ],
+    )
     assert status == 0, err
     lines = out.strip().splitlines()
     assert len(lines) == 1 and "max_abs_diff=" in lines[0] and str(path) in lines[0]
@@ -127,10 +152,18 @@ def test_errors_exit_2_with_one_line_naming_the_field(capsys, argv, field):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv", [["shapes", "--hidden-size", "six"], ["shapes", "--cell", "cnn"],
-                                  ["shapes", "--hidden-size", "2.5"], ["trace", "--dropout", "x"],
-                                  ["shapes", "--unknown"], ["frobnicate"],
-                                  ["export", "--cell", "gru"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["shapes", "--hidden-size", "six"],
+        ["shapes", "--cell", "cnn"],
+        ["shapes", "--hidden-size", "2.5"],
+        ["trace", "--dropout", "x"],
+        ["shapes", "--unknown"],
+        ["frobnicate"],
+        ["export", "--cell", "gru"],
+    ],
+)
 def test_argparse_errors_exit_2(capsys, argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -148,8 +181,11 @@ def test_unwritable_out_is_one_line(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("budget", [["--memory-budget", "8G"], []], ids=["8G", "default"])
-@pytest.mark.parametrize("command", [["trace"], ["export", "--format", "graphml", "-o", "g.xml"]],
-                         ids=["trace", "export"])
+@pytest.mark.parametrize(
+    "command",
+    [["trace"], ["export", "--format", "graphml", "-o", "g.xml"]],
+    ids=["trace", "export"],
+)
 def test_huge_configuration_is_refused_quickly(capsys, command, budget, monkeypatch, tmp_path):
     monkeypatch.delenv("RNNVIZ_MEMORY_BUDGET", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -192,13 +228,28 @@ def test_torch_warning_is_one_line(capsys, tmp_path):
 
 # ---- as a real process -------------------------------------------------------------------------
 def _proc(*argv):
-    return subprocess.run([sys.executable, "-m", "rnnviz", *argv], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rnnviz", *argv], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_subprocess_shapes_json():
-    p = _proc("shapes", "--cell", "rnn", "--input-size", "5", "--hidden-size", "6",
-              "--num-layers", "2", "--seq-len", "1", "--batch-size", "3", "--json")
+    p = _proc(
+        "shapes",
+        "--cell",
+        "rnn",
+        "--input-size",
+        "5",
+        "--hidden-size",
+        "6",
+        "--num-layers",
+        "2",
+        "--seq-len",
+        "1",
+        "--batch-size",
+        "3",
+        "--json",
+    )
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["tensors"]["output"] == [1, 3, 6] and d["tensors"]["c0"] is None

@@ -29,15 +29,18 @@ def _all_lines(tr):
                         yield (layer, d, t, u, b), substitute(tr, layer, d, t, u, b)
 
 
-@pytest.mark.parametrize(("spec", "count"), [
-    (Spec("lstm", 5, 6, 2, bidirectional=True, batch_first=True, seq_len=4, batch_size=2), 6),
-    (Spec("lstm", 5, 6, 2, bidirectional=True, proj_size=3, seq_len=3), 6),
-    (Spec("lstm", 3, 4, bias=False, seq_len=3), 6),
-    (Spec("gru", 5, 6, 2, bidirectional=True, seq_len=4), 4),
-    (Spec("gru", 3, 4, bias=False, batch_first=True, seq_len=3, batch_size=2), 4),
-    (Spec("rnn", 5, 6, 2, seq_len=4), 2),
-    (Spec("rnn", 3, 4, nonlinearity="relu", bias=False, bidirectional=True, seq_len=3), 2),
-])
+@pytest.mark.parametrize(
+    ("spec", "count"),
+    [
+        (Spec("lstm", 5, 6, 2, bidirectional=True, batch_first=True, seq_len=4, batch_size=2), 6),
+        (Spec("lstm", 5, 6, 2, bidirectional=True, proj_size=3, seq_len=3), 6),
+        (Spec("lstm", 3, 4, bias=False, seq_len=3), 6),
+        (Spec("gru", 5, 6, 2, bidirectional=True, seq_len=4), 4),
+        (Spec("gru", 3, 4, bias=False, batch_first=True, seq_len=3, batch_size=2), 4),
+        (Spec("rnn", 5, 6, 2, seq_len=4), 2),
+        (Spec("rnn", 3, 4, nonlinearity="relu", bias=False, bidirectional=True, seq_len=3), 2),
+    ],
+)
 def test_every_line_matches_the_trace(spec, count):
     tr = compute_snapshot(spec).trace
     for where, lines in _all_lines(tr):
@@ -51,8 +54,9 @@ def test_every_line_matches_the_trace(spec, count):
 
 def test_bias_terms_follow_bias_flag():
     on = substitute(compute_snapshot(Spec("gru", 3, 4, seq_len=2)).trace, 0, "fwd", 1, 0)
-    off = substitute(compute_snapshot(Spec("gru", 3, 4, seq_len=2, bias=False)).trace,
-                     0, "fwd", 1, 0)
+    off = substitute(
+        compute_snapshot(Spec("gru", 3, 4, seq_len=2, bias=False)).trace, 0, "fwd", 1, 0
+    )
     assert "b_ir" in on[0].symbolic and [t.label for t in on[0].terms][1] == "b_ir"
     assert "b_" not in off[0].symbolic and all(not t.label.startswith("b") for t in off[0].terms)
     assert "r_t ⊙ (W_hn h_(t−1) + b_hn)" in on[2].symbolic  # b_hn inside r ⊙ (…), as torch
@@ -80,7 +84,7 @@ def test_lstm_numbers_equal_torch_computing_the_step(direction):
     with torch.no_grad():
         out, _ = module(x, (h0, c0))
         # torch's own h_{t−1}: the module output of the previous step in this direction
-        h_prev = out[t + 1 if d else t - 1, :, 5 * d:5 * (d + 1)]
+        h_prev = out[t + 1 if d else t - 1, :, 5 * d : 5 * (d + 1)]
         pre = _torch_gates(module, x, None, x[t], h_prev, None, sfx)
         i, f, g, o = pre.chunk(4, dim=1)
         i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
@@ -118,15 +122,35 @@ def test_layer_above_reads_both_directions_of_the_layer_below():
 
 
 @settings(max_examples=25, deadline=None)
-@given(cell=st.sampled_from(["lstm", "gru", "rnn"]), layers=st.integers(1, 2),
-       bi=st.booleans(), bf=st.booleans(), bias=st.booleans(), seq=st.integers(1, 4),
-       batch=st.integers(1, 2), hidden=st.integers(1, 4), proj=st.integers(0, 3),
-       seed=st.integers(0, 50))
+@given(
+    cell=st.sampled_from(["lstm", "gru", "rnn"]),
+    layers=st.integers(1, 2),
+    bi=st.booleans(),
+    bf=st.booleans(),
+    bias=st.booleans(),
+    seq=st.integers(1, 4),
+    batch=st.integers(1, 2),
+    hidden=st.integers(1, 4),
+    proj=st.integers(0, 3),
+    seed=st.integers(0, 50),
+)
 def test_hypothesis_lines_match(cell, layers, bi, bf, bias, seq, batch, hidden, proj, seed):
     proj = proj if cell == "lstm" and proj < hidden else 0
-    spec = Spec(cell, 3, hidden, layers, bidirectional=bi, batch_first=bf, bias=bias,
-                seq_len=seq, batch_size=batch, proj_size=proj)
-    module = build_module(spec, __import__("rnnviz.config.options", fromlist=["RunOptions"]).RunOptions(seed=seed))
+    spec = Spec(
+        cell,
+        3,
+        hidden,
+        layers,
+        bidirectional=bi,
+        batch_first=bf,
+        bias=bias,
+        seq_len=seq,
+        batch_size=batch,
+        proj_size=proj,
+    )
+    module = build_module(
+        spec, __import__("rnnviz.config.options", fromlist=["RunOptions"]).RunOptions(seed=seed)
+    )
     x, hx = make_inputs(spec, seed, init="randn")
     tr = trace(module, x, hx)
     for where, lines in _all_lines(tr):

@@ -35,10 +35,17 @@ DATA_FORMATS = [k for k, f in FORMATS.items() if f.kind in ("data", "table")]
 
 
 def _cells_ok(g: nx.Graph, spec: Spec) -> None:
-    cells = [(d["layer"], d["direction"], d["t"]) for _, d in g.nodes(data=True)
-             if d.get("kind") == "cell"]
-    expected = {(la, dn, t) for la in range(spec.num_layers) for dn in spec.directions
-                for t in range(spec.seq_len)}
+    cells = [
+        (d["layer"], d["direction"], d["t"])
+        for _, d in g.nodes(data=True)
+        if d.get("kind") == "cell"
+    ]
+    expected = {
+        (la, dn, t)
+        for la in range(spec.num_layers)
+        for dn in spec.directions
+        for t in range(spec.seq_len)
+    }
     assert len(cells) == spec.num_layers * spec.num_directions * spec.seq_len
     assert set(cells) == expected
 
@@ -48,11 +55,16 @@ def test_graphml_reads_back_into_networkx(spec):
     g = nx.read_graphml(io.BytesIO(data_bytes(spec, "graphml")))
     assert isinstance(g, nx.DiGraph)
     _cells_ok(g, spec)
-    assert all(isinstance(d["t"], int) and isinstance(d["layer"], int)
-               for _, d in g.nodes(data=True) if d["kind"] == "cell")
+    assert all(
+        isinstance(d["t"], int) and isinstance(d["layer"], int)
+        for _, d in g.nodes(data=True)
+        if d["kind"] == "cell"
+    )
     assert g.number_of_edges() > 0
-    assert all(re.fullmatch(r"h \(.*\) \+ c \(.*\)|\(\d+(, \d+)*\)", d["shape"])
-               for *_, d in g.edges(data=True))
+    assert all(
+        re.fullmatch(r"h \(.*\) \+ c \(.*\)|\(\d+(, \d+)*\)", d["shape"])
+        for *_, d in g.edges(data=True)
+    )
     assert Spec.from_json(g.graph["spec"]) == spec
     # The input edge of layer 0 carries (batch, input_size).
     cell = next(n for n, d in g.nodes(data=True) if d.get("kind") == "cell" and d["layer"] == 0)
@@ -74,7 +86,7 @@ def test_json_round_trips_to_the_same_graph(spec):
 
 # A tiny DOT reader: enough of the grammar for what we write (quoted IDs, one statement a line).
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
-_VALUE = rf'{_QUOTED}|-?[\d.]+(?:e-?\d+)?|true|false|\w+'
+_VALUE = rf"{_QUOTED}|-?[\d.]+(?:e-?\d+)?|true|false|\w+"
 _NODE = re.compile(rf"^\s*({_QUOTED})\s*\[(.*)\];$")
 _EDGE = re.compile(rf"^\s*({_QUOTED})\s*->\s*({_QUOTED})\s*\[(.*)\];$")
 _ATTR = re.compile(rf"(\w+)=({_VALUE})")
@@ -164,9 +176,23 @@ def test_same_bytes_across_processes_with_different_hash_seeds(tmp_path):
     for seed in ("1", "2"):
         out = tmp_path / f"g{seed}.json"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "rnnviz", "export", "--preset", "bilstm-2",
-                        "--format", "json", "-o", str(out)], check=True, env=env,
-                       capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rnnviz",
+                "export",
+                "--preset",
+                "bilstm-2",
+                "--format",
+                "json",
+                "-o",
+                str(out),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] == export_bytes(preset("bilstm-2").spec, "json")
 
@@ -211,12 +237,15 @@ def test_cli_unwritable_path_exits_2_with_one_line(tmp_path, capsys, where):
     assert err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--timestep", "6"], "timestep must be from 0 to 5"),
-    (["--timestep", "-1"], "timestep must be from 0 to 5"),
-    (["--fold", "-2"], "fold must be"),
-    (["--scale", "0"], "scale must be"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--timestep", "6"], "timestep must be from 0 to 5"),
+        (["--timestep", "-1"], "timestep must be from 0 to 5"),
+        (["--fold", "-2"], "fold must be"),
+        (["--scale", "0"], "scale must be"),
+    ],
+)
 def test_cli_bad_options_exit_2(tmp_path, capsys, flags, message):
     out = tmp_path / "g.dot"
     status = main(["export", "--preset", "bilstm-2", "--format", "dot", "-o", str(out), *flags])
@@ -239,9 +268,22 @@ def test_failure_mid_write_leaves_the_old_file_intact(tmp_path):
     old = b"the previous export\n"
     out.write_bytes(old)
     proc = subprocess.run(
-        [sys.executable, "-m", "rnnviz", "export", "--preset", "bilstm-2", "--format",
-         "graphml", "-o", str(out)], capture_output=True, text=True,
-        preexec_fn=_limit_file_size)
+        [
+            sys.executable,
+            "-m",
+            "rnnviz",
+            "export",
+            "--preset",
+            "bilstm-2",
+            "--format",
+            "graphml",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=_limit_file_size,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "cannot write" in proc.stderr and "Traceback" not in proc.stderr
     assert out.read_bytes() == old
@@ -249,9 +291,11 @@ def test_failure_mid_write_leaves_the_old_file_intact(tmp_path):
 
 
 def test_data_exports_do_not_import_qt():
-    code = ("import sys; from rnnviz.io.export import data_bytes; from rnnviz.config.presets import preset;"
-            "[data_bytes(preset('bilstm-2').spec, f) for f in ('graphml','dot','json','md','csv')];"
-            "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)")
+    code = (
+        "import sys; from rnnviz.io.export import data_bytes; from rnnviz.config.presets import preset;"
+        "[data_bytes(preset('bilstm-2').spec, f) for f in ('graphml','dot','json','md','csv')];"
+        "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

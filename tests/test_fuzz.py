@@ -23,28 +23,63 @@ from hypothesis import strategies as st
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
 
-FIELDS = ("cell", "input_size", "hidden_size", "num_layers", "bidirectional", "batch_first",
-          "bias", "nonlinearity", "dropout", "proj_size", "seq_len", "batch_size", "version")
+FIELDS = (
+    "cell",
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "bidirectional",
+    "batch_first",
+    "bias",
+    "nonlinearity",
+    "dropout",
+    "proj_size",
+    "seq_len",
+    "batch_size",
+    "version",
+)
 
-json_scalars = (st.none() | st.booleans() | st.integers() | st.floats()
-                | st.sampled_from(["lstm", "gru", "rnn", "LSTM", "tanh", "relu", "", "1", "0.5"])
-                | st.text(max_size=8))
-json_values = st.recursive(json_scalars, lambda kids: st.lists(kids, max_size=3)
-                           | st.dictionaries(st.text(max_size=4), kids, max_size=3),
-                           max_leaves=6)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.sampled_from(["lstm", "gru", "rnn", "LSTM", "tanh", "relu", "", "1", "0.5"])
+    | st.text(max_size=8)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=4), kids, max_size=3)
+    ),
+    max_leaves=6,
+)
 good_values = {
     "cell": st.sampled_from(["lstm", "gru", "rnn"]),
-    "input_size": st.integers(1, 8), "hidden_size": st.integers(1, 8),
-    "num_layers": st.integers(1, 3), "seq_len": st.integers(1, 6), "batch_size": st.integers(1, 3),
-    "bidirectional": st.booleans(), "batch_first": st.booleans(), "bias": st.booleans(),
-    "nonlinearity": st.sampled_from(["tanh", "relu"]), "dropout": st.floats(0, 0.99),
-    "proj_size": st.integers(0, 7), "version": st.integers(1, 2),
+    "input_size": st.integers(1, 8),
+    "hidden_size": st.integers(1, 8),
+    "num_layers": st.integers(1, 3),
+    "seq_len": st.integers(1, 6),
+    "batch_size": st.integers(1, 3),
+    "bidirectional": st.booleans(),
+    "batch_first": st.booleans(),
+    "bias": st.booleans(),
+    "nonlinearity": st.sampled_from(["tanh", "relu"]),
+    "dropout": st.floats(0, 0.99),
+    "proj_size": st.integers(0, 7),
+    "version": st.integers(1, 2),
 }
 # Each field is either a plausible value or anything JSON can hold; plus unknown keys.
 spec_dicts = st.fixed_dictionaries(
     {}, optional={k: (good_values[k] | json_values) for k in FIELDS}
-).flatmap(lambda d: st.dictionaries(st.text(max_size=6), json_values, max_size=2)
-          .map(lambda extra: {**extra, **d}) | st.just(d))
+).flatmap(
+    lambda d: (
+        st.dictionaries(st.text(max_size=6), json_values, max_size=2).map(
+            lambda extra: {**extra, **d}
+        )
+        | st.just(d)
+    )
+)
 
 
 def _spec_or_error(make):
@@ -58,10 +93,10 @@ def _spec_or_error(make):
 
 @pytest.mark.fuzz
 @given(spec_dicts)
-@example({"dropout": 10 ** 400})
+@example({"dropout": 10**400})
 @example({"hidden_size": 1e300})
 @example({"hidden_size": float("nan")})
-@example({"version": 10 ** 30})
+@example({"version": 10**30})
 def test_spec_from_dict_works_or_raises_spec_error(data):
     spec = _spec_or_error(lambda: Spec.from_dict(data))
     if spec is not None:  # whatever was accepted survives its own round trip
@@ -78,14 +113,20 @@ def test_spec_from_json_works_or_raises_spec_error(text):
 
 
 @pytest.mark.fuzz
-@given(st.fixed_dictionaries({}, optional={
-    "seed": st.integers(-2, 2 ** 64) | json_values,
-    "input_kind": st.sampled_from(["randn", "zeros", "ones"]) | json_values,
-    "init": st.sampled_from(["zeros", "randn"]) | json_values,
-    "weight_scale": st.floats() | st.integers() | json_values,
-    "stepper": st.sampled_from(["module", "cell"]) | json_values,
-}) | json_values)
-@example({"weight_scale": 10 ** 400})
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "seed": st.integers(-2, 2**64) | json_values,
+            "input_kind": st.sampled_from(["randn", "zeros", "ones"]) | json_values,
+            "init": st.sampled_from(["zeros", "randn"]) | json_values,
+            "weight_scale": st.floats() | st.integers() | json_values,
+            "stepper": st.sampled_from(["module", "cell"]) | json_values,
+        },
+    )
+    | json_values
+)
+@example({"weight_scale": 10**400})
 def test_run_options_from_dict_works_or_raises_spec_error(data):
     _spec_or_error(lambda: RunOptions.from_dict(data))
 
@@ -101,23 +142,35 @@ def _mostly(valid: list[str], junk: list[str]) -> st.SearchStrategy[str]:
     return st.one_of(ok, ok, ok, ok, ok, st.sampled_from(junk))
 
 
-SMALL_INT = _mostly(["-1", "0", "1", "2", "3", "8", "1048577", "10000001"],
-                    ["1.5", "x", "", "2e3"])
+SMALL_INT = _mostly(["-1", "0", "1", "2", "3", "8", "1048577", "10000001"], ["1.5", "x", "", "2e3"])
 CLI_FLAGS = {
     "--cell": _mostly(["lstm", "gru", "rnn"], ["LSTM", "cnn"]),
     "--nonlinearity": _mostly(["tanh", "relu"], ["sigmoid"]),
     "--input-size": SMALL_INT | st.just("65536"),
     "--hidden-size": SMALL_INT | st.just("65536"),
     "--num-layers": SMALL_INT,
-    "--bidirectional": None, "--batch-first": None, "--no-bias": None,
+    "--bidirectional": None,
+    "--batch-first": None,
+    "--no-bias": None,
     "--dropout": _mostly(["0", "0.5", "0.99", "1", "-0.1", "nan", "inf", "1e400"], ["a"]),
     "--proj-size": SMALL_INT,
     "--seq-len": SMALL_INT,
     "--batch-size": SMALL_INT,
-    "--preset": st.sampled_from(["rnn-5-6-2", "lstm-5-6-2", "gru-5-6-2", "rnncell-4-2",
-                                 "bilstm-2", "hello-ohlol", "nope", ""]),
-    "--memory-budget": st.sampled_from(["4G", "1K", "512M", "0", "-1", "nan", "inf", "1e400",
-                                        "G", "", "12QB"]),
+    "--preset": st.sampled_from(
+        [
+            "rnn-5-6-2",
+            "lstm-5-6-2",
+            "gru-5-6-2",
+            "rnncell-4-2",
+            "bilstm-2",
+            "hello-ohlol",
+            "nope",
+            "",
+        ]
+    ),
+    "--memory-budget": st.sampled_from(
+        ["4G", "1K", "512M", "0", "-1", "nan", "inf", "1e400", "G", "", "12QB"]
+    ),
 }
 TRACE_FLAGS = {
     "--seed": _mostly(["0", "1", "-1", "18446744073709551616"], ["s"]),
@@ -125,8 +178,9 @@ TRACE_FLAGS = {
     "--init": _mostly(["zeros", "randn"], ["ones"]),
     "--weight-scale": _mostly(["1", "0.5", "8", "0", "-1", "inf", "nan", "1e7"], ["w"]),
     "--stepper": _mostly(["module", "cell"], ["loop"]),
-    "--out": st.sampled_from([str(_OUT_DIR / "t.npz"), str(_OUT_DIR / "a_file" / "t.npz"),
-                              str(_OUT_DIR)]),
+    "--out": st.sampled_from(
+        [str(_OUT_DIR / "t.npz"), str(_OUT_DIR / "a_file" / "t.npz"), str(_OUT_DIR)]
+    ),
 }
 
 
@@ -144,8 +198,11 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
     from rnnviz.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings():
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")  # torch's dropout / oneDNN notices are not ours
         try:
             status = main(argv)
@@ -200,9 +257,11 @@ _SOURCES: dict[str, bytes] = {}
 
 @pytest.mark.fuzz
 @settings(max_examples=max(300, settings().max_examples))
-@given(st.sampled_from(["trace", "compressed"]),
-       st.lists(st.tuples(st.integers(0, 2**32), st.integers(0, 255)), min_size=1, max_size=20),
-       st.none() | st.integers(0, 2**32))
+@given(
+    st.sampled_from(["trace", "compressed"]),
+    st.lists(st.tuples(st.integers(0, 2**32), st.integers(0, 255)), min_size=1, max_size=20),
+    st.none() | st.integers(0, 2**32),
+)
 def test_damaged_trace_file_loads_or_raises_trace_file_error(source, flips, cut):
     from rnnviz.engine.record import Trace, TraceFileError
 

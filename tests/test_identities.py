@@ -12,12 +12,15 @@ from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import compute_snapshot
 
 
-@pytest.mark.parametrize("spec", [
-    Spec("lstm", 5, 6, 2, bidirectional=True, batch_first=True, seq_len=4, batch_size=2),
-    Spec("lstm", 5, 6, 2, bidirectional=True, proj_size=3, seq_len=3),
-    Spec("gru", 3, 4, 3, seq_len=5, batch_size=3),
-    Spec("rnn", 3, 4, 1, bidirectional=True, batch_first=True, seq_len=2),
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Spec("lstm", 5, 6, 2, bidirectional=True, batch_first=True, seq_len=4, batch_size=2),
+        Spec("lstm", 5, 6, 2, bidirectional=True, proj_size=3, seq_len=3),
+        Spec("gru", 3, 4, 3, seq_len=5, batch_size=3),
+        Spec("rnn", 3, 4, 1, bidirectional=True, batch_first=True, seq_len=2),
+    ],
+)
 def test_identities_and_slices_hold_on_torchs_numbers(spec):
     tr = compute_snapshot(spec).trace
     ids = output_identities(tr)

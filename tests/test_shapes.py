@@ -63,11 +63,15 @@ def test_report_matches_torch(spec, with_state):
         assert [gs.gate for gs in p.gates] == (["proj"] if p.kind == "weight_hr" else want)
     # h_n slice labels follow torch's layer-major order.
     assert [(s.layer, s.direction) for s in report.hn_slices] == [
-        (layer, d) for layer in range(spec.num_layers) for d in spec.directions]
+        (layer, d) for layer in range(spec.num_layers) for d in spec.directions
+    ]
     assert [s.index for s in report.hn_slices] == list(range(len(report.hn_slices)))
     # MACs: gates × H × (I + H_out) (+ H × proj) per layer, direction, step and batch row.
-    per = sum(spec.gate_count * spec.hidden_size * (spec.layer_input_size(k) + spec.out_hidden)
-              + spec.hidden_size * spec.proj_size for k in range(spec.num_layers))
+    per = sum(
+        spec.gate_count * spec.hidden_size * (spec.layer_input_size(k) + spec.out_hidden)
+        + spec.hidden_size * spec.proj_size
+        for k in range(spec.num_layers)
+    )
     assert report.macs == per * spec.num_directions * spec.seq_len * spec.batch_size
     d = report.to_dict()
     assert d["total_parameters"] == report.total_parameters
@@ -102,8 +106,11 @@ def test_keras_counts_by_cell():
 
 
 def test_batch_first_moves_only_input_and_output():
-    r = shapes(Spec("gru", 3, 4, num_layers=2, bidirectional=True, batch_first=True,
-                    seq_len=5, batch_size=2))
+    r = shapes(
+        Spec(
+            "gru", 3, 4, num_layers=2, bidirectional=True, batch_first=True, seq_len=5, batch_size=2
+        )
+    )
     assert r.tensors["input"] == (2, 5, 3)
     assert r.tensors["output"] == (2, 5, 8)
     assert r.tensors["h_n"] == (4, 2, 4)
@@ -115,8 +122,7 @@ def test_proj_size_shapes():
     r = shapes(Spec("lstm", 3, 6, num_layers=2, proj_size=2, bidirectional=True))
     assert r.tensors["h_n"] == (4, 1, 2) and r.tensors["c_n"] == (4, 1, 6)
     names = [p.name for p in r.parameters if p.kind == "weight_hr"]
-    assert names == ["weight_hr_l0", "weight_hr_l0_reverse", "weight_hr_l1",
-                     "weight_hr_l1_reverse"]
+    assert names == ["weight_hr_l0", "weight_hr_l0_reverse", "weight_hr_l1", "weight_hr_l1_reverse"]
     assert parameter_inventory(r.spec)[1].shape == (24, 2)  # weight_hh reads h of size proj
 
 

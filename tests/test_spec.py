@@ -64,8 +64,10 @@ def test_derived_facts_and_title():
     assert s.trace_gates == ("i", "f", "g", "o", "c", "h") and s.gate_count == 4
     assert s.title() == "LSTM(5, 6, num_layers=2, bidirectional=True, proj_size=3)"
     assert Spec("gru").trace_gates == ("r", "z", "n", "h")
-    assert Spec("rnn", nonlinearity="relu", bias=False).title() == \
-        "RNN(5, 6, nonlinearity='relu', bias=False)"
+    assert (
+        Spec("rnn", nonlinearity="relu", bias=False).title()
+        == "RNN(5, 6, nonlinearity='relu', bias=False)"
+    )
     assert Spec(batch_first=True, seq_len=4, batch_size=2).input_shape() == (2, 4, 5)
 
 
@@ -92,8 +94,19 @@ def test_version_handling():
         assert info.value.field == "version"
 
 
-@pytest.mark.parametrize("text", ["", "{", "[1, 2]", "null", '{"hidden_size": ' + "9" * 5000 + "}",
-                                  "[" * 100_000, '{"colour": "red"}', '{"": 1}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{",
+        "[1, 2]",
+        "null",
+        '{"hidden_size": ' + "9" * 5000 + "}",
+        "[" * 100_000,
+        '{"colour": "red"}',
+        '{"": 1}',
+    ],
+)
 def test_from_json_bad_text_is_spec_error(text):
     with pytest.raises(SpecError) as info:
         Spec.from_json(text)
@@ -124,12 +137,17 @@ def test_build_matches_spec_and_keeps_global_rng():
 
 def test_run_options_validation():
     assert RunOptions().stepper == "module"
-    for kw, field in [({"seed": -1}, "seed"), ({"seed": 2**63}, "seed"), ({"seed": 1.0}, "seed"),
-                      ({"input_kind": "uniform"}, "input_kind"), ({"init": "ones"}, "init"),
-                      ({"weight_scale": 0}, "weight_scale"),
-                      ({"weight_scale": float("inf")}, "weight_scale"),
-                      ({"weight_scale": 10**400}, "weight_scale"),
-                      ({"stepper": "loop"}, "stepper")]:
+    for kw, field in [
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**63}, "seed"),
+        ({"seed": 1.0}, "seed"),
+        ({"input_kind": "uniform"}, "input_kind"),
+        ({"init": "ones"}, "init"),
+        ({"weight_scale": 0}, "weight_scale"),
+        ({"weight_scale": float("inf")}, "weight_scale"),
+        ({"weight_scale": 10**400}, "weight_scale"),
+        ({"stepper": "loop"}, "stepper"),
+    ]:
         with pytest.raises(SpecError) as info:
             RunOptions(**kw)
         assert info.value.field == field

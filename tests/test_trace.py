@@ -93,8 +93,9 @@ def test_cell_stepper_equals_module_with_same_weights():
 @pytest.mark.parametrize("input_kind", ["randn", "zeros", "ones"])
 @pytest.mark.parametrize("init", ["zeros", "randn"])
 def test_make_inputs(input_kind, init):
-    spec = Spec("lstm", 3, 4, num_layers=2, bidirectional=True, proj_size=2, seq_len=2,
-                batch_size=3)
+    spec = Spec(
+        "lstm", 3, 4, num_layers=2, bidirectional=True, proj_size=2, seq_len=2, batch_size=3
+    )
     x, (h0, c0) = make_inputs(spec, 5, input_kind, init)
     assert tuple(x.shape) == spec.input_shape()
     assert tuple(h0.shape) == (4, 3, 2) and tuple(c0.shape) == (4, 3, 4)
@@ -121,8 +122,14 @@ def test_progress_and_cancel():
         trace_spec(Spec("gru", 2, 3, num_layers=2, seq_len=4), cancel=lambda: True)
 
 
-@pytest.mark.parametrize("spec", [Spec("lstm", 2, 3, num_layers=2, bidirectional=True, seq_len=5),
-                                  Spec("lstm", 2, 3, seq_len=4)], ids=["lstm-bi", "cell-stepper"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Spec("lstm", 2, 3, num_layers=2, bidirectional=True, seq_len=5),
+        Spec("lstm", 2, 3, seq_len=4),
+    ],
+    ids=["lstm-bi", "cell-stepper"],
+)
 def test_every_cancel_check_stops_the_trace(spec):
     # Cancel is polled between every piece of work, including the comparisons and copies
     # after the last layer; each of those polls, answered "yes", must stop the trace.
@@ -169,11 +176,15 @@ def test_relu_explode_reports_nonfinite_without_crashing(tmp_path):
 
 # ---- .npz ------------------------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("spec", [
-    Spec("lstm", 3, 4, num_layers=2, bidirectional=True, proj_size=2, seq_len=3, batch_size=2),
-    Spec("gru", 2, 3, batch_first=True, seq_len=4),
-    Spec("rnn", 2, 3, nonlinearity="relu", bias=False, num_layers=2, dropout=0.5),
-], ids=["lstm", "gru", "rnn"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Spec("lstm", 3, 4, num_layers=2, bidirectional=True, proj_size=2, seq_len=3, batch_size=2),
+        Spec("gru", 2, 3, batch_first=True, seq_len=4),
+        Spec("rnn", 2, 3, nonlinearity="relu", bias=False, num_layers=2, dropout=0.5),
+    ],
+    ids=["lstm", "gru", "rnn"],
+)
 def test_save_load_round_trip_and_npz_contract(spec, tmp_path):
     tr = trace_spec(spec, RunOptions(seed=2, init="randn"))
     path = tmp_path / "t.npz"
@@ -193,8 +204,12 @@ def test_save_load_round_trip_and_npz_contract(spec, tmp_path):
         lstm = spec.cell == "lstm"
         expected = {"input", "h0", "output", "h_n", "meta"} | ({"c0", "c_n"} if lstm else set())
         expected |= {f"param/{n}" for n, _ in spec.build().named_parameters()}
-        expected |= {f"gates/l{layer}/{d}/{g}" for layer in range(spec.num_layers)
-                     for d in spec.directions for g in spec.trace_gates}
+        expected |= {
+            f"gates/l{layer}/{d}/{g}"
+            for layer in range(spec.num_layers)
+            for d in spec.directions
+            for g in spec.trace_gates
+        }
         assert keys == expected
         for layer in range(spec.num_layers):
             for d in spec.directions:
@@ -212,15 +227,20 @@ def test_load_rejects_damaged_files(tmp_path):
     good = tmp_path / "good.npz"
     tr.save(good)
     raw = good.read_bytes()
-    cases = {"truncated.npz": raw[: len(raw) // 2], "garbage.npz": b"not a zip at all",
-             "empty.npz": b""}
+    cases = {
+        "truncated.npz": raw[: len(raw) // 2],
+        "garbage.npz": b"not a zip at all",
+        "empty.npz": b"",
+    }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
     np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
     np.savez(tmp_path / "badmeta.npz", meta=np.array("{not json"))
     np.savez(tmp_path / "future.npz", meta=np.array('{"version": 99, "spec": {}}'))
-    np.savez(tmp_path / "badspec.npz",
-             meta=np.array('{"version": 1, "spec": {"hidden_size": 0}, "max_abs_diff": 0}'))
+    np.savez(
+        tmp_path / "badspec.npz",
+        meta=np.array('{"version": 1, "spec": {"hidden_size": 0}, "max_abs_diff": 0}'),
+    )
     np.save(tmp_path / "plain.npy", np.zeros(2))
     meta = {"version": 1, "spec": Spec().to_dict()}
     ok_meta = np.array(json.dumps({**meta, "max_abs_diff": 0}))
@@ -231,9 +251,21 @@ def test_load_rejects_damaged_files(tmp_path):
     np.savez(tmp_path / "metaarr.npz", meta=np.zeros(3))
     with zipfile.ZipFile(tmp_path / "pickled.npz", "w") as z:
         z.writestr("meta.npy", b"\x93NUMPY garbage")
-    for name in [*cases, "foreign.npz", "badmeta.npz", "future.npz", "badspec.npz",
-                 "plain.npy", "pickled.npz", "missing.npz", "nodiff.npz", "badgate.npz",
-                 "badlayer.npz", "strdiff.npz", "metaarr.npz"]:
+    for name in [
+        *cases,
+        "foreign.npz",
+        "badmeta.npz",
+        "future.npz",
+        "badspec.npz",
+        "plain.npy",
+        "pickled.npz",
+        "missing.npz",
+        "nodiff.npz",
+        "badgate.npz",
+        "badlayer.npz",
+        "strdiff.npz",
+        "metaarr.npz",
+    ]:
         with pytest.raises(TraceFileError) as info:
             Trace.load(tmp_path / name)
         msg = str(info.value)

@@ -24,8 +24,9 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-v))
 
 
-def reference(module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
-              c0: np.ndarray | None) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray | None]:
+def reference(
+    module: torch.nn.Module, x: np.ndarray, h0: np.ndarray, c0: np.ndarray | None
+) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray | None]:
     """Textbook forward of an nn.RNN/LSTM/GRU in float64.
 
     x is time-major (T, B, I); h0/c0 are (L*D, B, ·). Returns (gates, output, h_n, c_n) with
@@ -61,9 +62,9 @@ def reference(module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
                 if mode == "LSTM":
                     a = gi + gh
                     i = _sigmoid(a[:, :hid])
-                    f = _sigmoid(a[:, hid:2 * hid])
-                    g = np.tanh(a[:, 2 * hid:3 * hid])
-                    o = _sigmoid(a[:, 3 * hid:])
+                    f = _sigmoid(a[:, hid : 2 * hid])
+                    g = np.tanh(a[:, 2 * hid : 3 * hid])
+                    o = _sigmoid(a[:, 3 * hid :])
                     c = f * c + i * g
                     h = o * np.tanh(c)
                     if w_hr is not None:
@@ -71,8 +72,8 @@ def reference(module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
                     vals = {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
                 elif mode == "GRU":
                     r = _sigmoid(gi[:, :hid] + gh[:, :hid])
-                    z = _sigmoid(gi[:, hid:2 * hid] + gh[:, hid:2 * hid])
-                    n = np.tanh(gi[:, 2 * hid:] + r * gh[:, 2 * hid:])  # b_hn inside r ⊙ (…)
+                    z = _sigmoid(gi[:, hid : 2 * hid] + gh[:, hid : 2 * hid])
+                    n = np.tanh(gi[:, 2 * hid :] + r * gh[:, 2 * hid :])  # b_hn inside r ⊙ (…)
                     h = (1 - z) * n + z * h
                     vals = {"r": r, "z": z, "n": n, "h": h}
                 else:
@@ -92,8 +93,9 @@ def reference(module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
     return gates, layer_in, np.stack(h_n), (np.stack(c_n) if c_n else None)
 
 
-def run_and_check(module: torch.nn.Module, x: torch.Tensor, hx, *, tol: float = TOL,
-                  exact: bool = True):
+def run_and_check(
+    module: torch.nn.Module, x: torch.Tensor, hx, *, tol: float = TOL, exact: bool = True
+):
     """Trace `module`, compare with its own forward (exactly, unless `exact` is False) and
     the reference (to tol)."""
     is_lstm = module.mode == "LSTM"
@@ -103,8 +105,11 @@ def run_and_check(module: torch.nn.Module, x: torch.Tensor, hx, *, tol: float = 
     tr = rnnviz.trace(module, x, hx)
 
     # Torch's own tensors: bit-identical.
-    same = np.testing.assert_array_equal if exact else (
-        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6))
+    same = (
+        np.testing.assert_array_equal
+        if exact
+        else (lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6))
+    )
     same(tr.tensors["output"], m_out.numpy())
     same(tr.tensors["h_n"], m_hn.numpy())
     if is_lstm:
@@ -122,8 +127,12 @@ def run_and_check(module: torch.nn.Module, x: torch.Tensor, hx, *, tol: float = 
         assert not h0.any() and (c0 is None or not c0.any()), "default h0/c0 must be zeros"
     ref_gates, ref_out, ref_hn, ref_cn = reference(module, xt.double().numpy(), h0, c0)
     spec = tr.spec
-    expected_keys = {(layer, d, g) for layer in range(spec.num_layers)
-                     for d in spec.directions for g in spec.trace_gates}
+    expected_keys = {
+        (layer, d, g)
+        for layer in range(spec.num_layers)
+        for d in spec.directions
+        for g in spec.trace_gates
+    }
     assert set(tr.gates) == expected_keys
     for key, ref in ref_gates.items():
         got = tr.gates[key]
@@ -155,8 +164,7 @@ def check_identities(tr) -> None:
     for layer in range(spec.num_layers):
         for d, dname in enumerate(spec.directions):
             h = tr.gate(layer, dname, "h")
-            np.testing.assert_array_equal(h[0 if d else -1],
-                                          hn[layer * spec.num_directions + d])
+            np.testing.assert_array_equal(h[0 if d else -1], hn[layer * spec.num_directions + d])
 
 
 # ---- the config space ------------------------------------------------------------------------
@@ -167,13 +175,19 @@ def specs(draw) -> Spec:
     hidden = draw(st.integers(1, 8))
     layers = draw(st.integers(1, 3))
     return Spec(
-        cell=cell, input_size=draw(st.integers(1, 8)), hidden_size=hidden, num_layers=layers,
-        bidirectional=draw(st.booleans()), batch_first=draw(st.booleans()),
+        cell=cell,
+        input_size=draw(st.integers(1, 8)),
+        hidden_size=hidden,
+        num_layers=layers,
+        bidirectional=draw(st.booleans()),
+        batch_first=draw(st.booleans()),
         bias=draw(st.booleans()),
         nonlinearity=draw(st.sampled_from(["tanh", "relu"])) if cell == "rnn" else "tanh",
         dropout=draw(st.sampled_from([0.0, 0.5])) if layers > 1 else 0.0,
         proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0,
-        seq_len=draw(st.integers(1, 6)), batch_size=draw(st.integers(1, 3)))
+        seq_len=draw(st.integers(1, 6)),
+        batch_size=draw(st.integers(1, 3)),
+    )
 
 
 def make_x_hx(spec: Spec, seed: int, with_state: bool):
@@ -208,12 +222,18 @@ def test_chunked_and_per_lane_paths_match_the_reference(spec, seed, with_state, 
     import rnnviz.engine.gates
 
     saved = rnnviz.engine.fused.CALL_MACS, rnnviz.engine.gates.SCAN_LANE_ALONE
-    step = spec.batch_size * spec.gate_count * spec.hidden_size * (
-        max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2))) + spec.out_hidden)
+    step = (
+        spec.batch_size
+        * spec.gate_count
+        * spec.hidden_size
+        * (max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2))) + spec.out_hidden)
+    )
     rnnviz.engine.fused.CALL_MACS = step * macs  # `macs` timesteps per fused call
     rnnviz.engine.gates.SCAN_LANE_ALONE = 1
     try:
-        assert not rnnviz.engine.fused.whole_layers(spec) or spec.seq_len * spec.num_directions <= macs
+        assert (
+            not rnnviz.engine.fused.whole_layers(spec) or spec.seq_len * spec.num_directions <= macs
+        )
         module = spec.build(seed)
         x, hx = make_x_hx(spec, seed, with_state)
         # Not exact: see test_chunked_forward_is_bit_identical_to_the_module below.
@@ -269,15 +289,15 @@ def _cell_reference(cell: torch.nn.Module, x: np.ndarray, h: np.ndarray, c: np.n
         gh = h @ p["weight_hh"].T + b_hh
         if isinstance(cell, torch.nn.LSTMCell):
             a = gi + gh
-            i, f = _sigmoid(a[:, :hid]), _sigmoid(a[:, hid:2 * hid])
-            g, o = np.tanh(a[:, 2 * hid:3 * hid]), _sigmoid(a[:, 3 * hid:])
+            i, f = _sigmoid(a[:, :hid]), _sigmoid(a[:, hid : 2 * hid])
+            g, o = np.tanh(a[:, 2 * hid : 3 * hid]), _sigmoid(a[:, 3 * hid :])
             c = f * c + i * g
             h = o * np.tanh(c)
             vals = {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
         elif isinstance(cell, torch.nn.GRUCell):
             r = _sigmoid(gi[:, :hid] + gh[:, :hid])
-            z = _sigmoid(gi[:, hid:2 * hid] + gh[:, hid:2 * hid])
-            n = np.tanh(gi[:, 2 * hid:] + r * gh[:, 2 * hid:])
+            z = _sigmoid(gi[:, hid : 2 * hid] + gh[:, hid : 2 * hid])
+            n = np.tanh(gi[:, 2 * hid :] + r * gh[:, 2 * hid :])
             h = (1 - z) * n + z * h
             vals = {"r": r, "z": z, "n": n, "h": h}
         else:
@@ -289,9 +309,14 @@ def _cell_reference(cell: torch.nn.Module, x: np.ndarray, h: np.ndarray, c: np.n
     return {k: np.stack(v) for k, v in rec.items()}
 
 
-CELLS = [lambda: torch.nn.RNNCell(4, 2), lambda: torch.nn.RNNCell(3, 5, nonlinearity="relu"),
-         lambda: torch.nn.LSTMCell(4, 3), lambda: torch.nn.GRUCell(4, 3),
-         lambda: torch.nn.LSTMCell(2, 3, bias=False), lambda: torch.nn.GRUCell(2, 3, bias=False)]
+CELLS = [
+    lambda: torch.nn.RNNCell(4, 2),
+    lambda: torch.nn.RNNCell(3, 5, nonlinearity="relu"),
+    lambda: torch.nn.LSTMCell(4, 3),
+    lambda: torch.nn.GRUCell(4, 3),
+    lambda: torch.nn.LSTMCell(2, 3, bias=False),
+    lambda: torch.nn.GRUCell(2, 3, bias=False),
+]
 
 
 @pytest.mark.parametrize("make", CELLS)
@@ -354,8 +379,9 @@ def test_user_module_batch_first_bidirectional(kind):
     elif kind == "gru":
         m = torch.nn.GRU(4, 7, num_layers=2, batch_first=True, bidirectional=True)
     else:
-        m = torch.nn.RNN(4, 7, num_layers=2, batch_first=True, bidirectional=True,
-                         nonlinearity="relu")
+        m = torch.nn.RNN(
+            4, 7, num_layers=2, batch_first=True, bidirectional=True, nonlinearity="relu"
+        )
     with torch.no_grad():  # weights the spec's seed could never produce
         for p in m.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -423,8 +449,8 @@ def test_gru_with_b_hn_outside_reset_product_is_caught():
         gh_w = h @ p["weight_hh_l0"].T  # no bias
         b = p["bias_hh_l0"]
         r = _sigmoid(gi[:, :hid] + gh_w[:, :hid] + b[:hid])
-        z = _sigmoid(gi[:, hid:2 * hid] + gh_w[:, hid:2 * hid] + b[hid:2 * hid])
-        n = np.tanh(gi[:, 2 * hid:] + r * gh_w[:, 2 * hid:] + b[2 * hid:])  # WRONG: b_hn outside
+        z = _sigmoid(gi[:, hid : 2 * hid] + gh_w[:, hid : 2 * hid] + b[hid : 2 * hid])
+        n = np.tanh(gi[:, 2 * hid :] + r * gh_w[:, 2 * hid :] + b[2 * hid :])  # WRONG: b_hn outside
         h = (1 - z) * n + z * h
         worst = max(worst, float(np.abs(h - tr.gate(0, "fwd", "h")[t]).max()))
     assert worst > 1e-2
@@ -471,8 +497,13 @@ def test_backward_index_t_is_the_step_that_read_input_t():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@given(specs(), st.integers(0, 2**31 - 1), st.sampled_from(["randn", "zeros", "ones"]),
-       st.sampled_from(["zeros", "randn"]), st.sampled_from([0.5, 1.0, 2.0]))
+@given(
+    specs(),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from(["randn", "zeros", "ones"]),
+    st.sampled_from(["zeros", "randn"]),
+    st.sampled_from([0.5, 1.0, 2.0]),
+)
 def test_trace_spec_matches_the_reference(spec, seed, input_kind, init, scale):
     """What the window and CLI run: build_module + make_inputs + trace, any run options."""
     from rnnviz.engine.tracing import build_module, trace_spec
@@ -483,8 +514,9 @@ def test_trace_spec_matches_the_reference(spec, seed, input_kind, init, scale):
     module = build_module(spec, options)
     x = torch.from_numpy(tr.tensors["input"])
     xt = x.transpose(0, 1) if spec.batch_first else x
-    gates, out, h_n, c_n = reference(module, xt.double().numpy(), tr.tensors["h0"],
-                                     tr.tensors.get("c0"))
+    gates, out, h_n, c_n = reference(
+        module, xt.double().numpy(), tr.tensors["h0"], tr.tensors.get("c0")
+    )
     scale_tol = TOL * max(1.0, float(np.abs(out).max()))
     for key, ref in gates.items():
         np.testing.assert_allclose(tr.gates[key], ref, rtol=TOL, atol=scale_tol, err_msg=str(key))

@@ -59,8 +59,11 @@ class EquationLine:
     def overflowed(self) -> bool:
         """True when a value of this equation is Inf or NaN: at float's limit the order of
         summation decides between Inf, NaN and a number, so a disagreement is expected."""
-        return not (math.isfinite(self.recomputed) and math.isfinite(self.recorded)
-                    and all(math.isfinite(t.value) for t in self.terms))
+        return not (
+            math.isfinite(self.recomputed)
+            and math.isfinite(self.recorded)
+            and all(math.isfinite(t.value) for t in self.terms)
+        )
 
 
 def value_diff(a: float, b: float) -> float:
@@ -139,18 +142,21 @@ class _Cell:
         self.index = layer * spec.num_directions + d
         suffix = f"_l{layer}" + ("_reverse" if d else "")
         # A stepped nn.*Cell names its parameters without the _l0 suffix.
-        self.p = {k: trace.params.get(f"{k}{suffix}", trace.params.get(k) if not d and
-                                      not layer else None)
-                  for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
+        self.p = {
+            k: trace.params.get(
+                f"{k}{suffix}", trace.params.get(k) if not d and not layer else None
+            )
+            for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+        }
         self.x = self._x()
         first = t == (spec.seq_len - 1 if d else 0)
         prev_t = t + 1 if d else t - 1
-        self.h_prev = trace.tensors["h0"][self.index, batch] if first \
-            else self.gate("h", prev_t)
+        self.h_prev = trace.tensors["h0"][self.index, batch] if first else self.gate("h", prev_t)
         self.c_prev: np.ndarray | None = None
         if spec.cell == "lstm":
-            self.c_prev = trace.tensors["c0"][self.index, batch] if first \
-                else self.gate("c", prev_t)
+            self.c_prev = (
+                trace.tensors["c0"][self.index, batch] if first else self.gate("c", prev_t)
+            )
         self.prev = "h0" if first else f"h_{prev_t}"
         self.dtype = trace.gates[(layer, direction, "h")].dtype
 
@@ -180,16 +186,25 @@ class _Cell:
         terms = [Term(f"W_i{key}·x_t", wx, _absdot(self.p["weight_ih"][row], self.x))]  # type: ignore[index]
         if bi is not None:
             terms.append(Term(f"b_i{key}", bi, abs(bi)))
-        terms.append(Term(f"W_h{key}·{self.prev}", wh,
-                          _absdot(self.p["weight_hh"][row], self.h_prev)))  # type: ignore[index]
+        terms.append(
+            Term(f"W_h{key}·{self.prev}", wh, _absdot(self.p["weight_hh"][row], self.h_prev))
+        )  # type: ignore[index]
         if bh is not None:
             terms.append(Term(f"b_h{key}", bh, abs(bh)))
         return terms, _add(wx, bi or 0.0), _add(wh, bh or 0.0)
 
 
-def _line(cell: _Cell, gate: str, symbolic: str, numeric: str, value: float, recorded: float,
-          unit: int, terms: tuple[Term, ...] = (), magnitude: float | None = None
-          ) -> EquationLine:
+def _line(
+    cell: _Cell,
+    gate: str,
+    symbolic: str,
+    numeric: str,
+    value: float,
+    recorded: float,
+    unit: int,
+    terms: tuple[Term, ...] = (),
+    magnitude: float | None = None,
+) -> EquationLine:
     """An EquationLine whose recomputed value is rounded to the trace's float type, as
     torch's would be: a float64 sum beyond float32's range is Inf there, as in torch.
     `magnitude` defaults to the terms' summed magnitudes."""
@@ -204,8 +219,12 @@ def _line(cell: _Cell, gate: str, symbolic: str, numeric: str, value: float, rec
 
 
 def _sum_text(terms: list[Term]) -> str:
-    return " + ".join(fmt(term.value) if term.value >= 0 or not math.isfinite(term.value)
-                      else f"({fmt(term.value)})" for term in terms)
+    return " + ".join(
+        fmt(term.value)
+        if term.value >= 0 or not math.isfinite(term.value)
+        else f"({fmt(term.value)})"
+        for term in terms
+    )
 
 
 def _bias_text(spec: Spec, key: str, side: str) -> str:
@@ -218,33 +237,54 @@ def _gate_line(cell: _Cell, k: int, key: str, unit: int, act: str) -> EquationLi
     terms, xi, hh = cell.pre(k, unit, key)
     total = _add(xi, hh)
     value = _sigmoid(total) if act == "σ" else _tanh(total)
-    symbolic = (f"{key}_t = {act}(W_i{key} x_t{_bias_text(spec, key, 'i')} + W_h{key} h_(t−1)"
-                f"{_bias_text(spec, key, 'h')})")
+    symbolic = (
+        f"{key}_t = {act}(W_i{key} x_t{_bias_text(spec, key, 'i')} + W_h{key} h_(t−1)"
+        f"{_bias_text(spec, key, 'h')})"
+    )
     numeric = f"{act}({_sum_text(terms)}) = {act}({fmt(total)}) = {fmt(value)}"
-    return _line(cell, key, symbolic, numeric, value, float(cell.gate(key)[unit]), unit,
-                        tuple(terms))
+    return _line(
+        cell, key, symbolic, numeric, value, float(cell.gate(key)[unit]), unit, tuple(terms)
+    )
 
 
 def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
     spec = cell.spec
-    lines = [_gate_line(cell, k, g, unit, "tanh" if g == "g" else "σ")
-             for k, g in enumerate(WEIGHT_GATES["lstm"])]
+    lines = [
+        _gate_line(cell, k, g, unit, "tanh" if g == "g" else "σ")
+        for k, g in enumerate(WEIGHT_GATES["lstm"])
+    ]
     i, f, g, o = (float(cell.gate(n)[unit]) for n in "ifgo")
     assert cell.c_prev is not None
     c_prev = float(cell.c_prev[unit])
     with np.errstate(all="ignore"):
         c = float(np.float64(f) * c_prev + np.float64(i) * g)
-    lines.append(_line(cell,
-        "c", "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t",
-        f"{fmt(f)} × {fmt(c_prev)} + {fmt(i)} × {fmt(g)} = {fmt(c)}",
-        c, float(cell.gate("c")[unit]), unit, magnitude=abs(f * c_prev) + abs(i * g)))
+    lines.append(
+        _line(
+            cell,
+            "c",
+            "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t",
+            f"{fmt(f)} × {fmt(c_prev)} + {fmt(i)} × {fmt(g)} = {fmt(c)}",
+            c,
+            float(cell.gate("c")[unit]),
+            unit,
+            magnitude=abs(f * c_prev) + abs(i * g),
+        )
+    )
     c_rec = float(cell.gate("c")[unit])
     if not spec.proj_size:
         h = o * _tanh(c_rec)
-        lines.append(_line(cell,
-            "h", "h_t = o_t ⊙ tanh(c_t)",
-            f"{fmt(o)} × tanh({fmt(c_rec)}) = {fmt(o)} × {fmt(_tanh(c_rec))} = {fmt(h)}",
-            h, float(cell.gate("h")[unit]), unit, magnitude=lines[-1].magnitude))
+        lines.append(
+            _line(
+                cell,
+                "h",
+                "h_t = o_t ⊙ tanh(c_t)",
+                f"{fmt(o)} × tanh({fmt(c_rec)}) = {fmt(o)} × {fmt(_tanh(c_rec))} = {fmt(h)}",
+                h,
+                float(cell.gate("h")[unit]),
+                unit,
+                magnitude=lines[-1].magnitude,
+            )
+        )
         return lines
     # With proj_size, h_t = W_hr (o_t ⊙ tanh c_t) mixes every unit: the line shows h's unit
     # (the selected unit, clamped to proj_size) as its row of W_hr times the whole vector.
@@ -252,13 +292,20 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
         m = cell.gate("o").astype(np.float64) * np.tanh(cell.gate("c").astype(np.float64))
     pu = min(unit, spec.proj_size - 1)
     h = _dot(cell.p["weight_hr"][pu], m)  # type: ignore[index]
-    lines.append(_line(cell,
-        "h", "h_t = W_hr (o_t ⊙ tanh(c_t)) (proj_size: h has "
-        f"{spec.proj_size} units, c has {spec.hidden_size})",
-        f"Σ_j W_hr[{pu}, j] · o_t[j] tanh(c_t[j]) = {fmt(h)}   "
-        f"(unit {unit}'s term: {fmt(o)} × tanh({fmt(c_rec)}) = {fmt(float(m[unit]))})",
-        h, float(cell.gate("h")[pu]), pu,
-        magnitude=_absdot(cell.p["weight_hr"][pu], m)))  # type: ignore[index]
+    lines.append(
+        _line(
+            cell,
+            "h",
+            "h_t = W_hr (o_t ⊙ tanh(c_t)) (proj_size: h has "
+            f"{spec.proj_size} units, c has {spec.hidden_size})",
+            f"Σ_j W_hr[{pu}, j] · o_t[j] tanh(c_t[j]) = {fmt(h)}   "
+            f"(unit {unit}'s term: {fmt(o)} × tanh({fmt(c_rec)}) = {fmt(float(m[unit]))})",
+            h,
+            float(cell.gate("h")[pu]),
+            pu,
+            magnitude=_absdot(cell.p["weight_hr"][pu], m),
+        )
+    )  # type: ignore[index]
     return lines
 
 
@@ -275,18 +322,34 @@ def _gru(cell: _Cell, unit: int) -> list[EquationLine]:
     b_hn = _bias_text(spec, "n", "h")
     x_part = _sum_text([t for t in terms if t.label.startswith(("W_in", "b_in"))])
     h_part = _sum_text([t for t in terms if t.label.startswith(("W_hn", "b_hn"))])
-    lines.append(_line(cell,
-        "n", f"n_t = tanh(W_in x_t{b_in} + r_t ⊙ (W_hn h_(t−1){b_hn}))",
-        f"tanh({x_part} + {fmt(r)} × ({h_part})) = tanh({fmt(total)}) = {fmt(n)}",
-        n, float(cell.gate("n")[unit]), unit, tuple(terms)))
+    lines.append(
+        _line(
+            cell,
+            "n",
+            f"n_t = tanh(W_in x_t{b_in} + r_t ⊙ (W_hn h_(t−1){b_hn}))",
+            f"tanh({x_part} + {fmt(r)} × ({h_part})) = tanh({fmt(total)}) = {fmt(n)}",
+            n,
+            float(cell.gate("n")[unit]),
+            unit,
+            tuple(terms),
+        )
+    )
     z, n_rec = float(cell.gate("z")[unit]), float(cell.gate("n")[unit])
     hp = float(cell.h_prev[unit])
     with np.errstate(all="ignore"):
         h = float((1.0 - np.float64(z)) * n_rec + np.float64(z) * hp)
-    lines.append(_line(cell,
-        "h", "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1)",
-        f"(1 − {fmt(z)}) × {fmt(n_rec)} + {fmt(z)} × {fmt(hp)} = {fmt(h)}",
-        h, float(cell.gate("h")[unit]), unit, magnitude=abs((1 - z) * n_rec) + abs(z * hp)))
+    lines.append(
+        _line(
+            cell,
+            "h",
+            "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1)",
+            f"(1 − {fmt(z)}) × {fmt(n_rec)} + {fmt(z)} × {fmt(hp)} = {fmt(h)}",
+            h,
+            float(cell.gate("h")[unit]),
+            unit,
+            magnitude=abs((1 - z) * n_rec) + abs(z * hp),
+        )
+    )
     return lines
 
 
@@ -295,21 +358,40 @@ def _rnn(cell: _Cell, unit: int) -> list[EquationLine]:
     terms, xi, hh = cell.pre(0, unit, "h")
     a = _add(xi, hh)
     bias_i, bias_h = (" + b_ih", " + b_hh") if spec.bias else ("", "")
-    lines = [_line(cell,
-        "a", f"a_t = W_ih x_t{bias_i} + W_hh h_(t−1){bias_h} (pre-activation)",
-        f"{_sum_text(terms)} = {fmt(a)}", a, float(cell.gate("a")[unit]), unit, tuple(terms))]
+    lines = [
+        _line(
+            cell,
+            "a",
+            f"a_t = W_ih x_t{bias_i} + W_hh h_(t−1){bias_h} (pre-activation)",
+            f"{_sum_text(terms)} = {fmt(a)}",
+            a,
+            float(cell.gate("a")[unit]),
+            unit,
+            tuple(terms),
+        )
+    ]
     a_rec = float(cell.gate("a")[unit])
     act = spec.nonlinearity
-    h = _tanh(a_rec) if act == "tanh" else (max(a_rec, 0.0) if not math.isnan(a_rec)
-                                              else math.nan)
+    h = _tanh(a_rec) if act == "tanh" else (max(a_rec, 0.0) if not math.isnan(a_rec) else math.nan)
     # h reads the recorded a, itself a sum of lines[0].magnitude's size: same rounding scale.
-    lines.append(_line(cell, "h", f"h_t = {act}(a_t)", f"{act}({fmt(a_rec)}) = {fmt(h)}",
-                       h, float(cell.gate("h")[unit]), unit, magnitude=lines[0].magnitude))
+    lines.append(
+        _line(
+            cell,
+            "h",
+            f"h_t = {act}(a_t)",
+            f"{act}({fmt(a_rec)}) = {fmt(h)}",
+            h,
+            float(cell.gate("h")[unit]),
+            unit,
+            magnitude=lines[0].magnitude,
+        )
+    )
     return lines
 
 
-def substitute(trace: Trace, layer: int, direction: str, t: int, unit: int,
-               batch: int = 0) -> list[EquationLine]:
+def substitute(
+    trace: Trace, layer: int, direction: str, t: int, unit: int, batch: int = 0
+) -> list[EquationLine]:
     """The cell's equations for one unit at one step, with numbers and their check.
 
     Each line is evaluated from the values it reads as recorded (x_t, h_{t−1}, c_{t−1}, the
@@ -317,11 +399,16 @@ def substitute(trace: Trace, layer: int, direction: str, t: int, unit: int,
     out-of-range layer, direction, t, unit or batch row.
     """
     spec = trace.spec
-    if not (0 <= layer < spec.num_layers and direction in spec.directions
-            and 0 <= t < spec.seq_len and 0 <= batch < spec.batch_size
-            and 0 <= unit < spec.hidden_size):
-        raise IndexError(f"no cell ({layer}, {direction}, t={t}, unit={unit}, batch={batch}) "
-                         f"in {spec.title()}")
+    if not (
+        0 <= layer < spec.num_layers
+        and direction in spec.directions
+        and 0 <= t < spec.seq_len
+        and 0 <= batch < spec.batch_size
+        and 0 <= unit < spec.hidden_size
+    ):
+        raise IndexError(
+            f"no cell ({layer}, {direction}, t={t}, unit={unit}, batch={batch}) in {spec.title()}"
+        )
     cell = _Cell(trace, layer, direction, t, batch)
     builder = {"lstm": _lstm, "gru": _gru, "rnn": _rnn}[spec.cell]
     return builder(cell, unit)

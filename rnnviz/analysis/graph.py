@@ -44,8 +44,7 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
     where they apply layer, direction ("fwd"/"bwd"), t, index (h_n slice), folded (count).
     Edge attributes: flow and shape.
     """
-    g = nx.DiGraph(title=spec.title(), spec=spec.to_json(), seq_len=spec.seq_len,
-                   folded=0)
+    g = nx.DiGraph(title=spec.title(), spec=spec.to_json(), seq_len=spec.seq_len, folded=0)
     b, hout, hs = spec.batch_size, spec.out_hidden, spec.hidden_size
     lstm = spec.cell == "lstm"
     steps = kept_steps(spec.seq_len, fold)
@@ -70,8 +69,14 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
         g.add_node(f"y{t}", kind="output", t=t, label=f"y{t}", x=c, y=y_output)
     if gap_col is not None:
         for name, y in (("x", y_input), ("y", y_output)):
-            g.add_node(f"fold_{name}", kind="fold", label=f"… {g.graph['folded']} steps …",
-                       folded=g.graph["folded"], x=float(gap_col), y=y)
+            g.add_node(
+                f"fold_{name}",
+                kind="fold",
+                label=f"… {g.graph['folded']} steps …",
+                folded=g.graph["folded"],
+                x=float(gap_col),
+                y=y,
+            )
 
     for layer in range(spec.num_layers):
         in_shape = _fmt((b, spec.layer_input_size(layer)))
@@ -80,13 +85,27 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
             idx = layer * spec.num_directions + d
             for t in steps:
                 if t is None:
-                    g.add_node(f"fold_l{layer}_{dname}", kind="fold", layer=layer,
-                               direction=dname, label=f"… {g.graph['folded']} steps …",
-                               folded=g.graph["folded"], x=float(gap_col or 0), y=y)
+                    g.add_node(
+                        f"fold_l{layer}_{dname}",
+                        kind="fold",
+                        layer=layer,
+                        direction=dname,
+                        label=f"… {g.graph['folded']} steps …",
+                        folded=g.graph["folded"],
+                        x=float(gap_col or 0),
+                        y=y,
+                    )
                     continue
-                g.add_node(cell_id(layer, dname, t), kind="cell", layer=layer, direction=dname,
-                           t=t, label=f"{spec.cell.upper()} l{layer} {dname} t{t}",
-                           x=float(col_of[t]), y=y)
+                g.add_node(
+                    cell_id(layer, dname, t),
+                    kind="cell",
+                    layer=layer,
+                    direction=dname,
+                    t=t,
+                    label=f"{spec.cell.upper()} l{layer} {dname} t{t}",
+                    x=float(col_of[t]),
+                    y=y,
+                )
             # Layer input: x_t for layer 0, else both directions of the layer below at t.
             for t in steps:
                 if t is None:
@@ -96,32 +115,52 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
                     g.add_edge(f"x{t}", dst, flow="x", shape=in_shape)
                 else:
                     for below in spec.directions:
-                        g.add_edge(cell_id(layer - 1, below, t), dst, flow="h",
-                                   shape=_fmt((b, hout)))
+                        g.add_edge(
+                            cell_id(layer - 1, below, t), dst, flow="h", shape=_fmt((b, hout))
+                        )
             # Recurrence, drawn in the direction time runs for this direction.
             order = steps if d == 0 else list(reversed(steps))
-            nodes = [cell_id(layer, dname, t) if t is not None else f"fold_l{layer}_{dname}"
-                     for t in order]
+            nodes = [
+                cell_id(layer, dname, t) if t is not None else f"fold_l{layer}_{dname}"
+                for t in order
+            ]
             for a, z in zip(nodes, nodes[1:]):
                 g.add_edge(a, z, flow=state_flow, shape=state_shape)
             # Initial state enters where the direction starts, final state leaves where it ends.
             first_x, last_x = (-1.0, float(n_cols)) if d == 0 else (float(n_cols), -1.0)
             label_sfx = f"[{idx}]"
-            g.add_node(f"h0_l{layer}_{dname}", kind="h0", layer=layer, direction=dname, index=idx,
-                       label=f"h0{label_sfx}" + (" c0" if lstm else ""), x=first_x, y=y)
+            g.add_node(
+                f"h0_l{layer}_{dname}",
+                kind="h0",
+                layer=layer,
+                direction=dname,
+                index=idx,
+                label=f"h0{label_sfx}" + (" c0" if lstm else ""),
+                x=first_x,
+                y=y,
+            )
             g.add_edge(f"h0_l{layer}_{dname}", nodes[0], flow=state_flow, shape=state_shape)
-            g.add_node(f"hn_l{layer}_{dname}", kind="h_n", layer=layer, direction=dname,
-                       index=idx, label=f"h_n{label_sfx}" + (" c_n" if lstm else ""),
-                       x=last_x, y=y)
+            g.add_node(
+                f"hn_l{layer}_{dname}",
+                kind="h_n",
+                layer=layer,
+                direction=dname,
+                index=idx,
+                label=f"h_n{label_sfx}" + (" c_n" if lstm else ""),
+                x=last_x,
+                y=y,
+            )
             g.add_edge(nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape)
             if layer == spec.num_layers - 1:
                 for t in steps:
                     if t is not None:
-                        g.add_edge(cell_id(layer, dname, t), f"y{t}", flow="y",
-                                   shape=_fmt((b, hout)))
+                        g.add_edge(
+                            cell_id(layer, dname, t), f"y{t}", flow="y", shape=_fmt((b, hout))
+                        )
     if gap_col is not None:
-        g.add_edge("fold_x", f"fold_l0_{spec.directions[0]}", flow="x",
-                   shape=_fmt((b, spec.input_size)))
+        g.add_edge(
+            "fold_x", f"fold_l0_{spec.directions[0]}", flow="x", shape=_fmt((b, spec.input_size))
+        )
     return g
 
 

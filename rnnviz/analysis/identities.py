@@ -62,15 +62,23 @@ def output_identities(trace: Trace) -> list[IdentityCheck]:
     h = spec.out_hidden
     last = (spec.num_layers - 1) * spec.num_directions
     end, start = ("[:, -1, ", "[:, 0, ") if spec.batch_first else ("[-1, :, ", "[0, :, ")
-    checks = [IdentityCheck(
-        f"h_n[{last}]", f"output{end}{':' + str(h) if spec.bidirectional else ':'}]",
-        "last layer, forward: its final step is the last input position",
-        _diff(t["h_n"][last], out_tm[-1, :, :h]))]
+    checks = [
+        IdentityCheck(
+            f"h_n[{last}]",
+            f"output{end}{':' + str(h) if spec.bidirectional else ':'}]",
+            "last layer, forward: its final step is the last input position",
+            _diff(t["h_n"][last], out_tm[-1, :, :h]),
+        )
+    ]
     if spec.bidirectional:
-        checks.append(IdentityCheck(
-            f"h_n[{last + 1}]", f"output{start}{h}:]",
-            "last layer, backward: it ends at input position 0",
-            _diff(t["h_n"][last + 1], out_tm[0, :, h:])))
+        checks.append(
+            IdentityCheck(
+                f"h_n[{last + 1}]",
+                f"output{start}{h}:]",
+                "last layer, backward: it ends at input position 0",
+                _diff(t["h_n"][last + 1], out_tm[0, :, h:]),
+            )
+        )
     return checks
 
 
@@ -86,9 +94,14 @@ def slice_checks(trace: Trace) -> list[IdentityCheck]:
             for state in ("h", "c") if spec.cell == "lstm" else ("h",):
                 final = trace.gates[(layer, name, state)][step]
                 finite = final[np.isfinite(final)]
-                out.append(IdentityCheck(
-                    f"{state}_n[{k}]", f"{state} of layer {layer} {name} at t={step}",
-                    f"layer {layer}, {'backward' if d else 'forward'}",
-                    _diff(t[f"{state}_n"][k], final), exact=state == "h",
-                    scale=float(np.abs(finite).max()) if finite.size else 0.0))
+                out.append(
+                    IdentityCheck(
+                        f"{state}_n[{k}]",
+                        f"{state} of layer {layer} {name} at t={step}",
+                        f"layer {layer}, {'backward' if d else 'forward'}",
+                        _diff(t[f"{state}_n"][k], final),
+                        exact=state == "h",
+                        scale=float(np.abs(finite).max()) if finite.size else 0.0,
+                    )
+                )
     return out

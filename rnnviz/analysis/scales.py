@@ -16,12 +16,21 @@ from rnnviz.config.spec import Spec
 
 #: Diverging blue–white–red (ColorBrewer RdBu, reversed): low blue, middle white, high red.
 DIVERGING: tuple[tuple[float, tuple[int, int, int]], ...] = (
-    (0.0, (5, 48, 97)), (0.2, (67, 147, 195)), (0.4, (209, 229, 240)), (0.5, (247, 247, 247)),
-    (0.6, (253, 219, 199)), (0.8, (214, 96, 77)), (1.0, (103, 0, 31)))
+    (0.0, (5, 48, 97)),
+    (0.2, (67, 147, 195)),
+    (0.4, (209, 229, 240)),
+    (0.5, (247, 247, 247)),
+    (0.6, (253, 219, 199)),
+    (0.8, (214, 96, 77)),
+    (1.0, (103, 0, 31)),
+)
 
 #: Colours of values the colour map cannot show; none of them occurs in DIVERGING.
 NONFINITE_COLOURS: dict[str, tuple[int, int, int]] = {
-    "NaN": (255, 0, 255), "+Inf": (0, 0, 0), "−Inf": (0, 170, 0)}
+    "NaN": (255, 0, 255),
+    "+Inf": (0, 0, 0),
+    "−Inf": (0, 170, 0),
+}
 
 _SIGMOID = {"i", "f", "o", "r", "z"}
 
@@ -66,8 +75,10 @@ def finite_range(arrays: list[np.ndarray]) -> tuple[float, float] | None:
     lo, hi = np.inf, -np.inf
     for a in arrays:
         with np.errstate(invalid="ignore", over="ignore"):
-            amin, amax = float(np.min(a)) if a.size else np.inf, \
-                float(np.max(a)) if a.size else -np.inf
+            amin, amax = (
+                float(np.min(a)) if a.size else np.inf,
+                float(np.max(a)) if a.size else -np.inf,
+            )
         if not (np.isfinite(amin) and np.isfinite(amax)):
             finite = a[np.isfinite(a)]
             if not finite.size:
@@ -77,8 +88,9 @@ def finite_range(arrays: list[np.ndarray]) -> tuple[float, float] | None:
     return (lo, hi) if lo <= hi else None
 
 
-def scale_groups(spec: Spec, data: dict[str, np.ndarray],
-                 stretch: bool = False) -> list[ScaleGroup]:
+def scale_groups(
+    spec: Spec, data: dict[str, np.ndarray], stretch: bool = False
+) -> list[ScaleGroup]:
     """How the gates of `spec` share colour scales, given the arrays on screen.
 
     σ gates share [0, 1]; tanh-bounded gates (LSTM g and h, GRU n and h, a tanh RNN's h)
@@ -90,8 +102,11 @@ def scale_groups(spec: Spec, data: dict[str, np.ndarray],
     """
     gates = spec.trace_gates
     sig = tuple(g for g in gates if g in _SIGMOID)
-    bounded = tuple(g for g in gates if g in {"g", "n"} or g == "h"
-                    and not (spec.cell == "rnn" and spec.nonlinearity == "relu"))
+    bounded = tuple(
+        g
+        for g in gates
+        if g in {"g", "n"} or g == "h" and not (spec.cell == "rnn" and spec.nonlinearity == "relu")
+    )
     groups = []
     if sig:
         levels = (0.0, 1.0)
@@ -100,8 +115,11 @@ def scale_groups(spec: Spec, data: dict[str, np.ndarray],
             levels = got if got[0] < got[1] else (got[0] - 0.5, got[0] + 0.5)
         groups.append(ScaleGroup("σ gates", sig, levels, not stretch))
     if bounded:
-        m = max((finite_absmax(data[g]) for g in bounded if g in data), default=0.0) \
-            if stretch else 1.0
+        m = (
+            max((finite_absmax(data[g]) for g in bounded if g in data), default=0.0)
+            if stretch
+            else 1.0
+        )
         m = m if m > 0 else 1.0
         groups.append(ScaleGroup("tanh range", bounded, (-m, m), not stretch))
     for g in gates:
@@ -119,8 +137,11 @@ def nonfinite_counts(a: np.ndarray) -> dict[str, int]:
     with np.errstate(invalid="ignore", over="ignore"):
         if a.size == 0 or np.isfinite(a.sum()):
             return {}
-    counts = {"NaN": int(np.isnan(a).sum()), "+Inf": int(np.isposinf(a).sum()),
-              "−Inf": int(np.isneginf(a).sum())}
+    counts = {
+        "NaN": int(np.isnan(a).sum()),
+        "+Inf": int(np.isposinf(a).sum()),
+        "−Inf": int(np.isneginf(a).sum()),
+    }
     return {k: v for k, v in counts.items() if v}
 
 
@@ -130,8 +151,7 @@ def nonfinite_overlay(a: np.ndarray) -> np.ndarray | None:
     if not nonfinite_counts(a):
         return None
     rgba = np.zeros((*a.shape, 4), dtype=np.uint8)
-    for key, mask in (("NaN", np.isnan(a)), ("+Inf", np.isposinf(a)),
-                      ("−Inf", np.isneginf(a))):
+    for key, mask in (("NaN", np.isnan(a)), ("+Inf", np.isposinf(a)), ("−Inf", np.isneginf(a))):
         rgba[mask, :3] = NONFINITE_COLOURS[key]
         rgba[mask, 3] = 255
     return rgba

@@ -72,12 +72,25 @@ class ShapeReport:
         """JSON-ready dict: shapes as lists of ints, the contract of `rnnviz shapes --json`."""
         params = []
         for p in self.parameters:
-            params.append({
-                "name": p.name, "shape": list(p.shape), "count": p.count, "layer": p.layer,
-                "direction": p.direction, "kind": p.kind,
-                "gates": [{"gate": g.gate, "rows": list(g.rows), "shape": list(g.shape),
-                           "count": g.count} for g in p.gates],
-            })
+            params.append(
+                {
+                    "name": p.name,
+                    "shape": list(p.shape),
+                    "count": p.count,
+                    "layer": p.layer,
+                    "direction": p.direction,
+                    "kind": p.kind,
+                    "gates": [
+                        {
+                            "gate": g.gate,
+                            "rows": list(g.rows),
+                            "shape": list(g.shape),
+                            "count": g.count,
+                        }
+                        for g in p.gates
+                    ],
+                }
+            )
         return {
             "spec": self.spec.to_dict(),
             "title": self.spec.title(),
@@ -136,11 +149,14 @@ def identities(spec: Spec) -> tuple[str, ...]:
     fwd_cols = f":{h}]" if spec.bidirectional else ":]"
     lines = [f"h_n[{last}] == output{t_last}{fwd_cols}   (last layer, forward: its final step)"]
     if spec.bidirectional:
-        lines.append(f"h_n[{last + 1}] == output{t_first}{h}:]   (last layer, backward: it ends at "
-                     "input position 0)")
+        lines.append(
+            f"h_n[{last + 1}] == output{t_first}{h}:]   (last layer, backward: it ends at "
+            "input position 0)"
+        )
     if spec.num_layers > 1:
-        lines.append(f"h_n[0:{last}] (lower layers) appear in no output: output is the last "
-                     "layer only")
+        lines.append(
+            f"h_n[0:{last}] (lower layers) appear in no output: output is the last layer only"
+        )
     return tuple(lines)
 
 
@@ -157,22 +173,37 @@ def parameter_inventory(spec: Spec) -> tuple[ParamInfo, ...]:
         for d, dname in enumerate(spec.directions):
             sfx = "_reverse" if d else ""
             cols = {"weight_ih": spec.layer_input_size(layer), "weight_hh": spec.out_hidden}
-            kinds: list[tuple[str, Shape]] = [("weight_ih", (g * hs, cols["weight_ih"])),
-                                              ("weight_hh", (g * hs, cols["weight_hh"]))]
+            kinds: list[tuple[str, Shape]] = [
+                ("weight_ih", (g * hs, cols["weight_ih"])),
+                ("weight_hh", (g * hs, cols["weight_hh"])),
+            ]
             if spec.bias:
                 kinds += [("bias_ih", (g * hs,)), ("bias_hh", (g * hs,))]
             for kind, shape in kinds:
                 per_gate_shape = (hs,) + shape[1:]
                 per_gate = _prod(per_gate_shape)
-                slices = tuple(GateSlice(gate, (j * hs, (j + 1) * hs), per_gate_shape, per_gate)
-                               for j, gate in enumerate(gates))
-                out.append(ParamInfo(f"{kind}_l{layer}{sfx}", shape, _prod(shape), layer, dname,
-                                     kind, slices))
+                slices = tuple(
+                    GateSlice(gate, (j * hs, (j + 1) * hs), per_gate_shape, per_gate)
+                    for j, gate in enumerate(gates)
+                )
+                out.append(
+                    ParamInfo(
+                        f"{kind}_l{layer}{sfx}", shape, _prod(shape), layer, dname, kind, slices
+                    )
+                )
             if spec.proj_size:
                 shape = (spec.proj_size, hs)
-                out.append(ParamInfo(f"weight_hr_l{layer}{sfx}", shape, _prod(shape), layer, dname,
-                                     "weight_hr",
-                                     (GateSlice("proj", (0, spec.proj_size), shape, _prod(shape)),)))
+                out.append(
+                    ParamInfo(
+                        f"weight_hr_l{layer}{sfx}",
+                        shape,
+                        _prod(shape),
+                        layer,
+                        dname,
+                        "weight_hr",
+                        (GateSlice("proj", (0, spec.proj_size), shape, _prod(shape)),),
+                    )
+                )
     return tuple(out)
 
 
@@ -216,18 +247,22 @@ def _formulas(spec: Spec, total: int, keras: int | None) -> tuple[str, str, str]
     torch_f = " + ".join(parts) + f" = {total:,}"
     if keras is None:
         keras_f = "no Keras equivalent: Keras recurrent layers have no proj_size"
-        note = ("PyTorch counts weight_hr (the projection) too; Keras has nothing to compare.")
+        note = "PyTorch counts weight_hr (the projection) too; Keras has nothing to compare."
     else:
         keras_f = " + ".join(kparts) + f" = {keras:,}"
         diff = total - keras
         if spec.cell == "gru":
-            note = ("Keras GRU (reset_after=True, the TF2 default) keeps two biases like PyTorch, "
-                    "so the counts agree; with reset_after=False it keeps one and has "
-                    f"{spec.num_layers * spec.num_directions * g * h:,} fewer.")
+            note = (
+                "Keras GRU (reset_after=True, the TF2 default) keeps two biases like PyTorch, "
+                "so the counts agree; with reset_after=False it keeps one and has "
+                f"{spec.num_layers * spec.num_directions * g * h:,} fewer."
+            )
         elif diff:
-            note = (f"PyTorch keeps two bias vectors (bias_ih and bias_hh) where Keras keeps one; "
-                    f"they are only ever added, so PyTorch has {diff:,} more parameters "
-                    f"({spec.num_layers * spec.num_directions} × {g} × {h}) for the same function.")
+            note = (
+                f"PyTorch keeps two bias vectors (bias_ih and bias_hh) where Keras keeps one; "
+                f"they are only ever added, so PyTorch has {diff:,} more parameters "
+                f"({spec.num_layers * spec.num_directions} × {g} × {h}) for the same function."
+            )
         else:
             note = "Without biases both conventions count the same weights."
     return torch_f, keras_f, note
@@ -242,8 +277,9 @@ def shapes(spec: Spec) -> ShapeReport:
     """The full shape and parameter report for `spec` (see ShapeReport)."""
     params = parameter_inventory(spec)
     total = sum(p.count for p in params)
-    layer_totals = tuple(sum(p.count for p in params if p.layer == k)
-                         for k in range(spec.num_layers))
+    layer_totals = tuple(
+        sum(p.count for p in params if p.layer == k) for k in range(spec.num_layers)
+    )
     gate_totals: dict[str, int] = {}
     for p in params:
         for gs in p.gates:
@@ -252,15 +288,29 @@ def shapes(spec: Spec) -> ShapeReport:
     torch_f, keras_f, note = _formulas(spec, total, keras)
     notes = []
     if spec.dropout and spec.num_layers == 1:
-        notes.append("dropout acts only between stacked layers, so with num_layers=1 it does "
-                     "nothing (torch warns about this too).")
+        notes.append(
+            "dropout acts only between stacked layers, so with num_layers=1 it does "
+            "nothing (torch warns about this too)."
+        )
     if spec.dropout:
         notes.append("dropout is active only in training mode; rnnviz traces in eval mode.")
     return ShapeReport(
-        spec=spec, tensors=tensor_shapes(spec), hn_slices=hn_slices(spec),
-        identities=identities(spec), parameters=params, layer_totals=layer_totals,
-        gate_totals=gate_totals, total_parameters=total, keras_parameters=keras,
-        torch_formula=torch_f, keras_formula=keras_f, convention_note=note, macs=macs(spec),
-        macs_formula=(f"seq_len {spec.seq_len} × batch {spec.batch_size} × Σ layers, directions "
-                      f"of gates × H × (I + H_out){' + H × proj' if spec.proj_size else ''}"),
-        notes=tuple(notes))
+        spec=spec,
+        tensors=tensor_shapes(spec),
+        hn_slices=hn_slices(spec),
+        identities=identities(spec),
+        parameters=params,
+        layer_totals=layer_totals,
+        gate_totals=gate_totals,
+        total_parameters=total,
+        keras_parameters=keras,
+        torch_formula=torch_f,
+        keras_formula=keras_f,
+        convention_note=note,
+        macs=macs(spec),
+        macs_formula=(
+            f"seq_len {spec.seq_len} × batch {spec.batch_size} × Σ layers, directions "
+            f"of gates × H × (I + H_out){' + H × proj' if spec.proj_size else ''}"
+        ),
+        notes=tuple(notes),
+    )

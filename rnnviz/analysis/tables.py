@@ -49,8 +49,10 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
 
 def shape_table_text(report: ShapeReport) -> str:
     """The whole report as plain text, for the terminal."""
-    out = [report.spec.title() + f"  on seq_len={report.spec.seq_len}, "
-           f"batch={report.spec.batch_size}", ""]
+    out = [
+        report.spec.title() + f"  on seq_len={report.spec.seq_len}, batch={report.spec.batch_size}",
+        "",
+    ]
     out.append(_text_table(["tensor", "shape", "layout"], tensor_rows(report)))
     out += ["", "h_n slices:"] + [f"  {s.label}" for s in report.hn_slices]
     out += ["", "identities:"] + [f"  {line}" for line in report.identities]
@@ -67,23 +69,35 @@ def shape_table_text(report: ShapeReport) -> str:
 
 def shape_table_markdown(report: ShapeReport) -> str:
     """The report as Markdown: a title, the tensor table, the parameter table and totals."""
+
     def md(header: list[str], rows: list[list[str]]) -> list[str]:
         esc = [[c.replace("|", "\\|") for c in r] for r in [header, *rows]]
-        return ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(header)] + \
-            ["| " + " | ".join(r) + " |" for r in esc[1:]]
+        return ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(header)] + [
+            "| " + " | ".join(r) + " |" for r in esc[1:]
+        ]
 
-    out = [f"# {report.spec.title()}", "",
-           f"seq_len {report.spec.seq_len}, batch {report.spec.batch_size}", "", "## Tensors", ""]
+    out = [
+        f"# {report.spec.title()}",
+        "",
+        f"seq_len {report.spec.seq_len}, batch {report.spec.batch_size}",
+        "",
+        "## Tensors",
+        "",
+    ]
     out += md(["tensor", "shape", "layout"], tensor_rows(report))
     out += ["", "h_n slices: " + "; ".join(s.label for s in report.hn_slices), ""]
     out += [f"- `{line}`" for line in report.identities]
     out += ["", "## Parameters", ""]
     out += md(["parameter", "shape", "count", "per gate"], parameter_rows(report))
     keras = f"{report.keras_parameters:,}" if report.keras_parameters is not None else "n/a"
-    out += ["", f"- **PyTorch total**: {report.total_parameters:,} = {report.torch_formula}",
-            f"- **Keras/TF total**: {keras} = {report.keras_formula}",
-            f"- {report.convention_note}",
-            f"- **MACs per forward**: {report.macs:,}", ""]
+    out += [
+        "",
+        f"- **PyTorch total**: {report.total_parameters:,} = {report.torch_formula}",
+        f"- **Keras/TF total**: {keras} = {report.keras_formula}",
+        f"- {report.convention_note}",
+        f"- **MACs per forward**: {report.macs:,}",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -95,10 +109,24 @@ def shape_table_csv(report: ShapeReport) -> str:
     for name, shape, layout in tensor_rows(report):
         w.writerow(["tensor", name, shape, "", layout])
     for p in report.parameters:
-        w.writerow(["parameter", p.name, _shape(p.shape), p.count,
-                    " ".join(f"{g.gate}={g.count}" for g in p.gates)])
+        w.writerow(
+            [
+                "parameter",
+                p.name,
+                _shape(p.shape),
+                p.count,
+                " ".join(f"{g.gate}={g.count}" for g in p.gates),
+            ]
+        )
     w.writerow(["total", "pytorch", "", report.total_parameters, report.torch_formula])
-    w.writerow(["total", "keras", "", "" if report.keras_parameters is None
-                else report.keras_parameters, report.keras_formula])
+    w.writerow(
+        [
+            "total",
+            "keras",
+            "",
+            "" if report.keras_parameters is None else report.keras_parameters,
+            report.keras_formula,
+        ]
+    )
     w.writerow(["total", "macs", "", report.macs, report.macs_formula])
     return buf.getvalue()

@@ -97,9 +97,15 @@ def edit_measures(app: Any, quick: bool) -> list[Measure]:
     _wait_idle(app, win)
     n = 5 if quick else 15
     small = _edit_latency(app, win, "hidden_size", [7 + (k % 5) for k in range(n)])
-    out = [Measure("config edit → all views repainted, default config",
-                   statistics.median(small) * 1000, "ms", 50,
-                   f"{win.state.spec.title()}, median of {n}, trace included, debounce not")]
+    out = [
+        Measure(
+            "config edit → all views repainted, default config",
+            statistics.median(small) * 1000,
+            "ms",
+            50,
+            f"{win.state.spec.title()}, median of {n}, trace included, debounce not",
+        )
+    ]
     # Big config: the trace itself takes about a second; the target is what follows it.
     win.state.set_spec(BIG)
     gap = _wait_idle(app, win)
@@ -110,20 +116,39 @@ def edit_measures(app: Any, quick: bool) -> list[Measure]:
         win.state.set_snapshot(snaps[k % 2])
         win.repaint()
         times.append(time.perf_counter() - t0)
-    out.append(Measure("trace landed → all views repainted, H=512 T=500 L=4 bi",
-                       statistics.median(times) * 1000, "ms", 250,
-                       f"median of {len(times)}"))
-    out.append(Measure("GUI thread longest block while tracing H=512 T=500 L=4 bi",
-                       gap * 1000, "ms", 100, "max gap between 5 ms timer ticks"))
+    out.append(
+        Measure(
+            "trace landed → all views repainted, H=512 T=500 L=4 bi",
+            statistics.median(times) * 1000,
+            "ms",
+            250,
+            f"median of {len(times)}",
+        )
+    )
+    out.append(
+        Measure(
+            "GUI thread longest block while tracing H=512 T=500 L=4 bi",
+            gap * 1000,
+            "ms",
+            100,
+            "max gap between 5 ms timer ticks",
+        )
+    )
     steps = []
     for k in range(20 if quick else 60):
         t0 = time.perf_counter()
         win.state.select(t=(k * 7) % BIG.seq_len)
         win.repaint()
         steps.append(time.perf_counter() - t0)
-    out.append(Measure("one timestep step → all views repainted, H=512 T=500 L=4 bi",
-                       statistics.median(steps) * 1000, "ms", 16,
-                       f"median of {len(steps)}, max {max(steps) * 1000:.1f} ms"))
+    out.append(
+        Measure(
+            "one timestep step → all views repainted, H=512 T=500 L=4 bi",
+            statistics.median(steps) * 1000,
+            "ms",
+            16,
+            f"median of {len(steps)}, max {max(steps) * 1000:.1f} ms",
+        )
+    )
     win.close()
     return out
 
@@ -149,33 +174,50 @@ def graph_measures(app: Any) -> list[Measure]:
     t0 = time.perf_counter()
     data = render_graph(GRAPH_BIG, "svg")
     svg = time.perf_counter() - t0
-    return [Measure("unrolled graph L=4 bi T=2000: build + first paint", built * 1000, "ms",
-                    1000, f"{graph.number_of_nodes()} nodes drawn (folded)"),
-            Measure("SVG export of it", svg * 1000, "ms", 3000, f"{len(data) / 1024:.0f} KiB")]
+    return [
+        Measure(
+            "unrolled graph L=4 bi T=2000: build + first paint",
+            built * 1000,
+            "ms",
+            1000,
+            f"{graph.number_of_nodes()} nodes drawn (folded)",
+        ),
+        Measure("SVG export of it", svg * 1000, "ms", 3000, f"{len(data) / 1024:.0f} KiB"),
+    ]
 
 
 def launch_measure() -> list[Measure]:
     """Process start → main window shown, in a fresh interpreter (torch not yet imported)."""
-    code = ("import time, os; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')\n"
-            "from rnnviz.app.bench_gui import _app, _window\n"
-            "import sys\n"
-            "app = _app(); win = _window(); app.processEvents(); win.repaint()\n"
-            "print('VISIBLE', time.time(), 'torch' in sys.modules, flush=True)\n"
-            "win.runner.shutdown()\n")
+    code = (
+        "import time, os; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')\n"
+        "from rnnviz.app.bench_gui import _app, _window\n"
+        "import sys\n"
+        "app = _app(); win = _window(); app.processEvents(); win.repaint()\n"
+        "print('VISIBLE', time.time(), 'torch' in sys.modules, flush=True)\n"
+        "win.runner.shutdown()\n"
+    )
     times, torch_loaded = [], False
     for _ in range(3):
         t0 = time.time()  # wall clock: compared with the child's own time.time()
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("VISIBLE")), "")
         if not line:
             raise RuntimeError(f"launch benchmark failed: {proc.stderr[-500:]}")
         _, shown, loaded = line.split()
         times.append(float(shown) - t0)
         torch_loaded = torch_loaded or loaded == "True"
-    return [Measure("launch → window visible", statistics.median(times) * 1000, "ms", 1500,
-                    f"median of 3 fresh processes; torch imported "
-                    f"before first paint: {'yes' if torch_loaded else 'no'}")]
+    return [
+        Measure(
+            "launch → window visible",
+            statistics.median(times) * 1000,
+            "ms",
+            1500,
+            f"median of 3 fresh processes; torch imported "
+            f"before first paint: {'yes' if torch_loaded else 'no'}",
+        )
+    ]
 
 
 def gui_measures(quick: bool = False) -> list[Measure]:

@@ -26,8 +26,11 @@ or under a virtual X server:
 
 def has_display() -> bool:
     """True if Qt can open a window here (a display, or a platform chosen explicitly)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or os.environ.get("QT_QPA_PLATFORM")) or sys.platform in ("win32", "darwin")
+    return bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+    ) or sys.platform in ("win32", "darwin")
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -60,9 +63,13 @@ def _quiet_offscreen() -> None:
     previous = qInstallMessageHandler(handler)
 
 
-def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
-           screenshot: str | os.PathLike[str] | None = None,
-           session: str | os.PathLike[str] | None = None) -> int:
+def launch(
+    spec: Spec | None,
+    options: RunOptions | None,
+    timestep: int = 0,
+    screenshot: str | os.PathLike[str] | None = None,
+    session: str | os.PathLike[str] | None = None,
+) -> int:
     """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
 
     With `screenshot`, render the 1400×900 window to that PNG once the first trace is drawn
@@ -95,8 +102,11 @@ def launch(spec: Spec | None, options: RunOptions | None, timestep: int = 0,
         # A screenshot must not depend on what this user looked at last.
         remembered = None if screenshot is not None else last_session()
         if remembered is not None:
-            spec, options, selection = remembered.spec, remembered.options, \
-                dict(remembered.selection)
+            spec, options, selection = (
+                remembered.spec,
+                remembered.options,
+                dict(remembered.selection),
+            )
         else:
             p = preset(DEFAULT_PRESET)
             spec, options = p.spec, p.options
@@ -161,15 +171,15 @@ def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
     state.sigSnapshotChanged.connect(lambda _: done("ok"))
     state.sigFailed.connect(lambda msg: done("failed", msg))
     state.sigSpecError.connect(lambda f, msg: msg and done("failed", f"{f}: {msg}"))
-    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: done("failed", "timed out waiting "
-                                                          "for the first trace"))
+    QTimer.singleShot(
+        SCREENSHOT_TIMEOUT_MS, lambda: done("failed", "timed out waiting for the first trace")
+    )
     window.runner.start_now()
     if not outcome:
         loop.exec()
     try:
         if "ok" not in outcome:
-            print(f"rnnviz: no screenshot: {outcome.get('failed', 'no trace')}",
-                  file=sys.stderr)
+            print(f"rnnviz: no screenshot: {outcome.get('failed', 'no trace')}", file=sys.stderr)
             return 1
         for _ in range(5):
             app.processEvents()

@@ -37,7 +37,8 @@ class QtPoster(QObject):
 class TraceRunner(Runner):
     """The runner with its results delivered on the GUI thread."""
 
-    def __init__(self, doc: Document, debounce_s: float = DEBOUNCE_S,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, doc: Document, debounce_s: float = DEBOUNCE_S, parent: QObject | None = None
+    ) -> None:
         self.poster = QtPoster(parent)
         super().__init__(doc, self.poster, debounce_s)

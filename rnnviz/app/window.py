@@ -49,8 +49,13 @@ from rnnviz.io.session import (
 DEFAULT_SIZE = (1400, 900)
 SESSION_FILTER = "rnnviz session (*.rnnviz.json *.json);;All files (*)"
 #: Keys the timeline owns; an editor with focus keeps them (see _KeyGuard).
-TIMELINE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home,
-                 Qt.Key.Key_End)
+TIMELINE_KEYS = (
+    Qt.Key.Key_Space,
+    Qt.Key.Key_Left,
+    Qt.Key.Key_Right,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+)
 #: Widgets that keep some timeline keys for themselves when they have focus: text fields,
 #: spin boxes and tables use them all; buttons and combo boxes only Space (press / open).
 #: (A combo box's Home/End would silently switch, say, the cell to GRU.)
@@ -86,10 +91,16 @@ class _KeyGuard(QObject):
     """
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.ShortcutOverride and event.key() in TIMELINE_KEYS \
-                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier \
-                and (isinstance(obj, _ALL_KEYS) or isinstance(obj, _SPACE_ONLY)
-                     and event.key() == Qt.Key.Key_Space):
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in TIMELINE_KEYS
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            and (
+                isinstance(obj, _ALL_KEYS)
+                or isinstance(obj, _SPACE_ONLY)
+                and event.key() == Qt.Key.Key_Space
+            )
+        ):
             event.accept()
         return False
 
@@ -128,18 +139,20 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.config_panel)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(260)
-        self.config_dock = self._dock("Configuration", "config", scroll,
-                                      Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.config_dock = self._dock(
+            "Configuration", "config", scroll, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.shapes_view, "Shapes")
         self.tabs.addTab(self.equations_view, "Equations")
         self.tabs.setMinimumWidth(340)
-        self.side_dock = self._dock("Shapes and equations", "side", self.tabs,
-                                    Qt.DockWidgetArea.RightDockWidgetArea)
-        self.timeline_dock = self._dock("Timeline", "timeline", self.timeline,
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.config_dock, self.side_dock], [290, 420],
-                         Qt.Orientation.Horizontal)
+        self.side_dock = self._dock(
+            "Shapes and equations", "side", self.tabs, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.timeline_dock = self._dock(
+            "Timeline", "timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.resizeDocks([self.config_dock, self.side_dock], [290, 420], Qt.Orientation.Horizontal)
 
         self.status = StatusBar(self.state, self)
         self.setStatusBar(self.status)
@@ -155,16 +168,16 @@ class MainWindow(QMainWindow):
             app.installEventFilter(self._key_guard)
 
     # ---- layout ------------------------------------------------------------------------------
-    def _dock(self, title: str, name: str, widget: QWidget,
-              area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{name}")  # saveState needs names
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None,
-                tip: str = "") -> QAction:
+    def _action(
+        self, menu: Any, text: str, slot: Any, shortcut: Any = None, tip: str = ""
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -178,28 +191,41 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        self.open_action = self._action(file, "&Open session…", self.open_session_dialog,
-                                        QKeySequence.StandardKey.Open)
-        self.save_action = self._action(file, "&Save session…", self.save_session_dialog,
-                                        QKeySequence.StandardKey.Save)
+        self.open_action = self._action(
+            file, "&Open session…", self.open_session_dialog, QKeySequence.StandardKey.Open
+        )
+        self.save_action = self._action(
+            file, "&Save session…", self.save_session_dialog, QKeySequence.StandardKey.Save
+        )
         self.recent_menu = file.addMenu("Recent sessions")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
         has_export = importlib.util.find_spec("rnnviz.app.dialogs.export_dialog") is not None
-        self.export_action = self._action(file, "&Export…", self.export_dialog, "Ctrl+E",
-                                          "Export the diagram, gates or tables to a file")
+        self.export_action = self._action(
+            file,
+            "&Export…",
+            self.export_dialog,
+            "Ctrl+E",
+            "Export the diagram, gates or tables to a file",
+        )
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")
-        self.copy_action = self._action(edit, "&Copy diagram", self.copy_diagram,
-                                        "Ctrl+Shift+C", "Copy the unrolled graph as an image")
+        self.copy_action = self._action(
+            edit,
+            "&Copy diagram",
+            self.copy_diagram,
+            "Ctrl+Shift+C",
+            "Copy the unrolled graph as an image",
+        )
         for a in (self.export_action, self.copy_action):
             a.setEnabled(has_export)
         presets = bar.addMenu("&Presets")
         self.preset_actions: dict[str, QAction] = {}
         for p in PRESETS:
-            action = self._action(presets, p.name, lambda _=False, p=p: self.load_preset(p.key),
-                                  tip=p.description)
+            action = self._action(
+                presets, p.name, lambda _=False, p=p: self.load_preset(p.key), tip=p.description
+            )
             self.preset_actions[p.key] = action
         presets.setToolTipsVisible(True)
         view = bar.addMenu("&View")
@@ -211,11 +237,13 @@ class MainWindow(QMainWindow):
     def _build_shortcuts(self) -> None:
         tl = self.timeline
         self.shortcuts: dict[str, QShortcut] = {}
-        for name, key, slot in (("play", Qt.Key.Key_Space, tl.toggle_play),
-                                ("back", Qt.Key.Key_Left, tl.step_back),
-                                ("forward", Qt.Key.Key_Right, tl.step_forward),
-                                ("first", Qt.Key.Key_Home, tl.first),
-                                ("last", Qt.Key.Key_End, tl.last)):
+        for name, key, slot in (
+            ("play", Qt.Key.Key_Space, tl.toggle_play),
+            ("back", Qt.Key.Key_Left, tl.step_back),
+            ("forward", Qt.Key.Key_Right, tl.step_forward),
+            ("first", Qt.Key.Key_Home, tl.first),
+            ("last", Qt.Key.Key_End, tl.last),
+        ):
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(slot)
@@ -237,8 +265,13 @@ class MainWindow(QMainWindow):
     def selection_dict(self) -> dict[str, Any]:
         """The selection as plain values for a session file."""
         s = self.state.selection
-        return {"layer": s.layer, "direction": s.direction, "t": s.t, "unit": s.unit,
-                "batch": s.batch}
+        return {
+            "layer": s.layer,
+            "direction": s.direction,
+            "t": s.t,
+            "unit": s.unit,
+            "batch": s.batch,
+        }
 
     def save_session(self, path: str | Path) -> bool:
         """Write the session to `path`; on failure say why and return False."""
@@ -322,10 +355,13 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         """Help → About."""
-        QMessageBox.about(self, "About rnnviz",
-                          "<b>rnnviz</b><br>See inside nn.RNN, nn.LSTM and nn.GRU: shapes, "
-                          "parameters and every gate, recomputed from the module's weights "
-                          "and verified against torch.")
+        QMessageBox.about(
+            self,
+            "About rnnviz",
+            "<b>rnnviz</b><br>See inside nn.RNN, nn.LSTM and nn.GRU: shapes, "
+            "parameters and every gate, recomputed from the module's weights "
+            "and verified against torch.",
+        )
 
     # ---- settings and lifetime --------------------------------------------------------------------
     def restore_layout(self) -> None:
@@ -348,8 +384,10 @@ class MainWindow(QMainWindow):
         s = settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("last_session", dumps_session(self.state.spec, self.state.options,
-                                                 self.selection_dict()))
+        s.setValue(
+            "last_session",
+            dumps_session(self.state.spec, self.state.options, self.selection_dict()),
+        )
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

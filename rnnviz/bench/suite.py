@@ -36,12 +36,21 @@ class Measure:
 
 #: (label, spec, target ratio) for trace time ÷ torch forward time.
 TRACE_CASES: tuple[tuple[str, Spec, float], ...] = (
-    ("LSTM I=128 H=512 L=4 bi T=500 B=4",
-     Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=4), 1.3),
-    ("LSTM I=28 H=128 L=2 bi T=100 B=1",
-     Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1), 2.0),
-    ("GRU I=64 H=256 L=2 bi T=300 B=8",
-     Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=8), 2.0),
+    (
+        "LSTM I=128 H=512 L=4 bi T=500 B=4",
+        Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=4),
+        1.3,
+    ),
+    (
+        "LSTM I=28 H=128 L=2 bi T=100 B=1",
+        Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1),
+        2.0,
+    ),
+    (
+        "GRU I=64 H=256 L=2 bi T=300 B=8",
+        Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=8),
+        2.0,
+    ),
     ("RNN I=16 H=64 T=200 B=2", Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2), 2.0),
 )
 
@@ -83,9 +92,15 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
             trace(module, x)
 
         fwd, tr = alternate(forward, traced, repeats)
-        out.append(Measure(f"trace ÷ forward, {label}", tr / fwd, "×", target,
-                           f"forward {fwd * 1000:.1f} ms, trace {tr * 1000:.1f} ms (medians of "
-                           f"{repeats})"))
+        out.append(
+            Measure(
+                f"trace ÷ forward, {label}",
+                tr / fwd,
+                "×",
+                target,
+                f"forward {fwd * 1000:.1f} ms, trace {tr * 1000:.1f} ms (medians of {repeats})",
+            )
+        )
     return out
 
 
@@ -94,15 +109,23 @@ def trace_memory() -> list[Measure]:
     from rnnviz.engine.tracing import make_inputs, trace
 
     out = []
-    for spec in (Spec("lstm", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=4),
-                 Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=4),
-                 Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2)):
+    for spec in (
+        Spec("lstm", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=4),
+        Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=4),
+        Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2),
+    ):
         x, _ = make_inputs(spec, 0)
         tr = trace(spec.build(0), x)
-        out.append(Measure(f"trace memory ÷ recorded arrays, {spec.title()}",
-                           tr.nbytes / tr.recorded_bytes, "×", 1.2,
-                           f"{tr.nbytes / 2**20:.1f} MiB held for {tr.recorded_bytes / 2**20:.1f}"
-                           " MiB recorded"))
+        out.append(
+            Measure(
+                f"trace memory ÷ recorded arrays, {spec.title()}",
+                tr.nbytes / tr.recorded_bytes,
+                "×",
+                1.2,
+                f"{tr.nbytes / 2**20:.1f} MiB held for {tr.recorded_bytes / 2**20:.1f}"
+                " MiB recorded",
+            )
+        )
     return out
 
 
@@ -138,9 +161,16 @@ def cancel_latency(quick: bool = False) -> list[Measure]:
         except Cancelled:
             lags.append(time.perf_counter() - asked[0])
         timer.cancel()
-    return [Measure(f"cancel → trace stopped, {TRACE_CASES[0][0]}", max(lags) * 1000, "ms",
-                    200, f"worst of {len(lags)} cancels spread over a {whole:.2f} s trace "
-                    f"(median {statistics.median(lags) * 1000:.0f} ms)")]
+    return [
+        Measure(
+            f"cancel → trace stopped, {TRACE_CASES[0][0]}",
+            max(lags) * 1000,
+            "ms",
+            200,
+            f"worst of {len(lags)} cancels spread over a {whole:.2f} s trace "
+            f"(median {statistics.median(lags) * 1000:.0f} ms)",
+        )
+    ]
 
 
 def run(quick: bool = False) -> list[Measure]:
@@ -156,6 +186,8 @@ def table(results: list[Measure]) -> str:
     """Results as a Markdown table (the README's Performance section is this output)."""
     lines = ["| measure | value | target | ok | detail |", "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.name} | {r.value:.3g} {r.unit} | ≤ {r.target:g} {r.unit} | "
-                     f"{'yes' if r.ok else 'NO'} | {r.detail} |")
+        lines.append(
+            f"| {r.name} | {r.value:.3g} {r.unit} | ≤ {r.target:g} {r.unit} | "
+            f"{'yes' if r.ok else 'NO'} | {r.detail} |"
+        )
     return "\n".join(lines)

@@ -48,8 +48,7 @@ def add_spec_flags(p: argparse.ArgumentParser) -> None:
     """The spec flags every subcommand shares."""
     g = p.add_argument_group("configuration")
     g.add_argument("--cell", choices=CELLS, default="lstm")
-    g.add_argument("--nonlinearity", choices=NONLINEARITIES, default="tanh",
-                   help="rnn only")
+    g.add_argument("--nonlinearity", choices=NONLINEARITIES, default="tanh", help="rnn only")
     g.add_argument("--input-size", type=_int, default=5)
     g.add_argument("--hidden-size", type=_int, default=6)
     g.add_argument("--num-layers", type=_int, default=1)
@@ -60,30 +59,45 @@ def add_spec_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--proj-size", type=_int, default=0, help="lstm only, < hidden size")
     g.add_argument("--seq-len", type=_int, default=3)
     g.add_argument("--batch-size", type=_int, default=1)
-    g.add_argument("--preset", default=None,
-                   help="start from a tutorial preset (see `rnnviz presets`); flags given "
-                        "explicitly still apply on top")
-    g.add_argument("--memory-budget", default=None,
-                   help="refuse configurations estimated above this, e.g. 4G (default: half "
-                        "of available memory, or $RNNVIZ_MEMORY_BUDGET)")
+    g.add_argument(
+        "--preset",
+        default=None,
+        help="start from a tutorial preset (see `rnnviz presets`); flags given "
+        "explicitly still apply on top",
+    )
+    g.add_argument(
+        "--memory-budget",
+        default=None,
+        help="refuse configurations estimated above this, e.g. 4G (default: half "
+        "of available memory, or $RNNVIZ_MEMORY_BUDGET)",
+    )
 
 
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     """Flags for how a spec is run (seed, input, initial state)."""
     g = p.add_argument_group("run")
     g.add_argument("--seed", type=_int, default=0)
-    g.add_argument("--input", dest="input_kind", choices=("randn", "zeros", "ones"),
-                   default="randn")
+    g.add_argument(
+        "--input", dest="input_kind", choices=("randn", "zeros", "ones"), default="randn"
+    )
     g.add_argument("--init", choices=("zeros", "randn"), default="zeros")
     g.add_argument("--weight-scale", type=_float, default=1.0)
     g.add_argument("--stepper", choices=("module", "cell"), default="module")
 
 
-_SPEC_FLAGS = {"cell": "cell", "nonlinearity": "nonlinearity", "input_size": "input_size",
-               "hidden_size": "hidden_size", "num_layers": "num_layers",
-               "bidirectional": "bidirectional", "batch_first": "batch_first",
-               "dropout": "dropout", "proj_size": "proj_size", "seq_len": "seq_len",
-               "batch_size": "batch_size"}
+_SPEC_FLAGS = {
+    "cell": "cell",
+    "nonlinearity": "nonlinearity",
+    "input_size": "input_size",
+    "hidden_size": "hidden_size",
+    "num_layers": "num_layers",
+    "bidirectional": "bidirectional",
+    "batch_first": "batch_first",
+    "dropout": "dropout",
+    "proj_size": "proj_size",
+    "seq_len": "seq_len",
+    "batch_size": "batch_size",
+}
 
 
 def spec_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -> Spec:
@@ -108,15 +122,17 @@ def budget_from_args(args: argparse.Namespace) -> int | None:
     try:
         budget = parse_bytes(args.memory_budget)
     except ValueError:
-        raise SpecError("memory_budget", f"must be a size like 4G or 512M, got "
-                        f"{args.memory_budget!r}") from None
+        raise SpecError(
+            "memory_budget", f"must be a size like 4G or 512M, got {args.memory_budget!r}"
+        ) from None
     return budget
 
 
 def options_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -> RunOptions:
     """The RunOptions the run flags describe (preset's options unless given explicitly)."""
-    fields = {k: getattr(args, k) for k in ("seed", "input_kind", "init", "weight_scale",
-                                            "stepper")}
+    fields = {
+        k: getattr(args, k) for k in ("seed", "input_kind", "init", "weight_scale", "stepper")
+    }
     if args.preset:
         base = preset(args.preset).options.to_dict()
         keep = explicit or set()
@@ -128,9 +144,9 @@ def _explicit(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
     """Dest names of the flags that appear literally in argv (so a preset yields to them)."""
     dests = set()
     for action in parser._actions:  # argparse offers no public view of this
-        if any(opt in argv or any(a.startswith(opt + "=") for a in argv)
-               for opt in action.option_strings):
+        if any(
+            opt in argv or any(a.startswith(opt + "=") for a in argv)
+            for opt in action.option_strings
+        ):
             dests.add(action.dest)
     return dests
-
-

@@ -49,8 +49,14 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
 
             ensure_qt_app()
         options.check(spec)
-        data = export_bytes(spec, args.format, options=options, timestep=args.timestep,
-                            fold=args.fold, scale=args.scale)
+        data = export_bytes(
+            spec,
+            args.format,
+            options=options,
+            timestep=args.timestep,
+            fold=args.fold,
+            scale=args.scale,
+        )
         write_export(args.out, data)
     except (ExportError, WriteError) as exc:
         raise CliError(str(exc)) from None

@@ -16,5 +16,6 @@ def cmd_gui(args: argparse.Namespace, spec: Spec | None) -> int:
     if spec is not None:
         check_budget(spec, budget_from_args(args))
     options = options_from_args(args, args._explicit) if spec is not None else None
-    return launch(spec, options, timestep=args.timestep, screenshot=args.screenshot,
-                  session=args.session)
+    return launch(
+        spec, options, timestep=args.timestep, screenshot=args.screenshot, session=args.session
+    )

@@ -51,8 +51,9 @@ def _handler(command: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for every subcommand."""
     parser = _Parser(
-        prog="rnnviz", description="See inside nn.RNN, nn.LSTM and nn.GRU. With no "
-        "subcommand, opens the window.")
+        prog="rnnviz",
+        description="See inside nn.RNN, nn.LSTM and nn.GRU. With no subcommand, opens the window.",
+    )
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("shapes", help="tensor shapes and parameter inventory")
     add_spec_flags(p)
@@ -64,9 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export the unrolled graph or a table")
     add_spec_flags(p)
     add_run_flags(p)
-    p.add_argument("--format", "-f", required=True,
-                   choices=("svg", "png", "pdf", "graphml", "dot", "json", "md", "csv",
-                            "gates-png", "gates-svg"))
+    p.add_argument(
+        "--format",
+        "-f",
+        required=True,
+        choices=(
+            "svg",
+            "png",
+            "pdf",
+            "graphml",
+            "dot",
+            "json",
+            "md",
+            "csv",
+            "gates-png",
+            "gates-svg",
+        ),
+    )
     p.add_argument("-o", "--out", required=True)
     p.add_argument("--timestep", type=_int, default=None)
     p.add_argument("--fold", type=_int, default=None)
@@ -84,8 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
-                      lineno: int, file: Any = None, line: str | None = None) -> None:
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     """Print a warning (e.g. torch's about dropout on a one-layer RNN) as one plain line,
     not the file path and source line of torch's internals."""
     text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
@@ -101,8 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    args._explicit = _explicit(sub.choices[args.command], argv) if args.command in sub.choices \
-        else set()
+    args._explicit = (
+        _explicit(sub.choices[args.command], argv) if args.command in sub.choices else set()
+    )
     try:
         if args.command in ("presets", "bench"):
             return int(_handler(args.command)(args))

@@ -23,6 +23,9 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
             result.save(args.out)
         except WriteError as exc:
             raise CliError(str(exc)) from None
-    print(result.summary() + (f" -> {args.out}" if args.out else "")
-          + f" ({human(result.nbytes)} recorded, {result.seconds * 1000:.0f} ms)")
+    print(
+        result.summary()
+        + (f" -> {args.out}" if args.out else "")
+        + f" ({human(result.nbytes)} recorded, {result.seconds * 1000:.0f} ms)"
+    )
     return 0

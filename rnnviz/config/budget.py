@@ -46,8 +46,12 @@ def _param_count(spec: Spec) -> int:
     """Total parameters by formula (what `parameter_inventory` sums, without building it:
     this runs before every trace and must stay cheap for absurd specs too)."""
     g, h, hout = spec.gate_count, spec.hidden_size, spec.out_hidden
-    per_dir = [g * h * (spec.layer_input_size(k) + hout) + (2 * g * h if spec.bias else 0)
-               + spec.proj_size * h for k in range(min(spec.num_layers, 2))]
+    per_dir = [
+        g * h * (spec.layer_input_size(k) + hout)
+        + (2 * g * h if spec.bias else 0)
+        + spec.proj_size * h
+        for k in range(min(spec.num_layers, 2))
+    ]
     total = per_dir[0] + per_dir[-1] * (spec.num_layers - 1)
     return total * spec.num_directions
 
@@ -130,8 +134,9 @@ def default_budget() -> int:
         try:
             return parse_bytes(env)
         except ValueError:
-            raise SpecError("memory_budget", f"${ENV_BUDGET}={env!r} is not a size like 4G "
-                            "or 512M") from None
+            raise SpecError(
+                "memory_budget", f"${ENV_BUDGET}={env!r} is not a size like 4G or 512M"
+            ) from None
     return available_memory() // 2
 
 
@@ -141,11 +146,18 @@ def check_budget(spec: Spec, budget: int | None = None, graph: bool = True) -> M
     est = estimate(spec, graph_nodes=graph)
     limit = default_budget() if budget is None else budget
     if est.total > limit:
-        parts = {"parameters": est.parameters, "activations": est.activations,
-                 "recorded gates": est.gates, "graph": est.graph}
+        parts = {
+            "parameters": est.parameters,
+            "activations": est.activations,
+            "recorded gates": est.gates,
+            "graph": est.graph,
+        }
         big = max(parts, key=lambda k: parts[k])
-        raise BudgetError("size", f"this configuration needs about {human(est.total)} "
-                          f"({big} {human(parts[big])}), over the memory budget of "
-                          f"{human(limit)}; reduce hidden_size, num_layers, seq_len or "
-                          f"batch_size, or raise the budget (--memory-budget / ${ENV_BUDGET})")
+        raise BudgetError(
+            "size",
+            f"this configuration needs about {human(est.total)} "
+            f"({big} {human(parts[big])}), over the memory budget of "
+            f"{human(limit)}; reduce hidden_size, num_layers, seq_len or "
+            f"batch_size, or raise the budget (--memory-budget / ${ENV_BUDGET})",
+        )
     return est

@@ -36,23 +36,34 @@ class RunOptions:
     stepper: str = "module"
 
     def __post_init__(self) -> None:
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) \
-                or not 0 <= self.seed < 2**63:
-            raise SpecError("seed", f"must be a whole number from 0 to 2**63 - 1, got {self.seed!r}")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**63
+        ):
+            raise SpecError(
+                "seed", f"must be a whole number from 0 to 2**63 - 1, got {self.seed!r}"
+            )
         if self.input_kind not in INPUT_KINDS:
-            raise SpecError("input_kind", f"must be one of {', '.join(INPUT_KINDS)}, "
-                            f"got {self.input_kind!r}")
+            raise SpecError(
+                "input_kind", f"must be one of {', '.join(INPUT_KINDS)}, got {self.input_kind!r}"
+            )
         if self.init not in INIT_KINDS:
             raise SpecError("init", f"must be one of {', '.join(INIT_KINDS)}, got {self.init!r}")
         ws = self.weight_scale
         # The range test comes before isfinite: math.isfinite of a huge int overflows.
-        if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not 0 < ws <= 1e6 \
-                or not math.isfinite(ws):
+        if (
+            isinstance(ws, bool)
+            or not isinstance(ws, (int, float))
+            or not 0 < ws <= 1e6
+            or not math.isfinite(ws)
+        ):
             raise SpecError("weight_scale", f"must be a number in (0, 1e6], got {ws!r}")
         object.__setattr__(self, "weight_scale", float(ws))
         if self.stepper not in STEPPERS:
-            raise SpecError("stepper", f"must be one of {', '.join(STEPPERS)}, "
-                            f"got {self.stepper!r}")
+            raise SpecError(
+                "stepper", f"must be one of {', '.join(STEPPERS)}, got {self.stepper!r}"
+            )
 
     def check(self, spec: Spec) -> None:
         """Raise SpecError if these options cannot run `spec` (a cell has one layer, one way)."""
@@ -62,8 +73,9 @@ class RunOptions:
             if spec.bidirectional:
                 raise SpecError("bidirectional", "a *Cell runs forward only with stepper cell")
             if spec.proj_size:
-                raise SpecError("proj_size", "LSTMCell has no projection: must be 0 with "
-                                "stepper cell")
+                raise SpecError(
+                    "proj_size", "LSTMCell has no projection: must be 0 with stepper cell"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields, for session files."""

@@ -24,33 +24,64 @@ class Preset:
 
 
 PRESETS: tuple[Preset, ...] = (
-    Preset("rnn-5-6-2", "nn.RNN(5, 6, 2) on (1, 3, 5)",
-           "Tutorial 000: seq_len 1, batch 3, h0 ~ randn(2, 3, 6); output (1, 3, 6), h_n (2, 3, 6).",
-           Spec("rnn", 5, 6, 2, seq_len=1, batch_size=3), RunOptions(init="randn")),
-    Preset("rnncell-4-2", "nn.RNNCell(4, 2) over seq 3",
-           "Tutorial 001: a cell stepped by hand over seq_len 3, batch 1, hidden starts at zeros.",
-           Spec("rnn", 4, 2, 1, seq_len=3, batch_size=1), RunOptions(stepper="cell")),
-    Preset("lstm-5-6-2", "nn.LSTM(5, 6, 2) on (1, 3, 5)",
-           "Tutorial 000: as the RNN example, with c0 ~ randn(2, 3, 6) as well.",
-           Spec("lstm", 5, 6, 2, seq_len=1, batch_size=3), RunOptions(init="randn")),
-    Preset("gru-5-6-2", "nn.GRU(5, 6, 2) on (1, 3, 5)",
-           "Tutorial 000: as the RNN example, GRU gates r, z, n.",
-           Spec("gru", 5, 6, 2, seq_len=1, batch_size=3), RunOptions(init="randn")),
-    Preset("lstm-28-128", "LSTM 28 → 128 (parameter formula)",
-           "Tutorial 002: (128 + 28) × (128 × 4) + 4 × 128 = 80,384 in Keras' one-bias convention; "
-           "PyTorch has 80,896. An MNIST row per step: seq_len 28.",
-           Spec("lstm", 28, 128, 1, seq_len=28, batch_size=1), RunOptions()),
-    Preset("bilstm-2", "2-layer bidirectional LSTM",
-           "Tutorial 000's Bi-LSTM: both directions, two layers, h_n of shape (4, batch, H).",
-           Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1), RunOptions()),
-    Preset("relu-explode", "Deep relu RNN that explodes",
-           "Tutorial 000's exploding values, forward: 6 relu layers with weights × 8 pass "
-           "float32's 3.4e38 and overflow to Inf, then NaN (Inf − Inf).",
-           Spec("rnn", 8, 32, 6, nonlinearity="relu", seq_len=80, batch_size=1),
-           RunOptions(weight_scale=8.0)),
-    Preset("hello-ohlol", "Char RNN: \"hello\" → \"ohlol\"",
-           "Tutorial 001: 4 characters one-hot, RNN 4 → 4, seq_len 5 (the letters of hello).",
-           Spec("rnn", 4, 4, 1, seq_len=5, batch_size=1), RunOptions()),
+    Preset(
+        "rnn-5-6-2",
+        "nn.RNN(5, 6, 2) on (1, 3, 5)",
+        "Tutorial 000: seq_len 1, batch 3, h0 ~ randn(2, 3, 6); output (1, 3, 6), h_n (2, 3, 6).",
+        Spec("rnn", 5, 6, 2, seq_len=1, batch_size=3),
+        RunOptions(init="randn"),
+    ),
+    Preset(
+        "rnncell-4-2",
+        "nn.RNNCell(4, 2) over seq 3",
+        "Tutorial 001: a cell stepped by hand over seq_len 3, batch 1, hidden starts at zeros.",
+        Spec("rnn", 4, 2, 1, seq_len=3, batch_size=1),
+        RunOptions(stepper="cell"),
+    ),
+    Preset(
+        "lstm-5-6-2",
+        "nn.LSTM(5, 6, 2) on (1, 3, 5)",
+        "Tutorial 000: as the RNN example, with c0 ~ randn(2, 3, 6) as well.",
+        Spec("lstm", 5, 6, 2, seq_len=1, batch_size=3),
+        RunOptions(init="randn"),
+    ),
+    Preset(
+        "gru-5-6-2",
+        "nn.GRU(5, 6, 2) on (1, 3, 5)",
+        "Tutorial 000: as the RNN example, GRU gates r, z, n.",
+        Spec("gru", 5, 6, 2, seq_len=1, batch_size=3),
+        RunOptions(init="randn"),
+    ),
+    Preset(
+        "lstm-28-128",
+        "LSTM 28 → 128 (parameter formula)",
+        "Tutorial 002: (128 + 28) × (128 × 4) + 4 × 128 = 80,384 in Keras' one-bias convention; "
+        "PyTorch has 80,896. An MNIST row per step: seq_len 28.",
+        Spec("lstm", 28, 128, 1, seq_len=28, batch_size=1),
+        RunOptions(),
+    ),
+    Preset(
+        "bilstm-2",
+        "2-layer bidirectional LSTM",
+        "Tutorial 000's Bi-LSTM: both directions, two layers, h_n of shape (4, batch, H).",
+        Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1),
+        RunOptions(),
+    ),
+    Preset(
+        "relu-explode",
+        "Deep relu RNN that explodes",
+        "Tutorial 000's exploding values, forward: 6 relu layers with weights × 8 pass "
+        "float32's 3.4e38 and overflow to Inf, then NaN (Inf − Inf).",
+        Spec("rnn", 8, 32, 6, nonlinearity="relu", seq_len=80, batch_size=1),
+        RunOptions(weight_scale=8.0),
+    ),
+    Preset(
+        "hello-ohlol",
+        'Char RNN: "hello" → "ohlol"',
+        "Tutorial 001: 4 characters one-hot, RNN 4 → 4, seq_len 5 (the letters of hello).",
+        Spec("rnn", 4, 4, 1, seq_len=5, batch_size=1),
+        RunOptions(),
+    ),
 )
 
 

@@ -96,32 +96,45 @@ class Spec:
         if cell not in CELLS:
             raise SpecError("cell", f"must be one of {', '.join(CELLS)}, got {self.cell!r}")
         object.__setattr__(self, "cell", cell)
-        for name, hi in (("input_size", MAX_SIZE), ("hidden_size", MAX_SIZE),
-                         ("num_layers", MAX_LAYERS), ("seq_len", MAX_SEQ),
-                         ("batch_size", MAX_BATCH)):
+        for name, hi in (
+            ("input_size", MAX_SIZE),
+            ("hidden_size", MAX_SIZE),
+            ("num_layers", MAX_LAYERS),
+            ("seq_len", MAX_SEQ),
+            ("batch_size", MAX_BATCH),
+        ):
             object.__setattr__(self, name, _check_int(name, getattr(self, name), 1, hi))
         for name in ("bidirectional", "batch_first", "bias"):
             _check_bool(name, getattr(self, name))
         nl = self.nonlinearity.lower() if isinstance(self.nonlinearity, str) else self.nonlinearity
         if nl not in NONLINEARITIES:
-            raise SpecError("nonlinearity",
-                            f"must be one of {', '.join(NONLINEARITIES)}, got {self.nonlinearity!r}")
+            raise SpecError(
+                "nonlinearity",
+                f"must be one of {', '.join(NONLINEARITIES)}, got {self.nonlinearity!r}",
+            )
         if cell != "rnn" and nl != "tanh":
-            raise SpecError("nonlinearity", f"applies to cell rnn only; {cell} has fixed "
-                            "activations (leave it at tanh)")
+            raise SpecError(
+                "nonlinearity",
+                f"applies to cell rnn only; {cell} has fixed activations (leave it at tanh)",
+            )
         object.__setattr__(self, "nonlinearity", nl)
         d = self.dropout
         # The range test comes before isfinite: math.isfinite of a huge int overflows.
-        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0.0 <= d < 1.0 \
-                or not math.isfinite(d):
+        if (
+            isinstance(d, bool)
+            or not isinstance(d, (int, float))
+            or not 0.0 <= d < 1.0
+            or not math.isfinite(d)
+        ):
             raise SpecError("dropout", f"must be a number in [0, 1), got {d!r}")
         object.__setattr__(self, "dropout", float(d))
         p = _check_int("proj_size", self.proj_size, 0, MAX_SIZE)
         if p and cell != "lstm":
             raise SpecError("proj_size", f"applies to cell lstm only; must be 0 for {cell}")
         if p and p >= self.hidden_size:
-            raise SpecError("proj_size", f"must be from 0 to hidden_size - 1 "
-                            f"({self.hidden_size - 1}), got {p}")
+            raise SpecError(
+                "proj_size", f"must be from 0 to hidden_size - 1 ({self.hidden_size - 1}), got {p}"
+            )
         object.__setattr__(self, "proj_size", p)
 
     # ---- derived facts -------------------------------------------------------------------
@@ -163,8 +176,11 @@ class Spec:
         """
         per_step = 0
         for layer in range(self.num_layers):
-            one = self.gate_count * self.hidden_size * (self.layer_input_size(layer)
-                                                        + self.out_hidden)
+            one = (
+                self.gate_count
+                * self.hidden_size
+                * (self.layer_input_size(layer) + self.out_hidden)
+            )
             one += self.hidden_size * self.proj_size
             per_step += one * self.num_directions
         return per_step * self.seq_len * self.batch_size
@@ -209,8 +225,11 @@ class Spec:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise SpecError("version", f"must be a positive whole number, got {version!r}")
         if version > SPEC_VERSION:
-            raise SpecError("version", f"{version} is newer than this rnnviz understands "
-                            f"({SPEC_VERSION}); upgrade rnnviz to open it")
+            raise SpecError(
+                "version",
+                f"{version} is newer than this rnnviz understands "
+                f"({SPEC_VERSION}); upgrade rnnviz to open it",
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -247,9 +266,14 @@ class Spec:
         import torch
 
         kwargs: dict[str, Any] = dict(
-            input_size=self.input_size, hidden_size=self.hidden_size,
-            num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
-            dropout=self.dropout, bidirectional=self.bidirectional)
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            bias=self.bias,
+            batch_first=self.batch_first,
+            dropout=self.dropout,
+            bidirectional=self.bidirectional,
+        )
         gen_state = torch.random.get_rng_state()
         try:
             torch.manual_seed(seed)

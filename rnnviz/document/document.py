@@ -122,8 +122,9 @@ class Document:
             self.sigSpecChanged.emit(new)
         return True
 
-    def set_spec(self, spec: Spec, options: RunOptions | None = None,
-                 selection: dict[str, Any] | None = None) -> bool:
+    def set_spec(
+        self, spec: Spec, options: RunOptions | None = None, selection: dict[str, Any] | None = None
+    ) -> bool:
         """Replace spec (and options, and the selection) wholesale: a preset or a session.
 
         `selection` (layer, direction, t, unit, batch) is clamped to the new spec, not to the

@@ -64,8 +64,9 @@ class _Alarm:
             self._deadline = time.monotonic() + delay
             self._callback = callback
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="rnnviz-debounce",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="rnnviz-debounce", daemon=True
+                )
                 self._thread.start()
             self._cond.notify()
 
@@ -116,14 +117,20 @@ class Runner:
 
     sigIdle = Signal()
 
-    def __init__(self, doc: Document, post: Post = post_inline,
-                 debounce_s: float = DEBOUNCE_S, jobs: dict[str, Job] | None = None) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        post: Post = post_inline,
+        debounce_s: float = DEBOUNCE_S,
+        jobs: dict[str, Job] | None = None,
+    ) -> None:
         self.doc = doc
         self._post = post
         self._jobs = jobs or JOBS
         self._debounce_s = debounce_s
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="rnnviz-trace")
+            max_workers=1, thread_name_prefix="rnnviz-trace"
+        )
         self._latest = 0  # id of the newest request; only its result is kept
         self._running: dict[int, _Request] = {}  # submitted, not yet ended
         self._alarm = _Alarm(post)
@@ -282,8 +289,12 @@ class Runner:
     def _on_result(self, rid: int, record: Any) -> None:
         req = self._running.pop(rid, None)
         # With a newer edit waiting, this result already shows an old spec: drop it.
-        if req is not None and self._pool is not None and not self._pending \
-                and not req.cancel.is_set():
+        if (
+            req is not None
+            and self._pool is not None
+            and not self._pending
+            and not req.cancel.is_set()
+        ):
             self.doc.set_result(req.key, record)
         self._finish_if_idle()
 

@@ -26,6 +26,10 @@ def clamp_selection(sel: Selection, spec: Spec) -> Selection:
 
     direction = sel.direction if sel.direction in spec.directions else "fwd"
     units = spec.out_hidden if spec.cell != "lstm" else spec.hidden_size
-    return Selection(layer=clamp(sel.layer, spec.num_layers - 1), direction=direction,
-                     t=clamp(sel.t, spec.seq_len - 1), unit=clamp(sel.unit, units - 1),
-                     batch=clamp(sel.batch, spec.batch_size - 1))
+    return Selection(
+        layer=clamp(sel.layer, spec.num_layers - 1),
+        direction=direction,
+        t=clamp(sel.t, spec.seq_len - 1),
+        unit=clamp(sel.unit, units - 1),
+        batch=clamp(sel.batch, spec.batch_size - 1),
+    )

@@ -39,8 +39,13 @@ def draw_fold(spec: Spec) -> int | None:
     return DEFAULT_FOLD if spec.seq_len > DRAW_FOLD_ABOVE else None
 
 
-def compute_snapshot(spec: Spec, options: RunOptions | None = None, *,
-                     progress: Progress | None = None, cancel: Cancel | None = None) -> Snapshot:
+def compute_snapshot(
+    spec: Spec,
+    options: RunOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> Snapshot:
     """Trace `spec` (see trace_spec) and derive its shape report and drawn graph."""
     from rnnviz.engine.tracing import trace_spec
 

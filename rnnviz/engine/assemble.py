@@ -14,8 +14,15 @@ from rnnviz.engine.record import Trace
 USER_TENSORS = frozenset({"input", "h0", "c0"})
 
 
-def assemble_trace(spec: Spec, tensors: dict[str, torch.Tensor], gates: dict[tuple[int, str, str],
-            np.ndarray], module: nn.Module, diff: Diff, source: str, notes: list[str]) -> Trace:
+def assemble_trace(
+    spec: Spec,
+    tensors: dict[str, torch.Tensor],
+    gates: dict[tuple[int, str, str], np.ndarray],
+    module: nn.Module,
+    diff: Diff,
+    source: str,
+    notes: list[str],
+) -> Trace:
     # The user's own tensors (weights, x, h0, c0) are copied: .numpy() shares their memory,
     # and a trace must stay what it was when the user trains on or edits x in place.
     # Everything else was made by this trace and is nobody else's.
@@ -23,9 +30,18 @@ def assemble_trace(spec: Spec, tensors: dict[str, torch.Tensor], gates: dict[tup
     nonfinite = sum(count_nonfinite(a) for a in gates.values())
     nonfinite += sum(count_nonfinite(a) for k, a in arrays.items() if k != "input")
     params = param_copies(module)
-    return Trace(spec=spec, tensors=arrays, gates=gates, params=params, max_abs_diff=diff.abs,
-                 max_rel_diff=diff.rel, nonfinite=nonfinite,
-                 nonfinite_mismatch=diff.mismatched, source=source, notes=tuple(notes))
+    return Trace(
+        spec=spec,
+        tensors=arrays,
+        gates=gates,
+        params=params,
+        max_abs_diff=diff.abs,
+        max_rel_diff=diff.rel,
+        nonfinite=nonfinite,
+        nonfinite_mismatch=diff.mismatched,
+        source=source,
+        notes=tuple(notes),
+    )
 
 
 def param_copies(module: nn.Module) -> dict[str, np.ndarray]:
@@ -40,6 +56,6 @@ def param_copies(module: nn.Module) -> dict[str, np.ndarray]:
     flat = to_numpy(torch.cat([p.reshape(-1) for _, p in named]))
     out, at = {}, 0
     for name, p in named:
-        out[name] = flat[at:at + p.numel()].reshape(tuple(p.shape))
+        out[name] = flat[at : at + p.numel()].reshape(tuple(p.shape))
         at += p.numel()
     return out

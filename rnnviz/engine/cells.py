@@ -15,23 +15,30 @@ from rnnviz.engine.recompute import Diff, Lane, recompute
 from rnnviz.engine.record import Trace
 
 
-def trace_cell(cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | None,
-                cancel: Cancel | None) -> Trace:
+def trace_cell(
+    cell: nn.Module, x: torch.Tensor, hx: Any, progress: Progress | None, cancel: Cancel | None
+) -> Trace:
     """Step an RNNCell/LSTMCell/GRUCell over x's first dim exactly as a user loop would."""
     unbatched = x.dim() == 2
     if unbatched:
         x = x.unsqueeze(1)
         if hx is not None:
-            hx = tuple(t.unsqueeze(0) for t in hx) if isinstance(hx, (tuple, list)) \
+            hx = (
+                tuple(t.unsqueeze(0) for t in hx)
+                if isinstance(hx, (tuple, list))
                 else hx.unsqueeze(0)
+            )
     if x.dim() != 3:
         raise ValueError(f"input to a cell trace must be (T, B, I) or (T, I), got {tuple(x.shape)}")
     spec = spec_of(cell, x)
     check_budget(spec, graph=False)
     h0, c0 = default_state(spec, x)
     if hx is not None:
-        h0, c0 = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if spec.cell == "lstm" \
+        h0, c0 = (
+            (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
+            if spec.cell == "lstm"
             else (hx.unsqueeze(0), None)
+        )
     meter = Meter(spec.seq_len // 64 + 1, progress, cancel)
     h, c = h0[0], (c0[0] if c0 is not None else None)
     hs, cs = [], []

@@ -21,8 +21,9 @@ from rnnviz.engine.gates import DirectionWeights
 CHUNK = 256
 
 
-def fused_step(spec: Spec, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
-               w: DirectionWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def fused_step(
+    spec: Spec, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None, w: DirectionWeights
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """One layer, one direction, forward in time, through the same ATen kernel nn.RNNBase
     calls (torch._VF.*). Returns (output (T,B,H_out), h_T (1,B,H_out), c_T or None)."""
     args = (w.flat(), spec.bias, 1, 0.0, False, False, False)
@@ -33,9 +34,15 @@ def fused_step(spec: Spec, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | N
     return out, hn, None
 
 
-def run_direction(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
-                   w: DirectionWeights, reverse: bool, tick: Callable[[], None]
-                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+def run_direction(
+    spec: Spec,
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor | None,
+    w: DirectionWeights,
+    reverse: bool,
+    tick: Callable[[], None],
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """torch's own h_t for every t of one direction (T, B, H_out), indexed by input position,
     and its final c (B, H) for LSTM. Runs in chunks so a cancel is seen between them."""
     seq = x.flip(0) if reverse else x
@@ -43,7 +50,7 @@ def run_direction(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tenso
     pieces = []
     step = chunk_steps(spec)
     for start in range(0, seq.shape[0], step):
-        out, h, c = fused_step(spec, seq[start:start + step], h, c, w)
+        out, h, c = fused_step(spec, seq[start : start + step], h, c, w)
         pieces.append(out)
         tick()
     hseq = torch.cat(pieces, 0) if len(pieces) > 1 else pieces[0]
@@ -62,8 +69,10 @@ CALL_MACS = 1.0e10
 def _step_macs(spec: Spec) -> float:
     """Multiply-accumulates of one timestep of one direction of the widest layer."""
     widest = max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2)))
-    return spec.batch_size * spec.gate_count * spec.hidden_size * (widest + spec.out_hidden) \
+    return (
+        spec.batch_size * spec.gate_count * spec.hidden_size * (widest + spec.out_hidden)
         + spec.batch_size * spec.hidden_size * spec.proj_size
+    )
 
 
 def chunk_steps(spec: Spec) -> int:
@@ -86,8 +95,13 @@ def whole_layers(spec: Spec) -> bool:
     return spec.seq_len * _step_macs(spec) * spec.num_directions <= CALL_MACS
 
 
-def run_layer(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | None,
-              ws: list[DirectionWeights]) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+def run_layer(
+    spec: Spec,
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor | None,
+    ws: list[DirectionWeights],
+) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
     """One whole layer (every direction) in one fused call, as nn.RNNBase.forward runs it.
 
     Returns per direction torch's h_t for every t (T, B, H_out), indexed by input position,
@@ -100,7 +114,7 @@ def run_layer(spec: Spec, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor | 
         out, _ = kernel(spec)(x, h0, *args)
         cn = None
     hout = spec.out_hidden
-    hseqs = [out[:, :, d * hout:(d + 1) * hout] for d in range(len(ws))]
+    hseqs = [out[:, :, d * hout : (d + 1) * hout] for d in range(len(ws))]
     return hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
 
 
@@ -109,5 +123,3 @@ def kernel(spec: Spec) -> Any:
     if spec.cell == "gru":
         return torch._VF.gru  # type: ignore[attr-defined]
     return torch._VF.rnn_relu if spec.nonlinearity == "relu" else torch._VF.rnn_tanh  # type: ignore[attr-defined]
-
-

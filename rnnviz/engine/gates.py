@@ -27,8 +27,7 @@ class DirectionWeights:
 
     def flat(self) -> list[torch.Tensor]:
         """In torch's flat-weights order (w_ih, w_hh, b_ih, b_hh, w_hr), Nones left out."""
-        return [w for w in (self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_hr)
-                if w is not None]
+        return [w for w in (self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_hr) if w is not None]
 
 
 def previous_h(hseq: torch.Tensor, h0: torch.Tensor, reverse: bool) -> torch.Tensor:
@@ -39,8 +38,9 @@ def previous_h(hseq: torch.Tensor, h0: torch.Tensor, reverse: bool) -> torch.Ten
     return torch.cat([h0.unsqueeze(0), hseq[:-1]], dim=0)
 
 
-def _pre(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeights,
-         reverse: bool) -> torch.Tensor:
+def _pre(
+    x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeights, reverse: bool
+) -> torch.Tensor:
     """W_ih x + W_hh h_{t-1} + b_ih + b_hh for every (t, b): (T, B, gates × H).
 
     The recurrent product reads torch's own h_t shifted by one step (h0 at the start; for
@@ -63,8 +63,14 @@ def _pre(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeig
     return out3
 
 
-def lstm_gates(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeights,
-               hidden: int, reverse: bool) -> dict[str, torch.Tensor]:
+def lstm_gates(
+    x: torch.Tensor,
+    hseq: torch.Tensor,
+    h0: torch.Tensor,
+    w: DirectionWeights,
+    hidden: int,
+    reverse: bool,
+) -> dict[str, torch.Tensor]:
     """LSTM i, f, g, o for one direction, each (T, B, H) (views of one buffer).
 
     i = σ(W_ii x + b_ii + W_hi h + b_hi), f and o likewise, g = tanh(…); the cell state
@@ -78,8 +84,9 @@ def lstm_gates(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: Directi
     return {"i": i, "f": f, "g": g, "o": o}
 
 
-def cell_scan(lanes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, bool]]
-              ) -> list[torch.Tensor]:
+def cell_scan(
+    lanes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, bool]],
+) -> list[torch.Tensor]:
     """c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t for many (layer, direction) lanes in one time loop.
 
     Each lane is (i, f, g, c0, reverse) with i, f, g (T, B, H) and c0 (B, H). This is the one
@@ -106,8 +113,9 @@ def cell_scan(lanes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.
 SCAN_LANE_ALONE = 1024
 
 
-def _scan_one(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, c0: torch.Tensor,
-              reverse: bool) -> torch.Tensor:
+def _scan_one(
+    i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, c0: torch.Tensor, reverse: bool
+) -> torch.Tensor:
     """The cell-state scan of one lane, in place in the i ⊙ g buffer: (T, B, H)."""
     c = i * g
     steps = range(c.shape[0] - 1, -1, -1) if reverse else range(c.shape[0])
@@ -142,13 +150,19 @@ def gru_gates(x: torch.Tensor, hprev: torch.Tensor, w: DirectionWeights) -> dict
     gi, gh = gi.view(t, bsz, -1), gh.view(t, bsz, -1)
     rz = gi[:, :, : 2 * hs].add_(gh[:, :, : 2 * hs]).sigmoid_()
     r, z = rz.split(hs, dim=2)
-    n = gi[:, :, 2 * hs:].addcmul_(r, gh[:, :, 2 * hs:]).tanh_()
+    n = gi[:, :, 2 * hs :].addcmul_(r, gh[:, :, 2 * hs :]).tanh_()
     h = torch.sub(hprev, n).mul_(z).add_(n)
     return {"r": r, "z": z, "n": n, "h": h}
 
 
-def rnn_gates(x: torch.Tensor, hseq: torch.Tensor, h0: torch.Tensor, w: DirectionWeights,
-              nonlinearity: str, reverse: bool) -> dict[str, torch.Tensor]:
+def rnn_gates(
+    x: torch.Tensor,
+    hseq: torch.Tensor,
+    h0: torch.Tensor,
+    w: DirectionWeights,
+    nonlinearity: str,
+    reverse: bool,
+) -> dict[str, torch.Tensor]:
     """Elman RNN pre-activation a = W_ih x + b_ih + W_hh h + b_hh and h = tanh(a) or relu(a)."""
     a = _pre(x, hseq, h0, w, reverse)
     h = torch.relu(a) if nonlinearity == "relu" else torch.tanh(a)

@@ -25,47 +25,78 @@ def spec_of(module: nn.Module, x: torch.Tensor) -> Spec:
     if isinstance(module, nn.RNNBase):
         cell = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn", "RNN_RELU": "rnn"}[module.mode]
         t_dim, b_dim = (1, 0) if module.batch_first else (0, 1)
-        return Spec(cell=cell, input_size=module.input_size, hidden_size=module.hidden_size,
-                    num_layers=module.num_layers, bidirectional=module.bidirectional,
-                    batch_first=module.batch_first, bias=module.bias,
-                    nonlinearity="relu" if module.mode == "RNN_RELU" else "tanh",
-                    # torch allows dropout=1.0, a Spec takes [0, 1); dropout acts only in
-                    # training, so the traced (eval) pass is the same either way — see notes.
-                    dropout=min(float(module.dropout), MAX_SPEC_DROPOUT), proj_size=getattr(module, "proj_size", 0),
-                    seq_len=x.shape[t_dim], batch_size=x.shape[b_dim])
+        return Spec(
+            cell=cell,
+            input_size=module.input_size,
+            hidden_size=module.hidden_size,
+            num_layers=module.num_layers,
+            bidirectional=module.bidirectional,
+            batch_first=module.batch_first,
+            bias=module.bias,
+            nonlinearity="relu" if module.mode == "RNN_RELU" else "tanh",
+            # torch allows dropout=1.0, a Spec takes [0, 1); dropout acts only in
+            # training, so the traced (eval) pass is the same either way — see notes.
+            dropout=min(float(module.dropout), MAX_SPEC_DROPOUT),
+            proj_size=getattr(module, "proj_size", 0),
+            seq_len=x.shape[t_dim],
+            batch_size=x.shape[b_dim],
+        )
     for cls, cell in CELL_TYPES.items():
         if isinstance(module, cls):
             assert isinstance(module, nn.RNNCellBase)
-            return Spec(cell=cell, input_size=module.input_size, hidden_size=module.hidden_size,
-                        bias=module.bias, nonlinearity=getattr(module, "nonlinearity", "tanh"),
-                        seq_len=x.shape[0], batch_size=x.shape[1])
-    raise TypeError(f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
-                    f"not {type(module).__name__}")
+            return Spec(
+                cell=cell,
+                input_size=module.input_size,
+                hidden_size=module.hidden_size,
+                bias=module.bias,
+                nonlinearity=getattr(module, "nonlinearity", "tanh"),
+                seq_len=x.shape[0],
+                batch_size=x.shape[1],
+            )
+    raise TypeError(
+        f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
+        f"not {type(module).__name__}"
+    )
 
 
 def direction_weights(module: nn.Module, layer: int, direction: int) -> DirectionWeights:
     """The parameters of (layer, direction) of an RNNBase module, or of a *Cell (layer 0)."""
     if isinstance(module, nn.RNNCellBase):
-        return DirectionWeights(module.weight_ih, module.weight_hh,
-                                getattr(module, "bias_ih", None), getattr(module, "bias_hh", None))
+        return DirectionWeights(
+            module.weight_ih,
+            module.weight_hh,
+            getattr(module, "bias_ih", None),
+            getattr(module, "bias_hh", None),
+        )
     sfx = f"_l{layer}" + ("_reverse" if direction else "")
-    return DirectionWeights(getattr(module, "weight_ih" + sfx), getattr(module, "weight_hh" + sfx),
-                            getattr(module, "bias_ih" + sfx, None),
-                            getattr(module, "bias_hh" + sfx, None),
-                            getattr(module, "weight_hr" + sfx, None))
+    return DirectionWeights(
+        getattr(module, "weight_ih" + sfx),
+        getattr(module, "weight_hh" + sfx),
+        getattr(module, "bias_ih" + sfx, None),
+        getattr(module, "bias_hh" + sfx, None),
+        getattr(module, "weight_hr" + sfx, None),
+    )
 
 
 def default_state(spec: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     ld = spec.num_layers * spec.num_directions
     b = spec.batch_size
     h0 = torch.zeros(ld, b, spec.out_hidden, dtype=x.dtype, device=x.device)
-    c0 = (torch.zeros(ld, b, spec.hidden_size, dtype=x.dtype, device=x.device)
-          if spec.cell == "lstm" else None)
+    c0 = (
+        torch.zeros(ld, b, spec.hidden_size, dtype=x.dtype, device=x.device)
+        if spec.cell == "lstm"
+        else None
+    )
     return h0, c0
 
 
-def make_inputs(spec: Spec, seed: int = 0, input_kind: str = "randn", init: str = "zeros",
-                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, Any]:
+def make_inputs(
+    spec: Spec,
+    seed: int = 0,
+    input_kind: str = "randn",
+    init: str = "zeros",
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, Any]:
     """The input x (spec.input_shape()) and hx for a spec: x seeded normal / zeros / ones,
     hx zeros (torch's default) or seeded normal as the tutorials do. hx is h0, or (h0, c0)."""
     if input_kind not in INPUT_KINDS:

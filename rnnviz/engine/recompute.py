@@ -70,8 +70,9 @@ class Lane:
         return self.direction == "bwd"
 
 
-def recompute(spec: Spec, lanes: list[Lane], diff: Diff, meter: Meter,
-               c_steps: torch.Tensor | None = None) -> dict[tuple[int, str, str], np.ndarray]:
+def recompute(
+    spec: Spec, lanes: list[Lane], diff: Diff, meter: Meter, c_steps: torch.Tensor | None = None
+) -> dict[tuple[int, str, str], np.ndarray]:
     """Every gate of every lane from the weights, compared with torch as it goes.
 
     Returns (layer, direction, gate) → numpy (T, B, size); h is torch's own (verified here).
@@ -81,18 +82,24 @@ def recompute(spec: Spec, lanes: list[Lane], diff: Diff, meter: Meter,
     per_lane: list[dict[str, torch.Tensor]] = []
     for lane in lanes:
         if spec.cell == "lstm":
-            per_lane.append(lstm_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.hidden_size,
-                                       lane.reverse))
+            per_lane.append(
+                lstm_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.hidden_size, lane.reverse)
+            )
         elif spec.cell == "gru":
             hprev = previous_h(lane.hseq, lane.h0, lane.reverse)
             per_lane.append(gru_gates(lane.x, hprev, lane.w))
         else:
-            per_lane.append(rnn_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.nonlinearity,
-                                      lane.reverse))
+            per_lane.append(
+                rnn_gates(lane.x, lane.hseq, lane.h0, lane.w, spec.nonlinearity, lane.reverse)
+            )
         meter.tick()
     if spec.cell == "lstm":
-        cs = cell_scan([(g["i"], g["f"], g["g"], lane.c0, lane.reverse)  # type: ignore[misc]
-                        for g, lane in zip(per_lane, lanes)])
+        cs = cell_scan(
+            [
+                (g["i"], g["f"], g["g"], lane.c0, lane.reverse)  # type: ignore[misc]
+                for g, lane in zip(per_lane, lanes)
+            ]
+        )
         for g, lane, c in zip(per_lane, lanes, cs):
             g["c"] = c
             g["h"] = lstm_h(g["o"], c, lane.w)

@@ -96,13 +96,17 @@ class Trace:
 
     def summary(self) -> str:
         """One line: the spec, the verification figure and any non-finite values."""
-        line = (f"{self.spec.title()} seq_len={self.spec.seq_len} batch={self.spec.batch_size}: "
-                f"max_abs_diff={self.max_abs_diff:.3g}")
+        line = (
+            f"{self.spec.title()} seq_len={self.spec.seq_len} batch={self.spec.batch_size}: "
+            f"max_abs_diff={self.max_abs_diff:.3g}"
+        )
         if self.nonfinite:
             line += f", {self.nonfinite} non-finite values (Inf/NaN)"
         if self.nonfinite_mismatch:
-            line += (f", {self.nonfinite_mismatch} of them overflowed differently in the "
-                     "recomputation (summation order at float's limit)")
+            line += (
+                f", {self.nonfinite_mismatch} of them overflowed differently in the "
+                "recomputation (summation order at float's limit)"
+            )
         return line
 
     # ---- .npz ----------------------------------------------------------------------------
@@ -115,10 +119,16 @@ class Trace:
             out[f"param/{name}"] = v
         for (layer, d, g), v in self.gates.items():
             out[f"gates/l{layer}/{d}/{g}"] = np.ascontiguousarray(v)
-        meta = {"version": TRACE_VERSION, "spec": self.spec.to_dict(),
-                "max_abs_diff": self.max_abs_diff, "max_rel_diff": self.max_rel_diff,
-                "nonfinite": self.nonfinite,
-                "nonfinite_mismatch": self.nonfinite_mismatch, "source": self.source, "notes": list(self.notes)}
+        meta = {
+            "version": TRACE_VERSION,
+            "spec": self.spec.to_dict(),
+            "max_abs_diff": self.max_abs_diff,
+            "max_rel_diff": self.max_rel_diff,
+            "nonfinite": self.nonfinite,
+            "nonfinite_mismatch": self.nonfinite_mismatch,
+            "source": self.source,
+            "notes": list(self.notes),
+        }
         out["meta"] = np.array(json.dumps(meta, sort_keys=True))
         return out
 
@@ -156,8 +166,10 @@ class Trace:
             meta: dict[str, Any] = json.loads(str(data["meta"]))
             version = meta["version"]
             if version > TRACE_VERSION:
-                raise TraceFileError(f"{where}: trace format {version} is newer than this "
-                                     f"rnnviz reads ({TRACE_VERSION})")
+                raise TraceFileError(
+                    f"{where}: trace format {version} is newer than this "
+                    f"rnnviz reads ({TRACE_VERSION})"
+                )
             spec = Spec.from_dict(meta["spec"])
         except (KeyError, TypeError, json.JSONDecodeError, SpecError) as exc:
             raise TraceFileError(f"{where}: damaged metadata ({exc})") from None
@@ -170,9 +182,15 @@ class Trace:
                 gates[(int(layer[1:]), d, g)] = arr
             elif key != "meta":
                 tensors[key] = arr
-        return cls(spec=spec, tensors=tensors, gates=gates, params=params,
-                   max_abs_diff=float(meta["max_abs_diff"]),
-                   max_rel_diff=float(meta.get("max_rel_diff", 0.0)),
-                   nonfinite=int(meta.get("nonfinite", 0)),
-                   nonfinite_mismatch=int(meta.get("nonfinite_mismatch", 0)), source=str(meta.get("source", "")),
-                   notes=tuple(str(n) for n in meta.get("notes", [])))
+        return cls(
+            spec=spec,
+            tensors=tensors,
+            gates=gates,
+            params=params,
+            max_abs_diff=float(meta["max_abs_diff"]),
+            max_rel_diff=float(meta.get("max_rel_diff", 0.0)),
+            nonfinite=int(meta.get("nonfinite", 0)),
+            nonfinite_mismatch=int(meta.get("nonfinite_mismatch", 0)),
+            source=str(meta.get("source", "")),
+            notes=tuple(str(n) for n in meta.get("notes", [])),
+        )

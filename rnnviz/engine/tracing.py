@@ -41,8 +41,14 @@ from rnnviz.engine.record import Trace
 __all__ = ["Cancelled", "build_module", "make_inputs", "spec_of", "trace", "trace_spec"]
 
 
-def trace(module: nn.Module, x: torch.Tensor, hx: Any = None, *,
-          progress: Progress | None = None, cancel: Cancel | None = None) -> Trace:
+def trace(
+    module: nn.Module,
+    x: torch.Tensor,
+    hx: Any = None,
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> Trace:
     """Trace a real forward pass of `module` on `x` and recompute every gate.
 
     `module` is any nn.RNN / nn.LSTM / nn.GRU (batch_first, bidirectional, proj_size,
@@ -55,8 +61,10 @@ def trace(module: nn.Module, x: torch.Tensor, hx: Any = None, *,
     Raises `Cancelled` if `cancel()` turns true, TypeError for other modules.
     """
     if not isinstance(module, (nn.RNNBase, *CELL_TYPES)):
-        raise TypeError(f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
-                        f"not {type(module).__name__}")
+        raise TypeError(
+            f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
+            f"not {type(module).__name__}"
+        )
     started = time.perf_counter()
     was_training = module.training
     module.eval()
@@ -97,8 +105,9 @@ def _is_stock(module: nn.Module) -> bool:
     return type(module).forward in _STOCK_FORWARD and not any(hooks)
 
 
-def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progress | None,
-                   cancel: Cancel | None) -> Trace:
+def _trace_rnnbase(
+    module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progress | None, cancel: Cancel | None
+) -> Trace:
     x, hx, unbatched = _unbatched(module, x, hx)
     spec = spec_of(module, x)
     # Refuse before torch allocates: the recorded gates alone can dwarf the module.
@@ -134,15 +143,31 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
         else:
             hseqs, c_lasts = [], []
             for d in range(spec.num_directions):
-                hseq, c_fin = run_direction(spec, layer_in, h0[rows][d],
-                                             c_layer[d] if c_layer is not None else None,
-                                             ws[d], bool(d), meter.tick)
+                hseq, c_fin = run_direction(
+                    spec,
+                    layer_in,
+                    h0[rows][d],
+                    c_layer[d] if c_layer is not None else None,
+                    ws[d],
+                    bool(d),
+                    meter.tick,
+                )
                 hseqs.append(hseq)
                 c_lasts.append(c_fin)
         for d, dname in enumerate(spec.directions):
             idx = layer * spec.num_directions + d
-            lanes.append(Lane(layer, dname, layer_in, hseqs[d], h0[idx],
-                               c0[idx] if c0 is not None else None, c_lasts[d], ws[d]))
+            lanes.append(
+                Lane(
+                    layer,
+                    dname,
+                    layer_in,
+                    hseqs[d],
+                    h0[idx],
+                    c0[idx] if c0 is not None else None,
+                    c_lasts[d],
+                    ws[d],
+                )
+            )
             h_last.append(hseqs[d][0 if d else -1])
             if c_lasts[d] is not None:
                 c_last_all.append(c_lasts[d])  # type: ignore[arg-type]
@@ -169,18 +194,27 @@ def _trace_rnnbase(module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progr
         tensors.update(c0=c0, c_n=c_n)
     notes = ["input was unbatched (2-D); traced as batch 1"] if unbatched else []
     if float(module.dropout) > MAX_SPEC_DROPOUT:
-        notes.append(f"the module's dropout={module.dropout:g} is shown as "
-                     f"{MAX_SPEC_DROPOUT}; dropout acts only in training, so the traced "
-                     "(eval) pass is the same")
+        notes.append(
+            f"the module's dropout={module.dropout:g} is shown as "
+            f"{MAX_SPEC_DROPOUT}; dropout acts only in training, so the traced "
+            "(eval) pass is the same"
+        )
     if not whole:
-        notes.append(f"layers this large run in chunks of {chunk_steps(spec)} steps so a cancel "
-                     "takes effect; torch's kernel then rounds each chunk's input projection on "
-                     "its own, so output may differ from one module(x) call by round-off")
+        notes.append(
+            f"layers this large run in chunks of {chunk_steps(spec)} steps so a cancel "
+            "takes effect; torch's kernel then rounds each chunk's input projection on "
+            "its own, so output may differ from one module(x) call by round-off"
+        )
     return assemble_trace(spec, tensors, gates, module, diff, "module", notes)
 
 
-def trace_spec(spec: Spec, options: RunOptions | None = None, *,
-               progress: Progress | None = None, cancel: Cancel | None = None) -> Trace:
+def trace_spec(
+    spec: Spec,
+    options: RunOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> Trace:
     """Build `spec`'s module as `options` say, make its input (make_inputs) and trace it.
 
     For stepper "cell" the input is made time-major and h0 is the (batch, H) slice a cell
@@ -196,5 +230,6 @@ def trace_spec(spec: Spec, options: RunOptions | None = None, *,
     result = trace(module, x, hx, progress=progress, cancel=cancel)
     # Keep the caller's spec (identical in every field the module knows) so fields such as
     # dropout, and batch_first under a cell stepper, read back exactly as set.
-    return dataclasses.replace(result, spec=spec,
-                               source="cell" if options.stepper == "cell" else "spec")
+    return dataclasses.replace(
+        result, spec=spec, source="cell" if options.stepper == "cell" else "spec"
+    )

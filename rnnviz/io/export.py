@@ -59,18 +59,21 @@ class ExportFormat:
         return self.kind in ("drawn", "gates")
 
 
-FORMATS: dict[str, ExportFormat] = {f.key: f for f in (
-    ExportFormat("svg", "svg", "SVG diagram (vector, for slides and the web)", "drawn"),
-    ExportFormat("png", "png", "PNG diagram (raster)", "drawn"),
-    ExportFormat("pdf", "pdf", "PDF diagram (vector, for papers)", "drawn"),
-    ExportFormat("graphml", "graphml", "GraphML graph (yEd, Gephi, networkx)", "data"),
-    ExportFormat("dot", "dot", "Graphviz DOT graph", "data"),
-    ExportFormat("json", "json", "node-link JSON graph (networkx, d3)", "data"),
-    ExportFormat("md", "md", "Markdown shape and parameter tables", "table"),
-    ExportFormat("csv", "csv", "CSV shape and parameter table", "table"),
-    ExportFormat("gates-png", "png", "gate heatmaps as PNG", "gates"),
-    ExportFormat("gates-svg", "svg", "gate heatmaps as SVG", "gates"),
-)}
+FORMATS: dict[str, ExportFormat] = {
+    f.key: f
+    for f in (
+        ExportFormat("svg", "svg", "SVG diagram (vector, for slides and the web)", "drawn"),
+        ExportFormat("png", "png", "PNG diagram (raster)", "drawn"),
+        ExportFormat("pdf", "pdf", "PDF diagram (vector, for papers)", "drawn"),
+        ExportFormat("graphml", "graphml", "GraphML graph (yEd, Gephi, networkx)", "data"),
+        ExportFormat("dot", "dot", "Graphviz DOT graph", "data"),
+        ExportFormat("json", "json", "node-link JSON graph (networkx, d3)", "data"),
+        ExportFormat("md", "md", "Markdown shape and parameter tables", "table"),
+        ExportFormat("csv", "csv", "CSV shape and parameter table", "table"),
+        ExportFormat("gates-png", "png", "gate heatmaps as PNG", "gates"),
+        ExportFormat("gates-svg", "svg", "gate heatmaps as SVG", "gates"),
+    )
+}
 
 
 def export_format(key: str) -> ExportFormat:
@@ -81,8 +84,9 @@ def export_format(key: str) -> ExportFormat:
         raise ExportError(f"unknown format {key!r} (formats: {', '.join(FORMATS)})") from None
 
 
-def default_filename(spec: Spec, fmt: str, timestep: int | None = None,
-                     fold: int | None = None) -> str:
+def default_filename(
+    spec: Spec, fmt: str, timestep: int | None = None, fold: int | None = None
+) -> str:
     """A file name that says what the export holds, e.g. `lstm-5x6-l2-bi-T6-t3.svg`.
 
     Built from the spec (cell, sizes, layers, direction, seq_len), the highlighted timestep
@@ -110,8 +114,10 @@ def default_filename(spec: Spec, fmt: str, timestep: int | None = None,
 def check_timestep(spec: Spec, timestep: int | None) -> None:
     """Raise ExportError unless `timestep` is None or in [0, seq_len - 1]."""
     if timestep is not None and not 0 <= timestep < spec.seq_len:
-        raise ExportError(f"timestep must be from 0 to {spec.seq_len - 1} "
-                          f"(seq_len {spec.seq_len}), got {timestep}")
+        raise ExportError(
+            f"timestep must be from 0 to {spec.seq_len - 1} "
+            f"(seq_len {spec.seq_len}), got {timestep}"
+        )
 
 
 def check_fold(fold: int | None) -> None:
@@ -136,8 +142,9 @@ def drawn_fold(spec: Spec, fold: int | None) -> int | None:
 # ---- data formats ------------------------------------------------------------------------------
 def graphml_bytes(g: nx.DiGraph) -> bytes:
     """The graph as GraphML (UTF-8), every node and edge attribute kept with its type."""
-    return ("\n".join(nx.generate_graphml(g, encoding="utf-8", prettyprint=True)) + "\n") \
-        .encode("utf-8")
+    return ("\n".join(nx.generate_graphml(g, encoding="utf-8", prettyprint=True)) + "\n").encode(
+        "utf-8"
+    )
 
 
 def node_link_json_bytes(g: nx.DiGraph) -> bytes:
@@ -168,8 +175,14 @@ def _dot_attrs(attrs: dict[str, Any]) -> str:
 
 
 #: Graphviz node shapes per node kind, so `dot -Tsvg` gives a readable picture as is.
-_DOT_SHAPES = {"cell": "box", "input": "plaintext", "output": "plaintext", "h0": "ellipse",
-               "h_n": "ellipse", "fold": "plaintext"}
+_DOT_SHAPES = {
+    "cell": "box",
+    "input": "plaintext",
+    "output": "plaintext",
+    "h0": "ellipse",
+    "h_n": "ellipse",
+    "fold": "plaintext",
+}
 
 
 def dot_bytes(g: nx.DiGraph) -> bytes:
@@ -222,9 +235,16 @@ def data_bytes(spec: Spec, fmt: str, fold: int | None = None) -> bytes:
 
 
 # ---- dispatch ----------------------------------------------------------------------------------
-def export_bytes(spec: Spec, fmt: str, *, options: RunOptions | None = None,
-                 snapshot: Snapshot | None = None, timestep: int | None = None,
-                 fold: int | None = None, scale: float = 1.0) -> bytes:
+def export_bytes(
+    spec: Spec,
+    fmt: str,
+    *,
+    options: RunOptions | None = None,
+    snapshot: Snapshot | None = None,
+    timestep: int | None = None,
+    fold: int | None = None,
+    scale: float = 1.0,
+) -> bytes:
     """The bytes of one export of `spec` in format `fmt` — what the CLI and dialog write.
 
     Drawn formats highlight `timestep` when given and fold as `drawn_fold`; gate heatmaps need
@@ -239,8 +259,10 @@ def export_bytes(spec: Spec, fmt: str, *, options: RunOptions | None = None,
         return data_bytes(spec, fmt, fold)
     drawer = _DRAWERS.get(f.kind)
     if drawer is None:
-        raise ExportError(f"{fmt} is drawn by the window's drawing code; import "
-                          f"rnnviz.app.drawing.render (needs PySide6) to register it")
+        raise ExportError(
+            f"{fmt} is drawn by the window's drawing code; import "
+            f"rnnviz.app.drawing.render (needs PySide6) to register it"
+        )
     if f.kind == "gates" and (snapshot is None or snapshot.spec != spec):
         from rnnviz.document.snapshot import compute_snapshot
 
@@ -251,8 +273,16 @@ def export_bytes(spec: Spec, fmt: str, *, options: RunOptions | None = None,
 class Drawer(Protocol):
     """Renders a drawn export: (spec, fmt, snapshot, timestep, fold, scale) → file bytes."""
 
-    def __call__(self, spec: Spec, fmt: str, *, snapshot: Snapshot | None,
-                 timestep: int | None, fold: int | None, scale: float) -> bytes: ...
+    def __call__(
+        self,
+        spec: Spec,
+        fmt: str,
+        *,
+        snapshot: Snapshot | None,
+        timestep: int | None,
+        fold: int | None,
+        scale: float,
+    ) -> bytes: ...
 
 
 #: Drawn formats by kind ("drawn", "gates"), registered by the layer that can draw them (the

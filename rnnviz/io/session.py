@@ -39,16 +39,26 @@ class Session:
     selection: dict[str, Any] = field(default_factory=dict)
 
 
-def session_to_dict(spec: Spec, options: RunOptions, selection: dict[str, Any] | None = None,
-                    ) -> dict[str, Any]:
+def session_to_dict(
+    spec: Spec,
+    options: RunOptions,
+    selection: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The JSON object of a session."""
     sel = {k: v for k, v in (selection or {}).items() if k in SELECTION_KEYS}
-    return {"version": SESSION_VERSION, "spec": spec.to_dict(), "options": options.to_dict(),
-            "selection": sel}
+    return {
+        "version": SESSION_VERSION,
+        "spec": spec.to_dict(),
+        "options": options.to_dict(),
+        "selection": sel,
+    }
 
 
-def dumps_session(spec: Spec, options: RunOptions, selection: dict[str, Any] | None = None,
-                  ) -> str:
+def dumps_session(
+    spec: Spec,
+    options: RunOptions,
+    selection: dict[str, Any] | None = None,
+) -> str:
     """Session JSON text (indented, keys sorted, trailing newline)."""
     return json.dumps(session_to_dict(spec, options, selection), indent=2, sort_keys=True) + "\n"
 
@@ -61,8 +71,9 @@ def _selection(data: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key not in SELECTION_KEYS:
-            raise SessionError(f"selection has an unknown key {key!r} "
-                               f"(keys: {', '.join(SELECTION_KEYS)})")
+            raise SessionError(
+                f"selection has an unknown key {key!r} (keys: {', '.join(SELECTION_KEYS)})"
+            )
         if key == "direction":
             if value not in ("fwd", "bwd"):
                 raise SessionError(f"selection direction must be fwd or bwd, got {value!r}")
@@ -84,8 +95,10 @@ def loads_session(text: str) -> Session:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise SessionError(f"has no valid version (got {version!r}); not an rnnviz session?")
     if version > SESSION_VERSION:
-        raise SessionError(f"is version {version}, newer than this rnnviz understands "
-                           f"({SESSION_VERSION}); upgrade rnnviz to open it")
+        raise SessionError(
+            f"is version {version}, newer than this rnnviz understands "
+            f"({SESSION_VERSION}); upgrade rnnviz to open it"
+        )
     unknown = sorted(set(data) - {"version", "spec", "options", "selection"})
     if unknown:
         raise SessionError(f"has an unknown key {unknown[0]!r}")
@@ -102,8 +115,12 @@ def loads_session(text: str) -> Session:
     return Session(spec, options, _selection(data.get("selection")))
 
 
-def save_session(path: str | os.PathLike[str], spec: Spec, options: RunOptions,
-                 selection: dict[str, Any] | None = None) -> None:
+def save_session(
+    path: str | os.PathLike[str],
+    spec: Spec,
+    options: RunOptions,
+    selection: dict[str, Any] | None = None,
+) -> None:
     """Write a session file atomically (WriteError, an OSError, if that fails)."""
     atomic_write(path, dumps_session(spec, options, selection))
 
@@ -125,8 +142,9 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         raise SessionError(f"{p} {exc}") from None
 
 
-def push_recent(recent: list[str], path: str | os.PathLike[str],
-                limit: int = MAX_RECENT) -> list[str]:
+def push_recent(
+    recent: list[str], path: str | os.PathLike[str], limit: int = MAX_RECENT
+) -> list[str]:
     """`recent` with `path` (made absolute) moved to the front, at most `limit` long."""
     p = str(Path(path).resolve())
     return [p, *[r for r in recent if r != p]][:limit]

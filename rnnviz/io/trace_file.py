@@ -32,9 +32,9 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
         # A damaged file can fail deep inside zipfile/zlib/numpy's header parser with
         # zlib.error, tokenize.TokenError, NotImplementedError (unknown compression),
         # MemoryError (a corrupt shape) and more; to the user each means the same thing.
-        raise TraceFileError(f"{path}: not a readable .npz trace "
-                             f"({type(exc).__name__}: {exc})") from None
+        raise TraceFileError(
+            f"{path}: not a readable .npz trace ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise TraceFileError(f"{path}: a single .npy array, not an .npz trace")
     return Trace.from_arrays(data, str(path))
-

@@ -31,8 +31,9 @@ def temp_settings(qapp, tmp_path, monkeypatch):
     old_org = QCoreApplication.organizationName()
     QCoreApplication.setOrganizationName("rnnviz-test")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path / "settings"))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
     monkeypatch.delenv("RNNVIZ_MEMORY_BUDGET", raising=False)
     yield tmp_path / "settings"
     QCoreApplication.setOrganizationName(old_org)

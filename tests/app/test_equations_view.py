@@ -22,11 +22,14 @@ def test_computing_before_the_first_snapshot(qtbot):
     assert "computing" in view.text() and view.lines == []
 
 
-@pytest.mark.parametrize(("spec", "gates"), [
-    (SMALL, "i f g o c h"),
-    (Spec("gru", 3, 4, seq_len=3), "r z n h"),
-    (Spec("rnn", 3, 4, seq_len=3, nonlinearity="relu"), "a h"),
-])
+@pytest.mark.parametrize(
+    ("spec", "gates"),
+    [
+        (SMALL, "i f g o c h"),
+        (Spec("gru", 3, 4, seq_len=3), "r z n h"),
+        (Spec("rnn", 3, 4, seq_len=3, nonlinearity="relu"), "a h"),
+    ],
+)
 def test_equation_set_per_cell(qtbot, spec, gates):
     _, view = _view(qtbot, spec)
     assert [line.gate for line in view.lines] == gates.split()

@@ -127,10 +127,12 @@ def test_the_dialog_exports_the_shown_snapshot_not_a_refused_edit(dialog, state)
 def test_copy_diagram_puts_the_rendered_png_on_the_clipboard(state):
     pytest.importorskip("rnnviz.app.drawing.scene")
     image = copy_diagram_to_clipboard(state)
-    expected = QImage.fromData(export_bytes(state.spec, "png", timestep=2,
-                                            scale=CLIPBOARD_SCALE), "PNG")
+    expected = QImage.fromData(
+        export_bytes(state.spec, "png", timestep=2, scale=CLIPBOARD_SCALE), "PNG"
+    )
     assert not image.isNull() and image.size() == expected.size()
     on_board = QApplication.clipboard().image()
     assert on_board.size() == image.size()
-    assert on_board.convertToFormat(QImage.Format.Format_ARGB32) == \
-        expected.convertToFormat(QImage.Format.Format_ARGB32)
+    assert on_board.convertToFormat(QImage.Format.Format_ARGB32) == expected.convertToFormat(
+        QImage.Format.Format_ARGB32
+    )

@@ -46,8 +46,11 @@ def image_array(data: bytes) -> np.ndarray:
     assert not img.isNull()
     arr = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes())
     # Copied: the buffer belongs to `img`, which is freed when this function returns.
-    return arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4] \
-        .reshape(img.height(), img.width(), 4).copy()
+    return (
+        arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4]
+        .reshape(img.height(), img.width(), 4)
+        .copy()
+    )
 
 
 def pdf_pages(data: bytes) -> int:
@@ -113,8 +116,11 @@ def test_pdf_has_one_page_and_renders(small, tmp_path):
     assert b"(D:20000101000000" in data
     if shutil.which("pdftoppm"):
         (tmp_path / "d.pdf").write_bytes(data)
-        subprocess.run(["pdftoppm", "-png", "-r", "50", str(tmp_path / "d.pdf"),
-                        str(tmp_path / "page")], check=True, capture_output=True)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "50", str(tmp_path / "d.pdf"), str(tmp_path / "page")],
+            check=True,
+            capture_output=True,
+        )
         page = tmp_path / "page-1.png"
         arr = image_array(page.read_bytes())
         assert arr[..., :3].std() > 10
@@ -143,26 +149,63 @@ def test_large_sequence_folds_and_stays_small(qapp, scene_module):
 
 def test_cli_png_with_scale(tmp_path, qapp, scene_module, capsys):
     out = tmp_path / "d.png"
-    assert main(["export", "--preset", "bilstm-2", "--format", "png", "-o", str(out),
-                 "--scale", "2", "--timestep", "3"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--preset",
+                "bilstm-2",
+                "--format",
+                "png",
+                "-o",
+                str(out),
+                "--scale",
+                "2",
+                "--timestep",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes() == export_bytes(SMALL, "png", timestep=3, scale=2.0)
 
 
 def test_cli_timestep_out_of_range_for_a_drawn_format(tmp_path, qapp, capsys):
     out = tmp_path / "d.svg"
-    assert main(["export", "--preset", "bilstm-2", "--format", "svg", "-o", str(out),
-                 "--timestep", "6"]) == 2
+    assert (
+        main(
+            ["export", "--preset", "bilstm-2", "--format", "svg", "-o", str(out), "--timestep", "6"]
+        )
+        == 2
+    )
     assert "timestep must be from 0 to 5" in capsys.readouterr().err
     assert not out.exists()
 
 
 def test_cli_draws_headless_without_a_display(tmp_path, scene_module):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
     out = tmp_path / "d.svg"
-    proc = subprocess.run([sys.executable, "-m", "rnnviz", "export", "--preset", "bilstm-2",
-                           "--format", "svg", "-o", str(out)], env=env, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnnviz",
+            "export",
+            "--preset",
+            "bilstm-2",
+            "--format",
+            "svg",
+            "-o",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == export_bytes(SMALL, "svg")
 

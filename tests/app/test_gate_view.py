@@ -41,11 +41,14 @@ def test_before_the_first_snapshot_it_says_computing(qtbot):
     assert view.sizeHint().width() >= 900 and view.sizeHint().height() >= 600
 
 
-@pytest.mark.parametrize(("spec", "gates"), [
-    (Spec("lstm", 3, 4, seq_len=5), "i f g o c h"),
-    (Spec("gru", 3, 4, seq_len=5), "r z n h"),
-    (Spec("rnn", 3, 4, seq_len=5), "a h"),
-])
+@pytest.mark.parametrize(
+    ("spec", "gates"),
+    [
+        (Spec("lstm", 3, 4, seq_len=5), "i f g o c h"),
+        (Spec("gru", 3, 4, seq_len=5), "r z n h"),
+        (Spec("rnn", 3, 4, seq_len=5), "a h"),
+    ],
+)
 def test_one_heatmap_per_gate_holding_the_traces_arrays(qtbot, spec, gates):
     state, view = _view(qtbot, spec)
     assert list(view.plots) == gates.split()
@@ -156,7 +159,9 @@ def test_exploding_relu_rnn_draws_nonfinite_in_their_own_colours(qtbot):
     over = view.overlays["h"].image
     arr = view.data["h"]
     nan_t, nan_u = np.argwhere(np.isnan(arr))[0]
-    assert tuple(over[nan_t, nan_u, :3]) == NONFINITE_COLOURS["NaN"] and over[nan_t, nan_u, 3] == 255
+    assert (
+        tuple(over[nan_t, nan_u, :3]) == NONFINITE_COLOURS["NaN"] and over[nan_t, nan_u, 3] == 255
+    )
     assert over[np.isfinite(arr)][:, 3].max() == 0
     grp = next(g for g in view.groups if "h" in g.gates)
     assert np.isfinite(grp.levels[1]) and grp.levels[1] == finite_absmax(arr)
@@ -180,7 +185,11 @@ def test_overlay_and_counts_pure():
     a = np.array([[0.0, np.nan], [np.inf, -np.inf]], dtype=np.float32)
     assert nonfinite_counts(a) == {"NaN": 1, "+Inf": 1, "−Inf": 1}
     rgba = nonfinite_overlay(a)
-    assert rgba is not None and rgba[0, 0, 3] == 0 and tuple(rgba[1, 1, :3]) == NONFINITE_COLOURS["−Inf"]
+    assert (
+        rgba is not None
+        and rgba[0, 0, 3] == 0
+        and tuple(rgba[1, 1, :3]) == NONFINITE_COLOURS["−Inf"]
+    )
     assert nonfinite_overlay(np.zeros((2, 2), np.float32)) is None
     assert finite_absmax(a) == 0.0
     groups = scale_groups(Spec("rnn", 2, 3, nonlinearity="relu"), {"a": a, "h": a})

@@ -91,8 +91,11 @@ def test_clicking_an_input_selects_its_timestep_only(qtbot, traced):
     view.actual_size()
     node = view.scene.node_items["x3"]
     view.canvas.centerOn(node)
-    qtbot.mouseClick(view.canvas.viewport(), Qt.MouseButton.LeftButton,
-                     pos=view.canvas.mapFromScene(node.scenePos()))
+    qtbot.mouseClick(
+        view.canvas.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=view.canvas.mapFromScene(node.scenePos()),
+    )
     sel = state.selection
     assert (sel.layer, sel.direction, sel.t) == (1, "bwd", 3)
 

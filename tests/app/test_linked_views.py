@@ -56,15 +56,19 @@ def test_clicking_a_graph_cell_selects_it_in_the_gate_and_equation_views(qtbot, 
     view.actual_size()
     node = view.scene.node_items[cell_id(1, "bwd", 4)]
     view.canvas.centerOn(node)
-    qtbot.mouseClick(view.canvas.viewport(), Qt.MouseButton.LeftButton,
-                     pos=view.canvas.mapFromScene(node.scenePos()))
+    qtbot.mouseClick(
+        view.canvas.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=view.canvas.mapFromScene(node.scenePos()),
+    )
     sel = window.state.selection
     assert (sel.layer, sel.direction, sel.t) == (1, "bwd", 4)
     gates = window.gate_view
     assert gates.layer_spin.value() == 1 and gates.direction_combo.currentData() == "bwd"
     assert gates.cursor_t() == 4
-    np.testing.assert_array_equal(gates.images["f"].image,
-                                  window.state.snapshot.trace.gates[(1, "bwd", "f")][:, 0, :])
+    np.testing.assert_array_equal(
+        gates.images["f"].image, window.state.snapshot.trace.gates[(1, "bwd", "f")][:, 0, :]
+    )
     assert "layer 1, backward, t = 4" in window.equations_view.header.text()
     assert window.shapes_view.param_tree.currentItem() is window.shapes_view.layer_items[(1, "bwd")]
 
@@ -77,8 +81,9 @@ def test_clicking_a_heatmap_pixel_moves_the_graph_and_equations(qtbot, window):
 
     pos = gates.canvas.mapFromScene(vb.mapViewToScene(QPointF(3, 4)))
     qtbot.mouseClick(gates.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
-    qtbot.waitUntil(lambda: (window.state.selection.t, window.state.selection.unit) == (3, 4),
-                    timeout=2000)
+    qtbot.waitUntil(
+        lambda: (window.state.selection.t, window.state.selection.unit) == (3, 4), timeout=2000
+    )
     assert window.graph_view.scene.current_t == 3
     assert window.equations_view.unit_spin.value() == 4
     assert all(line.unit == 4 for line in window.equations_view.lines)

@@ -30,18 +30,21 @@ def test_json_round_trip():
     assert (s.spec, s.options, s.selection) == (GRU, GRU_OPTS, {"t": 3, "direction": "fwd"})
 
 
-@pytest.mark.parametrize("text, reason", [
-    ('{"version": 1, "spec": {"cell": "lstm", "hidden', "not valid JSON"),
-    ("", "not valid JSON"),
-    ("[1, 2]", "JSON object"),
-    ('{"version": 2, "spec": {}}', "newer than this rnnviz"),
-    ('{"spec": {}}', "no valid version"),
-    ('{"version": 1}', "no spec"),
-    ('{"version": 1, "spec": {"cell": "lstm", "proj_size": 9}}', "invalid proj_size"),
-    ('{"version": 1, "spec": {"hidden": 3}}', "invalid hidden"),
-    ('{"version": 1, "spec": {}, "options": {"seed": -1}}', "invalid seed"),
-    ('{"version": 1, "spec": {}, "selection": {"t": "x"}}', "selection t"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ('{"version": 1, "spec": {"cell": "lstm", "hidden', "not valid JSON"),
+        ("", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"version": 2, "spec": {}}', "newer than this rnnviz"),
+        ('{"spec": {}}', "no valid version"),
+        ('{"version": 1}', "no spec"),
+        ('{"version": 1, "spec": {"cell": "lstm", "proj_size": 9}}', "invalid proj_size"),
+        ('{"version": 1, "spec": {"hidden": 3}}', "invalid hidden"),
+        ('{"version": 1, "spec": {}, "options": {"seed": -1}}', "invalid seed"),
+        ('{"version": 1, "spec": {}, "selection": {"t": "x"}}', "selection t"),
+    ],
+)
 def test_bad_session_text_is_refused(text, reason):
     with pytest.raises(SessionError, match=reason):
         loads_session(text)
@@ -76,11 +79,14 @@ def test_window_save_then_open_round_trips(qtbot, window, tmp_path):
     wait_traced(qtbot, window.runner)
 
 
-@pytest.mark.parametrize("content", [
-    b'{"version": 1, "spec": {"cell": "gru", "hidden_si',  # truncated
-    b"\x89PNG\r\n\x1a\n\x00\x00 corrupt",  # not text at all
-    b'{"version": 99, "spec": {"cell": "gru"}}',  # from a future rnnviz
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"version": 1, "spec": {"cell": "gru", "hidden_si',  # truncated
+        b"\x89PNG\r\n\x1a\n\x00\x00 corrupt",  # not text at all
+        b'{"version": 99, "spec": {"cell": "gru"}}',  # from a future rnnviz
+    ],
+)
 def test_bad_session_file_reports_and_is_not_modified(qtbot, window, tmp_path, content):
     path = tmp_path / "bad.rnnviz.json"
     path.write_bytes(content)

@@ -59,8 +59,9 @@ class ExportDialog(QDialog):
 
     sigExported = Signal(str, int)
 
-    def __init__(self, state: Document, parent: QWidget | None = None,
-                 directory: str | None = None) -> None:
+    def __init__(
+        self, state: Document, parent: QWidget | None = None, directory: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.state = state
@@ -120,8 +121,12 @@ class ExportDialog(QDialog):
 
         self.format_box.currentIndexChanged.connect(self._format_changed)
         self.path_edit.textEdited.connect(self._name_typed)
-        for sig in (self.timestep_check.toggled, self.timestep_spin.valueChanged,
-                    self.fold_check.toggled, self.fold_spin.valueChanged):
+        for sig in (
+            self.timestep_check.toggled,
+            self.timestep_spin.valueChanged,
+            self.fold_check.toggled,
+            self.fold_spin.valueChanged,
+        ):
             sig.connect(self._refresh)
         self._format_changed()
 
@@ -144,8 +149,11 @@ class ExportDialog(QDialog):
         long sequences by default; for data formats unchecked means None (never folded).
         """
         kind = FORMATS[self.fmt].kind
-        timestep = self.timestep_spin.value() if (
-            kind in ("drawn", "gates") and self.timestep_check.isChecked()) else None
+        timestep = (
+            self.timestep_spin.value()
+            if (kind in ("drawn", "gates") and self.timestep_check.isChecked())
+            else None
+        )
         fold: int | None = None
         if kind in ("drawn", "data"):
             if self.fold_check.isChecked():
@@ -192,17 +200,20 @@ class ExportDialog(QDialog):
             fold = None if c["fold"] == default else c["fold"]
             name = default_filename(self.spec, self.fmt, c["timestep"], fold)
             self.path_edit.setText(str(self._directory / name))
-        notes = {"drawn": "Drawn as in the window, with title and legend.",
-                 "gates": "The gate heatmaps of the shown trace.",
-                 "data": "Every step of the unrolled graph unless folded.",
-                 "table": "Tensor shapes and the parameter inventory."}
+        notes = {
+            "drawn": "Drawn as in the window, with title and legend.",
+            "gates": "The gate heatmaps of the shown trace.",
+            "data": "Every step of the unrolled graph unless folded.",
+            "table": "Tensor shapes and the parameter inventory.",
+        }
         self.note.setText(notes[f.kind])
         self.message.clear()
 
     def _browse(self) -> None:
         f = FORMATS[self.fmt]
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(),
-                                              f"{f.label} (*.{f.ext})")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export to", self.path_edit.text(), f"{f.label} (*.{f.ext})"
+        )
         if path:
             self.path_edit.setText(path)
             self._custom_name = True
@@ -217,8 +228,13 @@ class ExportDialog(QDialog):
             return False
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            data = export_bytes(self.spec, self.fmt, options=self.state.options,
-                                snapshot=self.state.snapshot, **self.choices())
+            data = export_bytes(
+                self.spec,
+                self.fmt,
+                options=self.state.options,
+                snapshot=self.state.snapshot,
+                **self.choices(),
+            )
             write_export(path, data)
         except (ExportError, WriteError) as exc:
             self.message.setText(str(exc))

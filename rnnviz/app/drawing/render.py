@@ -62,7 +62,8 @@ def ensure_qt_app() -> QCoreApplication:
     if app is not None:
         return app
     headless = sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
     if headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     return QApplication(["rnnviz"])
@@ -111,8 +112,10 @@ def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: st
         return bytes(data.data())
     if fmt == "png":
         if size.width() * size.height() > MAX_PIXELS:
-            raise ExportError(f"PNG would be {size.width()} × {size.height()} pixels; lower "
-                              f"--scale or fold the sequence")
+            raise ExportError(
+                f"PNG would be {size.width()} × {size.height()} pixels; lower "
+                f"--scale or fold the sequence"
+            )
         img = QImage(size, QImage.Format.Format_ARGB32)
         img.fill(Qt.GlobalColor.white)
         # Record 72 dpi × scale, so the PNG prints at the same physical size as the PDF.
@@ -125,14 +128,25 @@ def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: st
     if fmt == "pdf":
         pdf = QPdfWriter(buf)
         pdf.setResolution(72)
-        pdf.setPageSize(QPageSize(QSizeF(size.width(), size.height()), QPageSize.Unit.Point,
-                                  "rnnviz", QPageSize.SizeMatchPolicy.ExactMatch))
+        pdf.setPageSize(
+            QPageSize(
+                QSizeF(size.width(), size.height()),
+                QPageSize.Unit.Point,
+                "rnnviz",
+                QPageSize.SizeMatchPolicy.ExactMatch,
+            )
+        )
         pdf.setPageMargins(QMarginsF(0, 0, 0, 0))
         pdf.setTitle(title)
         pdf.setCreator("rnnviz")
         # A content-derived id (Qt draws a random one) keeps two exports byte-identical.
-        pdf.setDocumentId(QUuid(str(uuid.uuid5(uuid.NAMESPACE_URL,
-                                               f"rnnviz:{title}:{size.width()}x{size.height()}"))))
+        pdf.setDocumentId(
+            QUuid(
+                str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"rnnviz:{title}:{size.width()}x{size.height()}")
+                )
+            )
+        )
         painter = QPainter(pdf)
         page = QRectF(0, 0, pdf.width(), pdf.height())
         _paint(painter, draw, source, page)
@@ -183,9 +197,14 @@ def graph_scene(graph: nx.DiGraph, spec: Spec, timestep: int | None = None) -> Q
     return scene
 
 
-def render_graph(source: Spec | Snapshot | nx.DiGraph, fmt: str, *,
-                 timestep: int | None = None, scale: float = 1.0,
-                 fold: int | None = None) -> bytes:
+def render_graph(
+    source: Spec | Snapshot | nx.DiGraph,
+    fmt: str,
+    *,
+    timestep: int | None = None,
+    scale: float = 1.0,
+    fold: int | None = None,
+) -> bytes:
     """The unrolled diagram as SVG/PNG/PDF bytes, drawn by the window's GraphScene.
 
     `source` is a Spec (drawn folded as `rnnviz.io.export.drawn_fold(spec, fold)`), a Snapshot
@@ -206,12 +225,14 @@ def render_graph(source: Spec | Snapshot | nx.DiGraph, fmt: str, *,
     check_timestep(spec, timestep)
     check_scale(scale)
     scene = graph_scene(graph, spec, timestep)
-    return render_scene(scene, fmt, scale, title=f"{spec.title()} unrolled over "
-                        f"{spec.seq_len} steps")
+    return render_scene(
+        scene, fmt, scale, title=f"{spec.title()} unrolled over {spec.seq_len} steps"
+    )
 
 
-def render_gates(snapshot: Snapshot, fmt: str, *, timestep: int | None = None,
-                 scale: float = 1.0) -> bytes:
+def render_gates(
+    snapshot: Snapshot, fmt: str, *, timestep: int | None = None, scale: float = 1.0
+) -> bytes:
     """The gate heatmaps of `snapshot` as PNG or SVG bytes, drawn by the window's GateView.
 
     `timestep` is selected (the view marks it) when given.
@@ -239,13 +260,27 @@ def render_gates(snapshot: Snapshot, fmt: str, *, timestep: int | None = None,
         view.deleteLater()
 
 
-def _draw_export(spec: Spec, fmt: str, *, snapshot: Snapshot | None, timestep: int | None,
-                 fold: int | None, scale: float) -> bytes:
+def _draw_export(
+    spec: Spec,
+    fmt: str,
+    *,
+    snapshot: Snapshot | None,
+    timestep: int | None,
+    fold: int | None,
+    scale: float,
+) -> bytes:
     return render_graph(spec, fmt, timestep=timestep, scale=scale, fold=fold)
 
 
-def _gates_export(spec: Spec, fmt: str, *, snapshot: Snapshot | None, timestep: int | None,
-                  fold: int | None, scale: float) -> bytes:
+def _gates_export(
+    spec: Spec,
+    fmt: str,
+    *,
+    snapshot: Snapshot | None,
+    timestep: int | None,
+    fold: int | None,
+    scale: float,
+) -> bytes:
     assert snapshot is not None  # export_bytes traces the spec first
     return render_gates(snapshot, fmt.removeprefix("gates-"), timestep=timestep, scale=scale)
 

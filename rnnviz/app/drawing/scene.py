@@ -54,8 +54,14 @@ HIGHLIGHT = "#fde68a"
 SELECTED = "#dc2626"
 
 #: Node box sizes (w, h) per kind.
-SIZES = {"cell": (90.0, 40.0), "input": (52.0, 28.0), "output": (52.0, 28.0),
-         "h0": (84.0, 30.0), "h_n": (84.0, 30.0), "fold": (116.0, 40.0)}
+SIZES = {
+    "cell": (90.0, 40.0),
+    "input": (52.0, 28.0),
+    "output": (52.0, 28.0),
+    "h0": (84.0, 30.0),
+    "h_n": (84.0, 30.0),
+    "fold": (116.0, 40.0),
+}
 
 
 def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
@@ -120,8 +126,15 @@ class GraphScene(QGraphicsScene):
     `node_at(item)` maps a clicked item back to its graph node attributes.
     """
 
-    def __init__(self, graph: nx.DiGraph, spec: Spec, *, title: bool = False,
-                 legend: bool = False, parent: Any = None) -> None:
+    def __init__(
+        self,
+        graph: nx.DiGraph,
+        spec: Spec,
+        *,
+        title: bool = False,
+        legend: bool = False,
+        parent: Any = None,
+    ) -> None:
         super().__init__(parent)
         self.graph = graph
         self.spec = spec
@@ -205,13 +218,17 @@ class GraphScene(QGraphicsScene):
         kind = attrs["kind"]
         if kind == "cell":
             ins = spec.layer_input_size(attrs["layer"])
-            return (f"{spec.cell.upper()} cell — layer {attrs['layer']}, {attrs['direction']}, "
-                    f"t = {attrs['t']}\nreads x ({spec.batch_size}, {ins}) and h_(t"
-                    f"{'−' if attrs['direction'] == 'fwd' else '+'}1)\nclick to select")
+            return (
+                f"{spec.cell.upper()} cell — layer {attrs['layer']}, {attrs['direction']}, "
+                f"t = {attrs['t']}\nreads x ({spec.batch_size}, {ins}) and h_(t"
+                f"{'−' if attrs['direction'] == 'fwd' else '+'}1)\nclick to select"
+            )
         if kind in ("h0", "h_n"):
-            return (f"{attrs['label']}: slice [{attrs['index']}] of {kind} "
-                    f"= layer {attrs['layer']}, {attrs['direction']} "
-                    f"(index = layer × {spec.num_directions} + direction)")
+            return (
+                f"{attrs['label']}: slice [{attrs['index']}] of {kind} "
+                f"= layer {attrs['layer']}, {attrs['direction']} "
+                f"(index = layer × {spec.num_directions} + direction)"
+            )
         if kind == "fold":
             return f"{attrs['folded']} timesteps folded to keep the drawing small"
         return str(attrs.get("label", node))
@@ -285,8 +302,9 @@ class GraphScene(QGraphicsScene):
         for layer in range(spec.num_layers):
             for d, name in enumerate(spec.directions):
                 arrow = "→" if name == "fwd" else "←"
-                rows.append((1.0 + layer * spec.num_directions + d,
-                             f"layer {layer} {name} {arrow}"))
+                rows.append(
+                    (1.0 + layer * spec.num_directions + d, f"layer {layer} {name} {arrow}")
+                )
         for y, text in rows:
             item = QGraphicsSimpleTextItem(text)
             item.setFont(_font(NODE_PT, bold=True))
@@ -295,8 +313,7 @@ class GraphScene(QGraphicsScene):
             item.setPos(left - r.width(), (self._top - y) * ROW - r.height() / 2)
             self.addItem(item)
 
-    def _make_cursor(self) -> tuple[QGraphicsRectItem, QGraphicsSimpleTextItem,
-                                    QGraphicsPathItem]:
+    def _make_cursor(self) -> tuple[QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsPathItem]:
         band = QGraphicsRectItem(QRectF(-COL / 2 + 4, -ROW / 2, COL - 8, (self._top + 1) * ROW))
         band.setBrush(QColor(HIGHLIGHT))
         band.setPen(Qt.PenStyle.NoPen)
@@ -352,9 +369,11 @@ class GraphScene(QGraphicsScene):
 
     def _draw_title(self) -> None:
         spec = self.spec
-        text = (f"{spec.title()} unrolled over {spec.seq_len} steps — input "
-                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
-                + (", batch_first" if spec.batch_first else ""))
+        text = (
+            f"{spec.title()} unrolled over {spec.seq_len} steps — input "
+            f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
+            + (", batch_first" if spec.batch_first else "")
+        )
         item = QGraphicsSimpleTextItem(text)
         item.setFont(_font(TITLE_PT, bold=True))
         item.setBrush(QColor("#0f172a"))
@@ -370,8 +389,11 @@ class GraphScene(QGraphicsScene):
         ]
         if self.spec.num_directions == 2:
             entries.append(("bwd", "backward cell (time runs ←)", "box"))
-        entries += [("input", "input x_t", "box"), ("output", "output y_t", "box"),
-                     ("state", "h0/c0 in, h_n/c_n out [slice]", "box")]
+        entries += [
+            ("input", "input x_t", "box"),
+            ("output", "output y_t", "box"),
+            ("state", "h0/c0 in, h_n/c_n out [slice]", "box"),
+        ]
         if self._fold_col is not None:
             entries.append(("fold", "folded steps", "box"))
         entries.append(("highlight", "current timestep", "band"))
@@ -391,9 +413,11 @@ class GraphScene(QGraphicsScene):
             label.setPos(x + 28, y - 1)
             self.addItem(label)
             x += 28 + label.boundingRect().width() + 22
-        note = QGraphicsSimpleTextItem("edge labels: tensor shape (batch, features) carried by "
-                                       "the arrow; LSTM state arrows carry h (above) and c "
-                                       "(below)")
+        note = QGraphicsSimpleTextItem(
+            "edge labels: tensor shape (batch, features) carried by "
+            "the arrow; LSTM state arrows carry h (above) and c "
+            "(below)"
+        )
         note.setFont(_font(EDGE_PT))
         note.setBrush(QColor("#475569"))
         note.setPos(body.left(), y + 22)

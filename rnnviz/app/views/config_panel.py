@@ -37,8 +37,13 @@ INT_FIELDS = (
     ("input_size", "input_size", 1, MAX_SIZE, "Features per timestep (x_t has this many)"),
     ("hidden_size", "hidden_size", 1, MAX_SIZE, "Units in h_t and c_t"),
     ("num_layers", "num_layers", 1, MAX_LAYERS, "Stacked layers; layer k reads layer k−1's h"),
-    ("proj_size", "proj_size", 0, MAX_SIZE,
-     "LSTM only: project h_t down to this size (0 = off; must be < hidden_size)"),
+    (
+        "proj_size",
+        "proj_size",
+        0,
+        MAX_SIZE,
+        "LSTM only: project h_t down to this size (0 = off; must be < hidden_size)",
+    ),
     ("seq_len", "seq_len", 1, MAX_SEQ, "Timesteps in the input (T)"),
     ("batch_size", "batch_size", 1, MAX_BATCH, "Sequences run side by side (N)"),
 )
@@ -81,8 +86,10 @@ class ConfigPanel(QWidget):
         outer.addWidget(self.title)
         self.memory = QLabel(self)
         self.memory.setWordWrap(True)
-        self.memory.setToolTip("Estimated peak memory to build, trace and draw this "
-                               "configuration (checked against the memory budget)")
+        self.memory.setToolTip(
+            "Estimated peak memory to build, trace and draw this "
+            "configuration (checked against the memory budget)"
+        )
         outer.addWidget(self.memory)
 
         spec_box = QGroupBox("Module", self)
@@ -112,8 +119,9 @@ class ConfigPanel(QWidget):
         dropout.setDecimals(3)
         dropout.setSingleStep(0.05)
         dropout.setKeyboardTracking(False)
-        dropout.setToolTip("Dropout between layers; acts only in training, so the traced "
-                           "(eval) pass is unaffected")
+        dropout.setToolTip(
+            "Dropout between layers; acts only in training, so the traced (eval) pass is unaffected"
+        )
         self._add(self.spec_form, "dropout", "dropout", dropout)
         outer.addWidget(spec_box)
 
@@ -141,8 +149,9 @@ class ConfigPanel(QWidget):
         self._add(self.run_form, "weight_scale", "weight scale", scale)
         stepper = QComboBox(self)
         stepper.addItems(list(STEPPERS))
-        stepper.setToolTip("module: nn.RNN/LSTM/GRU; cell: step nn.*Cell by hand "
-                           "(one layer, one direction)")
+        stepper.setToolTip(
+            "module: nn.RNN/LSTM/GRU; cell: step nn.*Cell by hand (one layer, one direction)"
+        )
         self._add(self.run_form, "stepper", "stepper", stepper)
         outer.addWidget(run_box)
 
@@ -212,17 +221,26 @@ class ConfigPanel(QWidget):
 
     def spec_values(self) -> dict[str, Any]:
         """The spec fields as the form shows them (nonlinearity forced to tanh off rnn)."""
-        values = {name: self.value(name) for name in
-                  ("cell", *(f[0] for f in INT_FIELDS), *(f[0] for f in BOOL_FIELDS),
-                   "nonlinearity", "dropout")}
+        values = {
+            name: self.value(name)
+            for name in (
+                "cell",
+                *(f[0] for f in INT_FIELDS),
+                *(f[0] for f in BOOL_FIELDS),
+                "nonlinearity",
+                "dropout",
+            )
+        }
         if values["cell"] != "rnn":
             values["nonlinearity"] = "tanh"  # the combo is disabled; torch's rule, not a choice
         return values
 
     def option_values(self) -> dict[str, Any]:
         """The run options as the form shows them."""
-        return {name: self.value(name) for name in
-                ("seed", "input_kind", "init", "weight_scale", "stepper")}
+        return {
+            name: self.value(name)
+            for name in ("seed", "input_kind", "init", "weight_scale", "stepper")
+        }
 
     def load(self, spec: Spec, options: RunOptions) -> None:
         """Show `spec` and `options` in the widgets without sending any edit."""
@@ -269,8 +287,10 @@ class ConfigPanel(QWidget):
         self._update_enabled()
         self.title.setText(constructor_line(spec, self.state.options))
         est = estimate(spec)
-        self.memory.setText(f"≈ {human(est.total)} to trace and draw "
-                            f"(gates {human(est.gates)}, parameters {human(est.parameters)})")
+        self.memory.setText(
+            f"≈ {human(est.total)} to trace and draw "
+            f"(gates {human(est.gates)}, parameters {human(est.parameters)})"
+        )
 
     def show_error(self, field: str, message: str) -> None:
         """Show `message` in red under `field` (or under the form); "" clears every message."""

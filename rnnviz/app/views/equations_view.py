@@ -56,15 +56,19 @@ def _line_html(line: EquationLine) -> str:
     if line.rel_diff <= AGREE:
         verdict = f"<span class='ok'>✓ |Δ| = {fmt_diff(line.diff)}</span>"
     elif line.overflowed:
-        verdict = (f"<span class='warn'>|Δ| = {fmt_diff(line.diff)} — float overflow: the "
-                   "order of summation decides between Inf, NaN and a number</span>")
+        verdict = (
+            f"<span class='warn'>|Δ| = {fmt_diff(line.diff)} — float overflow: the "
+            "order of summation decides between Inf, NaN and a number</span>"
+        )
     else:
         verdict = f"<span class='bad'>✗ |Δ| = {fmt_diff(line.diff)}</span>"
     unit = f" (h unit {line.unit})" if line.gate == "h" and "proj_size" in line.symbolic else ""
-    return (f"<p><span class='name'>{html.escape(name)}{unit}</span><br>"
-            f"<span class='eq'>{html.escape(line.symbolic)}</span><br>"
-            f"<span class='num'>= {numeric}</span><br>"
-            f"recorded: {_value_html(line.recorded)} &nbsp; {verdict}</p>")
+    return (
+        f"<p><span class='name'>{html.escape(name)}{unit}</span><br>"
+        f"<span class='eq'>{html.escape(line.symbolic)}</span><br>"
+        f"<span class='num'>= {numeric}</span><br>"
+        f"recorded: {_value_html(line.recorded)} &nbsp; {verdict}</p>"
+    )
 
 
 class EquationsView(QWidget):
@@ -114,8 +118,9 @@ class EquationsView(QWidget):
         self.unit_spin.blockSignals(False)
         spec = snap.spec
         try:
-            self.lines = substitute(snap.trace, sel.layer, sel.direction, sel.t, sel.unit,
-                                    sel.batch)
+            self.lines = substitute(
+                snap.trace, sel.layer, sel.direction, sel.t, sel.unit, sel.batch
+            )
         except IndexError as exc:  # a selection from a newer spec than this snapshot
             self.lines = []
             self.header.setText(str(exc))
@@ -123,17 +128,26 @@ class EquationsView(QWidget):
             return
         where = f", {_DIRECTION_NAMES[sel.direction]}" if spec.num_directions > 1 else ""
         batch = f", batch {sel.batch}" if spec.batch_size > 1 else ""
-        prev = next((t.label.split("·", 1)[1] for t in self.lines[0].terms
-                     if t.label.startswith("W_h")), "h_(t−1)")
+        prev = next(
+            (t.label.split("·", 1)[1] for t in self.lines[0].terms if t.label.startswith("W_h")),
+            "h_(t−1)",
+        )
         why = " (backward: its previous step is t + 1)" if sel.direction == "bwd" else ""
         reads = "the initial state h0" if prev == "h0" else prev
-        self.header.setText(f"{spec.title()} — layer {sel.layer}{where}, t = {sel.t}, "
-                            f"unit {sel.unit}{batch}\nh_(t−1) here is {reads}{why}")
+        self.header.setText(
+            f"{spec.title()} — layer {sel.layer}{where}, t = {sel.t}, "
+            f"unit {sel.unit}{batch}\nh_(t−1) here is {reads}{why}"
+        )
         worst = max_rel_diff(self.lines)
-        summary = ("every line agrees with the recorded values"
-                   if worst <= AGREE else "some lines differ from the recorded values")
+        summary = (
+            "every line agrees with the recorded values"
+            if worst <= AGREE
+            else "some lines differ from the recorded values"
+        )
         body = "".join(_line_html(line) for line in self.lines)
-        note = ("<p class='name'>Each line is evaluated again here, in float64, from the "
-                "module's weights and the values it reads as recorded (x_t, h_(t−1), "
-                f"c_(t−1), the other gates at t); {summary}.</p>")
+        note = (
+            "<p class='name'>Each line is evaluated again here, in float64, from the "
+            "module's weights and the values it reads as recorded (x_t, h_(t−1), "
+            f"c_(t−1), the other gates at t); {summary}.</p>"
+        )
         self.browser.setHtml(body + note)

@@ -79,8 +79,11 @@ def signed_log(a: np.ndarray) -> np.ndarray:
 def _drawable(a: np.ndarray) -> np.ndarray:
     """pyqtgraph rescales float32 images in float32; near float32's limit (an exploding RNN)
     that overflows, so such images are drawn from float64."""
-    return a.astype(np.float64) if a.dtype == np.float32 and a.size \
-        and float(np.max(np.abs(a))) > 1e30 else a
+    return (
+        a.astype(np.float64)
+        if a.dtype == np.float32 and a.size and float(np.max(np.abs(a))) > 1e30
+        else a
+    )
 
 
 def format_value(v: float) -> str:
@@ -126,10 +129,13 @@ class GateView(QWidget):
             "Fixed: σ gates on 0…1 and tanh values on ±1, comparable everywhere.\n"
             "Stretched: each scale spans the values on screen, to see small differences.\n"
             "Signed log: colour by sign(v)·log₁₀(1 + |v|), for values that explode.\n"
-            "Hover always shows the recorded value itself.")
+            "Hover always shows the recorded value itself."
+        )
         self.scale_combo.currentIndexChanged.connect(self._scale_picked)
         for combo in (self.direction_combo, self.scale_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
             combo.setMinimumContentsLength(6)
         self.caption = QLabel(self)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
@@ -205,8 +211,13 @@ class GateView(QWidget):
         """Hide the pickers and hover line (for exports: a figure, not a screenshot of
         controls); the caption naming the layer, direction, batch row and t stays."""
         self._figure = on
-        for w in (self.layer_spin, self.direction_combo, self.batch_spin, self.scale_combo,
-                  self.hover):
+        for w in (
+            self.layer_spin,
+            self.direction_combo,
+            self.batch_spin,
+            self.scale_combo,
+            self.hover,
+        ):
             w.setVisible(not on)
         if self.state.snapshot is not None:
             self._move_cursors(self.state.snapshot, self.state.selection)
@@ -237,8 +248,9 @@ class GateView(QWidget):
             self.layer_spin.setRange(0, spec.num_layers - 1)
             self.layer_spin.setValue(sel.layer)
             self.layer_spin.setEnabled(spec.num_layers > 1)
-            if [self.direction_combo.itemData(i) for i in range(self.direction_combo.count())] \
-                    != list(spec.directions):
+            if [
+                self.direction_combo.itemData(i) for i in range(self.direction_combo.count())
+            ] != list(spec.directions):
                 self.direction_combo.clear()
                 for d in spec.directions:
                     self.direction_combo.addItem(_DIRECTION_NAMES[d], d)
@@ -288,9 +300,11 @@ class GateView(QWidget):
         cols = 3 if len(gates) > 4 else 2
         first: pg.PlotItem | None = None
         for k, gate in enumerate(gates):
-            plot = self.canvas.ci.addPlot(row=k // cols, col=k % cols,
-                                          axisItems={"bottom": _IndexAxis("bottom"),
-                                                     "left": _IndexAxis("left")})
+            plot = self.canvas.ci.addPlot(
+                row=k // cols,
+                col=k % cols,
+                axisItems={"bottom": _IndexAxis("bottom"), "left": _IndexAxis("left")},
+            )
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.invertY(True)  # unit 0 at the top, like a table
@@ -314,9 +328,15 @@ class GateView(QWidget):
         bar_row = (len(gates) - 1) // cols + 1
         n_groups = len(scale_groups(spec, {}))
         for k in range(n_groups):
-            bar = pg.ColorBarItem(values=(0, 1), colorMap=self._cmap, interactive=False,
-                                  orientation="horizontal", width=14, pen=(90, 90, 90),
-                                  colorMapMenu=False)
+            bar = pg.ColorBarItem(
+                values=(0, 1),
+                colorMap=self._cmap,
+                interactive=False,
+                orientation="horizontal",
+                width=14,
+                pen=(90, 90, 90),
+                colorMapMenu=False,
+            )
             bar.getAxis("bottom").setTextPen("k")
             # "±0.939", not "±939 (x0.001)": the numbers should read like the values.
             bar.getAxis("bottom").enableAutoSIPrefix(False)
@@ -330,8 +350,9 @@ class GateView(QWidget):
     def _show_images(self, snap: Snapshot, sel: Selection) -> None:
         self._ensure_plots(snap)
         spec, tr = snap.spec, snap.trace
-        self.data = {g: tr.gates[(sel.layer, sel.direction, g)][:, sel.batch, :]
-                     for g in spec.trace_gates}
+        self.data = {
+            g: tr.gates[(sel.layer, sel.direction, g)][:, sel.batch, :] for g in spec.trace_gates
+        }
         mode = self.scale_combo.currentData()
         shown = {g: finite_or_zero(a) for g, a in self.data.items()}
         if mode == "log":
@@ -392,8 +413,10 @@ class GateView(QWidget):
             r, g, b = NONFINITE_COLOURS[key]
             parts.append(f"<span style='color:rgb({r},{g},{b})'>■</span> {key} ({n:,})")
         self.legend.setText("not finite: " + " &nbsp; ".join(parts))
-        self.legend.setToolTip("Values float32 cannot hold (overflow) are drawn in these "
-                               "colours, outside the colour scale")
+        self.legend.setToolTip(
+            "Values float32 cannot hold (overflow) are drawn in these "
+            "colours, outside the colour scale"
+        )
         self.legend.setVisible(True)
 
     def _move_cursors(self, snap: Snapshot, sel: Selection) -> None:
@@ -408,7 +431,8 @@ class GateView(QWidget):
         name = snap.spec.title() if self._figure else snap.spec.cell.upper()
         self.caption.setText(
             f"{name} · layer {sel.layer}{where} · batch {sel.batch} — "
-            f"unit {sel.unit}, t {sel.t}: {gate} = {value}")
+            f"unit {sel.unit}, t {sel.t}: {gate} = {value}"
+        )
 
     def _follow(self, t: int) -> None:
         """Keep the cursor on screen when zoomed in on time: if t left the visible range (x is

@@ -39,8 +39,7 @@ class _Canvas(QGraphicsView):
     def __init__(self, owner: GraphView) -> None:
         super().__init__(owner)
         self._owner = owner
-        self.setRenderHints(QPainter.RenderHint.Antialiasing
-                            | QPainter.RenderHint.TextAntialiasing)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         # Only the band and outline move on a step; repainting just what changed keeps
@@ -52,7 +51,7 @@ class _Canvas(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
         steps = event.angleDelta().y() / 120
         if steps:
-            self._owner.zoom_by(ZOOM_STEP ** steps)
+            self._owner.zoom_by(ZOOM_STEP**steps)
         event.accept()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
@@ -62,8 +61,11 @@ class _Canvas(QGraphicsView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         pos = event.position().toPoint()
         # A click, not the end of a pan drag.
-        if self._press is not None and (pos - self._press).manhattanLength() < 5 \
-                and event.button() == Qt.MouseButton.LeftButton:
+        if (
+            self._press is not None
+            and (pos - self._press).manhattanLength() < 5
+            and event.button() == Qt.MouseButton.LeftButton
+        ):
             self._owner.clicked_at(pos)
         self._press = None
         super().mouseReleaseEvent(event)
@@ -92,10 +94,12 @@ class GraphView(QWidget):
         self.follow.setToolTip("Scroll the diagram so the current timestep stays in view")
         self.follow.setChecked(True)
         bar.addWidget(self.follow)
-        for text, tip, slot in (("−", "Zoom out", lambda: self.zoom_by(1 / ZOOM_STEP)),
-                                ("+", "Zoom in", lambda: self.zoom_by(ZOOM_STEP)),
-                                ("Fit", "Fit the whole diagram", self.fit),
-                                ("1:1", "Actual size", self.actual_size)):
+        for text, tip, slot in (
+            ("−", "Zoom out", lambda: self.zoom_by(1 / ZOOM_STEP)),
+            ("+", "Zoom in", lambda: self.zoom_by(ZOOM_STEP)),
+            ("Fit", "Fit the whole diagram", self.fit),
+            ("1:1", "Actual size", self.actual_size),
+        ):
             button = QToolButton(self)
             button.setText(text)
             button.setToolTip(tip)
@@ -126,7 +130,8 @@ class GraphView(QWidget):
         self.caption.setText(
             f"<b>{spec.title()}</b> unrolled over {spec.seq_len} steps"
             + (f" (drawn folded: {folded} middle steps hidden)" if folded else "")
-            + " — click a cell to select it, drag to pan, wheel to zoom")
+            + " — click a cell to select it, drag to pan, wheel to zoom"
+        )
         same = self.scene is not None and self.scene.spec == spec
         if same:
             return

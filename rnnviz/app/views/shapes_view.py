@@ -63,10 +63,13 @@ def _check_html(check: IdentityCheck) -> str:
         how = "holds" if check.exact else "agrees to round-off"
         verdict = f"<span style='color:#1b7a1b'>✓ {how}, max |Δ| = {check.max_abs_diff:.3g}</span>"
     else:
-        verdict = (f"<span style='color:#c0151f'><b>✗ FAILS</b>, max |Δ| = "
-                   f"{check.max_abs_diff:.3g}</span>")
-    return (f"<tt>{html.escape(check.text)}</tt><br>&nbsp;&nbsp;<span style='color:#555'>"
-            f"{html.escape(check.note)}</span> — {verdict}")
+        verdict = (
+            f"<span style='color:#c0151f'><b>✗ FAILS</b>, max |Δ| = {check.max_abs_diff:.3g}</span>"
+        )
+    return (
+        f"<tt>{html.escape(check.text)}</tt><br>&nbsp;&nbsp;<span style='color:#555'>"
+        f"{html.escape(check.note)}</span> — {verdict}"
+    )
 
 
 def _slice_html(k: int, checks: list[IdentityCheck]) -> str:
@@ -79,8 +82,9 @@ def _slice_html(k: int, checks: list[IdentityCheck]) -> str:
         extra = "" if c.max_abs_diff == 0 else f" |Δ| {c.max_abs_diff:.2g}"
         marks.append(f"<span style='color:{colour}'>{c.lhs.split('[')[0]} {sign}{extra}</span>")
     step = h.rhs.rsplit("at ", 1)[-1]
-    return (f"&nbsp;&nbsp;<tt>h_n[{k}]</tt> = {html.escape(h.note)} (final step {step}) "
-            + " ".join(marks))
+    return f"&nbsp;&nbsp;<tt>h_n[{k}]</tt> = {html.escape(h.note)} (final step {step}) " + " ".join(
+        marks
+    )
 
 
 class ShapesView(QWidget):
@@ -161,9 +165,10 @@ class ShapesView(QWidget):
     def tensor_cells(self) -> dict[str, tuple[str, str]]:
         """tensor name → (predicted shape text, torch-returned text) as shown."""
         t = self.tensor_table
-        return {t.item(r, 0).data(Qt.ItemDataRole.UserRole): (t.item(r, 1).text(),
-                                                             t.item(r, 2).text())
-                for r in range(t.rowCount())}
+        return {
+            t.item(r, 0).data(Qt.ItemDataRole.UserRole): (t.item(r, 1).text(), t.item(r, 2).text())
+            for r in range(t.rowCount())
+        }
 
     def copy_markdown(self) -> None:
         """Put the Markdown tables (rnnviz.analysis.tables) on the clipboard."""
@@ -175,20 +180,26 @@ class ShapesView(QWidget):
         report, tr = snap.report, snap.trace
         self.report = report
         spec = snap.spec
-        self.title.setText(f"<b>{html.escape(spec.title())}</b> on seq_len={spec.seq_len}, "
-                           f"batch={spec.batch_size}")
+        self.title.setText(
+            f"<b>{html.escape(spec.title())}</b> on seq_len={spec.seq_len}, batch={spec.batch_size}"
+        )
         self._fill_tensors(report, tr.tensors)
         identities, slices = output_identities(tr), slice_checks(tr)
         self.checks = identities + slices
         parts = [_check_html(c) for c in identities]
-        parts.append("<br>Each h_n slice is the final h of the layer and direction it is "
-                     "labelled with (checked on the numbers):")
-        parts += [_slice_html(k, [c for c in slices if c.lhs.endswith(f"[{k}]")])
-                  for k in range(spec.num_layers * spec.num_directions)]
+        parts.append(
+            "<br>Each h_n slice is the final h of the layer and direction it is "
+            "labelled with (checked on the numbers):"
+        )
+        parts += [
+            _slice_html(k, [c for c in slices if c.lhs.endswith(f"[{k}]")])
+            for k in range(spec.num_layers * spec.num_directions)
+        ]
         if spec.num_layers > 1:
             last = (spec.num_layers - 1) * spec.num_directions
-            parts.append(f"h_n[0:{last}] (lower layers) appear in no output: output is the "
-                         "last layer only.")
+            parts.append(
+                f"h_n[0:{last}] (lower layers) appear in no output: output is the last layer only."
+            )
         self.identity_label.setText("<br>".join(parts))
         if spec != self._shown_spec:  # the inventory depends on the spec alone
             self._fill_parameters(report)
@@ -224,27 +235,36 @@ class ShapesView(QWidget):
         self.layer_items.clear()
         spec = report.spec
         for layer in range(spec.num_layers):
-            layer_item = QTreeWidgetItem(tree, [f"layer {layer}", "",
-                                                f"{report.layer_totals[layer]:,}"])
+            layer_item = QTreeWidgetItem(
+                tree, [f"layer {layer}", "", f"{report.layer_totals[layer]:,}"]
+            )
             layer_item.setExpanded(True)
             for d in spec.directions:
                 params = [p for p in report.parameters if p.layer == layer and p.direction == d]
-                dir_item = QTreeWidgetItem(layer_item, [_DIRECTION_NAMES[d], "",
-                                                        f"{sum(p.count for p in params):,}"])
+                dir_item = QTreeWidgetItem(
+                    layer_item, [_DIRECTION_NAMES[d], "", f"{sum(p.count for p in params):,}"]
+                )
                 dir_item.setExpanded(spec.num_layers * spec.num_directions <= 4)
                 self.layer_items[(layer, d)] = dir_item
                 for p in params:
                     item = QTreeWidgetItem(dir_item, [p.name, _shape(p.shape), f"{p.count:,}"])
-                    item.setToolTip(0, f"{p.name}: {p.kind}, layer {p.layer}, "
-                                       f"{_DIRECTION_NAMES[p.direction]}")
+                    item.setToolTip(
+                        0, f"{p.name}: {p.kind}, layer {p.layer}, {_DIRECTION_NAMES[p.direction]}"
+                    )
                     for g in p.gates:
-                        label = gate_label(g.gate) if g.gate != "proj" else \
-                            "projection (proj_size)"
-                        child = QTreeWidgetItem(item, [f"rows {g.rows[0]}:{g.rows[1]}  {label}",
-                                                       _shape(g.shape), f"{g.count:,}"])
+                        label = gate_label(g.gate) if g.gate != "proj" else "projection (proj_size)"
+                        child = QTreeWidgetItem(
+                            item,
+                            [
+                                f"rows {g.rows[0]}:{g.rows[1]}  {label}",
+                                _shape(g.shape),
+                                f"{g.count:,}",
+                            ],
+                        )
                         child.setToolTip(0, label)
-        per_gate = QTreeWidgetItem(tree, ["all layers, per gate", "",
-                                          f"{report.total_parameters:,}"])
+        per_gate = QTreeWidgetItem(
+            tree, ["all layers, per gate", "", f"{report.total_parameters:,}"]
+        )
         for gate, count in report.gate_totals.items():
             label = gate_label(gate) if gate != "proj" else "projection (proj_size)"
             QTreeWidgetItem(per_gate, [label, "", f"{count:,}"]).setToolTip(0, label)
@@ -253,8 +273,11 @@ class ShapesView(QWidget):
             tree.resizeColumnToContents(col)
 
     def _fill_totals(self, report: ShapeReport) -> None:
-        keras = (f"{report.keras_parameters:,}" if report.keras_parameters is not None
-                 else "no Keras equivalent")
+        keras = (
+            f"{report.keras_parameters:,}"
+            if report.keras_parameters is not None
+            else "no Keras equivalent"
+        )
         self.totals_label.setText(
             f"PyTorch: <b>{report.total_parameters:,}</b><br>"
             f"<tt>= {html.escape(report.torch_formula)}</tt><br>"
@@ -263,8 +286,8 @@ class ShapesView(QWidget):
             f"<span style='color:#555'>{html.escape(report.convention_note)}</span><br><br>"
             f"Multiply-accumulates of one forward pass: <b>{report.macs:,}</b><br>"
             f"<tt>{html.escape(report.macs_formula)}</tt>"
-            + "".join(f"<br><span style='color:#555'>{html.escape(n)}</span>"
-                      for n in report.notes))
+            + "".join(f"<br><span style='color:#555'>{html.escape(n)}</span>" for n in report.notes)
+        )
 
     def _selection_changed(self, sel: Selection) -> None:
         # Cheap: mark the selected (layer, direction) in the inventory, nothing rebuilt.

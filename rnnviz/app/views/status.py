@@ -46,8 +46,10 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.state = state
         self.badge = QLabel("no trace yet", self)
-        self.badge.setToolTip("Every gate recomputed from the module's weights, compared with "
-                              "torch's own output, h_n and c_n")
+        self.badge.setToolTip(
+            "Every gate recomputed from the module's weights, compared with "
+            "torch's own output, h_n and c_n"
+        )
         self.seconds = QLabel(self)
         self.seconds.setToolTip("Wall time of the last trace (build, run, recompute, graph)")
         self.memory = QLabel(self)

@@ -49,8 +49,7 @@ class Timeline(QWidget):
         self.first_button = button(sp.SP_MediaSkipBackward, "First step (Home)", self.first)
         self.back_button = button(sp.SP_MediaSeekBackward, "Step back (←)", self.step_back)
         self.play_button = button(sp.SP_MediaPlay, "Play / pause (Space)", self.toggle_play)
-        self.forward_button = button(sp.SP_MediaSeekForward, "Step forward (→)",
-                                     self.step_forward)
+        self.forward_button = button(sp.SP_MediaSeekForward, "Step forward (→)", self.step_forward)
         self.last_button = button(sp.SP_MediaSkipForward, "Last step (End)", self.last)
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
@@ -74,8 +73,13 @@ class Timeline(QWidget):
 
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
-        for w in (self.first_button, self.back_button, self.play_button, self.forward_button,
-                  self.last_button):
+        for w in (
+            self.first_button,
+            self.back_button,
+            self.play_button,
+            self.forward_button,
+            self.last_button,
+        ):
             row.addWidget(w)
         row.addWidget(self.label)
         row.addWidget(self.slider, 1)
@@ -153,8 +157,9 @@ class Timeline(QWidget):
 
     def _show_playing(self, playing: bool) -> None:
         sp = QStyle.StandardPixmap
-        self.play_button.setIcon(self.style().standardIcon(
-            sp.SP_MediaPause if playing else sp.SP_MediaPlay))
+        self.play_button.setIcon(
+            self.style().standardIcon(sp.SP_MediaPause if playing else sp.SP_MediaPlay)
+        )
 
     def _set_range(self, seq_len: int) -> None:
         self.slider.blockSignals(True)
