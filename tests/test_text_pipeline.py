@@ -12,7 +12,7 @@ from rnnviz.text.pipeline import build_pipeline, run_pipeline, seeded_model
 from rnnviz.text.presets import text_preset
 from rnnviz.text.settings import TextSettings
 from rnnviz.text.tokens import PAD, UNK, Vocabulary, VocabularyError, tokenize
-from rnnviz.text.training import train, trace_epoch
+from rnnviz.text.training import trace_epoch, train
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -76,14 +76,26 @@ STAIRCASE = [4, 3, 2, 2, 1, 1, 1, 1, 1, 1]
 
 
 def _ragged(**kw) -> TextSettings:
-    base = dict(texts=RAGGED, targets=(), task="next", encoding="embedding", embedding_dim=5,
-                hidden_size=7, head="step")
+    base = dict(
+        texts=RAGGED,
+        targets=(),
+        task="next",
+        encoding="embedding",
+        embedding_dim=5,
+        hidden_size=7,
+        head="step",
+    )
     base.update(kw)
     return TextSettings(**base)
 
 
-CONFIGS = [dict(cell="rnn"), dict(cell="lstm", num_layers=2), dict(cell="gru", batch_first=True),
-           dict(cell="lstm", stepper="cell"), dict(cell="gru", stepper="cell", encoding="onehot")]
+CONFIGS = [
+    dict(cell="rnn"),
+    dict(cell="lstm", num_layers=2),
+    dict(cell="gru", batch_first=True),
+    dict(cell="lstm", stepper="cell"),
+    dict(cell="gru", stepper="cell", encoding="onehot"),
+]
 
 
 @pytest.mark.parametrize("kw", CONFIGS)
@@ -107,8 +119,13 @@ def test_packed_batch_gives_each_sequence_its_own_outputs(kw):
                 torch.testing.assert_close(whole.c_n[:, b], alone.c_n[:, 0], atol=1e-6, rtol=0)
         # Padding contributes nothing: the batch loss is the per-token mean of the sequences'.
         loss = compute_loss(s, whole.scores, batch.targets)
-        total = sum(compute_loss(s, model(p.batch([b]).indices, p.batch([b]).lengths).scores,
-                                 p.batch([b]).targets) * n for b, n in enumerate(p.lengths))
+        total = sum(
+            compute_loss(
+                s, model(p.batch([b]).indices, p.batch([b]).lengths).scores, p.batch([b]).targets
+            )
+            * n
+            for b, n in enumerate(p.lengths)
+        )
         assert loss.item() == pytest.approx(total.item() / sum(p.lengths), abs=1e-6)
         # Other tokens at padded positions change nothing.
         junk = batch.indices.clone()
@@ -138,8 +155,20 @@ def test_sum_steps_ignores_padding_too():
 def test_stages_and_graph_for_hello_embedding():
     run = run_pipeline(build_pipeline(text_preset("hello-ohlol-embedding").settings))
     names = [st.name for st in run.stages]
-    assert names == ["tokens", "indices", "lengths", "mask", "encoded", "rnn_output", "h_n",
-                     "logits", "probabilities", "predicted", "targets", "loss"]
+    assert names == [
+        "tokens",
+        "indices",
+        "lengths",
+        "mask",
+        "encoded",
+        "rnn_output",
+        "h_n",
+        "logits",
+        "probabilities",
+        "predicted",
+        "targets",
+        "loss",
+    ]
     assert run.stage("encoded").shape == (1, 5, 10)
     assert run.stage("h_n").shape == (2, 1, 8)
     assert run.stage("logits").shape == (1, 5, 4)

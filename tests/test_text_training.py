@@ -31,8 +31,13 @@ def runs():
 
 
 def _load(module: nn.Module, state: dict[str, np.ndarray], prefix: str) -> None:
-    module.load_state_dict({k[len(prefix):]: torch.from_numpy(v.copy())
-                            for k, v in state.items() if k.startswith(prefix)})
+    module.load_state_dict(
+        {
+            k[len(prefix) :]: torch.from_numpy(v.copy())
+            for k, v in state.items()
+            if k.startswith(prefix)
+        }
+    )
 
 
 def _check(run, losses: list[float], predicted: list[str], final: dict[str, torch.Tensor]):
@@ -124,8 +129,11 @@ def test_hello_embedding_matches_hand_loop(runs):
         optimizer.step()
         losses.append(loss.item())
         preds.append("".join(IDX2CHAR[i] for i in outputs.max(dim=1)[1].tolist()))
-    final = {"embedding.weight": net.emb.weight, "head.weight": net.fc.weight,
-             "head.bias": net.fc.bias}
+    final = {
+        "embedding.weight": net.emb.weight,
+        "head.weight": net.fc.weight,
+        "head.bias": net.fc.bias,
+    }
     final.update({"rnn." + k: v for k, v in net.rnn.state_dict().items()})
     _check(run, losses, preds, final)
 
@@ -189,8 +197,7 @@ def test_presets_learn(runs):
         # At seed 0 these two stop at "ohlll" (4 of 5; see TEXT_NOTES.md); other seeds,
         # e.g. 1, reach "ohlol" — checked below so the claim in the notes stays true.
         assert run.epochs[14].accuracy >= 0.8, key
-    assert train(text_preset("hello-ohlol-rnn").settings, seed=1).epochs[14].predicted \
-        == ("ohlol",)
+    assert train(text_preset("hello-ohlol-rnn").settings, seed=1).epochs[14].predicted == ("ohlol",)
     tagger = runs["tagger"]
     assert tagger.epochs[-1].accuracy == 1.0
     assert tagger.losses[-1] < tagger.losses[0] / 3
@@ -209,8 +216,12 @@ def test_callbacks_cancel_and_global_rng_untouched():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    run = train(text_preset("hello-ohlol-rnn").settings, on_epoch=seen.append,
-                cancel=lambda: len(seen) >= 3, pause=lambda: False)
+    run = train(
+        text_preset("hello-ohlol-rnn").settings,
+        on_epoch=seen.append,
+        cancel=lambda: len(seen) >= 3,
+        pause=lambda: False,
+    )
     assert torch.equal(torch.rand(3), expected)
     assert run.cancelled and len(run.epochs) == 3 and [r.epoch for r in seen] == [1, 2, 3]
 

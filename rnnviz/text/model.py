@@ -53,8 +53,13 @@ class Forward:
 class TextModel(nn.Module):
     """Embedding or one-hot → nn.RNN/LSTM/GRU or its Cell → optional nn.Linear head."""
 
-    def __init__(self, settings: TextSettings, vocab_size: int, num_classes: int,
-                 padding_idx: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: TextSettings,
+        vocab_size: int,
+        num_classes: int,
+        padding_idx: int | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.vocab_size, self.num_classes = vocab_size, num_classes
@@ -69,14 +74,17 @@ class TextModel(nn.Module):
             self.cell = _CELLS[s.cell](in_size, s.hidden_size)
             self.rnn = None
         else:
-            self.rnn = _MODULES[s.cell](in_size, s.hidden_size, num_layers=s.num_layers,
-                                        batch_first=s.batch_first)
+            self.rnn = _MODULES[s.cell](
+                in_size, s.hidden_size, num_layers=s.num_layers, batch_first=s.batch_first
+            )
             self.cell = None
         if s.head == "none":
             if s.hidden_size != num_classes:
                 # Without a head the hidden state *is* the logits (tutorial 001).
-                raise ValueError(f"head none needs hidden_size == number of classes "
-                                 f"({num_classes}), got {s.hidden_size}")
+                raise ValueError(
+                    f"head none needs hidden_size == number of classes "
+                    f"({num_classes}), got {s.hidden_size}"
+                )
             self.head = None
         else:
             self.head = nn.Linear(s.hidden_size, num_classes)
@@ -105,8 +113,11 @@ class TextModel(nn.Module):
     def initial_state(self, batch: int) -> Any:
         """Zeros as the tutorials pass them: h0 (L, B, H), (B, H) for a Cell; LSTM (h0, c0)."""
         s = self.settings
-        shape = (batch, s.hidden_size) if self.cell is not None else \
-            (s.num_layers, batch, s.hidden_size)
+        shape = (
+            (batch, s.hidden_size)
+            if self.cell is not None
+            else (s.num_layers, batch, s.hidden_size)
+        )
         h0 = torch.zeros(shape)
         return (h0, torch.zeros(shape)) if s.cell == "lstm" else h0
 
@@ -122,11 +133,13 @@ class TextModel(nn.Module):
         elif ragged:
             # Packing makes torch run each sequence only to its own length, so h_n is taken
             # at each sequence's last real step and padding never enters the recurrence.
-            packed = pack_padded_sequence(x, lengths, batch_first=not self.time_major,
-                                          enforce_sorted=False)
+            packed = pack_padded_sequence(
+                x, lengths, batch_first=not self.time_major, enforce_sorted=False
+            )
             out_p, state = self.rnn(packed, hx)  # type: ignore[misc]
-            out, _ = pad_packed_sequence(out_p, batch_first=not self.time_major,
-                                         total_length=indices.shape[1])
+            out, _ = pad_packed_sequence(
+                out_p, batch_first=not self.time_major, total_length=indices.shape[1]
+            )
             batch_sizes = packed.batch_sizes
             h_n, c_n = state if isinstance(state, tuple) else (state, None)
         else:
@@ -143,8 +156,9 @@ class TextModel(nn.Module):
         scores = F.log_softmax(logits, dim=-1) if self.settings.loss == "nll" else logits
         return Forward(x, hx, out, h_n, c_n, batch_sizes, logits, scores)
 
-    def _step_cell(self, x: torch.Tensor, hx: Any, lengths: torch.Tensor,
-                   ragged: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def _step_cell(
+        self, x: torch.Tensor, hx: Any, lengths: torch.Tensor, ragged: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Step the Cell over x's (T, B, I) first dim as tutorial 001 does, by hand.
 
         With ragged lengths a finished sequence keeps its h (and c) and writes zeros, the
@@ -176,8 +190,9 @@ def _staircase(lengths: torch.Tensor) -> torch.Tensor:
     return (lengths.unsqueeze(0) > steps.unsqueeze(1)).sum(dim=1)
 
 
-def compute_loss(settings: TextSettings, scores: torch.Tensor,
-                 targets: torch.Tensor) -> torch.Tensor:
+def compute_loss(
+    settings: TextSettings, scores: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
     """The scalar training loss of (B, T, C) `scores` against (B, T) `targets`.
 
     Padded targets are IGNORE_INDEX, so padding contributes nothing. "mean" is one
@@ -187,8 +202,9 @@ def compute_loss(settings: TextSettings, scores: torch.Tensor,
     """
     crit = F.nll_loss if settings.loss == "nll" else F.cross_entropy
     if settings.reduction == "mean":
-        return crit(scores.reshape(-1, scores.shape[-1]), targets.reshape(-1),
-                    ignore_index=IGNORE_INDEX)
+        return crit(
+            scores.reshape(-1, scores.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX
+        )
     loss: Any = 0
     for t in range(scores.shape[1]):
         if bool((targets[:, t] != IGNORE_INDEX).any()):

@@ -70,14 +70,20 @@ class Pipeline:
         pad = self.vocab.pad_index or 0
         # pad_sequence fills with <pad>'s index when there is one; without <pad> (all lengths
         # equal) nothing is filled, so the 0 is never used.
-        x = pad_sequence([torch.tensor(self.inputs[r], dtype=torch.int64) for r in rows],
-                         batch_first=True, padding_value=pad)
+        x = pad_sequence(
+            [torch.tensor(self.inputs[r], dtype=torch.int64) for r in rows],
+            batch_first=True,
+            padding_value=pad,
+        )
         lengths = torch.tensor([len(self.inputs[r]) for r in rows], dtype=torch.int64)
         mask = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
         y = None
         if self.targets:
-            y = pad_sequence([torch.tensor(self.targets[r], dtype=torch.int64) for r in rows],
-                             batch_first=True, padding_value=IGNORE_INDEX)
+            y = pad_sequence(
+                [torch.tensor(self.targets[r], dtype=torch.int64) for r in rows],
+                batch_first=True,
+                padding_value=IGNORE_INDEX,
+            )
         return Batch(rows=tuple(rows), indices=x, lengths=lengths, mask=mask, targets=y)
 
 
@@ -108,11 +114,15 @@ def build_pipeline(settings: TextSettings) -> Pipeline:
         ins, outs = toks, [tokenize(t, s.tokenizer) for t in s.targets]
     for b, (i, o) in enumerate(zip(ins, outs)):
         if not i:
-            raise ValueError(f"text {b + 1} gives no step (task {s.task} needs "
-                             f"{'2 tokens' if s.task == 'next' else '1 token'})")
+            raise ValueError(
+                f"text {b + 1} gives no step (task {s.task} needs "
+                f"{'2 tokens' if s.task == 'next' else '1 token'})"
+            )
         if len(i) != len(o):
-            raise ValueError(f"text {b + 1}: {len(i)} input tokens but {len(o)} target tokens; "
-                             "task map needs equal lengths")
+            raise ValueError(
+                f"text {b + 1}: {len(i)} input tokens but {len(o)} target tokens; "
+                "task map needs equal lengths"
+            )
     ragged = len({len(i) for i in ins}) > 1
     pad = s.pad == "always" or (s.pad == "auto" and ragged)
     if ragged and not pad:
@@ -122,15 +132,25 @@ def build_pipeline(settings: TextSettings) -> Pipeline:
     vocab = Vocabulary.build(source, s.vocab_order, pad=pad, unk=s.unk)
     # Targets are classes: the target vocabulary needs no <pad> (padding is ignore_index).
     target_vocab = vocab if shared else Vocabulary.build(outs, s.vocab_order)
-    return Pipeline(s, vocab, target_vocab, tuple(map(tuple, ins)), tuple(map(tuple, outs)),
-                    tuple(tuple(vocab.encode(i)) for i in ins),
-                    tuple(tuple(target_vocab.encode(o)) for o in outs))
+    return Pipeline(
+        s,
+        vocab,
+        target_vocab,
+        tuple(map(tuple, ins)),
+        tuple(map(tuple, outs)),
+        tuple(tuple(vocab.encode(i)) for i in ins),
+        tuple(tuple(target_vocab.encode(o)) for o in outs),
+    )
 
 
 def make_model(pipeline: Pipeline) -> TextModel:
     """A TextModel sized for `pipeline`, its weights drawn from the global RNG as it stands."""
-    return TextModel(pipeline.settings, len(pipeline.vocab), pipeline.num_classes,
-                     padding_idx=pipeline.vocab.pad_index)
+    return TextModel(
+        pipeline.settings,
+        len(pipeline.vocab),
+        pipeline.num_classes,
+        padding_idx=pipeline.vocab.pad_index,
+    )
 
 
 @contextlib.contextmanager
@@ -229,88 +249,166 @@ def run_pipeline(pipeline: Pipeline, params: dict[str, Any] | None = None) -> Pi
         if batch.targets is not None and s.head != "last":
             loss = compute_loss(s, fwd.scores, batch.targets)
     width = batch.indices.shape[1]
-    tok = np.array([list(t) + [""] * (width - len(t)) for t in pipeline.input_tokens],
-                   dtype=object)
+    tok = np.array([list(t) + [""] * (width - len(t)) for t in pipeline.input_tokens], dtype=object)
     layout = "(T, B, ·)" if model.time_major else "(B, T, ·)"
     stages = [
         Stage("tokens", tok, tok.shape, f"{s.tokenizer} tokens, padded with '' to the longest"),
-        Stage("indices", _np(batch.indices), tuple(batch.indices.shape),
-              "vocabulary indices, padded by pad_sequence(batch_first=True)"
-              + (" with <pad> = 0" if pipeline.vocab.pad else "")),
-        Stage("lengths", _np(batch.lengths), tuple(batch.lengths.shape),
-              "real steps of each sequence"),
+        Stage(
+            "indices",
+            _np(batch.indices),
+            tuple(batch.indices.shape),
+            "vocabulary indices, padded by pad_sequence(batch_first=True)"
+            + (" with <pad> = 0" if pipeline.vocab.pad else ""),
+        ),
+        Stage(
+            "lengths", _np(batch.lengths), tuple(batch.lengths.shape), "real steps of each sequence"
+        ),
         Stage("mask", _np(batch.mask), tuple(batch.mask.shape), "True on real steps"),
-        Stage("encoded", _np(fwd.encoded), tuple(fwd.encoded.shape),
-              (f"Embedding({model.vocab_size}, {s.embedding_dim})" if s.encoding == "embedding"
-               else f"one-hot over {model.vocab_size} tokens") + f", RNN layout {layout}"),
+        Stage(
+            "encoded",
+            _np(fwd.encoded),
+            tuple(fwd.encoded.shape),
+            (
+                f"Embedding({model.vocab_size}, {s.embedding_dim})"
+                if s.encoding == "embedding"
+                else f"one-hot over {model.vocab_size} tokens"
+            )
+            + f", RNN layout {layout}",
+        ),
     ]
     if fwd.batch_sizes is not None:
-        stages.append(Stage("batch_sizes", _np(fwd.batch_sizes), tuple(fwd.batch_sizes.shape),
-                            "packed staircase: how many sequences are still running at step t"))
+        stages.append(
+            Stage(
+                "batch_sizes",
+                _np(fwd.batch_sizes),
+                tuple(fwd.batch_sizes.shape),
+                "packed staircase: how many sequences are still running at step t",
+            )
+        )
     stages += [
-        Stage("rnn_output", _np(fwd.rnn_output), tuple(fwd.rnn_output.shape),
-              f"h_t of the last layer, layout {layout}; zero past each sequence's length"),
-        Stage("h_n", _np(fwd.h_n), tuple(fwd.h_n.shape),
-              "h of every layer at each sequence's own last real step"),
+        Stage(
+            "rnn_output",
+            _np(fwd.rnn_output),
+            tuple(fwd.rnn_output.shape),
+            f"h_t of the last layer, layout {layout}; zero past each sequence's length",
+        ),
+        Stage(
+            "h_n",
+            _np(fwd.h_n),
+            tuple(fwd.h_n.shape),
+            "h of every layer at each sequence's own last real step",
+        ),
     ]
     if fwd.c_n is not None:
-        stages.append(Stage("c_n", _np(fwd.c_n), tuple(fwd.c_n.shape),
-                            "LSTM cell state at each sequence's last real step"))
+        stages.append(
+            Stage(
+                "c_n",
+                _np(fwd.c_n),
+                tuple(fwd.c_n.shape),
+                "LSTM cell state at each sequence's last real step",
+            )
+        )
     probs = torch.softmax(fwd.logits, dim=-1)
     pred = fwd.scores.max(dim=-1).indices
     stages += [
-        Stage("logits", _np(fwd.logits), tuple(fwd.logits.shape),
-              "Linear head output" if model.head is not None else "the RNN's h is the logits"),
+        Stage(
+            "logits",
+            _np(fwd.logits),
+            tuple(fwd.logits.shape),
+            "Linear head output" if model.head is not None else "the RNN's h is the logits",
+        ),
         Stage("probabilities", _np(probs), tuple(probs.shape), "softmax over classes"),
         Stage("predicted", _np(pred), tuple(pred.shape), "argmax class per step"),
     ]
     if loss is not None:
         assert batch.targets is not None
         stages += [
-            Stage("targets", _np(batch.targets), tuple(batch.targets.shape),
-                  f"target classes; padding is {IGNORE_INDEX} (ignore_index)"),
-            Stage("loss", _np(loss), (), f"{'NLL' if s.loss == 'nll' else 'cross-entropy'}, "
-                  f"{'sum over steps' if s.reduction == 'sum_steps' else 'mean over real tokens'}"),
+            Stage(
+                "targets",
+                _np(batch.targets),
+                tuple(batch.targets.shape),
+                f"target classes; padding is {IGNORE_INDEX} (ignore_index)",
+            ),
+            Stage(
+                "loss",
+                _np(loss),
+                (),
+                f"{'NLL' if s.loss == 'nll' else 'cross-entropy'}, "
+                f"{'sum over steps' if s.reduction == 'sum_steps' else 'mean over real tokens'}",
+            ),
         ]
     notes = []
     if fwd.batch_sizes is not None:
-        notes.append("lengths differ: "
-                     + ("the Cell loop keeps each finished sequence's h" if model.cell is not None
-                        else "the RNN ran on pack_padded_sequence(enforce_sorted=False)")
-                     + "; h_n is each sequence's own last step")
+        notes.append(
+            "lengths differ: "
+            + (
+                "the Cell loop keeps each finished sequence's h"
+                if model.cell is not None
+                else "the RNN ran on pack_padded_sequence(enforce_sorted=False)"
+            )
+            + "; h_n is each sequence's own last step"
+        )
     nodes, edges = _graph(model, batch, fwd, loss)
     hx = tuple(h.detach() for h in fwd.hx) if isinstance(fwd.hx, tuple) else fwd.hx.detach()
-    return PipelineRun(pipeline, tuple(stages), batch, fwd.encoded.detach(), hx,
-                       fwd.batch_sizes is not None, nodes, edges, tuple(notes), model, fwd)
+    return PipelineRun(
+        pipeline,
+        tuple(stages),
+        batch,
+        fwd.encoded.detach(),
+        hx,
+        fwd.batch_sizes is not None,
+        nodes,
+        edges,
+        tuple(notes),
+        model,
+        fwd,
+    )
 
 
-def _graph(model: TextModel, batch: Batch, fwd: Forward,
-           loss: Any) -> tuple[tuple[GraphNode, ...], tuple[GraphEdge, ...]]:
+def _graph(
+    model: TextModel, batch: Batch, fwd: Forward, loss: Any
+) -> tuple[tuple[GraphNode, ...], tuple[GraphEdge, ...]]:
     """Nodes and edges around the RNN, every edge labelled with its tensor's real shape."""
     s = model.settings
     nodes = [GraphNode("indices", "data", "token indices")]
     edges: list[GraphEdge] = []
     if model.embedding is not None:
-        nodes.append(GraphNode("embedding", "module",
-                               f"Embedding({model.vocab_size}, {s.embedding_dim})"))
+        nodes.append(
+            GraphNode("embedding", "module", f"Embedding({model.vocab_size}, {s.embedding_dim})")
+        )
     else:
         nodes.append(GraphNode("embedding", "op", f"one_hot({model.vocab_size})"))
     edges.append(GraphEdge("indices", "embedding", _shape(batch.indices)))
-    rnn_label = (f"{type(model.cell).__name__}({model.input_size}, {s.hidden_size}) × T"
-                 if model.cell is not None else repr(model.rnn).replace("\n", ""))
+    rnn_label = (
+        f"{type(model.cell).__name__}({model.input_size}, {s.hidden_size}) × T"
+        if model.cell is not None
+        else repr(model.rnn).replace("\n", "")
+    )
     prev = "embedding"
     if fwd.batch_sizes is not None and model.rnn is not None:
         nodes.append(GraphNode("pack", "op", "pack_padded_sequence"))
         edges.append(GraphEdge("embedding", "pack", _shape(fwd.encoded)))
         prev = "pack"
     nodes.append(GraphNode("rnn", "module", rnn_label))
-    edges.append(GraphEdge(prev, "rnn", f"PackedSequence data ({int(batch.lengths.sum())}, "
-                           f"{model.input_size})" if prev == "pack" else _shape(fwd.encoded)))
+    edges.append(
+        GraphEdge(
+            prev,
+            "rnn",
+            f"PackedSequence data ({int(batch.lengths.sum())}, {model.input_size})"
+            if prev == "pack"
+            else _shape(fwd.encoded),
+        )
+    )
     prev, shape = "rnn", _shape(fwd.rnn_output)
     if prev == "rnn" and fwd.batch_sizes is not None and model.rnn is not None:
         nodes.append(GraphNode("unpack", "op", "pad_packed_sequence"))
-        edges.append(GraphEdge("rnn", "unpack", f"PackedSequence data "
-                               f"({int(batch.lengths.sum())}, {s.hidden_size})"))
+        edges.append(
+            GraphEdge(
+                "rnn",
+                "unpack",
+                f"PackedSequence data ({int(batch.lengths.sum())}, {s.hidden_size})",
+            )
+        )
         prev = "unpack"
     nodes.append(GraphNode("h_n", "data", "h_n"))
     edges.append(GraphEdge("rnn", "h_n", _shape(fwd.h_n)))
@@ -326,9 +424,16 @@ def _graph(model: TextModel, batch: Batch, fwd: Forward,
         edges.append(GraphEdge(prev, "log_softmax", shape))
         prev = "log_softmax"
     if loss is not None:
-        nodes.append(GraphNode("loss", "loss", "NLLLoss" if s.loss == "nll"
-                               else "CrossEntropyLoss" + (" per step, summed"
-                                                          if s.reduction == "sum_steps" else "")))
+        nodes.append(
+            GraphNode(
+                "loss",
+                "loss",
+                "NLLLoss"
+                if s.loss == "nll"
+                else "CrossEntropyLoss"
+                + (" per step, summed" if s.reduction == "sum_steps" else ""),
+            )
+        )
         edges.append(GraphEdge(prev, "loss", shape))
         nodes.append(GraphNode("targets", "data", "targets"))
         assert batch.targets is not None
@@ -336,7 +441,10 @@ def _graph(model: TextModel, batch: Batch, fwd: Forward,
     return tuple(nodes), tuple(edges)
 
 
-def decode_rows(pipeline: Pipeline, predicted: torch.Tensor, lengths: torch.Tensor,
-                ) -> tuple[str, ...]:
+def decode_rows(
+    pipeline: Pipeline,
+    predicted: torch.Tensor,
+    lengths: torch.Tensor,
+) -> tuple[str, ...]:
     """(B, T) predicted classes → one string per sequence, cut to its own length."""
     return tuple(pipeline.decode(row.tolist(), int(n)) for row, n in zip(predicted, lengths))

@@ -52,12 +52,18 @@ def run_to_dict(run: TrainingRun) -> dict[str, Any]:
     """The dict save_run writes (see the module docstring)."""
     p = run.pipeline
     return {
-        "format": RUN_FORMAT, "version": RUN_VERSION,
-        "pipeline": {"settings": run.settings.to_dict(), "vocabulary": p.vocab.to_dict(),
-                     "target_vocabulary": p.target_vocab.to_dict()},
-        "initial": _tensors(run.initial), "final": _tensors(run.final),
-        "history": [{"epoch": e.epoch, "loss": e.loss, "predicted": list(e.predicted)}
-                    for e in run.epochs],
+        "format": RUN_FORMAT,
+        "version": RUN_VERSION,
+        "pipeline": {
+            "settings": run.settings.to_dict(),
+            "vocabulary": p.vocab.to_dict(),
+            "target_vocabulary": p.target_vocab.to_dict(),
+        },
+        "initial": _tensors(run.initial),
+        "final": _tensors(run.final),
+        "history": [
+            {"epoch": e.epoch, "loss": e.loss, "predicted": list(e.predicted)} for e in run.epochs
+        ],
     }
 
 
@@ -80,13 +86,16 @@ def load_run(path: str | os.PathLike[str]) -> SavedRun:
         # Truncated zips, foreign pickles and pickled classes all surface as assorted
         # exception types (UnpicklingError, RuntimeError, EOFError, ...); to the user each
         # means the same: not a run file this program reads.
-        raise RunFileError(f"{path}: not a readable run file ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise RunFileError(
+            f"{path}: not a readable run file ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
     return run_from_dict(data, str(path))
 
 
 def run_from_dict(data: Any, where: str = "run") -> SavedRun:
     """Validate a loaded run dict; returns a SavedRun or raises RunFileError."""
+
     def fail(msg: str) -> RunFileError:
         return RunFileError(f"{where}: {msg}")
 
@@ -100,8 +109,7 @@ def run_from_dict(data: Any, where: str = "run") -> SavedRun:
     if data["version"] != RUN_VERSION:
         raise fail(f"version {data['version']!r} is not {RUN_VERSION}")
     pipe = data["pipeline"]
-    if not isinstance(pipe, dict) or set(pipe) != {"settings", "vocabulary",
-                                                   "target_vocabulary"}:
+    if not isinstance(pipe, dict) or set(pipe) != {"settings", "vocabulary", "target_vocabulary"}:
         raise fail("pipeline must be a dict with settings, vocabulary, target_vocabulary")
     try:
         settings = TextSettings.from_dict(pipe["settings"])
@@ -118,8 +126,9 @@ def run_from_dict(data: Any, where: str = "run") -> SavedRun:
     states = {}
     for name in ("initial", "final"):
         state = data[name]
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
-                                                  for v in state.values()):
+        if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
             raise fail(f"{name} must be a dict of tensors")
         got = {k: tuple(v.shape) for k, v in state.items()}
         if got != expected:
@@ -138,10 +147,12 @@ def run_from_dict(data: Any, where: str = "run") -> SavedRun:
         # Any float, NaN and Inf included: a diverging run is still a true record.
         if not isinstance(h["loss"], float):
             raise fail(f"history[{i}].loss must be a float")
-        if not isinstance(h["predicted"], list) or not all(isinstance(s, str)
-                                                           for s in h["predicted"]):
+        if not isinstance(h["predicted"], list) or not all(
+            isinstance(s, str) for s in h["predicted"]
+        ):
             raise fail(f"history[{i}].predicted must be a list of strings")
     if len(history) > settings.epochs:
         raise fail(f"history has {len(history)} epochs, settings say {settings.epochs}")
-    return SavedRun(settings, pipeline, states["initial"], states["final"],
-                    tuple(dict(h) for h in history))
+    return SavedRun(
+        settings, pipeline, states["initial"], states["final"], tuple(dict(h) for h in history)
+    )

@@ -95,11 +95,20 @@ class TextSettings:
                 raise SpecError(name, "must be a list of strings")
         if not self.texts:
             raise SpecError("texts", "needs at least one text")
-        for name, allowed in (("task", TASKS), ("tokenizer", TOKENIZERS),
-                              ("vocab_order", VOCAB_ORDERS), ("pad", PADS),
-                              ("encoding", ENCODINGS), ("cell", CELLS), ("stepper", STEPPERS),
-                              ("head", HEADS), ("loss", LOSSES), ("reduction", REDUCTIONS),
-                              ("optimizer", OPTIMIZERS), ("update", UPDATES)):
+        for name, allowed in (
+            ("task", TASKS),
+            ("tokenizer", TOKENIZERS),
+            ("vocab_order", VOCAB_ORDERS),
+            ("pad", PADS),
+            ("encoding", ENCODINGS),
+            ("cell", CELLS),
+            ("stepper", STEPPERS),
+            ("head", HEADS),
+            ("loss", LOSSES),
+            ("reduction", REDUCTIONS),
+            ("optimizer", OPTIMIZERS),
+            ("update", UPDATES),
+        ):
             _choice(name, getattr(self, name), allowed)
         for name in ("shared_vocab", "unk", "batch_first"):
             if not isinstance(getattr(self, name), bool):
@@ -108,16 +117,23 @@ class TextSettings:
             _whole(name, getattr(self, name), 1, hi)
         _whole("seed", self.seed, 0, 2**63 - 1)
         lr = self.lr
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 100 \
-                or not math.isfinite(lr):
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, (int, float))
+            or not 0 < lr <= 100
+            or not math.isfinite(lr)
+        ):
             raise SpecError("lr", f"must be a number in (0, 100], got {lr!r}")
         object.__setattr__(self, "lr", float(lr))
         if self.stepper == "cell" and self.num_layers != 1:
             raise SpecError("num_layers", "a *Cell is one layer: must be 1 with stepper cell")
         if self.task == "map":
             if len(self.targets) != len(self.texts):
-                raise SpecError("targets", f"task map needs one target per text "
-                                f"({len(self.texts)}), got {len(self.targets)}")
+                raise SpecError(
+                    "targets",
+                    f"task map needs one target per text "
+                    f"({len(self.texts)}), got {len(self.targets)}",
+                )
         elif self.targets:
             raise SpecError("targets", "task next predicts the text itself; leave targets empty")
 
@@ -141,8 +157,9 @@ class TextSettings:
         data = dict(data)
         version = data.pop("version", TEXT_SETTINGS_VERSION)
         if version != TEXT_SETTINGS_VERSION:
-            raise SpecError("version", f"text settings version {version!r} is not "
-                            f"{TEXT_SETTINGS_VERSION}")
+            raise SpecError(
+                "version", f"text settings version {version!r} is not {TEXT_SETTINGS_VERSION}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names, key=str)
         if unknown:

@@ -69,8 +69,13 @@ class Vocabulary:
         object.__setattr__(self, "_index", {t: i for i, t in enumerate(self.tokens)})
 
     @classmethod
-    def build(cls, sequences: Iterable[Sequence[str]], order: str = "sorted",
-              pad: bool = False, unk: bool = False) -> Vocabulary:
+    def build(
+        cls,
+        sequences: Iterable[Sequence[str]],
+        order: str = "sorted",
+        pad: bool = False,
+        unk: bool = False,
+    ) -> Vocabulary:
         """A vocabulary of every token in `sequences`, specials first.
 
         order "sorted" sorts by code point — for "hello"/"ohlol" that is e h l o, the
@@ -86,8 +91,12 @@ class Vocabulary:
             counter.pop(special, None)
         words = sorted(counter) if order == "sorted" else list(counter)
         specials = [PAD] * pad + [UNK] * unk
-        return cls(tuple(specials + words), tuple([0] * len(specials) + [counter[w] for w in words]),
-                   pad, unk)
+        return cls(
+            tuple(specials + words),
+            tuple([0] * len(specials) + [counter[w] for w in words]),
+            pad,
+            unk,
+        )
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -125,8 +134,12 @@ class Vocabulary:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict; `from_dict` inverts it."""
-        return {"tokens": list(self.tokens), "counts": list(self.counts), "pad": self.pad,
-                "unk": self.unk}
+        return {
+            "tokens": list(self.tokens),
+            "counts": list(self.counts),
+            "pad": self.pad,
+            "unk": self.unk,
+        }
 
     @classmethod
     def from_dict(cls, data: Any) -> Vocabulary:
@@ -137,7 +150,8 @@ class Vocabulary:
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise VocabularyError("vocabulary tokens must be a list of strings")
         if not isinstance(counts, list) or not all(
-                isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts
+        ):
             raise VocabularyError("vocabulary counts must be a list of whole numbers >= 0")
         if not isinstance(data["pad"], bool) or not isinstance(data["unk"], bool):
             raise VocabularyError("vocabulary pad and unk must be true or false")

@@ -71,10 +71,15 @@ def make_optimizer(settings: TextSettings, model: torch.nn.Module) -> torch.opti
     return cls(model.parameters(), lr=settings.lr)
 
 
-def train(settings: TextSettings, *, epochs: int | None = None, seed: int | None = None,
-          on_epoch: Callable[[EpochRecord], None] | None = None,
-          cancel: Callable[[], bool] | None = None,
-          pause: Callable[[], bool] | None = None) -> TrainingRun:
+def train(
+    settings: TextSettings,
+    *,
+    epochs: int | None = None,
+    seed: int | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    pause: Callable[[], bool] | None = None,
+) -> TrainingRun:
     """Train a fresh model on `settings`' text; returns a `TrainingRun`.
 
     `epochs`/`seed` override the settings' values (None keeps them). Weights are drawn under
@@ -86,15 +91,19 @@ def train(settings: TextSettings, *, epochs: int | None = None, seed: int | None
     changes = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
     settings = settings.replace(**changes) if changes else settings
     if settings.head == "last":
-        raise SpecError("head", "tasks map and next have a target per step; use head step "
-                        "or none to train")
+        raise SpecError(
+            "head", "tasks map and next have a target per step; use head step or none to train"
+        )
     pipeline = build_pipeline(settings)
     started = time.perf_counter()
     records: list[EpochRecord] = []
     cancelled = False
     # Batches are fixed: the whole set, or (update "sequence") each sequence alone, in order.
-    batches = ([pipeline.batch()] if settings.update == "batch"
-               else [pipeline.batch([b]) for b in range(len(pipeline.inputs))])
+    batches = (
+        [pipeline.batch()]
+        if settings.update == "batch"
+        else [pipeline.batch([b]) for b in range(len(pipeline.inputs))]
+    )
     with seeded(settings.seed):
         model = make_model(pipeline)
         model.train()
@@ -127,8 +136,9 @@ def train(settings: TextSettings, *, epochs: int | None = None, seed: int | None
             if on_epoch is not None:
                 on_epoch(record)
         final = snapshot(model)
-    return TrainingRun(settings, pipeline, initial, final, tuple(records), cancelled,
-                       time.perf_counter() - started)
+    return TrainingRun(
+        settings, pipeline, initial, final, tuple(records), cancelled, time.perf_counter() - started
+    )
 
 
 def model_at(run: TrainingRun, epoch: int | None = None) -> TextModel:
@@ -164,18 +174,27 @@ def trace_epoch(run: TrainingRun, epoch: int | None = None, sequence: int | None
     x, hx = prun.rnn_input, prun.hx
     result = trace(model.recurrent, x, hx)
     if prun.packed:
-        result.notes.append("lengths differ: traced the padded batch; steps past a sequence's "
-                            "length are padding the packed training run never computed, "
-                            "and h_n here is the last padded step (trace one sequence for "
-                            "its own h_n)")
-    result.notes.append(f"text model: epoch {epoch if epoch is not None else 'final'} weights"
-                        + (f", sequence {sequence}" if sequence is not None else ""))
+        result.notes.append(
+            "lengths differ: traced the padded batch; steps past a sequence's "
+            "length are padding the packed training run never computed, "
+            "and h_n here is the last padded step (trace one sequence for "
+            "its own h_n)"
+        )
+    result.notes.append(
+        f"text model: epoch {epoch if epoch is not None else 'final'} weights"
+        + (f", sequence {sequence}" if sequence is not None else "")
+    )
     return result
 
 
 def _one_sequence(pipeline: Pipeline, b: int) -> Pipeline:
     """`pipeline` cut down to sequence b, vocabularies unchanged (so the model keeps its size)."""
-    return Pipeline(pipeline.settings, pipeline.vocab, pipeline.target_vocab,
-                    (pipeline.input_tokens[b],),
-                    (pipeline.target_tokens[b],) if pipeline.target_tokens else (),
-                    (pipeline.inputs[b],), (pipeline.targets[b],) if pipeline.targets else ())
+    return Pipeline(
+        pipeline.settings,
+        pipeline.vocab,
+        pipeline.target_vocab,
+        (pipeline.input_tokens[b],),
+        (pipeline.target_tokens[b],) if pipeline.target_tokens else (),
+        (pipeline.inputs[b],),
+        (pipeline.targets[b],) if pipeline.targets else (),
+    )
