@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
+from rnnviz.text.graph import GraphEdge, GraphNode, graph_around
 from rnnviz.text.model import IGNORE_INDEX, Forward, TextModel, compute_loss, load_snapshot
 from rnnviz.text.settings import TextSettings
 from rnnviz.text.tokens import Vocabulary, join_tokens, tokenize
@@ -172,24 +173,6 @@ def seeded_model(pipeline: Pipeline, seed: int | None = None) -> TextModel:
 
 
 @dataclass(frozen=True)
-class GraphNode:
-    """A node of the graph around the RNN: `id`, `kind` (data/op/module/loss), label."""
-
-    id: str
-    kind: str
-    label: str
-
-
-@dataclass(frozen=True)
-class GraphEdge:
-    """An edge `src` → `dst` carrying a tensor of `shape` (e.g. "(1, 5, 10)")."""
-
-    src: str
-    dst: str
-    shape: str
-
-
-@dataclass(frozen=True)
 class PipelineRun:
     """One recorded pass: `stages` in order, what the RNN was given (`rnn_input` in its own
     layout, `hx`), the batch, whether it was packed, the graph, and notes.
@@ -220,10 +203,6 @@ class PipelineRun:
 
 def _np(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy().copy() if isinstance(t, torch.Tensor) else np.asarray(t)
-
-
-def _shape(t: Any) -> str:
-    return "(" + ", ".join(str(int(d)) for d in t.shape) + ")"
 
 
 def run_pipeline(pipeline: Pipeline, params: dict[str, Any] | None = None) -> PipelineRun:
@@ -348,7 +327,7 @@ def run_pipeline(pipeline: Pipeline, params: dict[str, Any] | None = None) -> Pi
             )
             + "; h_n is each sequence's own last step"
         )
-    nodes, edges = _graph(model, batch, fwd, loss)
+    nodes, edges = graph_around(model, batch.indices, batch.lengths, batch.targets, fwd, loss)
     hx = tuple(h.detach() for h in fwd.hx) if isinstance(fwd.hx, tuple) else fwd.hx.detach()
     return PipelineRun(
         pipeline,
@@ -363,82 +342,6 @@ def run_pipeline(pipeline: Pipeline, params: dict[str, Any] | None = None) -> Pi
         model,
         fwd,
     )
-
-
-def _graph(
-    model: TextModel, batch: Batch, fwd: Forward, loss: Any
-) -> tuple[tuple[GraphNode, ...], tuple[GraphEdge, ...]]:
-    """Nodes and edges around the RNN, every edge labelled with its tensor's real shape."""
-    s = model.settings
-    nodes = [GraphNode("indices", "data", "token indices")]
-    edges: list[GraphEdge] = []
-    if model.embedding is not None:
-        nodes.append(
-            GraphNode("embedding", "module", f"Embedding({model.vocab_size}, {s.embedding_dim})")
-        )
-    else:
-        nodes.append(GraphNode("embedding", "op", f"one_hot({model.vocab_size})"))
-    edges.append(GraphEdge("indices", "embedding", _shape(batch.indices)))
-    rnn_label = (
-        f"{type(model.cell).__name__}({model.input_size}, {s.hidden_size}) × T"
-        if model.cell is not None
-        else repr(model.rnn).replace("\n", "")
-    )
-    prev = "embedding"
-    if fwd.batch_sizes is not None and model.rnn is not None:
-        nodes.append(GraphNode("pack", "op", "pack_padded_sequence"))
-        edges.append(GraphEdge("embedding", "pack", _shape(fwd.encoded)))
-        prev = "pack"
-    nodes.append(GraphNode("rnn", "module", rnn_label))
-    edges.append(
-        GraphEdge(
-            prev,
-            "rnn",
-            f"PackedSequence data ({int(batch.lengths.sum())}, {model.input_size})"
-            if prev == "pack"
-            else _shape(fwd.encoded),
-        )
-    )
-    prev, shape = "rnn", _shape(fwd.rnn_output)
-    if prev == "rnn" and fwd.batch_sizes is not None and model.rnn is not None:
-        nodes.append(GraphNode("unpack", "op", "pad_packed_sequence"))
-        edges.append(
-            GraphEdge(
-                "rnn",
-                "unpack",
-                f"PackedSequence data ({int(batch.lengths.sum())}, {s.hidden_size})",
-            )
-        )
-        prev = "unpack"
-    nodes.append(GraphNode("h_n", "data", "h_n"))
-    edges.append(GraphEdge("rnn", "h_n", _shape(fwd.h_n)))
-    if model.head is not None:
-        nodes.append(GraphNode("head", "module", f"Linear({s.hidden_size}, {model.num_classes})"))
-        if s.head == "last":
-            edges.append(GraphEdge("h_n", "head", f"({int(fwd.h_n.shape[1])}, {s.hidden_size})"))
-        else:
-            edges.append(GraphEdge(prev, "head", shape))
-        prev, shape = "head", _shape(fwd.logits)
-    if s.loss == "nll":
-        nodes.append(GraphNode("log_softmax", "op", "log_softmax(dim=-1)"))
-        edges.append(GraphEdge(prev, "log_softmax", shape))
-        prev = "log_softmax"
-    if loss is not None:
-        nodes.append(
-            GraphNode(
-                "loss",
-                "loss",
-                "NLLLoss"
-                if s.loss == "nll"
-                else "CrossEntropyLoss"
-                + (" per step, summed" if s.reduction == "sum_steps" else ""),
-            )
-        )
-        edges.append(GraphEdge(prev, "loss", shape))
-        nodes.append(GraphNode("targets", "data", "targets"))
-        assert batch.targets is not None
-        edges.append(GraphEdge("targets", "loss", _shape(batch.targets)))
-    return tuple(nodes), tuple(edges)
 
 
 def decode_rows(

@@ -164,12 +164,17 @@ def trace_epoch(run: TrainingRun, epoch: int | None = None, sequence: int | None
     packing computes for it. epoch None = the final weights.
     """
     pipeline = run.pipeline
-    state = run.final if epoch is None else model_at(run, epoch).state_dict()
+    if epoch is None:
+        state = run.final
+    elif 1 <= epoch <= len(run.epochs):
+        state = run.epochs[epoch - 1].state
+    else:
+        raise IndexError(f"epoch must be from 1 to {len(run.epochs)}, got {epoch}")
     if sequence is not None:
         if not 0 <= sequence < len(pipeline.inputs):
             raise IndexError(f"sequence must be from 0 to {len(pipeline.inputs) - 1}")
         pipeline = _one_sequence(pipeline, sequence)
-    prun = run_pipeline(pipeline, state)  # type: ignore[arg-type]
+    prun = run_pipeline(pipeline, state)
     model = prun.model
     x, hx = prun.rnn_input, prun.hx
     result = trace(model.recurrent, x, hx)
