@@ -1,0 +1,137 @@
+"""Text presets: tutorial 001's three "hello" → "ohlol" models and tutorial 003's LSTM tagger.
+
+The tutorial code calls no torch.manual_seed, so its weights differ on every run; ours are
+drawn from seed 0 (the default) so a preset always shows the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnviz.text.settings import TextSettings
+
+#: The tagger's corpus (our own): words → DET / NN / V tags, one tag per word.
+TAGGER_TEXTS = (
+    "the dog ate the apple",
+    "everybody read that book",
+    "the cat saw a bird",
+    "a dog read the book",
+)
+TAGGER_TAGS = ("DET NN V DET NN", "NN V DET NN", "DET NN V DET NN", "DET NN V DET NN")
+
+
+@dataclass(frozen=True)
+class TextPreset:
+    """A named TextSettings with the tutorial it reproduces."""
+
+    key: str
+    name: str
+    description: str
+    settings: TextSettings
+
+
+_HELLO = TextSettings(
+    texts=("hello",),
+    targets=("ohlol",),
+    task="map",
+    tokenizer="chars",
+    vocab_order="sorted",
+    shared_vocab=True,
+)
+
+TEXT_PRESETS: tuple[TextPreset, ...] = (
+    TextPreset(
+        "hello-ohlol-cell",
+        'RNNCell(4, 4): "hello" → "ohlol"',
+        "Tutorial 001: one-hot over e h l o, an RNNCell stepped by hand from zeros; its h is "
+        "the logits, loss = Σ_t CrossEntropy(h_t, y_t); Adam lr 0.1, 15 epochs.",
+        _HELLO.replace(
+            encoding="onehot",
+            cell="rnn",
+            stepper="cell",
+            hidden_size=4,
+            head="none",
+            loss="ce",
+            reduction="sum_steps",
+            optimizer="adam",
+            lr=0.1,
+            epochs=15,
+        ),
+    ),
+    TextPreset(
+        "hello-ohlol-rnn",
+        'nn.RNN(4, 4): "hello" → "ohlol"',
+        "Tutorial 001: one-hot (5, 1, 4), nn.RNN(4, 4) from h0 zeros, "
+        "CrossEntropy(output.view(-1, 4), y); Adam lr 0.1, 15 epochs.",
+        _HELLO.replace(
+            encoding="onehot",
+            cell="rnn",
+            stepper="module",
+            hidden_size=4,
+            head="none",
+            loss="ce",
+            reduction="mean",
+            optimizer="adam",
+            lr=0.1,
+            epochs=15,
+        ),
+    ),
+    TextPreset(
+        "hello-ohlol-embedding",
+        'Embedding + RNN + Linear: "hello" → "ohlol"',
+        "Tutorial 001: Embedding(4, 10) → nn.RNN(10, 8, num_layers=2, batch_first=True) → "
+        "Linear(8, 4), CrossEntropy; Adam lr 0.05, 15 epochs.",
+        _HELLO.replace(
+            encoding="embedding",
+            embedding_dim=10,
+            cell="rnn",
+            stepper="module",
+            hidden_size=8,
+            num_layers=2,
+            batch_first=True,
+            head="step",
+            loss="ce",
+            reduction="mean",
+            optimizer="adam",
+            lr=0.05,
+            epochs=15,
+        ),
+    ),
+    TextPreset(
+        "tagger",
+        "LSTM tagger (DET / NN / V)",
+        "Tutorial 003's LSTMtagger: Embedding(V, 6) → nn.LSTM(6, 6) → Linear(6, 3) → "
+        "log_softmax, NLLLoss, one SGD step (lr 0.1) per sentence. Tutorial 003 shows the "
+        "model only; the loop, sizes and lr follow the PyTorch tagger tutorial it is taken from.",
+        TextSettings(
+            texts=TAGGER_TEXTS,
+            targets=TAGGER_TAGS,
+            task="map",
+            tokenizer="words",
+            vocab_order="first",
+            shared_vocab=False,
+            encoding="embedding",
+            embedding_dim=6,
+            cell="lstm",
+            stepper="module",
+            hidden_size=6,
+            num_layers=1,
+            batch_first=False,
+            head="step",
+            loss="nll",
+            reduction="mean",
+            optimizer="sgd",
+            lr=0.1,
+            epochs=100,
+            update="sequence",
+        ),
+    ),
+)
+
+
+def text_preset(key: str) -> TextPreset:
+    """The text preset called `key`; KeyError lists the keys."""
+    for p in TEXT_PRESETS:
+        if p.key == key:
+            return p
+    raise KeyError(f"no text preset {key!r}; presets: {', '.join(p.key for p in TEXT_PRESETS)}")
