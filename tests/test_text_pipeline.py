@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.spec import SpecError
+from rnnviz.config.spec import SpecError
 from rnnviz.text.model import IGNORE_INDEX, compute_loss
 from rnnviz.text.pipeline import build_pipeline, run_pipeline, seeded_model
 from rnnviz.text.presets import text_preset

@@ -92,7 +92,7 @@ class TextModel(nn.Module):
 
     @property
     def recurrent(self) -> nn.Module:
-        """The RNN part that rnnviz.tracing.trace takes: the module or the Cell."""
+        """The RNN part that rnnviz.engine.tracing.trace takes: the module or the Cell."""
         return self.rnn if self.rnn is not None else self.cell  # type: ignore[return-value]
 
     @property

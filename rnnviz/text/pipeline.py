@@ -3,7 +3,7 @@
 `build_pipeline(settings)` does the torch-free part (tokens, vocabularies, index lists);
 `run_pipeline(pipeline, params)` runs the real model once and records every stage's tensor,
 plus the RNN's exact input and initial state so the RNN part can be traced with
-rnnviz.tracing.trace, and a node/edge description of the graph around the RNN.
+rnnviz.engine.tracing.trace, and a node/edge description of the graph around the RNN.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class PipelineRun:
     """One recorded pass: `stages` in order, what the RNN was given (`rnn_input` in its own
     layout, `hx`), the batch, whether it was packed, the graph, and notes.
 
-    `rnn_input`/`hx` are detached torch tensors, ready for rnnviz.tracing.trace(model.recurrent,
+    `rnn_input`/`hx` are detached torch tensors, ready for rnnviz.engine.tracing.trace(model.recurrent,
     rnn_input, hx); `forward` keeps the live tensors for callers that want them.
     """
 

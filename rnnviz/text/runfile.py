@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnviz.atomic import atomic_open
-from rnnviz.spec import SpecError
+from rnnviz.config.spec import SpecError
+from rnnviz.io.atomic import atomic_open
 from rnnviz.text.pipeline import Pipeline, build_pipeline, make_model
 from rnnviz.text.settings import TextSettings
 from rnnviz.text.tokens import Vocabulary, VocabularyError

@@ -1,6 +1,6 @@
 """Everything the user sets for "text in, model around, training live", validated, JSON-able.
 
-Torch-free, like rnnviz.spec: a bad value raises SpecError naming the field.
+Torch-free, like rnnviz.config.spec: a bad value raises SpecError naming the field.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rnnviz.spec import CELLS, SpecError
+from rnnviz.config.spec import CELLS, SpecError
 from rnnviz.text.tokens import TOKENIZERS, VOCAB_ORDERS
 
 TASKS = ("map", "next")

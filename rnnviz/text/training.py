@@ -8,6 +8,8 @@ the tutorial's loop prints — and its snapshot holds the weights that forward u
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rnnviz.record import Trace
-from rnnviz.spec import SpecError
+from rnnviz.config.spec import SpecError
+from rnnviz.engine.record import Trace
+from rnnviz.engine.tracing import trace
 from rnnviz.text.model import TextModel, compute_loss, load_snapshot, snapshot
 from rnnviz.text.pipeline import (
     Pipeline,
@@ -27,7 +30,6 @@ from rnnviz.text.pipeline import (
     seeded,
 )
 from rnnviz.text.settings import TextSettings
-from rnnviz.tracing import trace
 
 
 @dataclass(frozen=True)
@@ -178,18 +180,19 @@ def trace_epoch(run: TrainingRun, epoch: int | None = None, sequence: int | None
     model = prun.model
     x, hx = prun.rnn_input, prun.hx
     result = trace(model.recurrent, x, hx)
+    notes = list(result.notes)
     if prun.packed:
-        result.notes.append(
+        notes.append(
             "lengths differ: traced the padded batch; steps past a sequence's "
             "length are padding the packed training run never computed, "
             "and h_n here is the last padded step (trace one sequence for "
             "its own h_n)"
         )
-    result.notes.append(
+    notes.append(
         f"text model: epoch {epoch if epoch is not None else 'final'} weights"
         + (f", sequence {sequence}" if sequence is not None else "")
     )
-    return result
+    return dataclasses.replace(result, notes=tuple(notes))
 
 
 def _one_sequence(pipeline: Pipeline, b: int) -> Pipeline:
