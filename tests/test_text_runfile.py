@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnnviz.text.presets import text_preset
-from rnnviz.text.runfile import RunFileError, load_run, run_to_dict, save_run
+from rnnviz.io.run_file import RunFileError, load_run, run_to_dict, save_run
 from rnnviz.text.training import train
 
 

@@ -17,7 +17,7 @@ from rnnviz.text.pipeline import (
     run_pipeline,
 )
 from rnnviz.text.presets import TEXT_PRESETS, TextPreset, text_preset
-from rnnviz.text.runfile import RunFileError, SavedRun, load_run, save_run
+from rnnviz.io.run_file import RunFileError, SavedRun, load_run, save_run
 from rnnviz.text.settings import TextSettings
 from rnnviz.text.tokens import PAD, UNK, Vocabulary, VocabularyError, tokenize
 from rnnviz.text.training import EpochRecord, TrainingRun, model_at, trace_epoch, train
