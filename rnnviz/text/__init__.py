@@ -17,7 +17,6 @@ from rnnviz.text.pipeline import (
     run_pipeline,
 )
 from rnnviz.text.presets import TEXT_PRESETS, TextPreset, text_preset
-from rnnviz.io.run_file import RunFileError, SavedRun, load_run, save_run
 from rnnviz.text.settings import TextSettings
 from rnnviz.text.tokens import PAD, UNK, Vocabulary, VocabularyError, tokenize
 from rnnviz.text.training import EpochRecord, TrainingRun, model_at, trace_epoch, train
@@ -34,8 +33,6 @@ __all__ = [
     "GraphNode",
     "Pipeline",
     "PipelineRun",
-    "RunFileError",
-    "SavedRun",
     "Stage",
     "TextModel",
     "TextPreset",
@@ -45,10 +42,8 @@ __all__ = [
     "VocabularyError",
     "build_pipeline",
     "compute_loss",
-    "load_run",
     "model_at",
     "run_pipeline",
-    "save_run",
     "text_preset",
     "tokenize",
     "trace_epoch",
