@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_trace_reference import specs
 
-from rnnviz.analysis.graph import build_graph, cell_id, cell_nodes, kept_steps
+from rnnviz.analysis.graph import build_graph, cell_id, kept_steps
 from rnnviz.config.spec import Spec
 
 
@@ -104,4 +104,3 @@ def test_layout_is_deterministic(spec, fold):
     assert list(a.edges(data=True)) == list(b.edges(data=True))
     assert a.graph == b.graph
     assert Spec.from_json(a.graph["spec"]) == spec
-    assert cell_nodes(a) == [n for n, k in a.nodes(data="kind") if k == "cell"]

@@ -139,7 +139,7 @@ class _Cell:
         self.spec, self.trace = spec, trace
         self.layer, self.direction, self.t, self.batch = layer, direction, t, batch
         d = spec.directions.index(direction)
-        self.index = layer * spec.num_directions + d
+        self.index = spec.state_index(layer, d)
         suffix = f"_l{layer}" + ("_reverse" if d else "")
         # A stepped nn.*Cell names its parameters without the _l0 suffix.
         self.p = {
@@ -186,9 +186,9 @@ class _Cell:
         terms = [Term(f"W_i{key}·x_t", wx, _absdot(self.p["weight_ih"][row], self.x))]  # type: ignore[index]
         if bi is not None:
             terms.append(Term(f"b_i{key}", bi, abs(bi)))
-        terms.append(
-            Term(f"W_h{key}·{self.prev}", wh, _absdot(self.p["weight_hh"][row], self.h_prev))
-        )  # type: ignore[index]
+        w_hh = self.p["weight_hh"]
+        assert w_hh is not None  # every cell has recurrent weights
+        terms.append(Term(f"W_h{key}·{self.prev}", wh, _absdot(w_hh[row], self.h_prev)))
         if bh is not None:
             terms.append(Term(f"b_h{key}", bh, abs(bh)))
         return terms, _add(wx, bi or 0.0), _add(wh, bh or 0.0)
@@ -303,9 +303,9 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
             h,
             float(cell.gate("h")[pu]),
             pu,
-            magnitude=_absdot(cell.p["weight_hr"][pu], m),
+            magnitude=_absdot(cell.p["weight_hr"][pu], m),  # type: ignore[index]
         )
-    )  # type: ignore[index]
+    )
     return lines
 
 

@@ -53,13 +53,13 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
     gap_col = steps.index(None) if None in steps else None
     if gap_col is not None:
         g.graph["folded"] = spec.seq_len - 2 * (fold or 0)
-    rows = spec.num_layers * spec.num_directions
+    rows = spec.state_rows
     y_input, y_output = 0.0, float(rows + 1)
     state_shape = f"h {_fmt((b, hout))} + c {_fmt((b, hs))}" if lstm else _fmt((b, hout))
     state_flow = "h+c" if lstm else "h"
 
     def row_y(layer: int, d: int) -> float:
-        return float(1 + layer * spec.num_directions + d)
+        return float(1 + spec.state_index(layer, d))
 
     for t in steps:
         if t is None:
@@ -82,7 +82,7 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
         in_shape = _fmt((b, spec.layer_input_size(layer)))
         for d, dname in enumerate(spec.directions):
             y = row_y(layer, d)
-            idx = layer * spec.num_directions + d
+            idx = spec.state_index(layer, d)
             for t in steps:
                 if t is None:
                     g.add_node(
@@ -162,8 +162,3 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
             "fold_x", f"fold_l0_{spec.directions[0]}", flow="x", shape=_fmt((b, spec.input_size))
         )
     return g
-
-
-def cell_nodes(g: nx.DiGraph) -> list[str]:
-    """Ids of the cell nodes of `g`, in insertion (layer, direction, time) order."""
-    return [n for n, k in g.nodes(data="kind") if k == "cell"]

@@ -60,7 +60,7 @@ def output_identities(trace: Trace) -> list[IdentityCheck]:
     out = t["output"]
     out_tm = out.transpose(1, 0, 2) if spec.batch_first else out
     h = spec.out_hidden
-    last = (spec.num_layers - 1) * spec.num_directions
+    last = spec.state_index(spec.num_layers - 1, 0)
     end, start = ("[:, -1, ", "[:, 0, ") if spec.batch_first else ("[-1, :, ", "[0, :, ")
     checks = [
         IdentityCheck(
@@ -89,7 +89,7 @@ def slice_checks(trace: Trace) -> list[IdentityCheck]:
     out = []
     for layer in range(spec.num_layers):
         for d, name in enumerate(spec.directions):
-            k = layer * spec.num_directions + d
+            k = spec.state_index(layer, d)
             step = 0 if d else spec.seq_len - 1
             for state in ("h", "c") if spec.cell == "lstm" else ("h",):
                 final = trace.gates[(layer, name, state)][step]

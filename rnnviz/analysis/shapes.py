@@ -117,7 +117,7 @@ def tensor_shapes(spec: Spec) -> dict[str, Shape | None]:
     batch_first swaps the first two dims of input and output only; h0/h_n stay
     (num_layers × directions, batch, H_out). With proj_size, h is proj_size wide and c is not.
     """
-    ld = spec.num_layers * spec.num_directions
+    ld = spec.state_rows
     b, t = spec.batch_size, spec.seq_len
     out_feat = spec.num_directions * spec.out_hidden
     is_lstm = spec.cell == "lstm"
@@ -136,7 +136,7 @@ def hn_slices(spec: Spec) -> tuple[HnSlice, ...]:
     out = []
     for layer in range(spec.num_layers):
         for d, name in enumerate(spec.directions):
-            k = layer * spec.num_directions + d
+            k = spec.state_index(layer, d)
             out.append(HnSlice(k, layer, name, f"h_n[{k}] = layer {layer}, {name}"))
     return tuple(out)
 
@@ -144,7 +144,7 @@ def hn_slices(spec: Spec) -> tuple[HnSlice, ...]:
 def identities(spec: Spec) -> tuple[str, ...]:
     """The output ↔ h_n equalities users most often get wrong, written for this spec."""
     h = spec.out_hidden
-    last = (spec.num_layers - 1) * spec.num_directions
+    last = spec.state_index(spec.num_layers - 1, 0)
     t_last, t_first = ("[:, -1, ", "[:, 0, ") if spec.batch_first else ("[-1, :, ", "[0, :, ")
     fwd_cols = f":{h}]" if spec.bidirectional else ":]"
     lines = [f"h_n[{last}] == output{t_last}{fwd_cols}   (last layer, forward: its final step)"]
@@ -225,7 +225,7 @@ def keras_parameters(spec: Spec) -> int | None:
         return None
     total = sum(p.count for p in parameter_inventory(spec))
     if spec.bias and spec.cell in ("lstm", "rnn"):
-        total -= spec.num_layers * spec.num_directions * spec.gate_count * spec.hidden_size
+        total -= spec.state_rows * spec.gate_count * spec.hidden_size
     return total
 
 
@@ -255,13 +255,13 @@ def _formulas(spec: Spec, total: int, keras: int | None) -> tuple[str, str, str]
             note = (
                 "Keras GRU (reset_after=True, the TF2 default) keeps two biases like PyTorch, "
                 "so the counts agree; with reset_after=False it keeps one and has "
-                f"{spec.num_layers * spec.num_directions * g * h:,} fewer."
+                f"{spec.state_rows * g * h:,} fewer."
             )
         elif diff:
             note = (
                 f"PyTorch keeps two bias vectors (bias_ih and bias_hh) where Keras keeps one; "
                 f"they are only ever added, so PyTorch has {diff:,} more parameters "
-                f"({spec.num_layers * spec.num_directions} × {g} × {h}) for the same function."
+                f"({spec.state_rows} × {g} × {h}) for the same function."
             )
         else:
             note = "Without biases both conventions count the same weights."

@@ -161,7 +161,8 @@ def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
     window.persist = False
     window.resize(*DEFAULT_SIZE)
     window.show()
-    state, outcome = window.state, {}
+    state = window.state
+    outcome: dict[str, str] = {}
     loop = QEventLoop()
 
     def done(kind: str, message: str = "") -> None:
@@ -170,7 +171,12 @@ def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
 
     state.sigSnapshotChanged.connect(lambda _: done("ok"))
     state.sigFailed.connect(lambda msg: done("failed", msg))
-    state.sigSpecError.connect(lambda f, msg: msg and done("failed", f"{f}: {msg}"))
+
+    def refused(field: str, message: str) -> None:
+        if message:
+            done("failed", f"{field}: {message}")
+
+    state.sigSpecError.connect(refused)
     QTimer.singleShot(
         SCREENSHOT_TIMEOUT_MS, lambda: done("failed", "timed out waiting for the first trace")
     )
@@ -188,7 +194,7 @@ def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
         buf.open(QIODevice.OpenModeFlag.WriteOnly)
         image.save(buf, "PNG")
         try:
-            atomic_write(path, bytes(buf.data()))
+            atomic_write(path, bytes(buf.data().data()))
         except WriteError as exc:
             print(f"rnnviz: {exc}", file=sys.stderr)
             return 1

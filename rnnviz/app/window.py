@@ -7,11 +7,12 @@ data, the TraceRunner computes it, every view subscribes to the state on its own
 from __future__ import annotations
 
 import importlib.util
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QObject, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -92,7 +93,8 @@ class _KeyGuard(QObject):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         if (
-            event.type() == QEvent.Type.ShortcutOverride
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.ShortcutOverride
             and event.key() in TIMELINE_KEYS
             and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             and (
@@ -323,7 +325,7 @@ class MainWindow(QMainWindow):
         value = settings().value("recent", [])
         if isinstance(value, str):  # QSettings returns one-item lists as a bare string
             value = [value]
-        return [str(v) for v in value or []]
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def _remember(self, path: str | Path) -> None:
         settings().setValue("recent", push_recent(self.recent_sessions(), path))
@@ -332,7 +334,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         recent = self.recent_sessions()
         for path in recent:
-            self.recent_menu.addAction(path, lambda p=path: self.open_session(p))
+            self.recent_menu.addAction(path, partial(self.open_session, path))
         if not recent:
             self.recent_menu.addAction("(none)").setEnabled(False)
 

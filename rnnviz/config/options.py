@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rnnviz.config.spec import Spec, SpecError
+from rnnviz.config.spec import Spec, SpecError, check_keys
 
 INPUT_KINDS = ("randn", "zeros", "ones")
 INIT_KINDS = ("zeros", "randn")
@@ -84,15 +84,4 @@ class RunOptions:
     @classmethod
     def from_dict(cls, data: Any) -> RunOptions:
         """Inverse of to_dict; unknown keys raise SpecError."""
-        if not isinstance(data, dict):
-            raise SpecError("options", f"must be a JSON object, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            key = unknown[0]
-            listing = f"is not a run option (options: {', '.join(sorted(names))})"
-            if key.isidentifier():
-                raise SpecError(key, listing)
-            # A key from a file can be empty or hold a newline: name it quoted, in one line.
-            raise SpecError("options", f"{key!r} {listing}")
-        return cls(**data)
+        return cls(**check_keys(cls, data, "options", "run option"))

@@ -51,6 +51,27 @@ class SpecError(ValueError):
         self.message = message
 
 
+def check_keys(cls: Any, data: Any, what: str, field_word: str) -> dict[str, Any]:
+    """`data` as a dict whose keys are all fields of the dataclass `cls`, or SpecError.
+
+    Shared by every `from_dict` (specs, run options, sessions): a JSON object is required,
+    and the first unknown key is named with the list of known ones. `what` is the record's
+    name in messages ("spec", "options"), `field_word` what its keys are called.
+    """
+    if not isinstance(data, dict):
+        raise SpecError(what, f"must be a JSON object, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names, key=str)
+    if unknown:
+        key = unknown[0]
+        listing = f"is not a {field_word} ({field_word}s: {', '.join(sorted(names))})"
+        if isinstance(key, str) and key.isidentifier():
+            raise SpecError(key, listing)
+        # A key from a file can be empty or hold a newline: name it quoted, in one line.
+        raise SpecError(what, f"{key!r} {listing}")
+    return dict(data)
+
+
 def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
     # bool is an int subclass; `True` as a size is always a mistake.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -149,6 +170,17 @@ class Spec:
         return ("fwd", "bwd") if self.bidirectional else ("fwd",)
 
     @property
+    def state_rows(self) -> int:
+        """Rows of h0/h_n (and c0/c_n): num_layers × num_directions."""
+        return self.num_layers * self.num_directions
+
+    def state_index(self, layer: int, direction: int | str) -> int:
+        """The row of h0/h_n that belongs to (layer, direction): torch's
+        `layer × num_directions + direction` (direction 0/"fwd" or 1/"bwd")."""
+        d = direction if isinstance(direction, int) else self.directions.index(direction)
+        return layer * self.num_directions + d
+
+    @property
     def out_hidden(self) -> int:
         """Size of h as torch returns it: proj_size when projecting, else hidden_size."""
         return self.proj_size or self.hidden_size
@@ -230,15 +262,7 @@ class Spec:
                 f"{version} is newer than this rnnviz understands "
                 f"({SPEC_VERSION}); upgrade rnnviz to open it",
             )
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            key = unknown[0]
-            listing = f"is not a spec field (fields: {', '.join(sorted(names))})"
-            if key.isidentifier():
-                raise SpecError(key, listing)
-            # A key from a file can be empty or hold a newline: name it quoted, in one line.
-            raise SpecError("spec", f"{key!r} {listing}")
+        data = check_keys(cls, data, "spec", "spec field")
         return cls(**data)
 
     def to_json(self) -> str:

@@ -79,7 +79,7 @@ def direction_weights(module: nn.Module, layer: int, direction: int) -> Directio
 
 
 def default_state(spec: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    ld = spec.num_layers * spec.num_directions
+    ld = spec.state_rows
     b = spec.batch_size
     h0 = torch.zeros(ld, b, spec.out_hidden, dtype=x.dtype, device=x.device)
     c0 = (
@@ -109,7 +109,7 @@ def make_inputs(
         x = torch.randn(shape, generator=gen, dtype=dtype)
     else:
         x = (torch.zeros if input_kind == "zeros" else torch.ones)(shape, dtype=dtype)
-    ld, b = spec.num_layers * spec.num_directions, spec.batch_size
+    ld, b = spec.state_rows, spec.batch_size
 
     def state(size: int) -> torch.Tensor:
         if init == "randn":

@@ -127,14 +127,14 @@ def _trace_rnnbase(
 
     whole = whole_layers(spec)
     chunks = 1 if whole else -(-spec.seq_len // chunk_steps(spec))
-    meter = Meter(spec.num_layers * spec.num_directions * (chunks + 1), progress, cancel)
+    meter = Meter(spec.state_rows * (chunks + 1), progress, cancel)
     diff = Diff()
     lanes: list[Lane] = []
     h_last: list[torch.Tensor] = []
     c_last_all: list[torch.Tensor] = []
     layer_in = xt
     for layer in range(spec.num_layers):
-        rows = slice(layer * spec.num_directions, (layer + 1) * spec.num_directions)
+        rows = slice(spec.state_index(layer, 0), spec.state_index(layer + 1, 0))
         ws = [direction_weights(module, layer, d) for d in range(spec.num_directions)]
         c_layer = c0[rows] if c0 is not None else None
         if whole:
@@ -155,7 +155,7 @@ def _trace_rnnbase(
                 hseqs.append(hseq)
                 c_lasts.append(c_fin)
         for d, dname in enumerate(spec.directions):
-            idx = layer * spec.num_directions + d
+            idx = spec.state_index(layer, d)
             lanes.append(
                 Lane(
                     layer,

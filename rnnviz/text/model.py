@@ -68,7 +68,7 @@ class TextModel(nn.Module):
             self.embedding = nn.Embedding(vocab_size, s.embedding_dim, padding_idx=padding_idx)
             in_size = s.embedding_dim
         else:
-            self.embedding = None
+            self.embedding = None  # type: ignore[assignment]  # one-hot input: no stage
             in_size = vocab_size
         if s.stepper == "cell":
             self.cell = _CELLS[s.cell](in_size, s.hidden_size)
@@ -176,7 +176,7 @@ class TextModel(nn.Module):
                 live = (t < lengths).unsqueeze(1)
                 outs.append(torch.where(live, h_new, torch.zeros_like(h_new)))
                 h = torch.where(live, h_new, h)
-                c = torch.where(live, c_new, c) if lstm else None
+                c = torch.where(live, c_new, c) if lstm else None  # type: ignore[arg-type]
             else:
                 outs.append(h_new)
                 h, c = h_new, c_new

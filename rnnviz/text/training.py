@@ -9,7 +9,6 @@ the tutorial's loop prints — and its snapshot holds the weights that forward u
 from __future__ import annotations
 
 import dataclasses
-
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,7 +117,9 @@ def train(
                 cancelled = True
                 break
             state = initial if epoch == 1 else snapshot(model)
-            losses, preds, right, total = [], [], 0, 0
+            losses: list[float] = []
+            preds: list[str] = []
+            right, total = 0, 0
             for batch in batches:
                 optimizer.zero_grad()
                 fwd = model(batch.indices, batch.lengths)

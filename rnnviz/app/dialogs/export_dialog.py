@@ -264,7 +264,7 @@ def copy_diagram_to_clipboard(state: Document) -> QImage:
     snap = state.snapshot
     spec = snap.spec if snap is not None else state.spec
     data = export_bytes(spec, "png", timestep=state.selection.t, scale=CLIPBOARD_SCALE)
-    image = QImage.fromData(data, "PNG")
+    image = QImage.fromData(data, "PNG")  # type: ignore[arg-type]  # stub wants bytes; Qt takes str
     clipboard = QApplication.clipboard()
     clipboard.setImage(image)
     return image

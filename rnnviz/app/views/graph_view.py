@@ -7,8 +7,6 @@ Clicking a cell selects (layer, direction, t) everywhere; clicking x_t or y_t se
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import (
@@ -78,7 +76,6 @@ class GraphView(QWidget):
         super().__init__(parent)
         self.state = state
         self.scene: GraphScene | None = None
-        self._drawn_graph: Any = None
         self.canvas = _Canvas(self)
         self.placeholder = QLabel("computing the first trace…", self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -165,8 +165,14 @@ class ShapesView(QWidget):
     def tensor_cells(self) -> dict[str, tuple[str, str]]:
         """tensor name → (predicted shape text, torch-returned text) as shown."""
         t = self.tensor_table
+
+        def item(r: int, c: int) -> QTableWidgetItem:
+            it = t.item(r, c)
+            assert it is not None  # every cell of the table is filled when it is built
+            return it
+
         return {
-            t.item(r, 0).data(Qt.ItemDataRole.UserRole): (t.item(r, 1).text(), t.item(r, 2).text())
+            item(r, 0).data(Qt.ItemDataRole.UserRole): (item(r, 1).text(), item(r, 2).text())
             for r in range(t.rowCount())
         }
 
