@@ -95,16 +95,18 @@ class GradTrace:
         lookup = name if not self.cell else f"{name}_l0"
         for info in parameter_inventory(self.spec):
             if info.name == lookup:
-                return {s.gate: grad[s.rows[0]:s.rows[1]] for s in info.gates}
+                return {s.gate: grad[s.rows[0] : s.rows[1]] for s in info.gates}
         raise KeyError(f"{name} is not a parameter of {self.spec.title()}")
 
     def summary(self) -> str:
         """One line: forward verdict, gradient verdict and the loss."""
         fwd = "matches" if self.trace.verified else "DIFFERS FROM"
         bwd = "match" if self.grad_verified else "DIFFER FROM"
-        return (f"{self.spec.title()}: {fwd} torch max |Δ| = {self.trace.max_abs_diff:.1g}; "
-                f"gradients {bwd} torch: max |Δ| = {self.grad_max_abs_diff:.1g} "
-                f"(rel {self.grad_max_rel_diff:.1g}), loss {self.loss} = {self.loss_value:.6g}")
+        return (
+            f"{self.spec.title()}: {fwd} torch max |Δ| = {self.trace.max_abs_diff:.1g}; "
+            f"gradients {bwd} torch: max |Δ| = {self.grad_max_abs_diff:.1g} "
+            f"(rel {self.grad_max_rel_diff:.1g}), loss {self.loss} = {self.loss_value:.6g}"
+        )
 
     def __repr__(self) -> str:
         return f"GradTrace({self.summary()})"
@@ -120,8 +122,9 @@ class GradTrace:
         for (layer, d), a in self.dc.items():
             out[f"grad/l{layer}/{d}/c"] = a
         for prefix, dx, dh0, dc0, dp in (
-                ("grad", self.dx, self.dh0, self.dc0, self.dparams),
-                ("grad/torch", self.torch_dx, self.torch_dh0, self.torch_dc0, self.torch_dparams)):
+            ("grad", self.dx, self.dh0, self.dc0, self.dparams),
+            ("grad/torch", self.torch_dx, self.torch_dh0, self.torch_dc0, self.torch_dparams),
+        ):
             out[f"{prefix}/input"] = dx
             out[f"{prefix}/h0"] = dh0
             if dc0 is not None:
@@ -129,11 +132,17 @@ class GradTrace:
             for name, a in dp.items():
                 out[f"{prefix}/param/{name}"] = a
         out["loss"] = np.array(self.loss_value, dtype=np.float64)
-        meta = {"version": GRAD_VERSION, "loss": self.loss,
-                "grad_max_abs_diff": self.grad_max_abs_diff,
-                "grad_max_rel_diff": self.grad_max_rel_diff, "grad_rtol": self.grad_rtol,
-                "grad_mismatch": self.grad_mismatch, "cell": self.cell,
-                "seconds": self.seconds, "notes": list(self.notes)}
+        meta = {
+            "version": GRAD_VERSION,
+            "loss": self.loss,
+            "grad_max_abs_diff": self.grad_max_abs_diff,
+            "grad_max_rel_diff": self.grad_max_rel_diff,
+            "grad_rtol": self.grad_rtol,
+            "grad_mismatch": self.grad_mismatch,
+            "cell": self.cell,
+            "seconds": self.seconds,
+            "notes": list(self.notes),
+        }
         out["grad/meta"] = np.array(json.dumps(meta, sort_keys=True))
         return out
 
@@ -152,37 +161,64 @@ class GradTrace:
         try:
             meta: dict[str, Any] = json.loads(str(data["grad/meta"]))
             if meta["version"] > GRAD_VERSION:
-                raise TraceFileError(f"{where}: gradient format {meta['version']} is newer "
-                                     f"than this rnnviz reads ({GRAD_VERSION})")
+                raise TraceFileError(
+                    f"{where}: gradient format {meta['version']} is newer "
+                    f"than this rnnviz reads ({GRAD_VERSION})"
+                )
             dh, dc = {}, {}
             for key, a in data.items():
                 parts = key.split("/")
-                if len(parts) == 4 and parts[0] == "grad" and parts[1].startswith("l") \
-                        and parts[1][1:].isdigit():
+                if (
+                    len(parts) == 4
+                    and parts[0] == "grad"
+                    and parts[1].startswith("l")
+                    and parts[1][1:].isdigit()
+                ):
                     (dh if parts[3] == "h" else dc)[(int(parts[1][1:]), parts[2])] = a
 
             def side(prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict]:
-                params = {k[len(prefix) + 7:]: v for k, v in data.items()
-                          if k.startswith(f"{prefix}/param/")}
-                return (data[f"{prefix}/input"], data[f"{prefix}/h0"],
-                        data.get(f"{prefix}/c0"), params)
+                params = {
+                    k[len(prefix) + 7 :]: v
+                    for k, v in data.items()
+                    if k.startswith(f"{prefix}/param/")
+                }
+                return (
+                    data[f"{prefix}/input"],
+                    data[f"{prefix}/h0"],
+                    data.get(f"{prefix}/c0"),
+                    params,
+                )
 
             dx, dh0, dc0, dp = side("grad")
             tdx, tdh0, tdc0, tdp = side("grad/torch")
-            return cls(trace=tr, loss=str(meta["loss"]), loss_value=float(data["loss"]),
-                       dh=dh, dc=dc, dx=dx, dh0=dh0, dc0=dc0, dparams=dp, torch_dx=tdx,
-                       torch_dh0=tdh0, torch_dc0=tdc0, torch_dparams=tdp,
-                       grad_max_abs_diff=float(meta["grad_max_abs_diff"]),
-                       grad_max_rel_diff=float(meta["grad_max_rel_diff"]),
-                       grad_rtol=float(meta["grad_rtol"]),
-                       grad_mismatch=int(meta["grad_mismatch"]), cell=bool(meta["cell"]),
-                       seconds=float(meta.get("seconds", 0.0)),
-                       notes=tuple(str(n) for n in meta.get("notes", [])))
+            return cls(
+                trace=tr,
+                loss=str(meta["loss"]),
+                loss_value=float(data["loss"]),
+                dh=dh,
+                dc=dc,
+                dx=dx,
+                dh0=dh0,
+                dc0=dc0,
+                dparams=dp,
+                torch_dx=tdx,
+                torch_dh0=tdh0,
+                torch_dc0=tdc0,
+                torch_dparams=tdp,
+                grad_max_abs_diff=float(meta["grad_max_abs_diff"]),
+                grad_max_rel_diff=float(meta["grad_max_rel_diff"]),
+                grad_rtol=float(meta["grad_rtol"]),
+                grad_mismatch=int(meta["grad_mismatch"]),
+                cell=bool(meta["cell"]),
+                seconds=float(meta.get("seconds", 0.0)),
+                notes=tuple(str(n) for n in meta.get("notes", [])),
+            )
         except TraceFileError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise TraceFileError(f"{where}: damaged gradients ({type(exc).__name__}: {exc})"
-                                 ) from None
+            raise TraceFileError(
+                f"{where}: damaged gradients ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 def load_gradients(path: str | os.PathLike[str]) -> GradTrace:
@@ -191,6 +227,7 @@ def load_gradients(path: str | os.PathLike[str]) -> GradTrace:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
     except Exception as exc:  # a damaged zip fails in many ways; to the user each is the same
-        raise TraceFileError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
-                             ) from None
+        raise TraceFileError(
+            f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
+        ) from None
     return GradTrace.from_arrays(data, str(path))

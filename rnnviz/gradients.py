@@ -32,8 +32,17 @@ from rnnviz.record import Trace
 from rnnviz.spec import Spec
 from rnnviz.tracing import Cancelled, build_module, make_inputs, trace
 
-__all__ = ["GRAD_RTOL", "LOSSES", "Cancelled", "GradTrace", "Saturation", "gradients",
-           "gradients_spec", "load_gradients", "saturation"]
+__all__ = [
+    "GRAD_RTOL",
+    "LOSSES",
+    "Cancelled",
+    "GradTrace",
+    "Saturation",
+    "gradients",
+    "gradients_spec",
+    "load_gradients",
+    "saturation",
+]
 
 Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
@@ -46,8 +55,7 @@ GRAD_RTOL_NARROW = 1e-2
 _CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
 
 
-def _loss_of(output: torch.Tensor, h_n: torch.Tensor, loss: str, batch_first: bool
-             ) -> torch.Tensor:
+def _loss_of(output: torch.Tensor, h_n: torch.Tensor, loss: str, batch_first: bool) -> torch.Tensor:
     """L as a torch scalar: Σ output[T−1] ("last"), Σ output ("sum"), Σ h_n ("hn")."""
     if loss == "sum":
         return output.sum()
@@ -56,9 +64,9 @@ def _loss_of(output: torch.Tensor, h_n: torch.Tensor, loss: str, batch_first: bo
     return (output[:, -1] if batch_first else output[-1]).sum()
 
 
-def torch_gradients(module: nn.Module, tr: Trace, loss: str
-                    ) -> tuple[float, torch.Tensor, torch.Tensor, torch.Tensor | None,
-                               dict[str, torch.Tensor]]:
+def torch_gradients(
+    module: nn.Module, tr: Trace, loss: str
+) -> tuple[float, torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
     """torch's own backward through `module` on the trace's input and initial state.
 
     The module is called with parameters swapped for detached copies that require grad
@@ -91,8 +99,7 @@ def torch_gradients(module: nn.Module, tr: Trace, loss: str
             else:
                 state = (h0, c0) if c0 is not None else h0
                 output, hn = torch.func.functional_call(module, params, (x, state))
-                value = _loss_of(output, hn[0] if c0 is not None else hn, loss,
-                                 spec.batch_first)
+                value = _loss_of(output, hn[0] if c0 is not None else hn, loss, spec.batch_first)
             wrt = [x, h0] + ([c0] if c0 is not None else []) + list(params.values())
             grads = torch.autograd.grad(value, wrt, allow_unused=True)
     finally:
@@ -101,7 +108,7 @@ def torch_gradients(module: nn.Module, tr: Trace, loss: str
     grads = [g if g is not None else torch.zeros_like(w) for g, w in zip(grads, wrt)]
     dx, dh0 = grads[0], grads[1]
     dc0 = grads[2] if c0 is not None else None
-    dps = dict(zip(params, grads[3 if c0 is not None else 2:]))
+    dps = dict(zip(params, grads[3 if c0 is not None else 2 :]))
     return float(value.detach()), dx, dh0, dc0, dps
 
 
@@ -112,16 +119,23 @@ class _GradDiff:
         self.abs, self.rel, self.mismatch = 0.0, 0.0, 0
 
     def add(self, ours: np.ndarray, theirs: np.ndarray) -> None:
-        a, b = ours.astype(np.float64), theirs.astype(np.float64)
-        if a.size == 0:
+        if ours.size == 0:
             return
-        both = np.isfinite(a) & np.isfinite(b)
-        # Both Inf of one sign or both NaN agree: they overflowed alike.
-        agree = both | (a == b) | (np.isnan(a) & np.isnan(b))
-        self.mismatch += int(a.size - np.count_nonzero(agree))
-        d = np.where(both, np.abs(a - b), 0.0)
-        scale = float(np.max(np.where(np.isfinite(b), np.abs(b), 0.0)))
-        dmax = float(d.max())
+        # In the arrays' own dtype: a − b of two close floats is exact (Sterbenz), and
+        # float64 copies of every parameter's gradient cost more than the whole comparison.
+        a, b = torch.from_numpy(ours), torch.from_numpy(theirs)
+        if a.dtype != b.dtype:
+            a, b = a.double(), b.double()
+        dmax = float((a - b).abs().max())
+        scale = float(b.abs().max())
+        if not (math.isfinite(dmax) and math.isfinite(scale)):
+            both = torch.isfinite(a) & torch.isfinite(b)
+            # Both Inf of one sign or both NaN agree: they overflowed alike.
+            agree = both | (a == b) | (torch.isnan(a) & torch.isnan(b))
+            self.mismatch += int((~agree).sum())
+            zero = torch.zeros((), dtype=a.dtype)
+            dmax = float(torch.where(both, (a - b).abs(), zero).max())
+            scale = float(torch.where(torch.isfinite(b), b.abs(), zero).max())
         self.abs = max(self.abs, dmax)
         if dmax > 0.0:
             # An all-zero torch gradient (a parameter the loss does not reach, a dead relu)
@@ -134,8 +148,15 @@ def _rtol(dtype: np.dtype) -> float:
     return GRAD_RTOL.get(tdtype, GRAD_RTOL_NARROW)
 
 
-def gradients(module: nn.Module, x: torch.Tensor, hx: Any = None, loss: str = "last", *,
-              progress: Progress | None = None, cancel: Cancel | None = None) -> GradTrace:
+def gradients(
+    module: nn.Module,
+    x: torch.Tensor,
+    hx: Any = None,
+    loss: str = "last",
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> GradTrace:
     """Gradients through time of `loss` for `module` on `x` (what `trace` takes), verified.
 
     `loss`: "last" L = Σ output[T−1] (output[:, −1] with batch_first), "sum" L = Σ output,
@@ -154,8 +175,14 @@ def gradients(module: nn.Module, x: torch.Tensor, hx: Any = None, loss: str = "l
     return _finish(module, tr, loss, started, progress, cancel)
 
 
-def _finish(module: nn.Module, tr: Trace, loss: str, started: float,
-            progress: Progress | None, cancel: Cancel | None) -> GradTrace:
+def _finish(
+    module: nn.Module,
+    tr: Trace,
+    loss: str,
+    started: float,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> GradTrace:
     """Torch's backward, ours, and the comparison, for a trace already made."""
 
     def check() -> None:
@@ -191,14 +218,32 @@ def _finish(module: nn.Module, tr: Trace, loss: str, started: float,
         diff.add(ours.dparams[name], g)
     notes = ()
     if is_cell:
-        notes = (f"{type(module).__name__} stepped over dim 0; output is the stack of h_t, "
-                 "h_n the last h",)
-    return GradTrace(trace=tr, loss=loss, loss_value=value, dh=ours.dh, dc=ours.dc, dx=dx,
-                     dh0=ours.dh0, dc0=ours.dc0, dparams=ours.dparams, torch_dx=torch_dx,
-                     torch_dh0=torch_dh0, torch_dc0=torch_dc0, torch_dparams=t_np,
-                     grad_max_abs_diff=diff.abs, grad_max_rel_diff=diff.rel,
-                     grad_rtol=_rtol(tr.tensors["input"].dtype), grad_mismatch=diff.mismatch,
-                     cell=is_cell, seconds=time.perf_counter() - started, notes=notes)
+        notes = (
+            f"{type(module).__name__} stepped over dim 0; output is the stack of h_t, "
+            "h_n the last h",
+        )
+    return GradTrace(
+        trace=tr,
+        loss=loss,
+        loss_value=value,
+        dh=ours.dh,
+        dc=ours.dc,
+        dx=dx,
+        dh0=ours.dh0,
+        dc0=ours.dc0,
+        dparams=ours.dparams,
+        torch_dx=torch_dx,
+        torch_dh0=torch_dh0,
+        torch_dc0=torch_dc0,
+        torch_dparams=t_np,
+        grad_max_abs_diff=diff.abs,
+        grad_max_rel_diff=diff.rel,
+        grad_rtol=_rtol(tr.tensors["input"].dtype),
+        grad_mismatch=diff.mismatch,
+        cell=is_cell,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
 
 
 def spec_inputs(spec: Spec, options: RunOptions) -> tuple[torch.Tensor, Any]:
@@ -212,9 +257,15 @@ def spec_inputs(spec: Spec, options: RunOptions) -> tuple[torch.Tensor, Any]:
     return x, hx
 
 
-def gradients_spec(spec: Spec, options: RunOptions | None = None, loss: str = "last", *,
-                   progress: Progress | None = None, cancel: Cancel | None = None,
-                   module: nn.Module | None = None) -> GradTrace:
+def gradients_spec(
+    spec: Spec,
+    options: RunOptions | None = None,
+    loss: str = "last",
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    module: nn.Module | None = None,
+) -> GradTrace:
     """`gradients` for a Spec: the module `build_module(spec, options)` (or `module`, made
     from them and then edited, e.g. by `compare`'s forget_bias), its input from make_inputs.
     The forward trace keeps the caller's spec, as `trace_spec` does."""
@@ -243,8 +294,15 @@ class Saturation(NamedTuple):
     right: np.ndarray  # (units,)
 
 
-def saturation(tr: Trace, layer: int, direction: str, gate: str, batch: int | None = None,
-               low: float = 0.1, high: float = 0.9) -> Saturation:
+def saturation(
+    tr: Trace,
+    layer: int,
+    direction: str,
+    gate: str,
+    batch: int | None = None,
+    low: float = 0.1,
+    high: float = 0.9,
+) -> Saturation:
     """Gate saturation as Karpathy, Johnson & Fei-Fei (2015) count it: for each unit, the
     fraction of timesteps at which the gate is < 0.1 (left-saturated) or > 0.9 (right).
 
@@ -254,7 +312,9 @@ def saturation(tr: Trace, layer: int, direction: str, gate: str, batch: int | No
     """
     a = tr.gate(layer, direction, gate)
     if batch is not None:
-        a = a[:, batch:batch + 1]
+        a = a[:, batch : batch + 1]
     flat = a.reshape(-1, a.shape[-1])
-    return Saturation(left=(flat < low).mean(axis=0, dtype=np.float64),
-                      right=(flat > high).mean(axis=0, dtype=np.float64))
+    return Saturation(
+        left=(flat < low).mean(axis=0, dtype=np.float64),
+        right=(flat > high).mean(axis=0, dtype=np.float64),
+    )
