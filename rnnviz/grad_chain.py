@@ -224,7 +224,7 @@ def _decay(norms: np.ndarray, direction: str) -> float:
 def add_forget_bias(module: torch.nn.Module, value: float) -> None:
     """Add `value` to every forget-gate bias row (rows H:2H of each bias_ih) of an LSTM or
     LSTMCell, as TensorFlow's forget_bias does to the forget gate's pre-activation."""
-    hid = module.hidden_size
+    hid = int(module.hidden_size)  # type: ignore[arg-type]
     found = False
     with torch.no_grad():
         for name, p in module.named_parameters():
@@ -284,7 +284,12 @@ def compare(
             torch.nn.utils.clip_grad_norm_(holders, clip)
             clipped = float(
                 torch.linalg.vector_norm(
-                    torch.stack([torch.linalg.vector_norm(p.grad.double()) for p in holders])
+                    torch.stack(
+                        [
+                            torch.linalg.vector_norm(p.grad.double())  # type: ignore[union-attr]
+                            for p in holders
+                        ]
+                    )
                 )
             )
         entries.append(

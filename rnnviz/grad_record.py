@@ -18,6 +18,7 @@ import numpy as np
 from rnnviz.atomic import atomic_open
 from rnnviz.record import Trace, TraceFileError
 from rnnviz.shapes import parameter_inventory
+from rnnviz.spec import Spec
 
 LaneKey = tuple[int, str]  # (layer, "fwd"|"bwd")
 
@@ -65,7 +66,7 @@ class GradTrace:
     notes: tuple[str, ...] = field(default=())
 
     @property
-    def spec(self):  # noqa: ANN201 - a Spec; annotated in the docstring to keep imports light
+    def spec(self) -> Spec:
         """The traced Spec (the forward trace's)."""
         return self.trace.spec
 
@@ -165,7 +166,8 @@ class GradTrace:
                     f"{where}: gradient format {meta['version']} is newer "
                     f"than this rnnviz reads ({GRAD_VERSION})"
                 )
-            dh, dc = {}, {}
+            dh: dict[LaneKey, np.ndarray] = {}
+            dc: dict[LaneKey, np.ndarray] = {}
             for key, a in data.items():
                 parts = key.split("/")
                 if (

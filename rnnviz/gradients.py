@@ -101,11 +101,11 @@ def torch_gradients(
                 output, hn = torch.func.functional_call(module, params, (x, state))
                 value = _loss_of(output, hn[0] if c0 is not None else hn, loss, spec.batch_first)
             wrt = [x, h0] + ([c0] if c0 is not None else []) + list(params.values())
-            grads = torch.autograd.grad(value, wrt, allow_unused=True)
+            raw = torch.autograd.grad(value, wrt, allow_unused=True)
     finally:
         module.train(was_training)
     # allow_unused: a parameter the loss never reaches has a zero gradient, not None.
-    grads = [g if g is not None else torch.zeros_like(w) for g, w in zip(grads, wrt)]
+    grads = [g if g is not None else torch.zeros_like(w) for g, w in zip(raw, wrt)]
     dx, dh0 = grads[0], grads[1]
     dc0 = grads[2] if c0 is not None else None
     dps = dict(zip(params, grads[3 if c0 is not None else 2 :]))
@@ -216,7 +216,7 @@ def _finish(
         diff.add(ours.dc0, torch_dc0)
     for name, g in t_np.items():
         diff.add(ours.dparams[name], g)
-    notes = ()
+    notes: tuple[str, ...] = ()
     if is_cell:
         notes = (
             f"{type(module).__name__} stepped over dim 0; output is the stack of h_t, "

@@ -208,8 +208,8 @@ def test_finite_differences_float64(cell):
             down = loss_at()
             flat[idx] = old
             assert abs((up - down) / (2 * eps) - gflat[idx]) < 1e-6
-    # ∂L/∂h_t itself, through h0 for the first forward step: perturb h0 of layer 0 fwd and
-    # compare with ∂L/∂h0 and with J_0ᵀ ∂L/∂h_0 from the recorded chain.
+    # h_t cannot be perturbed inside torch's kernel; h0 (the state before the first step of
+    # layer 0 forward) can: central differences on it check ∂L/∂h0.
     hout = gt.spec.out_hidden
     h0 = torch.zeros(4, 2, hout, dtype=torch.float64)
     c0 = torch.zeros(4, 2, 3, dtype=torch.float64) if cell == "lstm" else None
