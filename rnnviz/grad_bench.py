@@ -1,0 +1,108 @@
+"""Timing of a gradient trace against torch's own forward + backward of the same module.
+
+`python -m rnnviz.grad_bench` prints, for the configurations in GRAD_NOTES.md, the median of
+alternating calls of `gradients_spec` and of a plain torch forward + backward (module(x),
+the same loss, torch.autograd.grad w.r.t. x, h0, c0 and every parameter), and their ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import torch
+
+from rnnviz.gradients import _loss_of, gradients_spec, spec_inputs
+from rnnviz.options import RunOptions
+from rnnviz.spec import Spec
+from rnnviz.tracing import build_module
+
+#: (label, spec) pairs timed by `main`.
+CONFIGS = (
+    (
+        "LSTM I=128 H=512 L=4 bi T=500 B=4",
+        Spec(
+            cell="lstm",
+            input_size=128,
+            hidden_size=512,
+            num_layers=4,
+            bidirectional=True,
+            seq_len=500,
+            batch_size=4,
+        ),
+    ),
+    (
+        "LSTM I=28 H=128 L=2 bi T=100 B=1",
+        Spec(
+            cell="lstm",
+            input_size=28,
+            hidden_size=128,
+            num_layers=2,
+            bidirectional=True,
+            seq_len=100,
+            batch_size=1,
+        ),
+    ),
+    (
+        "GRU I=64 H=256 L=2 bi T=300 B=8",
+        Spec(
+            cell="gru",
+            input_size=64,
+            hidden_size=256,
+            num_layers=2,
+            bidirectional=True,
+            seq_len=300,
+            batch_size=8,
+        ),
+    ),
+    (
+        "RNN I=16 H=64 T=200 B=2",
+        Spec(cell="rnn", input_size=16, hidden_size=64, seq_len=200, batch_size=2),
+    ),
+)
+
+
+def torch_forward_backward(
+    module: torch.nn.Module, x: torch.Tensor, hx, loss: str, batch_first: bool
+) -> float:
+    """Seconds of one module(x) + torch.autograd.grad of the loss w.r.t. x, hx and θ."""
+    started = time.perf_counter()
+    x = x.detach().requires_grad_(True)
+    states = [h.detach().requires_grad_(True) for h in (hx if isinstance(hx, tuple) else (hx,))]
+    params = list(module.parameters())
+    out, hn = module(x, tuple(states) if len(states) > 1 else states[0])
+    value = _loss_of(out, hn[0] if isinstance(hn, tuple) else hn, loss, batch_first)
+    torch.autograd.grad(value, [x, *states, *params])
+    return time.perf_counter() - started
+
+
+def bench(spec: Spec, repeats: int = 5, loss: str = "last") -> tuple[float, float, float]:
+    """(median gradient-trace seconds, median torch forward+backward seconds, max rel diff)."""
+    options = RunOptions(init="randn")
+    module = build_module(spec, options)
+    x, hx = spec_inputs(spec, options)
+    ours, theirs, rel = [], [], 0.0
+    for _ in range(repeats):  # alternate, so machine load falls on both alike
+        theirs.append(torch_forward_backward(module, x, hx, loss, spec.batch_first))
+        started = time.perf_counter()
+        gt = gradients_spec(spec, options, loss, module=module)
+        ours.append(time.perf_counter() - started)
+        rel = max(rel, gt.grad_max_rel_diff)
+    return statistics.median(ours), statistics.median(theirs), rel
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print one line per configuration: times, ratio and the gradient's max relative Δ."""
+    repeats = int((argv or sys.argv[1:] or ["5"])[0])
+    for label, spec in CONFIGS:
+        ours, theirs, rel = bench(spec, repeats)
+        print(
+            f"{label}: gradients {ours:.3f} s, torch fwd+bwd {theirs:.3f} s, "
+            f"ratio {ours / theirs:.2f}, grad rel Δ {rel:.1e}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
