@@ -30,6 +30,10 @@ _LAZY = {
     "load_trace": ("rnnviz.io.trace_file", "load_trace"),
     "build_graph": ("rnnviz.analysis.graph", "build_graph"),
     "PRESETS": ("rnnviz.config.presets", "PRESETS"),
+    "gradients": ("rnnviz.grad.gradients", "gradients"),
+    "gradients_spec": ("rnnviz.grad.gradients", "gradients_spec"),
+    "GradTrace": ("rnnviz.grad.record", "GradTrace"),
+    "load_gradients": ("rnnviz.io.trace_file", "load_gradients"),
 }
 
 __all__ = sorted(_LAZY)

@@ -8,13 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.grad_chain import chain, compare, step_jacobians
-from rnnviz.grad_record import load_gradients
-from rnnviz.gradients import gradients, gradients_spec, saturation
-from rnnviz.options import RunOptions
-from rnnviz.record import TraceFileError
-from rnnviz.spec import Spec
-from rnnviz.tracing import Cancelled, trace
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.engine.record import TraceFileError
+from rnnviz.engine.tracing import Cancelled, trace
+from rnnviz.grad.chain import chain, compare, step_jacobians
+from rnnviz.grad.gradients import gradients, gradients_spec, saturation
+from rnnviz.io.trace_file import load_gradients
 
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
 

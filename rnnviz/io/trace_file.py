@@ -11,13 +11,36 @@ import os
 import numpy as np
 
 from rnnviz.engine.record import Trace, TraceFileError
+from rnnviz.grad.record import GradTrace
 from rnnviz.io.atomic import atomic_open
 
 
-def save_trace(trace: Trace, path: str | os.PathLike[str]) -> None:
-    """Write `trace` to `path` as .npz, atomically (an old file survives a failure)."""
+def save_arrays(arrays: dict[str, np.ndarray], path: str | os.PathLike[str]) -> None:
+    """Write `arrays` to `path` as .npz, atomically (an old file survives a failure)."""
     with atomic_open(path, "wb") as fh:
-        np.savez(fh, **trace.to_arrays())  # type: ignore[arg-type]
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def save_trace(trace: Trace, path: str | os.PathLike[str]) -> None:
+    """Write `trace` to `path` as .npz (`Trace.to_arrays`), atomically."""
+    save_arrays(trace.to_arrays(), path)
+
+
+def save_gradients(grads: GradTrace, path: str | os.PathLike[str]) -> None:
+    """Write a gradient trace to `path` as .npz (`GradTrace.to_arrays`), atomically."""
+    save_arrays(grads.to_arrays(), path)
+
+
+def load_gradients(path: str | os.PathLike[str]) -> GradTrace:
+    """Read a file written by `save_gradients`; anything else raises TraceFileError."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except Exception as exc:  # a damaged zip fails in many ways; to the user each is the same
+        raise TraceFileError(
+            f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
+        ) from None
+    return GradTrace.from_arrays(data, str(path))
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:

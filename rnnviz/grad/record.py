@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.atomic import atomic_open
-from rnnviz.record import Trace, TraceFileError
-from rnnviz.shapes import parameter_inventory
-from rnnviz.spec import Spec
+from rnnviz.analysis.shapes import parameter_inventory
+from rnnviz.config.spec import Spec
+from rnnviz.engine.record import Trace, TraceFileError
 
 LaneKey = tuple[int, str]  # (layer, "fwd"|"bwd")
 
@@ -148,9 +147,10 @@ class GradTrace:
         return out
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write to `path` as .npz, atomically (an old file survives a failure)."""
-        with atomic_open(path, "wb") as fh:
-            np.savez(fh, **self.to_arrays())  # type: ignore[arg-type]
+        """Write to `path` as .npz, atomically (see `rnnviz.io.trace_file.save_gradients`)."""
+        from rnnviz.io.trace_file import save_gradients  # the notebook's shortcut to the I/O
+
+        save_gradients(self, path)
 
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray], where: str = "gradients") -> GradTrace:
@@ -221,15 +221,3 @@ class GradTrace:
             raise TraceFileError(
                 f"{where}: damaged gradients ({type(exc).__name__}: {exc})"
             ) from None
-
-
-def load_gradients(path: str | os.PathLike[str]) -> GradTrace:
-    """Read a file written by `GradTrace.save`; anything else raises TraceFileError."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except Exception as exc:  # a damaged zip fails in many ways; to the user each is the same
-        raise TraceFileError(
-            f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
-        ) from None
-    return GradTrace.from_arrays(data, str(path))

@@ -1,6 +1,6 @@
 """Timing of a gradient trace against torch's own forward + backward of the same module.
 
-`python -m rnnviz.grad_bench` prints, for the configurations in GRAD_NOTES.md, the median of
+`python -m rnnviz.bench.suite.gradients` prints, for the configurations in GRAD_NOTES.md, the median of
 alternating calls of `gradients_spec` and of a plain torch forward + backward (module(x),
 the same loss, torch.autograd.grad w.r.t. x, h0, c0 and every parameter), and their ratio.
 """
@@ -13,10 +13,10 @@ import time
 
 import torch
 
-from rnnviz.gradients import _loss_of, gradients_spec, spec_inputs
-from rnnviz.options import RunOptions
-from rnnviz.spec import Spec
-from rnnviz.tracing import build_module
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.engine.tracing import build_module
+from rnnviz.grad.gradients import _loss_of, gradients_spec, spec_inputs
 
 #: (label, spec) pairs timed by `main`.
 CONFIGS = (

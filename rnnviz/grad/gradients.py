@@ -1,9 +1,9 @@
 """Gradients through time: rnnviz's own backward recursion, verified against torch's autograd.
 
-`gradients(module, x, hx, loss)` traces the forward pass (rnnviz.tracing.trace), runs a real
+`gradients(module, x, hx, loss)` traces the forward pass (rnnviz.engine.tracing.trace), runs a real
 torch backward through the module (torch.autograd.grad: torch's truth for ∂L/∂x, ∂L/∂h0,
 ∂L/∂c0 and ∂L/∂θ), then runs rnnviz's own per-timestep recursion over the recorded gates
-(rnnviz.grad_backward), which also yields what autograd through the fused kernel cannot
+(rnnviz.grad.backward), which also yields what autograd through the fused kernel cannot
 show: ∂L/∂h_t and ∂L/∂c_t at every step of every layer and direction. The two sides are
 compared tensor by tensor; `GradTrace.grad_verified` is the verdict.
 
@@ -16,6 +16,7 @@ tensor's largest |value|: GRAD_RTOL allows 1e-5 for float32 (~80 ulps) and 1e-10
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -25,12 +26,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnviz.grad_backward import LOSSES, backward
-from rnnviz.grad_record import GradTrace, load_gradients
-from rnnviz.options import RunOptions
-from rnnviz.record import Trace
-from rnnviz.spec import Spec
-from rnnviz.tracing import Cancelled, build_module, make_inputs, trace
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.engine.record import Trace
+from rnnviz.engine.tracing import Cancelled, build_module, make_inputs, trace
+from rnnviz.grad.backward import LOSSES, backward
+from rnnviz.grad.record import GradTrace
 
 __all__ = [
     "GRAD_RTOL",
@@ -40,7 +41,6 @@ __all__ = [
     "Saturation",
     "gradients",
     "gradients_spec",
-    "load_gradients",
     "saturation",
 ]
 
@@ -282,8 +282,7 @@ def gradients_spec(
             progress(0.4 * f)
 
     tr = trace(module, x, hx, progress=part, cancel=cancel)
-    tr.spec = spec
-    tr.source = "cell" if options.stepper == "cell" else "spec"
+    tr = dataclasses.replace(tr, spec=spec, source="cell" if options.stepper == "cell" else "spec")
     return _finish(module, tr, loss, started, progress, cancel)
 
 

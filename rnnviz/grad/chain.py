@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from rnnviz.grad_backward import param_name
-from rnnviz.grad_record import GradTrace, LaneKey
-from rnnviz.gradients import Cancel, Progress, gradients_spec
-from rnnviz.options import RunOptions
-from rnnviz.spec import Spec
-from rnnviz.tracing import build_module
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.engine.tracing import build_module
+from rnnviz.grad.backward import param_name
+from rnnviz.grad.gradients import Cancel, Progress, gradients_spec
+from rnnviz.grad.record import GradTrace, LaneKey
 
 #: Step Jacobians whose spectral norms are taken in one batched call.
 _NORM_CHUNK = 32

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rnnviz.gates import previous_h
-from rnnviz.record import Trace
+from rnnviz.engine.gates import previous_h
+from rnnviz.engine.record import Trace
 
 LaneKey = tuple[int, str]  # (layer, "fwd"|"bwd")
 

@@ -1,0 +1,1 @@
+"""Gradients through time: a real backward pass, recomputed per timestep and checked against torch."""
