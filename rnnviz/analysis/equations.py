@@ -26,6 +26,9 @@ class Term:
     label: str
     value: float
     magnitude: float = 0.0  # Σ|w_j v_j| of a dot product (|b| of a bias): its rounding scale
+    #: The previous state a recurrent term reads ("h0", or "h_3"; "" for other terms), so
+    #: views can say which step is read without parsing the label.
+    reads: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,9 @@ class _Cell:
             terms.append(Term(f"b_i{key}", bi, abs(bi)))
         w_hh = self.p["weight_hh"]
         assert w_hh is not None  # every cell has recurrent weights
-        terms.append(Term(f"W_h{key}·{self.prev}", wh, _absdot(w_hh[row], self.h_prev)))
+        terms.append(
+            Term(f"W_h{key}·{self.prev}", wh, _absdot(w_hh[row], self.h_prev), reads=self.prev)
+        )
         if bh is not None:
             terms.append(Term(f"b_h{key}", bh, abs(bh)))
         return terms, _add(wx, bi or 0.0), _add(wh, bh or 0.0)

@@ -26,6 +26,11 @@ class IdentityCheck:
     #: c_n), which agrees with torch to round-off rather than bit for bit.
     exact: bool = True
     scale: float = 0.0  # largest finite |value| compared, for the round-off tolerance
+    #: For slice checks: which state ("h"/"c"), its h_n/c_n row, and the final step compared
+    #: (views read these instead of parsing lhs/rhs).
+    state: str = "h"
+    index: int | None = None
+    step: int | None = None
 
     @property
     def holds(self) -> bool:
@@ -102,6 +107,9 @@ def slice_checks(trace: Trace) -> list[IdentityCheck]:
                         _diff(t[f"{state}_n"][k], final),
                         exact=state == "h",
                         scale=float(np.abs(finite).max()) if finite.size else 0.0,
+                        state=state,
+                        index=k,
+                        step=step,
                     )
                 )
     return out

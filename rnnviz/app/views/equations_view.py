@@ -128,10 +128,7 @@ class EquationsView(QWidget):
             return
         where = f", {_DIRECTION_NAMES[sel.direction]}" if spec.num_directions > 1 else ""
         batch = f", batch {sel.batch}" if spec.batch_size > 1 else ""
-        prev = next(
-            (t.label.split("·", 1)[1] for t in self.lines[0].terms if t.label.startswith("W_h")),
-            "h_(t−1)",
-        )
+        prev = next((t.reads for t in self.lines[0].terms if t.reads), "h_(t−1)")
         why = " (backward: its previous step is t + 1)" if sel.direction == "bwd" else ""
         reads = "the initial state h0" if prev == "h0" else prev
         self.header.setText(

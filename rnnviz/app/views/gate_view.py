@@ -425,7 +425,7 @@ class GateView(QWidget):
             self.t_lines[gate].setValue(sel.t)
             units = self._units(snap.spec, gate)
             self.unit_lines[gate].setValue(min(sel.unit, units - 1))
-        gate = snap.spec.trace_gates[-2] if snap.spec.cell == "lstm" else "h"
+        gate = "c" if snap.spec.cell == "lstm" else "h"  # the memory tape, else the state
         value = self._value(gate, sel.t, sel.unit)
         where = "" if snap.spec.num_directions == 1 else f" · {_DIRECTION_NAMES[sel.direction]}"
         name = snap.spec.title() if self._figure else snap.spec.cell.upper()

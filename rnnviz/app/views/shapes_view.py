@@ -80,10 +80,10 @@ def _slice_html(k: int, checks: list[IdentityCheck]) -> str:
         colour = "#1b7a1b" if c.holds else "#c0151f"
         sign = "✓" if c.holds else "✗"
         extra = "" if c.max_abs_diff == 0 else f" |Δ| {c.max_abs_diff:.2g}"
-        marks.append(f"<span style='color:{colour}'>{c.lhs.split('[')[0]} {sign}{extra}</span>")
-    step = h.rhs.rsplit("at ", 1)[-1]
-    return f"&nbsp;&nbsp;<tt>h_n[{k}]</tt> = {html.escape(h.note)} (final step {step}) " + " ".join(
-        marks
+        marks.append(f"<span style='color:{colour}'>{c.state}_n {sign}{extra}</span>")
+    return (
+        f"&nbsp;&nbsp;<tt>h_n[{k}]</tt> = {html.escape(h.note)} (final step t={h.step}) "
+        + " ".join(marks)
     )
 
 
@@ -198,11 +198,10 @@ class ShapesView(QWidget):
             "labelled with (checked on the numbers):"
         )
         parts += [
-            _slice_html(k, [c for c in slices if c.lhs.endswith(f"[{k}]")])
-            for k in range(spec.num_layers * spec.num_directions)
+            _slice_html(k, [c for c in slices if c.index == k]) for k in range(spec.state_rows)
         ]
         if spec.num_layers > 1:
-            last = (spec.num_layers - 1) * spec.num_directions
+            last = spec.state_index(spec.num_layers - 1, 0)
             parts.append(
                 f"h_n[0:{last}] (lower layers) appear in no output: output is the last layer only."
             )
