@@ -250,7 +250,7 @@ def test_runs_without_qt():
             __file__,
             "-q",
             "-p",
-            "no:pytestqt",
+            "no:pytest-qt",
             "-p",
             "no:cacheprovider",
         ],
