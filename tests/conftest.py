@@ -8,6 +8,9 @@ cores) and "long" (the fuzz tests run >= 10,000 examples each):
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 # deadline=None: the first example of a test pays torch's import and kernel warm-up, which
@@ -44,3 +47,22 @@ def pytest_configure(config):
         "fuzz: Hypothesis fuzzing of inputs users type "
         "(--hypothesis-profile=long for the 10,000-example run)",
     )
+
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def golden(request):
+    """`golden(name, text)`: compare `text` with tests/golden/NAME, or rewrite the file when
+    run with --regen-golden (review the diff, never edit a golden file by hand)."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN_DIR / name
+        if request.config.getoption("--regen-golden"):
+            GOLDEN_DIR.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"missing {path}; run pytest with --regen-golden"
+        assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+    return check
