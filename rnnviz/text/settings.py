@@ -160,8 +160,4 @@ class TextSettings:
             raise SpecError(
                 "version", f"text settings version {version!r} is not {TEXT_SETTINGS_VERSION}"
             )
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names, key=str)
-        if unknown:
-            raise SpecError("settings", f"{unknown[0]!r} is not a text setting")
-        return cls(**data)
+        return cls(**check_keys(cls, data, "settings", "text setting"))
