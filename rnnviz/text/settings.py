@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rnnviz.config.spec import CELLS, SpecError
+from rnnviz.config.spec import CELLS, SpecError, check_keys
 from rnnviz.text.tokens import TOKENIZERS, VOCAB_ORDERS
 
 TASKS = ("map", "next")
