@@ -24,8 +24,7 @@ def report_repr(rep: ShapeReport) -> str:
     """`ShapeReport(...)`: the spec, every tensor's shape, the first parameters' shapes and the
     total count. Always under MAX_REPR characters."""
     lines = [
-        f"ShapeReport({rep.spec.title()}, seq_len={rep.spec.seq_len}, "
-        f"batch={rep.spec.batch_size},",
+        f"ShapeReport({rep.spec.title()}, seq_len={rep.spec.seq_len}, batch={rep.spec.batch_size},",
         "  tensors: "
         + ", ".join(f"{k} {_shape(v)}" for k, v in rep.tensors.items() if v is not None),
     ]
@@ -44,7 +43,11 @@ def report_repr(rep: ShapeReport) -> str:
 
 
 def _row(*cells: str) -> str:
-    return "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in cells) + "</tr>"
+    return (
+        "<tr>"
+        + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in cells)
+        + "</tr>"
+    )
 
 
 def report_html(rep: ShapeReport) -> str:

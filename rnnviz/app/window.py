@@ -220,6 +220,13 @@ class MainWindow(QMainWindow):
         )
         for a in (self.export_action, self.copy_action):
             a.setEnabled(has_export)
+        self.copy_code_action = self._action(
+            edit,
+            "Copy as c&ode",
+            self.copy_code,
+            "Ctrl+Alt+C",
+            "Copy torch code that builds this module and input and prints these numbers",
+        )
         presets = bar.addMenu("&Presets")
         self.preset_actions: dict[str, QAction] = {}
         for p in PRESETS:
@@ -352,6 +359,21 @@ class MainWindow(QMainWindow):
             return
         copy_diagram_to_clipboard(self.state)
         self.status.showMessage("diagram copied to the clipboard", 5000)
+
+    def copy_code(self) -> None:
+        """Edit → Copy as code: a torch-only script reproducing the traced numbers."""
+        from rnnviz.analysis.code import CodeError, code_for
+        from rnnviz.config.spec import SpecError
+
+        try:
+            code = code_for(self.state.spec, self.state.options)
+        except (CodeError, SpecError) as exc:
+            self.status.showMessage(f"cannot copy as code: {exc}", 8000)
+            return
+        QApplication.clipboard().setText(code)
+        self.status.showMessage(
+            "code copied: paste it into Python to print the same output and h_n", 5000
+        )
 
     def about(self) -> None:
         """Help → About."""
