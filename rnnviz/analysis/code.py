@@ -154,7 +154,7 @@ def code_for(spec: Spec, options: RunOptions | None = None) -> str:
     cell = options.stepper == "cell"
     name = "cell" if cell else {"lstm": "lstm", "gru": "gru", "rnn": "rnn"}[spec.cell]
     lstm = spec.cell == "lstm"
-    t, b, i = spec.seq_len, spec.batch_size, spec.input_size
+    t, b = spec.seq_len, spec.batch_size
 
     head = f"# rnnviz: {constructor(spec, cell)}, seq_len={t}, batch={b}, seed {options.seed}"
     lines = [head, "import torch", "from torch import nn", ""]
