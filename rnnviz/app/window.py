@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.gate_view = _view("gate_view", "GateView", self.state, self)
         self.shapes_view = _view("shapes_view", "ShapesView", self.state, self)
         self.equations_view = _view("equations_view", "EquationsView", self.state, self)
+        self.values_view = _view("values_view", "ValuesView", self.state, self)
         self.config_panel = ConfigPanel(self.state, self)
         self.timeline = Timeline(self.state, self)
 
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.shapes_view, "Shapes")
         self.tabs.addTab(self.equations_view, "Equations")
+        self.tabs.addTab(self.values_view, "Values")
         self.tabs.setMinimumWidth(340)
         self.side_dock = self._dock(
             "Shapes and equations", "side", self.tabs, Qt.DockWidgetArea.RightDockWidgetArea
