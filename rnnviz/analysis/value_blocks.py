@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.analysis.values import Index, PrintOptions, Printed, torch_print
+from rnnviz.analysis.values import Index, Printed, PrintOptions, torch_print
 from rnnviz.engine.record import Trace
 
 #: Above this many steps a Cell run prints every h_t stacked (plus the current one), not one

@@ -71,6 +71,14 @@ class _IndexAxis(pg.AxisItem):
         return out
 
 
+def _small_font() -> Any:
+    from PySide6.QtGui import QFont
+
+    font = QFont()
+    font.setPointSizeF(7.5)
+    return font
+
+
 def signed_log(a: np.ndarray) -> np.ndarray:
     """sign(a)·log10(1 + |a|): keeps 0 at 0 and the sign, compresses 1e38 to 38."""
     return (np.sign(a) * np.log10(1.0 + np.abs(a.astype(np.float64)))).astype(np.float32)
@@ -102,7 +110,9 @@ class GateView(QWidget):
         self.overlays: dict[str, pg.ImageItem] = {}
         self.t_lines: dict[str, pg.InfiniteLine] = {}
         self.unit_lines: dict[str, pg.InfiniteLine] = {}
-        self.bars: list[pg.ColorBarItem] = []
+        #: gate → the colour bar directly under that gate's heatmap (one each, so no bar
+        #: can be read as another panel's scale).
+        self.bars: dict[str, pg.ColorBarItem] = {}
         self.groups: list[ScaleGroup] = []
         self.data: dict[str, np.ndarray] = {}
         #: How many times the images were replaced (tests check a step does not do it).
@@ -151,6 +161,8 @@ class GateView(QWidget):
         self.canvas = pg.GraphicsLayoutWidget(self)
         self.canvas.setBackground("w")
         self.canvas.ci.setSpacing(4)
+        # Room between rows, so a bar's caption is not read as the title of the plot below.
+        self.canvas.ci.layout.setVerticalSpacing(12)
         self.canvas.scene().sigMouseClicked.connect(self._clicked)
         self.canvas.scene().sigMouseMoved.connect(self._moved)
         self.placeholder = QLabel("computing the first trace…", self)
@@ -295,14 +307,18 @@ class GateView(QWidget):
         self.overlays.clear()
         self.t_lines.clear()
         self.unit_lines.clear()
-        self.bars = []
+        self.bars = {}
         gates = spec.trace_gates
         cols = 3 if len(gates) > 4 else 2
         first: pg.PlotItem | None = None
         for k, gate in enumerate(gates):
-            plot = self.canvas.ci.addPlot(
-                row=k // cols,
-                col=k % cols,
+            # Each gate's own cell: its heatmap with its colour bar right under it.
+            cell = self.canvas.ci.addLayout(row=k // cols, col=k % cols)
+            cell.setSpacing(0)
+            cell.setContentsMargins(0, 0, 0, 0)
+            plot = cell.addPlot(
+                row=0,
+                col=0,
                 axisItems={"bottom": _IndexAxis("bottom"), "left": _IndexAxis("left")},
             )
             plot.setMenuEnabled(False)
@@ -325,23 +341,25 @@ class GateView(QWidget):
                     plot.setYLink(first)
             self.plots[gate], self.images[gate] = plot, img
             self.t_lines[gate], self.unit_lines[gate] = tl, ul
-        bar_row = (len(gates) - 1) // cols + 1
-        n_groups = len(scale_groups(spec, {}))
-        for k in range(n_groups):
             bar = pg.ColorBarItem(
                 values=(0, 1),
                 colorMap=self._cmap,
                 interactive=False,
                 orientation="horizontal",
-                width=14,
+                width=9,
                 pen=(90, 90, 90),
                 colorMapMenu=False,
             )
-            bar.getAxis("bottom").setTextPen("k")
+            axis = bar.getAxis("bottom")
+            axis.setTextPen("k")
             # "±0.939", not "±939 (x0.001)": the numbers should read like the values.
-            bar.getAxis("bottom").enableAutoSIPrefix(False)
-            self.canvas.ci.addItem(bar, row=bar_row, col=k)
-            self.bars.append(bar)
+            axis.enableAutoSIPrefix(False)
+            axis.setStyle(tickFont=_small_font(), tickTextOffset=1)
+            axis.label.setFont(_small_font())
+            # The bar spans the heatmap, not the heatmap's axis: indent it by the axis width.
+            bar.layout.setContentsMargins(plot.getAxis("left").width() + 5, 5, 4, 0)
+            cell.addItem(bar, row=1, col=0)
+            self.bars[gate] = bar
 
     @staticmethod
     def _units(spec: Any, gate: str) -> int:
@@ -377,10 +395,13 @@ class GateView(QWidget):
             plot = self.plots[gate]
             plot.setTitle(f"{gate} — {en}{tape}<br>{zh} [{grp.short}]", color="k", size="9pt")
             plot.titleLabel.setMinimumWidth(0)
-        for bar, grp in zip(self.bars, self.groups):
+        for gate, bar in self.bars.items():
+            grp = group_of[gate]
             bar.setLevels(grp.levels)
-            caption = grp.caption if mode != "log" else f"{grp.caption} (sign·log₁₀(1+|v|))"
-            bar.getAxis("bottom").setLabel(caption, color="k")
+            caption = grp.caption_for(gate)
+            if mode == "log":
+                caption += " of sign·log₁₀(1+|v|)"
+            bar.getAxis("bottom").setLabel(caption, color="k", size="8pt")
         self._show_legend(counts)
         first = self.plots[spec.trace_gates[0]]
         first.setXRange(-0.5, spec.seq_len - 0.5, padding=0)
