@@ -97,3 +97,35 @@ def test_exported_gates_carry_one_caption_per_heatmap(qapp, name) -> None:
         for gate in grp.gates:
             want = " ".join(grp.caption_for(gate).split())
             assert sum(" ".join(line.split()) == want for line in lines) == 1, (want, lines)
+
+
+def test_seq_len_1_batch_3_draws_every_row_side_by_side(qtbot) -> None:
+    p = preset("rnn-5-6-2")  # tutorial 000: seq_len 1, batch 3
+    state, view = shown_view(qtbot, GateView, p.spec, p.options, (1000, 620))
+    assert view.rows_check.isChecked()
+    assert view.image_shape("h") == (3, p.spec.hidden_size)
+    gates = state.snapshot.trace.gates
+    for b in range(3):
+        assert (view.data["h"][b] == gates[(0, "fwd", "h")][0, b]).all()
+    state.select(batch=2, unit=4)
+    assert view.t_lines["h"].value() == 2 and view.cursor_t() == 0
+    assert view.bars["h"].getAxis("bottom").labelText.startswith("h: tanh range")
+    # One row at a time again on request; a longer sequence starts with one row.
+    view.rows_check.setChecked(False)
+    assert view.image_shape("h") == (1, p.spec.hidden_size)
+    longer = Spec("rnn", 5, 6, seq_len=4, batch_size=3)
+    state.set_spec(longer, RunOptions())
+    state.set_snapshot(compute_snapshot(longer, RunOptions()))
+    assert not view.rows_check.isChecked() and view.image_shape("h") == (4, 6)
+    view.rows_check.setChecked(True)
+    assert view.image_shape("h") == (12, 6)
+    state.select(batch=1, t=3)
+    assert view.t_lines["h"].value() == 7
+    view._moved(view.plots["h"].getViewBox().mapViewToScene(pg_point(7, 2)))
+    assert "batch 1, unit 2, t 3" in view.hover.text()
+
+
+def pg_point(x: float, y: float):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)
