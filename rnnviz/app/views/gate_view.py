@@ -480,7 +480,7 @@ class GateView(QWidget):
             for line in lines:
                 plot.removeItem(line)
         self._separators: dict[Any, list[Any]] = {}
-        for gate, plot in self.plots.items():
+        for plot in self.plots.values():
             axis = plot.getAxis("bottom")
             axis.period = spec.seq_len if every else None
             axis.picture = None  # redraw the tick labels
