@@ -35,21 +35,47 @@ NONFINITE_COLOURS: dict[str, tuple[int, int, int]] = {
 _SIGMOID = {"i", "f", "o", "r", "z"}
 
 
+#: What an unbounded quantity with its own scale is, for its bar's caption.
+_OWN = {"c": "memory tape", "a": "pre-activation", "h": "relu, unbounded"}
+
+
 @dataclass(frozen=True)
 class ScaleGroup:
-    """Gates drawn on one colour scale, with that scale's range and a caption for its bar."""
+    """Gates drawn on one colour scale, with that scale's range and a caption for its bar.
+
+    `name` is the kind of scale: "σ range" and "tanh range" (fixed by the function, shared
+    by every gate it bounds) or "own scale" (one unbounded quantity, from its data)."""
 
     name: str
     gates: tuple[str, ...]
     levels: tuple[float, float]
     fixed: bool  # True: the range is the function's (σ, tanh); False: from the data
 
+    def _span(self) -> str:
+        lo, hi = self.levels
+        return f"{lo:.3g} … {hi:.3g}" if self.fixed or lo != -hi else f"±{hi:.3g}"
+
+    def _kind(self) -> str:
+        if self.fixed or self.name == "own scale":
+            return self.name
+        return f"{self.name} stretched to the data"
+
     @property
     def caption(self) -> str:
-        """E.g. 'σ gates i f o: 0 … 1' or 'c (own scale): ±3.2'."""
-        lo, hi = self.levels
-        span = f"{lo:.3g} … {hi:.3g}" if self.fixed or lo != -hi else f"±{hi:.3g}"
-        return f"{self.name} {' '.join(self.gates)}: {span}"
+        """The whole group, e.g. 'σ range, shared by i f o: 0 … 1' or
+        'c (memory tape), own scale: ±3.2'."""
+        if len(self.gates) == 1 and self.name == "own scale":
+            return self.caption_for(self.gates[0])
+        return f"{self._kind()}, shared by {' '.join(self.gates)}: {self._span()}"
+
+    def caption_for(self, gate: str) -> str:
+        """The caption of the bar under `gate`'s own heatmap, naming that gate alone:
+        'f: σ range 0 … 1', 'h: tanh range −1 … 1', 'a (pre-activation): own scale ±3.2'."""
+        if gate not in self.gates:
+            raise ValueError(f"{gate!r} is not drawn on the scale of {' '.join(self.gates)}")
+        if self.name == "own scale":
+            return f"{gate} ({_OWN.get(gate, gate)}): own scale {self._span()}"
+        return f"{gate}: {self._kind()} {self._span()}"
 
     @property
     def short(self) -> str:
@@ -113,7 +139,7 @@ def scale_groups(
         got = finite_range([data[g] for g in sig if g in data]) if stretch else None
         if got is not None:
             levels = got if got[0] < got[1] else (got[0] - 0.5, got[0] + 0.5)
-        groups.append(ScaleGroup("σ gates", sig, levels, not stretch))
+        groups.append(ScaleGroup("σ range", sig, levels, not stretch))
     if bounded:
         m = (
             max((finite_absmax(data[g]) for g in bounded if g in data), default=0.0)
@@ -127,8 +153,7 @@ def scale_groups(
             continue
         m = finite_absmax(data[g]) if g in data else 0.0
         m = m if m > 0 else 1.0  # all zeros (or nothing finite): any range shows them
-        name = {"c": "memory tape", "a": "pre-activation", "h": "relu h"}.get(g, g)
-        groups.append(ScaleGroup(name, (g,), (-m, m), False))
+        groups.append(ScaleGroup("own scale", (g,), (-m, m), False))
     return groups
 
 

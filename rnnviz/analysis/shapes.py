@@ -48,7 +48,7 @@ class HnSlice:
     label: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ShapeReport:
     """Everything about a Spec that follows from arithmetic alone."""
 
@@ -67,6 +67,18 @@ class ShapeReport:
     macs: int
     macs_formula: str
     notes: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        """A few lines (under 2,000 characters): spec, tensor shapes, parameters, total."""
+        from rnnviz.analysis.shapes_repr import report_repr
+
+        return report_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Tensors and parameters as HTML tables, for Jupyter."""
+        from rnnviz.analysis.shapes_repr import report_html
+
+        return report_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: shapes as lists of ints, the contract of `rnnviz shapes --json`."""

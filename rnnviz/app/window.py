@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.gate_view = _view("gate_view", "GateView", self.state, self)
         self.shapes_view = _view("shapes_view", "ShapesView", self.state, self)
         self.equations_view = _view("equations_view", "EquationsView", self.state, self)
+        self.values_view = _view("values_view", "ValuesView", self.state, self)
         self.config_panel = ConfigPanel(self.state, self)
         self.timeline = Timeline(self.state, self)
 
@@ -147,6 +148,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.shapes_view, "Shapes")
         self.tabs.addTab(self.equations_view, "Equations")
+        self.tabs.addTab(self.values_view, "Values")
         self.tabs.setMinimumWidth(340)
         self.side_dock = self._dock(
             "Shapes and equations", "side", self.tabs, Qt.DockWidgetArea.RightDockWidgetArea
@@ -222,6 +224,13 @@ class MainWindow(QMainWindow):
         )
         for a in (self.export_action, self.copy_action):
             a.setEnabled(has_export)
+        self.copy_code_action = self._action(
+            edit,
+            "Copy as c&ode",
+            self.copy_code,
+            "Ctrl+Alt+C",
+            "Copy torch code that builds this module and input and prints these numbers",
+        )
         presets = bar.addMenu("&Presets")
         self.preset_actions: dict[str, QAction] = {}
         for p in PRESETS:
@@ -354,6 +363,21 @@ class MainWindow(QMainWindow):
             return
         copy_diagram_to_clipboard(self.state)
         self.status.showMessage("diagram copied to the clipboard", 5000)
+
+    def copy_code(self) -> None:
+        """Edit → Copy as code: a torch-only script reproducing the traced numbers."""
+        from rnnviz.analysis.code import CodeError, code_for
+        from rnnviz.config.spec import SpecError
+
+        try:
+            code = code_for(self.state.spec, self.state.options)
+        except (CodeError, SpecError) as exc:
+            self.status.showMessage(f"cannot copy as code: {exc}", 8000)
+            return
+        QApplication.clipboard().setText(code)
+        self.status.showMessage(
+            "code copied: paste it into Python to print the same output and h_n", 5000
+        )
 
     def about(self) -> None:
         """Help → About."""

@@ -1,4 +1,4 @@
-"""The `rnnviz` command: shapes, trace, export, gui, presets and bench.
+"""The `rnnviz` command: shapes, trace, export, gui, code, presets and bench.
 
 Every subcommand calls the same core functions the window uses; none of them reimplements a
 computation. One module per subcommand; the shared flags live in `rnnviz.cli.args`.
@@ -38,6 +38,7 @@ _HANDLERS = {
     "gui": ("rnnviz.cli.gui", "cmd_gui"),
     "presets": ("rnnviz.cli.presets", "cmd_presets"),
     "bench": ("rnnviz.cli.bench", "cmd_bench"),
+    "code": ("rnnviz.cli.code", "cmd_code"),
 }
 
 
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timestep", type=_int, default=0)
     p.add_argument("--screenshot", default=None, help="render the window to a PNG and exit")
     p.add_argument("--session", default=None, help="open a saved session file")
+    p = sub.add_parser("code", help="print torch code that reproduces the traced numbers")
+    add_spec_flags(p)
+    add_run_flags(p)
     sub.add_parser("presets", help="list the tutorial presets")
     p = sub.add_parser("bench", help="run the benchmark suite")
     p.add_argument("--json", action="store_true")

@@ -26,7 +26,7 @@ class TraceFileError(ValueError):
     """A .npz file is not a readable rnnviz trace; the message says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Trace:
     """Everything one traced forward pass produced.
 
@@ -53,6 +53,18 @@ class Trace:
     source: str = "spec"
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        """A few lines (under 2,000 characters): spec, verdict, array shapes."""
+        from rnnviz.engine.record_repr import trace_repr
+
+        return trace_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The same as an HTML table, for Jupyter."""
+        from rnnviz.engine.record_repr import trace_html
+
+        return trace_html(self)
 
     def gate(self, layer: int, direction: str, name: str) -> np.ndarray:
         """The (seq_len, batch, size) array of gate `name` for (layer, direction)."""

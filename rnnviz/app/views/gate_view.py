@@ -14,6 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -56,9 +57,19 @@ class _IndexAxis(pg.AxisItem):
 
     def __init__(self, orientation: str) -> None:
         super().__init__(orientation)
+        #: Steps per batch row when every row is drawn side by side (column = b·T + t).
+        self.period: int | None = None
         self.enableAutoSIPrefix(False)
         self.setTextPen("k")
         self.setPen((90, 90, 90))
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
+        if not self.period:
+            return super().tickStrings(values, scale, spacing)
+        # Rows side by side: one step per row is labelled by row, else by step within it.
+        if self.period == 1:
+            return [f"b{int(v)}" for v in values]
+        return [f"{int(v) % self.period}" for v in values]
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
         out = []
@@ -69,6 +80,14 @@ class _IndexAxis(pg.AxisItem):
             lo, hi = int(np.ceil(minVal)), int(np.floor(maxVal))
             out = [(1.0, [float(v) for v in range(lo, hi + 1)])]
         return out
+
+
+def _small_font() -> Any:
+    from PySide6.QtGui import QFont
+
+    font = QFont()
+    font.setPointSizeF(7.5)
+    return font
 
 
 def signed_log(a: np.ndarray) -> np.ndarray:
@@ -102,7 +121,9 @@ class GateView(QWidget):
         self.overlays: dict[str, pg.ImageItem] = {}
         self.t_lines: dict[str, pg.InfiniteLine] = {}
         self.unit_lines: dict[str, pg.InfiniteLine] = {}
-        self.bars: list[pg.ColorBarItem] = []
+        #: gate → the colour bar directly under that gate's heatmap (one each, so no bar
+        #: can be read as another panel's scale).
+        self.bars: dict[str, pg.ColorBarItem] = {}
         self.groups: list[ScaleGroup] = []
         self.data: dict[str, np.ndarray] = {}
         #: How many times the images were replaced (tests check a step does not do it).
@@ -120,6 +141,13 @@ class GateView(QWidget):
         self.batch_spin = QSpinBox(self)
         self.batch_spin.setPrefix("batch ")
         self.batch_spin.setToolTip("Which batch row (sequence) to show")
+        self.rows_check = QCheckBox("all rows", self)
+        self.rows_check.setToolTip(
+            "Draw every batch row side by side (row 0's steps, then row 1's, …);\n"
+            "on by default when seq_len is 1, where one row is a one-column strip"
+        )
+        self.rows_check.toggled.connect(self._scale_picked)
+        self._rows_for: Any = None
         self.scale_combo = QComboBox(self)
         self.scale_combo.addItem("fixed scale", False)
         self.scale_combo.addItem("stretched", "stretch")
@@ -151,6 +179,8 @@ class GateView(QWidget):
         self.canvas = pg.GraphicsLayoutWidget(self)
         self.canvas.setBackground("w")
         self.canvas.ci.setSpacing(4)
+        # Room between rows, so a bar's caption is not read as the title of the plot below.
+        self.canvas.ci.layout.setVerticalSpacing(12)
         self.canvas.scene().sigMouseClicked.connect(self._clicked)
         self.canvas.scene().sigMouseMoved.connect(self._moved)
         self.placeholder = QLabel("computing the first trace…", self)
@@ -161,7 +191,13 @@ class GateView(QWidget):
 
         row = QHBoxLayout()
         row.setContentsMargins(4, 2, 4, 0)
-        for w in (self.layer_spin, self.direction_combo, self.batch_spin, self.scale_combo):
+        for w in (
+            self.layer_spin,
+            self.direction_combo,
+            self.batch_spin,
+            self.rows_check,
+            self.scale_combo,
+        ):
             row.addWidget(w)
         row.addWidget(self.caption, 1)
         bottom = QHBoxLayout()
@@ -193,7 +229,8 @@ class GateView(QWidget):
 
     # ---- what tests and exports read ------------------------------------------------------------
     def image_shape(self, gate: str) -> tuple[int, int]:
-        """(timesteps, units) of the heatmap of `gate`."""
+        """(columns, units) of the heatmap of `gate`: columns are timesteps, or batch rows ×
+        timesteps with every row drawn."""
         img = self.images[gate].image
         return (int(img.shape[0]), int(img.shape[1]))
 
@@ -201,7 +238,7 @@ class GateView(QWidget):
         """The timestep every cursor line is at (they move together)."""
         values = {round(line.value()) for line in self.t_lines.values()}
         assert len(values) == 1, values
-        return int(values.pop())
+        return self._split(int(values.pop()))[1]
 
     def cursor_unit(self) -> int:
         """The unit the horizontal cursor lines mark."""
@@ -215,6 +252,7 @@ class GateView(QWidget):
             self.layer_spin,
             self.direction_combo,
             self.batch_spin,
+            self.rows_check,
             self.scale_combo,
             self.hover,
         ):
@@ -265,6 +303,13 @@ class GateView(QWidget):
 
     # ---- state → view -------------------------------------------------------------------------
     def _snapshot_changed(self, snap: Snapshot) -> None:
+        shape = (snap.spec.seq_len, snap.spec.batch_size)
+        if shape != self._rows_for:  # a new shape: all rows when one row would be a strip
+            self._rows_for = shape
+            self.rows_check.blockSignals(True)
+            self.rows_check.setChecked(shape[0] == 1 and shape[1] > 1)
+            self.rows_check.blockSignals(False)
+        self.rows_check.setEnabled(snap.spec.batch_size > 1)
         self._shown = None  # force new images even if layer/direction/batch are unchanged
         self._selection_changed(self.state.selection)
 
@@ -273,7 +318,7 @@ class GateView(QWidget):
         if snap is None:
             return
         self._sync_pickers(snap, sel)
-        key = (id(snap), sel.layer, sel.direction, sel.batch)
+        key = (id(snap), sel.layer, sel.direction, None if self._all_rows() else sel.batch)
         if key != self._shown:
             self._show_images(snap, sel)
             self._shown = key
@@ -295,14 +340,18 @@ class GateView(QWidget):
         self.overlays.clear()
         self.t_lines.clear()
         self.unit_lines.clear()
-        self.bars = []
+        self.bars = {}
         gates = spec.trace_gates
         cols = 3 if len(gates) > 4 else 2
         first: pg.PlotItem | None = None
         for k, gate in enumerate(gates):
-            plot = self.canvas.ci.addPlot(
-                row=k // cols,
-                col=k % cols,
+            # Each gate's own cell: its heatmap with its colour bar right under it.
+            cell = self.canvas.ci.addLayout(row=k // cols, col=k % cols)
+            cell.setSpacing(0)
+            cell.setContentsMargins(0, 0, 0, 0)
+            plot = cell.addPlot(
+                row=0,
+                col=0,
                 axisItems={"bottom": _IndexAxis("bottom"), "left": _IndexAxis("left")},
             )
             plot.setMenuEnabled(False)
@@ -325,23 +374,41 @@ class GateView(QWidget):
                     plot.setYLink(first)
             self.plots[gate], self.images[gate] = plot, img
             self.t_lines[gate], self.unit_lines[gate] = tl, ul
-        bar_row = (len(gates) - 1) // cols + 1
-        n_groups = len(scale_groups(spec, {}))
-        for k in range(n_groups):
             bar = pg.ColorBarItem(
                 values=(0, 1),
                 colorMap=self._cmap,
                 interactive=False,
                 orientation="horizontal",
-                width=14,
+                width=9,
                 pen=(90, 90, 90),
                 colorMapMenu=False,
             )
-            bar.getAxis("bottom").setTextPen("k")
+            axis = bar.getAxis("bottom")
+            axis.setTextPen("k")
             # "±0.939", not "±939 (x0.001)": the numbers should read like the values.
-            bar.getAxis("bottom").enableAutoSIPrefix(False)
-            self.canvas.ci.addItem(bar, row=bar_row, col=k)
-            self.bars.append(bar)
+            axis.enableAutoSIPrefix(False)
+            axis.setStyle(tickFont=_small_font(), tickTextOffset=1)
+            axis.label.setFont(_small_font())
+            # The bar spans the heatmap, not the heatmap's axis: indent it by the axis width.
+            bar.layout.setContentsMargins(plot.getAxis("left").width() + 5, 5, 4, 0)
+            cell.addItem(bar, row=1, col=0)
+            self.bars[gate] = bar
+
+    def _all_rows(self) -> bool:
+        snap = self.state.snapshot
+        return self.rows_check.isChecked() and snap is not None and snap.spec.batch_size > 1
+
+    def _col(self, batch: int, t: int) -> int:
+        """The image column of (batch row, t): t alone, or b·T + t with every row drawn."""
+        snap = self.state.snapshot
+        return batch * snap.spec.seq_len + t if snap is not None and self._all_rows() else t
+
+    def _split(self, col: int) -> tuple[int | None, int]:
+        """(batch row or None, t) of an image column (inverse of `_col`)."""
+        snap = self.state.snapshot
+        if snap is None or not self._all_rows():
+            return None, col
+        return divmod(col, snap.spec.seq_len)
 
     @staticmethod
     def _units(spec: Any, gate: str) -> int:
@@ -350,9 +417,21 @@ class GateView(QWidget):
     def _show_images(self, snap: Snapshot, sel: Selection) -> None:
         self._ensure_plots(snap)
         spec, tr = snap.spec, snap.trace
-        self.data = {
-            g: tr.gates[(sel.layer, sel.direction, g)][:, sel.batch, :] for g in spec.trace_gates
-        }
+        every = self._all_rows()
+        if every:  # (T, B, H) → (B·T, H): row 0's steps, then row 1's, …
+            self.data = {
+                g: tr.gates[(sel.layer, sel.direction, g)]
+                .transpose(1, 0, 2)
+                .reshape(-1, a.shape[2])
+                for g in spec.trace_gates
+                for a in (tr.gates[(sel.layer, sel.direction, g)],)
+            }
+        else:
+            self.data = {
+                g: tr.gates[(sel.layer, sel.direction, g)][:, sel.batch, :]
+                for g in spec.trace_gates
+            }
+        columns = spec.seq_len * spec.batch_size if every else spec.seq_len
         mode = self.scale_combo.currentData()
         shown = {g: finite_or_zero(a) for g, a in self.data.items()}
         if mode == "log":
@@ -377,19 +456,55 @@ class GateView(QWidget):
             plot = self.plots[gate]
             plot.setTitle(f"{gate} — {en}{tape}<br>{zh} [{grp.short}]", color="k", size="9pt")
             plot.titleLabel.setMinimumWidth(0)
-        for bar, grp in zip(self.bars, self.groups):
+        for gate, bar in self.bars.items():
+            grp = group_of[gate]
             bar.setLevels(grp.levels)
-            caption = grp.caption if mode != "log" else f"{grp.caption} (sign·log₁₀(1+|v|))"
-            bar.getAxis("bottom").setLabel(caption, color="k")
+            caption = grp.caption_for(gate)
+            if mode == "log":
+                caption += " of sign·log₁₀(1+|v|)"
+            bar.getAxis("bottom").setLabel(caption, color="k", size="8pt")
         self._show_legend(counts)
         first = self.plots[spec.trace_gates[0]]
-        first.setXRange(-0.5, spec.seq_len - 0.5, padding=0)
+        first.setXRange(-0.5, columns - 0.5, padding=0)
+        self._set_row_separators(spec, every)
         first.setYRange(-0.5, spec.hidden_size - 0.5, padding=0)
         for gate, plot in self.plots.items():
             if plot.getViewBox().linkedView(pg.ViewBox.YAxis) is None and plot is not first:
                 plot.setYRange(-0.5, self._units(spec, gate) - 0.5, padding=0)
         self.image_updates += 1
         self.stack.setCurrentWidget(self.canvas)
+
+    def _set_row_separators(self, spec: Any, every: bool) -> None:
+        """Lines between batch rows drawn side by side, and axes that say so."""
+        for plot, lines in getattr(self, "_separators", {}).items():
+            for line in lines:
+                plot.removeItem(line)
+        self._separators: dict[Any, list[Any]] = {}
+        for plot in self.plots.values():
+            axis = plot.getAxis("bottom")
+            axis.period = spec.seq_len if every else None
+            axis.picture = None  # redraw the tick labels
+            axis.update()
+            plot.setLabel(
+                "bottom",
+                "batch row"
+                if every and spec.seq_len == 1
+                else "t, batch rows side by side"
+                if every
+                else "t",
+            )
+            lines = []
+            if every:
+                for b in range(1, spec.batch_size):
+                    line = pg.InfiniteLine(
+                        b * spec.seq_len - 0.5,
+                        angle=90,
+                        movable=False,
+                        pen=pg.mkPen((60, 60, 60), width=2),
+                    )
+                    plot.addItem(line)
+                    lines.append(line)
+            self._separators[plot] = lines
 
     def _set_overlay(self, gate: str, arr: np.ndarray) -> None:
         rgba = nonfinite_overlay(arr)
@@ -420,13 +535,14 @@ class GateView(QWidget):
         self.legend.setVisible(True)
 
     def _move_cursors(self, snap: Snapshot, sel: Selection) -> None:
-        self._follow(sel.t)
+        col = self._col(sel.batch, sel.t)
+        self._follow(col)
         for gate in self.t_lines:
-            self.t_lines[gate].setValue(sel.t)
+            self.t_lines[gate].setValue(col)
             units = self._units(snap.spec, gate)
             self.unit_lines[gate].setValue(min(sel.unit, units - 1))
         gate = "c" if snap.spec.cell == "lstm" else "h"  # the memory tape, else the state
-        value = self._value(gate, sel.t, sel.unit)
+        value = self._value(gate, col, sel.unit)
         where = "" if snap.spec.num_directions == 1 else f" · {_DIRECTION_NAMES[sel.direction]}"
         name = snap.spec.title() if self._figure else snap.spec.cell.upper()
         self.caption.setText(
@@ -473,8 +589,10 @@ class GateView(QWidget):
             self.hover.setText("")
             self.canvas.setToolTip("")
             return
-        gate, t, unit = hit
-        text = f"{gate_label(gate)} · unit {unit}, t {t} = {self._value(gate, t, unit)}"
+        gate, col, unit = hit
+        b, t = self._split(col)
+        row = "" if b is None else f"batch {b}, "
+        text = f"{gate_label(gate)} · {row}unit {unit}, t {t} = {self._value(gate, col, unit)}"
         self.hover.setText(text)
         self.canvas.setToolTip(text)
 
@@ -483,6 +601,8 @@ class GateView(QWidget):
             return
         hit = self._hit(event.scenePos())
         if hit is not None:
-            _, t, unit = hit
+            _, col, unit = hit
+            b, t = self._split(col)
+            where = {"t": t, "unit": unit} if b is None else {"batch": b, "t": t, "unit": unit}
             # After the click's own processing, so the view does not start a drag from it.
-            QTimer.singleShot(0, lambda: self.state.select(t=t, unit=unit))
+            QTimer.singleShot(0, lambda: self.state.select(**where))
