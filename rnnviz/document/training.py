@@ -16,7 +16,7 @@ this mode (back to random inputs).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnviz.config.spec import Spec, SpecError
@@ -120,6 +120,12 @@ def text_settings(doc: Document) -> TextSettings | None:
     return getattr(doc, "text", None)
 
 
+def attach(doc: Document) -> None:
+    """Mark "train" as a kind computed only on request (a training view calls this before
+    it wants the kind, so opening the view trains nothing)."""
+    doc._needs_source.add(TRAIN)
+
+
 def set_text(doc: Document, settings: TextSettings) -> None:
     """Make `settings` the document's text source (not trained until `request_training`)."""
     if settings != text_settings(doc):
@@ -136,6 +142,7 @@ def request_training(doc: Document, settings: TextSettings | None = None) -> Tra
     old = doc.sources.get(TRAIN)
     request = TrainRequest(settings, (old.number + 1) if old is not None else 1)
     doc.paused.discard(TRAIN)
+    attach(doc)
     if TRAIN not in doc.wanted():
         doc.want(TRAIN)  # a Train press wants its result even with no training view open
     doc.set_source(TRAIN, request, needed=True)
@@ -165,10 +172,16 @@ def show_epoch(doc: Document, epoch: int, sequence: int | None = None) -> bool:
     source = EpochSource(hist.request, epoch, sequence, hist)
     if doc.sources.get(TRACE) == source and doc.spec == hist.spec:
         return True
-    spec_changed = doc.spec != hist.spec
-    doc.spec = hist.spec
+    attach(doc)
+    # The options follow the model too: a Cell preset is stepped by hand, and its seed is the
+    # training's (the constructor line and title read them).
+    options = replace(doc.options, stepper=hist.settings.stepper, seed=hist.settings.seed)
+    spec_changed, options_changed = doc.spec != hist.spec, doc.options != options
+    doc.spec, doc.options = hist.spec, options
     doc.sources[TRACE] = source
-    if spec_changed:
+    if options_changed:
+        doc.sigOptionsChanged.emit(options)
+    if spec_changed or options_changed:
         doc.sigSpecChanged.emit(hist.spec)
     doc.sigSourceChanged.emit()
     return True
@@ -264,12 +277,6 @@ def run_epoch_trace(key: ResultKey, ctx: JobContext) -> TextSnapshot:
     if tr.spec != spec:
         spec = tr.spec  # one sequence alone is shorter than the padded batch
     graph = build_graph(spec, fold=draw_fold(spec))
-    try:
-        from rnnviz.analysis.graph import add_text_stages
-
-        add_text_stages(graph, prun.nodes, prun.edges)
-    except ImportError:
-        pass
     return TextSnapshot(
         spec,
         key.options,
