@@ -4,6 +4,7 @@ The runner posts to a queue that the test pumps, as the GUI thread would."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from rnnviz.document.document import TRACE, Document
+from rnnviz.document.document import Document
 from rnnviz.document.runner import Runner
 from rnnviz.document.training import (
     TRAIN,
@@ -36,10 +37,8 @@ def pumped():
         while not until():
             if time.monotonic() > end:
                 raise TimeoutError("condition not reached")
-            try:
+            with contextlib.suppress(queue.Empty):
                 q.get(timeout=0.05)()
-            except queue.Empty:
-                pass
 
     yield doc, runner, pump
     runner.shutdown()

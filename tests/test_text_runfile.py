@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.text.presets import text_preset
 from rnnviz.io.run_file import RunFileError, load_run, run_to_dict, save_run
+from rnnviz.text.presets import text_preset
 from rnnviz.text.training import train
 
 

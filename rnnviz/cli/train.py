@@ -137,7 +137,9 @@ def cmd_trace_run(args: argparse.Namespace) -> int:
         indices = tuple(saved.pipeline.vocab.encode(tokens))
     except VocabularyError as exc:
         raise SpecError("text", str(exc)) from None
-    pipe = Pipeline(s, saved.pipeline.vocab, saved.pipeline.target_vocab, (tokens,), (), (indices,), ())
+    pipe = Pipeline(
+        s, saved.pipeline.vocab, saved.pipeline.target_vocab, (tokens,), (), (indices,), ()
+    )
     prun = run_pipeline(pipe, saved.final)
     result = trace(prun.model.recurrent, prun.rnn_input, prun.hx)
     if args.out:

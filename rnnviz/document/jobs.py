@@ -85,4 +85,3 @@ def _run_trace(spec: Spec, options: RunOptions, progress: Progress, cancel: Canc
 JOBS: dict[str, Job] = {
     TRACE: Job(_check_trace, _describe_trace, _run_trace, run_source=_run_trace_source)
 }
-

@@ -252,9 +252,7 @@ class Runner:
     def _is_latest(self, rid: int) -> bool:
         """True if `rid` is the newest request of its kind (other kinds may be newer)."""
         req = self._running.get(rid)
-        return rid == self._latest or (
-            req is not None and self._latest_of.get(req.key.kind) == rid
-        )
+        return rid == self._latest or (req is not None and self._latest_of.get(req.key.kind) == rid)
 
     def cancel_kind(self, kind: str) -> None:
         """Abandon only the running jobs of `kind` (training's Cancel); traces go on."""
@@ -301,6 +299,7 @@ class Runner:
         except Exception as exc:  # a broken torch install must not kill the window
             self._post_end(req.rid, "failed", f"cannot load torch: {exc}")
             return
+
         def partial(record: Any) -> None:
             self._post_safe(lambda: self._on_partial(req.rid, record))
 

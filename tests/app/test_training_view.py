@@ -25,7 +25,9 @@ def test_train_hello_ohlol_rnn_and_scrub_epochs(window, qtbot):
     win = window
     tv = win.training_view
     _train(qtbot, win, "hello-ohlol-rnn")
-    qtbot.waitUntil(lambda: history(win.state) is not None and history(win.state).done, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: history(win.state) is not None and history(win.state).done, timeout=60_000
+    )
     hist = history(win.state)
     xs, ys = tv.curve.getData()
     assert len(xs) == 15 and list(xs) == list(range(1, 16))

@@ -284,10 +284,13 @@ class ConfigPanel(QWidget):
         # say so rather than show "input randn" beside a trace of one-hot "hello".
         epoch = getattr(snap, "epoch", None)
         self.run_box.setTitle(
-            f"Run — not used: the views show training epoch {epoch} on the text "
-            "(edit any field to go back to random inputs)"
+            f"Run (unused: views show training epoch {epoch})" if epoch else "Run"
+        )
+        self.run_box.setToolTip(
+            "The views show a trained text model (Training tab); edit any field to go back "
+            "to random inputs"
             if epoch
-            else "Run"
+            else ""
         )
 
     def _update_enabled(self) -> None:

@@ -61,7 +61,13 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _fill(table: QTableWidget, header: list[str], rows: list[list[str]], vlabels: list[str]) -> None:
+def _fill(
+    table: QTableWidget,
+    header: list[str],
+    rows: list[list[str]],
+    vlabels: list[str],
+    resize: bool = True,
+) -> None:
     table.clear()
     table.setColumnCount(len(header))
     table.setRowCount(len(rows))
@@ -72,7 +78,8 @@ def _fill(table: QTableWidget, header: list[str], rows: list[list[str]], vlabels
             item = QTableWidgetItem(text)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             table.setItem(r, c, item)
-    table.resizeColumnsToContents()
+    if resize:  # measures every item: fine for a stage, too slow for thousands of epochs
+        table.resizeColumnsToContents()
 
 
 def stage_rows(value: np.ndarray) -> tuple[list[str], list[list[str]], list[str]]:
@@ -145,8 +152,8 @@ class TrainingView(QWidget):
             grid.addWidget(w)
         form.addRow("rnn", grid)
         grid = QHBoxLayout()
-        for w in (self.head_combo, self.optimizer_combo, self.lr_spin):
-            grid.addWidget(w)
+        for hw in (self.head_combo, self.optimizer_combo, self.lr_spin):
+            grid.addWidget(hw)
         form.addRow("head/opt", grid)
         grid = QHBoxLayout()
         grid.addWidget(QLabel("epochs", self))
@@ -161,8 +168,8 @@ class TrainingView(QWidget):
         self.cancel_button = QPushButton("Cancel", self)
         self.progress_label = QLabel("not trained", self)
         buttons = QHBoxLayout()
-        for w in (self.train_button, self.pause_button, self.cancel_button):
-            buttons.addWidget(w)
+        for b in (self.train_button, self.pause_button, self.cancel_button):
+            buttons.addWidget(b)
         buttons.addWidget(self.progress_label, 1)
 
         self.epoch_slider = QSlider(Qt.Orientation.Horizontal, self)
@@ -181,7 +188,9 @@ class TrainingView(QWidget):
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.plot.setMinimumHeight(120)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=5)
+        self.curve = self.plot.plot(
+            [], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=5
+        )
         self.epoch_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1))
         self.plot.addItem(self.epoch_line)
 
@@ -218,8 +227,8 @@ class TrainingView(QWidget):
         lay.addWidget(split, 1)
 
         self.preset_combo.currentIndexChanged.connect(self._preset_picked)
-        for w in (self.text_edit, self.target_edit):
-            w.editingFinished.connect(self._edited)
+        for line in (self.text_edit, self.target_edit):
+            line.editingFinished.connect(self._edited)
         for c in (
             self.task_combo,
             self.tokens_combo,
@@ -368,8 +377,10 @@ class TrainingView(QWidget):
     # ---- document -> view --------------------------------------------------------------------
     def _source_changed(self) -> None:
         hist = history(self.state)
-        running = hist is not None and not hist.done or (
-            hist is None and self.state.sources.get(TRAIN) is not None
+        running = (
+            hist is not None
+            and not hist.done
+            or (hist is None and self.state.sources.get(TRAIN) is not None)
         )
         self.train_button.setEnabled(True)
         self.pause_button.setEnabled(running)
@@ -380,7 +391,9 @@ class TrainingView(QWidget):
             self.pause_button.blockSignals(False)
         self._progress_text(hist)
         if shown_epoch(self.state) is None and hist is not None:
-            self.epoch_label.setText("views show random inputs (the spec was edited); move the slider to show an epoch")
+            self.epoch_label.setText(
+                "views show random inputs (the spec was edited); move the slider to show an epoch"
+            )
 
     def _progress_text(self, hist: Any) -> None:
         if hist is None:
@@ -423,7 +436,13 @@ class TrainingView(QWidget):
             [str(e.epoch), f"{e.loss:.4f}", f"{e.accuracy:.0%}", " | ".join(e.predicted)]
             for e in reversed(hist.epochs)
         ]
-        _fill(self.predictions, ["epoch", "loss", "acc", "predicted"], rows, [""] * len(rows))
+        _fill(
+            self.predictions,
+            ["epoch", "loss", "acc", "predicted"],
+            rows,
+            [""] * len(rows),
+            resize=len(rows) <= 20,
+        )
         self.predictions.horizontalHeader().setStretchLastSection(True)
 
     def _show_epoch_line(self, epoch: int) -> None:
@@ -434,7 +453,7 @@ class TrainingView(QWidget):
             return
         hist = snap.history
         e = hist.epochs[snap.epoch - 1] if hist is not None else None
-        if e is not None:
+        if hist is not None and e is not None:
             target = " | ".join(hist.pipeline.decode(t) for t in hist.pipeline.targets)
             self.epoch_label.setText(
                 f"views show epoch {e.epoch}: predicted <b>{' | '.join(e.predicted)}</b>"
@@ -447,10 +466,11 @@ class TrainingView(QWidget):
         self.epoch_slider.blockSignals(False)
         self._show_epoch_line(snap.epoch)
         prun = snap.stages
+        label = {n.id: n.label.split("(")[0] for n in prun.nodes}
         self.flow_label.setText(
             " → ".join(f"{n.label}" for n in prun.nodes if n.id not in ("targets", "h_n"))
             + "<br>"
-            + ", ".join(f"{ed.src}→{ed.dst} {ed.shape}" for ed in prun.edges)
+            + ", ".join(f"{label[ed.src]} → {label[ed.dst]} {ed.shape}" for ed in prun.edges)
         )
         names = ["vocabulary"] + [st.name for st in prun.stages]
         current = self.stage_combo.currentText() or "indices"
