@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -261,6 +261,11 @@ class TrainingView(QWidget):
         self.preset_combo.setCurrentIndex(self._preset_index(self.settings()))
         self.preset_combo.blockSignals(False)
         self._source_changed()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # As narrow as the shapes/equations tabs it shares a dock with: its rows of combos
+        # shrink (they elide) rather than widen the window.
+        return QSize(300, 300)
 
     # ---- small builders ----------------------------------------------------------------------
     def _combo(self, items: tuple[str, ...], tip: str) -> QComboBox:
