@@ -178,7 +178,7 @@ def test_default_seed_draws_the_tutorial_modules_weights(runs):
     # The tutorial code has no manual_seed; with torch.manual_seed(0) before it, its model
     # starts from exactly our initial weights (same constructors, same order).
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+        torch.manual_seed(runs["hello-ohlol-embedding"].settings.seed)
         net = _EmbModel()
     init = runs["hello-ohlol-embedding"].initial
     np.testing.assert_array_equal(init["embedding.weight"], net.emb.weight.detach().numpy())
@@ -194,10 +194,12 @@ def test_presets_learn(runs):
         run = runs[key]
         losses = run.losses
         assert all(b < a for a, b in zip(losses, losses[1:])), key
-        # At seed 0 these two stop at "ohlll" (4 of 5; see TEXT_NOTES.md); other seeds,
-        # e.g. 1, reach "ohlol" — checked below so the claim in the notes stays true.
-        assert run.epochs[14].accuracy >= 0.8, key
-    assert train(text_preset("hello-ohlol-rnn").settings, seed=1).epochs[14].predicted == ("ohlol",)
+        # The default seed (1) reaches "ohlol" at epoch 15, the issue's bar.
+        assert run.settings.seed == 1, key
+        assert run.epochs[14].predicted == ("ohlol",), key
+    # Seed 0 stalls at "ohlll" (4 of 5), as the presets' descriptions and the README say.
+    stalled = train(text_preset("hello-ohlol-rnn").settings, seed=0)
+    assert stalled.epochs[14].predicted == ("ohlll",)
     tagger = runs["tagger"]
     assert tagger.epochs[-1].accuracy == 1.0
     assert tagger.losses[-1] < tagger.losses[0] / 3

@@ -223,4 +223,11 @@ def launch_measure() -> list[Measure]:
 def gui_measures(quick: bool = False) -> list[Measure]:
     """Every GUI latency benchmark."""
     app = _app()
-    return edit_measures(app, quick) + graph_measures(app) + launch_measure()
+    from rnnviz.app.bench_training import training_frame_measures
+
+    return (
+        edit_measures(app, quick)
+        + graph_measures(app)
+        + launch_measure()
+        + training_frame_measures(app, 100 if quick else 300)
+    )

@@ -157,6 +157,13 @@ class MainWindow(QMainWindow):
             "Timeline", "timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.resizeDocks([self.config_dock, self.side_dock], [290, 420], Qt.Orientation.Horizontal)
+        # Training (text in, model around): a dock tabbed with shapes/equations on the right.
+        self.training_view = _view("training_view", "TrainingView", self.state, self)
+        self.training_dock = self._dock(
+            "Training", "training", self.training_view, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.side_dock, self.training_dock)
+        self.side_dock.raise_()
 
         self.status = StatusBar(self.state, self)
         self.setStatusBar(self.status)

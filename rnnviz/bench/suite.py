@@ -179,7 +179,9 @@ def run(quick: bool = False) -> list[Measure]:
     The window's latencies live with the app (`rnnviz.app.bench_gui`); `rnnviz bench` runs
     both in one process."""
     warnings.filterwarnings("ignore", category=UserWarning)
-    return trace_ratios(quick) + trace_memory() + cancel_latency(quick)
+    from rnnviz.bench.training import training_ratio
+
+    return trace_ratios(quick) + trace_memory() + cancel_latency(quick) + training_ratio(quick)
 
 
 def table(results: list[Measure]) -> str:

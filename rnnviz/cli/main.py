@@ -39,6 +39,8 @@ _HANDLERS = {
     "presets": ("rnnviz.cli.presets", "cmd_presets"),
     "bench": ("rnnviz.cli.bench", "cmd_bench"),
     "code": ("rnnviz.cli.code", "cmd_code"),
+    "train": ("rnnviz.cli.train", "cmd_train"),
+    "trace-run": ("rnnviz.cli.train", "cmd_trace_run"),
 }
 
 
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_spec_flags(p)
     add_run_flags(p)
     p.add_argument("--out", "-o", default=None, help="write the trace to FILE.npz")
+    p.add_argument("--run", default=None, help="trace a trained text model's run file")
+    p.add_argument("--text", default=None, help="with --run: the text to trace")
     p = sub.add_parser("export", help="export the unrolled graph or a table")
     add_spec_flags(p)
     add_run_flags(p)
@@ -100,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="run the benchmark suite")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="fewer repeats")
+    from rnnviz.cli.train import add_train_flags
+
+    add_train_flags(sub.add_parser("train", help="train a text model (tutorial 001/003)"))
     return parser
 
 
@@ -130,8 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _explicit(sub.choices[args.command], argv) if args.command in sub.choices else set()
     )
     try:
-        if args.command in ("presets", "bench"):
+        if args.command in ("presets", "bench", "train"):
             return int(_handler(args.command)(args))
+        if args.command == "trace" and args.run is not None:
+            return int(_handler("trace-run")(args))
+        if args.command == "trace" and args.text is not None:
+            raise CliError("--text needs --run FILE (a trained text model)")
         explicit = args._explicit - {"memory_budget"}
         spec_given = bool(explicit & (set(_SPEC_FLAGS.values()) | {"no_bias", "preset"}))
         if args.command == "gui" and not spec_given:

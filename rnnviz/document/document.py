@@ -26,6 +26,8 @@ from rnnviz.document.selection import Selection, clamp_selection
 
 #: The forward trace, what every view draws; always wanted.
 TRACE = "trace"
+_NO_SPEC = Spec()
+_NO_OPTIONS = RunOptions()
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class ResultKey:
     kind: str
     spec: Spec
     options: RunOptions
+    #: What else the result depends on: None for the random-input trace; a training request
+    #: or an epoch of a training history for the text jobs (rnnviz.document.training).
+    source: Any = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,11 @@ class Document:
     sigStatus = Signal(str)
     sigCancelRequested = Signal()
     sigWantedChanged = Signal()
+    #: The text source changed: training settings, a training request, the epoch shown, or
+    #: pause (rnnviz.document.training); the runner schedules, the training view repaints.
+    sigSourceChanged = Signal()
+    #: Cancel only the jobs of one kind (the training view's Cancel leaves traces running).
+    sigCancelKind = Signal(str)
 
     def __init__(self, spec: Spec | None = None, options: RunOptions | None = None) -> None:
         self.spec: Spec = spec or Spec()
@@ -101,6 +111,12 @@ class Document:
         self.error = FieldError()
         self.job = JobStatus()
         self._wanted: dict[str, int] = {TRACE: 1}
+        #: Result kind → what its key depends on besides spec/options (see ResultKey.source);
+        #: a kind listed in `_needs_source` is not computed until it has one.
+        self.sources: dict[str, Any] = {}
+        self._needs_source: set[str] = set()
+        #: Result kinds whose running job should hold between steps (training's Pause).
+        self.paused: set[str] = set()
 
     # ---- edits ---------------------------------------------------------------------------
     def edit_spec(self, **changes: Any) -> bool:
@@ -118,6 +134,7 @@ class Document:
             return False
         self.report_error("", "")
         if new != self.spec:
+            self._leave_source(TRACE)
             self.spec = new
             self.sigSpecChanged.emit(new)
         return True
@@ -138,6 +155,8 @@ class Document:
         self.report_error("", "")
         changed_opts = options != self.options
         changed_spec = spec != self.spec
+        # A preset or session is a random-input configuration: the views leave the text model.
+        self._leave_source(TRACE)
         self.spec, self.options = spec, options
         if selection:
             new = clamp_selection(replace(self.selection, **selection), spec)
@@ -163,6 +182,7 @@ class Document:
             return False
         self.report_error("", "")
         if new != self.options:
+            self._leave_source(TRACE)
             self.options = new
             self.sigOptionsChanged.emit(new)
         return True
@@ -177,8 +197,12 @@ class Document:
 
     # ---- results -------------------------------------------------------------------------
     def key(self, kind: str) -> ResultKey:
-        """The key a result of `kind` for the current spec and options would have."""
-        return ResultKey(kind, self.spec, self.options)
+        """The key a result of `kind` for the current spec, options and source would have."""
+        if kind in self._needs_source:
+            # Such a result depends on its source alone (a training does not change when the
+            # random-input spec is edited): fixed defaults stand in for spec and options.
+            return ResultKey(kind, _NO_SPEC, _NO_OPTIONS, self.sources.get(kind))
+        return ResultKey(kind, self.spec, self.options, self.sources.get(kind))
 
     def result(self, kind: str) -> Any:
         """The result of `kind` for the current spec and options, or None if not computed."""
@@ -218,7 +242,48 @@ class Document:
 
     def missing(self) -> tuple[str, ...]:
         """Wanted kinds that have no result for the current spec and options."""
-        return tuple(k for k in self._wanted if self.key(k) not in self.results)
+        return tuple(
+            k
+            for k in self._wanted
+            if self.key(k) not in self.results
+            and (k not in self._needs_source or self.sources.get(k) is not None)
+        )
+
+    # ---- sources (text mode) -------------------------------------------------------------
+    def set_source(self, kind: str, source: Any, *, needed: bool = False) -> None:
+        """Results of `kind` now depend on `source` (None: back to spec/options alone).
+
+        `needed` marks a kind that is computed only with a source (training: only when
+        asked) and whose key is the source alone. Emits sigSourceChanged; the runner then computes what is missing."""
+        if needed:
+            self._needs_source.add(kind)
+        if source is None:
+            self.sources.pop(kind, None)
+        else:
+            self.sources[kind] = source
+        self.sigSourceChanged.emit()
+
+    def _leave_source(self, kind: str) -> None:
+        # Editing the spec or run options means "show this configuration on random inputs":
+        # a trace of a trained text model cannot follow a new hidden size.
+        if self.sources.pop(kind, None) is not None:
+            self.sigSourceChanged.emit()
+
+    def set_paused(self, kind: str, paused: bool) -> None:
+        """Hold (True) or resume (False) the running job of `kind` between its steps; the
+        job reads `paused` through the runner. Emits sigSourceChanged if it changed."""
+        if paused == (kind in self.paused):
+            return
+        if paused:
+            self.paused.add(kind)
+        else:
+            self.paused.discard(kind)
+        self.sigSourceChanged.emit()
+
+    def cancel_kind(self, kind: str) -> None:
+        """Ask the runner to abandon only the running job of `kind`."""
+        self.paused.discard(kind)
+        self.sigCancelKind.emit(kind)
 
     # ---- jobs ----------------------------------------------------------------------------
     def set_job(self, text: str, progress: float = 0.0) -> None:

@@ -8,7 +8,7 @@ and reporting `progress`), and a view that `want`s its kind on the document.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.config.budget import check_budget
@@ -18,6 +18,24 @@ from rnnviz.document.document import TRACE
 
 Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job with a source gets from the runner besides its key.
+
+    - `progress(p)`: how far it has got, p in [0, 1].
+    - `cancel()`: True once the job should stop (superseded or cancelled).
+    - `partial(record)`: hand over a result so far (an epoch of training); the document gets
+      it like a finished result, and the final record replaces it.
+    - `paused()`: True while the user holds the job (training's Pause); a job that can pause
+      waits between its steps.
+    """
+
+    progress: Callable[[float], None]
+    cancel: Callable[[], bool]
+    partial: Callable[[Any], None] = lambda record: None
+    paused: Callable[[], bool] = lambda: False
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,11 @@ class Job:
     check: Callable[[Spec, RunOptions], None]
     describe: Callable[[Spec, RunOptions], str]
     run: Callable[[Spec, RunOptions, Progress, Cancel], Any]
+    #: For keys with a `source` (text mode): `run_source(key, context)` is called instead.
+    run_source: Callable[[Any, JobContext], Any] | None = field(default=None)
+    #: Jobs of one lane run one at a time on their own worker thread; training has its own
+    #: lane so a paused or long training never blocks the traces the views need.
+    lane: str = "trace"
 
 
 def _check_trace(spec: Spec, options: RunOptions) -> None:
@@ -44,6 +67,12 @@ def _describe_trace(spec: Spec, options: RunOptions) -> str:
     return f"tracing {spec.title()} on seq_len {spec.seq_len} × batch {spec.batch_size} …"
 
 
+def _run_trace_source(key: Any, ctx: JobContext) -> Any:
+    from rnnviz.document.training import run_epoch_trace  # imports torch the first time
+
+    return run_epoch_trace(key, ctx)
+
+
 def _run_trace(spec: Spec, options: RunOptions, progress: Progress, cancel: Cancel) -> Any:
     from rnnviz.document.snapshot import compute_snapshot  # imports torch the first time
     from rnnviz.engine.threads import set_threads_for
@@ -53,4 +82,6 @@ def _run_trace(spec: Spec, options: RunOptions, progress: Progress, cancel: Canc
 
 
 #: Result kind → job. The forward trace is what every view draws.
-JOBS: dict[str, Job] = {TRACE: Job(_check_trace, _describe_trace, _run_trace)}
+JOBS: dict[str, Job] = {
+    TRACE: Job(_check_trace, _describe_trace, _run_trace, run_source=_run_trace_source)
+}

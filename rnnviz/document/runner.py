@@ -29,7 +29,8 @@ from psygnal import Signal
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
 from rnnviz.document.document import Document, ResultKey
-from rnnviz.document.jobs import JOBS, Job
+from rnnviz.document.jobs import JOBS, Job, JobContext
+from rnnviz.document.training import TRAIN, TRAIN_JOB
 
 #: How long edits must pause before a job starts; spinbox arrows repeat faster than this.
 DEBOUNCE_S = 0.12
@@ -126,12 +127,14 @@ class Runner:
     ) -> None:
         self.doc = doc
         self._post = post
-        self._jobs = jobs or JOBS
+        self._jobs = jobs or {**JOBS, TRAIN: TRAIN_JOB}
         self._debounce_s = debounce_s
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="rnnviz-trace"
         )
         self._latest = 0  # id of the newest request; only its result is kept
+        self._latest_of: dict[str, int] = {}  # result kind → id of its newest request
+        self._lanes: dict[str, ThreadPoolExecutor] = {}  # worker threads of the other lanes
         self._running: dict[int, _Request] = {}  # submitted, not yet ended
         self._alarm = _Alarm(post)
         self._timer = False  # the debounce alarm is set
@@ -141,6 +144,8 @@ class Runner:
         doc.sigOptionsChanged.connect(self.schedule)
         doc.sigWantedChanged.connect(self.schedule)
         doc.sigCancelRequested.connect(self.cancel)
+        doc.sigSourceChanged.connect(self.schedule)
+        doc.sigCancelKind.connect(self.cancel_kind)
 
     # ---- requests ------------------------------------------------------------------------
     @property
@@ -196,10 +201,21 @@ class Runner:
         self._pending = False
         if self._pool is None:
             return 0
+        kinds = self.doc.missing() or self.doc.wanted()[:1]
+        # A running job whose key is still current keeps running (a training goes on while
+        # the user moves the epoch slider); every other one is superseded.
+        keep = {
+            req.key
+            for req in self._running.values()
+            if not req.cancel.is_set() and req.key == self.doc.key(req.key.kind)
+        }
         for req in self._running.values():
-            req.cancel.set()
+            if req.key not in keep:
+                req.cancel.set()
         first = 0
-        for kind in self.doc.missing() or self.doc.wanted()[:1]:
+        for kind in kinds:
+            if self.doc.key(kind) in keep:
+                continue
             rid = self._start(kind, self.doc.spec, self.doc.options)
             if not rid:
                 break
@@ -210,6 +226,7 @@ class Runner:
 
     def _start(self, kind: str, spec: Spec, options: RunOptions) -> int:
         job = self._jobs[kind]
+        spec, options = self.doc.key(kind).spec, self.doc.key(kind).options
         try:
             job.check(spec, options)
         except SpecError as exc:
@@ -217,12 +234,31 @@ class Runner:
             self.doc.report_error(exc.field, exc.message)
             return 0
         self._latest += 1
-        req = _Request(self._latest, ResultKey(kind, spec, options), job, threading.Event())
+        self._latest_of[kind] = self._latest
+        key = self.doc.key(kind)
+        req = _Request(self._latest, key, job, threading.Event())
         self._running[req.rid] = req
         self.doc.set_job(job.describe(spec, options), 0.0)
         assert self._pool is not None
-        self._pool.submit(self._compute, req)
+        pool = self._pool
+        if job.lane != "trace":
+            pool = self._lanes.get(job.lane) or self._lanes.setdefault(
+                job.lane,
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rnnviz-{job.lane}"),
+            )
+        pool.submit(self._compute, req)
         return req.rid
+
+    def _is_latest(self, rid: int) -> bool:
+        """True if `rid` is the newest request of its kind (other kinds may be newer)."""
+        req = self._running.get(rid)
+        return rid == self._latest or (req is not None and self._latest_of.get(req.key.kind) == rid)
+
+    def cancel_kind(self, kind: str) -> None:
+        """Abandon only the running jobs of `kind` (training's Cancel); traces go on."""
+        for req in self._running.values():
+            if req.key.kind == kind:
+                req.cancel.set()
 
     def cancel(self) -> None:
         """Abandon the running job (and any waiting edit); the last results stay."""
@@ -240,6 +276,9 @@ class Runner:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        for lane in list(self._lanes.values()):
+            lane.shutdown(wait=True, cancel_futures=True)
+        self._lanes.clear()
         self._running.clear()
 
     # ---- worker thread -------------------------------------------------------------------
@@ -260,8 +299,19 @@ class Runner:
         except Exception as exc:  # a broken torch install must not kill the window
             self._post_end(req.rid, "failed", f"cannot load torch: {exc}")
             return
+
+        def partial(record: Any) -> None:
+            self._post_safe(lambda: self._on_partial(req.rid, record))
+
+        kind = req.key.kind
         try:
-            record = req.job.run(req.key.spec, req.key.options, progress, req.cancel.is_set)
+            if req.key.source is not None and req.job.run_source is not None:
+                ctx = JobContext(
+                    progress, req.cancel.is_set, partial, lambda: kind in self.doc.paused
+                )
+                record = req.job.run_source(req.key, ctx)
+            else:
+                record = req.job.run(req.key.spec, req.key.options, progress, req.cancel.is_set)
         except Cancelled:
             self._post_end(req.rid, "cancelled", "")
         except SpecError as exc:
@@ -283,30 +333,43 @@ class Runner:
 
     # ---- the document's thread -----------------------------------------------------------
     def _on_progress(self, rid: int, p: float) -> None:
-        if rid == self._latest and rid in self._running:
+        if self._is_latest(rid) and rid in self._running:
             self.doc.set_progress(p)
 
-    def _on_result(self, rid: int, record: Any) -> None:
-        req = self._running.pop(rid, None)
-        # With a newer edit waiting, this result already shows an old spec: drop it.
+    def _on_partial(self, rid: int, record: Any) -> None:
+        req = self._running.get(rid)
         if (
             req is not None
             and self._pool is not None
-            and not self._pending
             and not req.cancel.is_set()
+            and req.key == self.doc.key(req.key.kind)
         ):
             self.doc.set_result(req.key, record)
+
+    def _on_result(self, rid: int, record: Any) -> None:
+        req = self._running.pop(rid, None)
+        # With a newer edit waiting, this result already shows an old spec: drop it. Jobs of
+        # other lanes depend only on their own source: kept while it is still current (a
+        # cancelled training hands back the epochs it finished).
+        if req is not None and self._pool is not None:
+            if req.job.lane != "trace":
+                if req.key == self.doc.key(req.key.kind):
+                    self.doc.set_result(req.key, record)
+            elif not self._pending and not req.cancel.is_set():
+                self.doc.set_result(req.key, record)
         self._finish_if_idle()
 
     def _on_refused(self, rid: int, exc: SpecError) -> None:
+        latest = self._is_latest(rid)
         self._running.pop(rid, None)
-        if rid == self._latest and self._pool is not None:
+        if latest and self._pool is not None:
             self.doc.report_error(exc.field, exc.message)
         self._finish_if_idle()
 
     def _on_ended(self, rid: int, kind: str, message: str) -> None:
+        latest = self._is_latest(rid)
         self._running.pop(rid, None)
-        if rid == self._latest and self._pool is not None:
+        if latest and self._pool is not None:
             if kind == "cancelled":
                 self.doc.notify("cancelled; showing the last finished result")
             else:

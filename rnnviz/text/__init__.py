@@ -5,21 +5,49 @@ Linear head → loss, recorded stage by stage (`run_pipeline`); `train` records 
 `trace_epoch` gives the verified rnnviz Trace of the RNN with an epoch's weights.
 """
 
-from rnnviz.text.model import IGNORE_INDEX, Forward, TextModel, compute_loss
-from rnnviz.text.pipeline import (
-    Batch,
-    GraphEdge,
-    GraphNode,
-    Pipeline,
-    PipelineRun,
-    Stage,
-    build_pipeline,
-    run_pipeline,
-)
-from rnnviz.text.presets import TEXT_PRESETS, TextPreset, text_preset
-from rnnviz.text.settings import TextSettings
-from rnnviz.text.tokens import PAD, UNK, Vocabulary, VocabularyError, tokenize
-from rnnviz.text.training import EpochRecord, TrainingRun, model_at, trace_epoch, train
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Exports are loaded on first use: importing rnnviz.text.settings (torch-free) from the
+# document must not import torch on the GUI thread before the window is up.
+_EXPORTS = {
+    "IGNORE_INDEX": "model",
+    "Forward": "model",
+    "TextModel": "model",
+    "compute_loss": "model",
+    "Batch": "pipeline",
+    "GraphEdge": "pipeline",
+    "GraphNode": "pipeline",
+    "Pipeline": "pipeline",
+    "PipelineRun": "pipeline",
+    "Stage": "pipeline",
+    "build_pipeline": "pipeline",
+    "run_pipeline": "pipeline",
+    "TEXT_PRESETS": "presets",
+    "TextPreset": "presets",
+    "text_preset": "presets",
+    "TextSettings": "settings",
+    "PAD": "tokens",
+    "UNK": "tokens",
+    "Vocabulary": "tokens",
+    "VocabularyError": "tokens",
+    "tokenize": "tokens",
+    "EpochRecord": "training",
+    "TrainingRun": "training",
+    "model_at": "training",
+    "trace_epoch": "training",
+    "train": "training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load an exported name from its module on first use."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'rnnviz.text' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"rnnviz.text.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "IGNORE_INDEX",

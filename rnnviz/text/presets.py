@@ -1,7 +1,11 @@
 """Text presets: tutorial 001's three "hello" → "ohlol" models and tutorial 003's LSTM tagger.
 
 The tutorial code calls no torch.manual_seed, so its weights differ on every run; ours are
-drawn from seed 0 (the default) so a preset always shows the same numbers.
+drawn from a fixed seed so a preset always shows the same numbers. The three "hello" presets
+use seed 1 (`HELLO_SEED`), the smallest seed at which the nn.RNN(4, 4) preset reaches "ohlol"
+within the tutorial's 15 epochs: at seed 0 it stalls at "ohlll", because with no head its 4
+hidden units double as the 4 logits and the two "l" inputs (targets "l" then "o") must be told
+apart by h_{t-1} alone. 27 of seeds 0–39 reach "ohlol" by epoch 15. The tagger keeps seed 0.
 """
 
 from __future__ import annotations
@@ -30,7 +34,12 @@ class TextPreset:
     settings: TextSettings
 
 
+#: Seed of the three "hello" presets: the smallest that lets nn.RNN(4, 4) reach "ohlol" in 15
+#: epochs (seed 0 stalls at "ohlll"; see the module docstring).
+HELLO_SEED = 1
+
 _HELLO = TextSettings(
+    seed=HELLO_SEED,
     texts=("hello",),
     targets=("ohlol",),
     task="map",
@@ -44,7 +53,9 @@ TEXT_PRESETS: tuple[TextPreset, ...] = (
         "hello-ohlol-cell",
         'RNNCell(4, 4): "hello" → "ohlol"',
         "Tutorial 001: one-hot over e h l o, an RNNCell stepped by hand from zeros; its h is "
-        "the logits, loss = Σ_t CrossEntropy(h_t, y_t); Adam lr 0.1, 15 epochs.",
+        "the logits, loss = Σ_t CrossEntropy(h_t, y_t); Adam lr 0.1, 15 epochs. Seed 1: it "
+        "predicts exactly what the nn.RNN preset predicts (same weights, 5× the loss, Adam "
+        "ignores the scale) and reaches ohlol only at epoch 15; seed 0 stalls at ohlll.",
         _HELLO.replace(
             encoding="onehot",
             cell="rnn",
@@ -62,7 +73,9 @@ TEXT_PRESETS: tuple[TextPreset, ...] = (
         "hello-ohlol-rnn",
         'nn.RNN(4, 4): "hello" → "ohlol"',
         "Tutorial 001: one-hot (5, 1, 4), nn.RNN(4, 4) from h0 zeros, "
-        "CrossEntropy(output.view(-1, 4), y); Adam lr 0.1, 15 epochs.",
+        "CrossEntropy(output.view(-1, 4), y); Adam lr 0.1, 15 epochs. Seed 1, the smallest "
+        "that reaches ohlol in 15 epochs (at epoch 15); seed 0 stalls at ohlll because the "
+        "4 hidden units double as the 4 logits.",
         _HELLO.replace(
             encoding="onehot",
             cell="rnn",
@@ -80,7 +93,8 @@ TEXT_PRESETS: tuple[TextPreset, ...] = (
         "hello-ohlol-embedding",
         'Embedding + RNN + Linear: "hello" → "ohlol"',
         "Tutorial 001: Embedding(4, 10) → nn.RNN(10, 8, num_layers=2, batch_first=True) → "
-        "Linear(8, 4), CrossEntropy; Adam lr 0.05, 15 epochs.",
+        "Linear(8, 4), CrossEntropy; Adam lr 0.05, 15 epochs. Seed 1: ohlol from epoch 5 "
+        "(seed 0: from epoch 2).",
         _HELLO.replace(
             encoding="embedding",
             embedding_dim=10,

@@ -154,6 +154,7 @@ class ConfigPanel(QWidget):
         )
         self._add(self.run_form, "stepper", "stepper", stepper)
         outer.addWidget(run_box)
+        self.run_box = run_box
 
         self.errors[GENERAL] = self._error_label()
         outer.addWidget(self.errors[GENERAL])
@@ -165,6 +166,7 @@ class ConfigPanel(QWidget):
         state.sigSpecChanged.connect(self._state_changed)
         state.sigOptionsChanged.connect(self._state_changed)
         state.sigSpecError.connect(self.show_error)
+        state.sigSnapshotChanged.connect(self._snapshot_source)
         for name, w in self.widgets.items():
             self._connect(name, w)
 
@@ -276,6 +278,20 @@ class ConfigPanel(QWidget):
         # A change from elsewhere (preset, session): show it. Signals are blocked meanwhile.
         if not self._committing:
             self.load(self.state.spec, self.state.options)
+
+    def _snapshot_source(self, snap: Any) -> None:
+        # A trained text model's epoch (Training tab) is not run on these random inputs:
+        # say so rather than show "input randn" beside a trace of one-hot "hello".
+        epoch = getattr(snap, "epoch", None)
+        self.run_box.setTitle(
+            f"Run (unused: views show training epoch {epoch})" if epoch else "Run"
+        )
+        self.run_box.setToolTip(
+            "The views show a trained text model (Training tab); edit any field to go back "
+            "to random inputs"
+            if epoch
+            else ""
+        )
 
     def _update_enabled(self) -> None:
         rnn = self.value("cell") == "rnn"

@@ -1,0 +1,63 @@
+"""The window's frame time while it trains: how long the GUI thread is busy between turns.
+
+The Training view trains tutorial 001's Embedding preset for 300 epochs while the epoch
+slider follows the newest epoch, so every view (graph, heatmaps, equations, shapes, loss
+curve) repaints as epochs land. A 5 ms timer records the gaps between event-loop turns.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from rnnviz.bench.suite import Measure
+
+
+def training_frame_measures(app: Any, epochs: int = 300) -> list[Measure]:
+    """Median and longest event-loop gap (ms) while the window trains and follows epochs."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from rnnviz.app.bench_gui import _wait_idle, _window
+    from rnnviz.document.training import history
+
+    win = _window()
+    _wait_idle(app, win)
+    win.training_dock.raise_()
+    tv = win.training_view
+    tv.preset_combo.setCurrentIndex(tv.preset_combo.findData("hello-ohlol-embedding"))
+    tv.epochs_spin.setValue(epochs)
+    app.processEvents()
+    gaps: list[float] = []
+    last = time.perf_counter()
+    end = last + 300
+    loop = QEventLoop()
+    tick = QTimer()
+    tick.setInterval(5)
+
+    def on_tick() -> None:
+        nonlocal last
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+        hist = history(win.state)
+        if (hist is not None and hist.done and not win.runner.busy) or now > end:
+            loop.quit()
+
+    tick.timeout.connect(on_tick)
+    started = time.perf_counter()
+    tv.train()
+    tick.start()
+    loop.exec()
+    tick.stop()
+    wall = time.perf_counter() - started
+    hist = history(win.state)
+    win.close()
+    n = len(hist.epochs) if hist is not None else 0
+    detail = f"{n} epochs in {wall:.1f} s with every view following the epoch"
+    return [
+        Measure(
+            "frame time while training (median)", statistics.median(gaps) * 1000, "ms", 33, detail
+        ),
+        Measure("frame time while training (longest)", max(gaps) * 1000, "ms", 200, detail),
+    ]

@@ -1,0 +1,509 @@
+"""The Training view: text in, model around, training live.
+
+Controls write the document's text settings (`set_text`); Train, Pause and Cancel write a
+training request, the "train" pause flag and a per-kind cancel; the runner trains on its own
+lane and streams every epoch back as a partial TrainingHistory. The view draws that history
+(loss curve, per-epoch predictions) and, from the TextSnapshot of the shown epoch, every
+stage of the pipeline around the RNN with its shape and values. The epoch slider asks the
+document to show an epoch; the graph, gate heatmaps, equations and shapes then follow, since
+they draw `doc.snapshot`. Nothing here runs torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.config.spec import CELLS, SpecError
+from rnnviz.document.document import Document
+from rnnviz.document.training import (
+    TRAIN,
+    TextSnapshot,
+    attach,
+    history,
+    request_training,
+    set_text,
+    show_epoch,
+    shown_epoch,
+    text_settings,
+)
+from rnnviz.text.presets import TEXT_PRESETS
+from rnnviz.text.settings import TextSettings
+
+#: How many values a stage table shows at most (a long text's one-hot is large).
+MAX_CELLS = 2000
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.4f}"
+    if isinstance(v, (bool, np.bool_)):
+        return "True" if v else "False"
+    return str(v)
+
+
+def _fill(
+    table: QTableWidget,
+    header: list[str],
+    rows: list[list[str]],
+    vlabels: list[str],
+    resize: bool = True,
+) -> None:
+    table.clear()
+    table.setColumnCount(len(header))
+    table.setRowCount(len(rows))
+    table.setHorizontalHeaderLabels(header)
+    table.setVerticalHeaderLabels(vlabels)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            item = QTableWidgetItem(text)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            table.setItem(r, c, item)
+    if resize:  # measures every item: fine for a stage, too slow for thousands of epochs
+        table.resizeColumnsToContents()
+
+
+def stage_rows(value: np.ndarray) -> tuple[list[str], list[list[str]], list[str]]:
+    """A stage's array as a table: (column header, rows of strings, row labels). 0-d is one
+    cell, 1-d one row, n-d rows indexed by every leading index (e.g. "[t, b]")."""
+    if value.ndim == 0:
+        return ["value"], [[_fmt(value.item())]], [""]
+    if value.ndim == 1:
+        return [str(i) for i in range(value.shape[0])], [[_fmt(v) for v in value]], [""]
+    flat = value.reshape(-1, value.shape[-1])
+    labels = [str(list(idx)) for idx in np.ndindex(*value.shape[:-1])]
+    keep = max(1, MAX_CELLS // max(1, value.shape[-1]))
+    rows = [[_fmt(v) for v in row] for row in flat[:keep]]
+    return [str(i) for i in range(value.shape[-1])], rows, labels[:keep]
+
+
+class TrainingView(QWidget):
+    """Controls, Train/Pause/Cancel, epoch slider, loss curve, predictions and stages."""
+
+    def __init__(self, state: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._follow = True  # the slider follows the newest epoch while training
+        self._loading = False
+        attach(state)
+        state.want(TRAIN)
+
+        self.preset_combo = QComboBox(self)
+        self.preset_combo.addItem("(custom)", None)
+        for p in TEXT_PRESETS:
+            self.preset_combo.addItem(p.name, p.key)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, p.description, Qt.ItemDataRole.ToolTipRole
+            )
+        self.text_edit = QLineEdit(self)
+        self.text_edit.setToolTip("Input texts, one per sequence, separated by ' / '")
+        self.target_edit = QLineEdit(self)
+        self.target_edit.setToolTip("Target texts (task map), one per input, separated by ' / '")
+        self.task_combo = self._combo(("map", "next"), "map: text → target; next: next token")
+        self.tokens_combo = self._combo(("chars", "words"), "characters or whitespace words")
+        self.embedding_spin = self._spin(0, 4096, "nn.Embedding(V, E); 0 = one-hot")
+        self.embedding_spin.setSpecialValueText("one-hot")
+        self.cell_combo = self._combo(CELLS, "recurrent layer")
+        self.stepper_combo = self._combo(("module", "cell"), "module, or its *Cell stepped")
+        self.hidden_spin = self._spin(1, 4096, "hidden_size")
+        self.layers_spin = self._spin(1, 16, "num_layers")
+        self.head_combo = self._combo(("none", "step"), "Linear head per step, or h is the logits")
+        self.optimizer_combo = self._combo(("adam", "sgd"), "torch.optim.Adam or SGD")
+        self.lr_spin = QDoubleSpinBox(self)
+        self.lr_spin.setDecimals(4)
+        self.lr_spin.setRange(0.0001, 100.0)
+        self.lr_spin.setSingleStep(0.01)
+        self.epochs_spin = self._spin(1, 100_000, "epochs")
+        self.seed_spin = self._spin(0, 2**31 - 1, "torch.manual_seed before the modules")
+        self.error_label = QLabel(self)
+        self.error_label.setStyleSheet("color: #b00020")
+        self.error_label.setWordWrap(True)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("preset", self.preset_combo)
+        form.addRow("text", self.text_edit)
+        form.addRow("target", self.target_edit)
+        grid = QHBoxLayout()
+        for w in (self.task_combo, self.tokens_combo, self.embedding_spin):
+            grid.addWidget(w)
+        form.addRow("task", grid)
+        grid = QHBoxLayout()
+        for w in (self.cell_combo, self.stepper_combo, self.hidden_spin, self.layers_spin):
+            grid.addWidget(w)
+        form.addRow("rnn", grid)
+        grid = QHBoxLayout()
+        for hw in (self.head_combo, self.optimizer_combo, self.lr_spin):
+            grid.addWidget(hw)
+        form.addRow("head/opt", grid)
+        grid = QHBoxLayout()
+        grid.addWidget(QLabel("epochs", self))
+        grid.addWidget(self.epochs_spin)
+        grid.addWidget(QLabel("seed", self))
+        grid.addWidget(self.seed_spin)
+        form.addRow("", grid)
+
+        self.train_button = QPushButton("Train", self)
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setCheckable(True)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.progress_label = QLabel("not trained", self)
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.cancel_button):
+            buttons.addWidget(b)
+        buttons.addWidget(self.progress_label, 1)
+
+        self.epoch_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.epoch_slider.setRange(1, 1)
+        self.epoch_slider.setEnabled(False)
+        self.epoch_slider.setToolTip("Show this epoch's forward pass in every view")
+        self.epoch_label = QLabel("epoch –", self)
+        self.epoch_label.setWordWrap(True)
+        epoch_row = QHBoxLayout()
+        epoch_row.addWidget(QLabel("epoch", self))
+        epoch_row.addWidget(self.epoch_slider, 1)
+
+        self.plot = pg.PlotWidget(self)
+        self.plot.setBackground("w")
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.plot.setMinimumHeight(120)
+        self.curve = self.plot.plot(
+            [], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=5
+        )
+        self.epoch_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1))
+        self.plot.addItem(self.epoch_line)
+
+        self.predictions = QTableWidget(self)
+        self.predictions.verticalHeader().setVisible(False)
+        self.stage_combo = QComboBox(self)
+        self.stage_label = QLabel(self)
+        self.stage_label.setWordWrap(True)
+        self.stage_table = QTableWidget(self)
+        self.flow_label = QLabel(self)
+        self.flow_label.setWordWrap(True)
+        self.flow_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        stage_box = QWidget(self)
+        sl = QVBoxLayout(stage_box)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.flow_label)
+        sl.addWidget(self.stage_combo)
+        sl.addWidget(self.stage_label)
+        sl.addWidget(self.stage_table, 1)
+
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.plot)
+        split.addWidget(self.predictions)
+        split.addWidget(stage_box)
+        split.setSizes([150, 130, 260])
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(form)
+        lay.addWidget(self.error_label)
+        lay.addLayout(buttons)
+        lay.addLayout(epoch_row)
+        lay.addWidget(self.epoch_label)
+        lay.addWidget(split, 1)
+
+        self.preset_combo.currentIndexChanged.connect(self._preset_picked)
+        for line in (self.text_edit, self.target_edit):
+            line.editingFinished.connect(self._edited)
+        for c in (
+            self.task_combo,
+            self.tokens_combo,
+            self.cell_combo,
+            self.stepper_combo,
+            self.head_combo,
+            self.optimizer_combo,
+        ):
+            c.currentIndexChanged.connect(self._edited)
+        for s in (
+            self.embedding_spin,
+            self.hidden_spin,
+            self.layers_spin,
+            self.lr_spin,
+            self.epochs_spin,
+            self.seed_spin,
+        ):
+            s.valueChanged.connect(self._edited)
+        self.train_button.clicked.connect(self.train)
+        self.pause_button.toggled.connect(lambda on: self.state.set_paused(TRAIN, on))
+        self.cancel_button.clicked.connect(lambda: self.state.cancel_kind(TRAIN))
+        self.epoch_slider.valueChanged.connect(self._slider_moved)
+        self.stage_combo.currentIndexChanged.connect(lambda _: self._show_stage())
+        state.sigResultChanged.connect(self._result_changed)
+        state.sigSnapshotChanged.connect(self._snapshot_changed)
+        state.sigSourceChanged.connect(self._source_changed)
+
+        self.load_settings(text_settings(state) or TEXT_PRESETS[1].settings)
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentIndex(self._preset_index(self.settings()))
+        self.preset_combo.blockSignals(False)
+        self._source_changed()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # As narrow as the shapes/equations tabs it shares a dock with: its rows of combos
+        # shrink (they elide) rather than widen the window.
+        return QSize(300, 300)
+
+    # ---- small builders ----------------------------------------------------------------------
+    def _combo(self, items: tuple[str, ...], tip: str) -> QComboBox:
+        c = QComboBox(self)
+        c.addItems(list(items))
+        c.setToolTip(tip)
+        return c
+
+    def _spin(self, lo: int, hi: int, tip: str) -> QSpinBox:
+        s = QSpinBox(self)
+        s.setRange(lo, hi)
+        s.setToolTip(tip)
+        return s
+
+    # ---- settings <-> controls ---------------------------------------------------------------
+    def load_settings(self, s: TextSettings) -> None:
+        """Show `s` in the controls and make it the document's text source."""
+        self._loading = True
+        try:
+            self.text_edit.setText(" / ".join(s.texts))
+            self.target_edit.setText(" / ".join(s.targets))
+            self.target_edit.setEnabled(s.task == "map")
+            self.task_combo.setCurrentText(s.task)
+            self.tokens_combo.setCurrentText(s.tokenizer)
+            self.embedding_spin.setValue(s.embedding_dim if s.encoding == "embedding" else 0)
+            self.cell_combo.setCurrentText(s.cell)
+            self.stepper_combo.setCurrentText(s.stepper)
+            self.hidden_spin.setValue(s.hidden_size)
+            self.layers_spin.setValue(s.num_layers)
+            self.head_combo.setCurrentText(s.head if s.head != "last" else "step")
+            self.optimizer_combo.setCurrentText(s.optimizer)
+            self.lr_spin.setValue(s.lr)
+            self.epochs_spin.setValue(s.epochs)
+            self.seed_spin.setValue(s.seed)
+        finally:
+            self._loading = False
+        self._base = s
+        set_text(self.state, s)
+
+    def settings(self) -> TextSettings:
+        """The TextSettings the controls describe (raises SpecError naming a bad field)."""
+        texts = tuple(t.strip() for t in self.text_edit.text().split(" / "))
+        task = self.task_combo.currentText()
+        targets = (
+            tuple(t.strip() for t in self.target_edit.text().split(" / ")) if task == "map" else ()
+        )
+        emb = self.embedding_spin.value()
+        return self._base.replace(
+            texts=texts,
+            targets=targets,
+            task=task,
+            tokenizer=self.tokens_combo.currentText(),
+            encoding="embedding" if emb else "onehot",
+            embedding_dim=emb or self._base.embedding_dim,
+            cell=self.cell_combo.currentText(),
+            stepper=self.stepper_combo.currentText(),
+            hidden_size=self.hidden_spin.value(),
+            num_layers=self.layers_spin.value(),
+            head=self.head_combo.currentText(),
+            optimizer=self.optimizer_combo.currentText(),
+            lr=self.lr_spin.value(),
+            epochs=self.epochs_spin.value(),
+            seed=self.seed_spin.value(),
+        )
+
+    def _preset_index(self, s: TextSettings) -> int:
+        for i, p in enumerate(TEXT_PRESETS):
+            if p.settings == s:
+                return i + 1
+        return 0
+
+    def _preset_picked(self, index: int) -> None:
+        key = self.preset_combo.itemData(index)
+        if key:
+            self.load_settings(next(p.settings for p in TEXT_PRESETS if p.key == key))
+            self.error_label.setText("")
+
+    def _edited(self, *_: Any) -> None:
+        if self._loading:
+            return
+        self.target_edit.setEnabled(self.task_combo.currentText() == "map")
+        try:
+            s = self.settings()
+        except SpecError as exc:
+            self.error_label.setText(f"{exc.field}: {exc.message}")
+            return
+        self.error_label.setText("")
+        set_text(self.state, s)
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentIndex(self._preset_index(s))
+        self.preset_combo.blockSignals(False)
+
+    # ---- actions -----------------------------------------------------------------------------
+    def train(self) -> None:
+        """Train the controls' settings (Train button); the slider follows the new epochs."""
+        try:
+            s = self.settings()
+        except SpecError as exc:
+            self.error_label.setText(f"{exc.field}: {exc.message}")
+            return
+        self._follow = True
+        self.pause_button.setChecked(False)
+        request_training(self.state, s)
+        self._source_changed()
+
+    def _slider_moved(self, value: int) -> None:
+        hist = history(self.state)
+        if hist is None:
+            return
+        self._follow = value >= len(hist.epochs)
+        show_epoch(self.state, value)
+        self._show_epoch_line(value)
+
+    # ---- document -> view --------------------------------------------------------------------
+    def _source_changed(self) -> None:
+        hist = history(self.state)
+        running = (
+            hist is not None
+            and not hist.done
+            or (hist is None and self.state.sources.get(TRAIN) is not None)
+        )
+        self.train_button.setEnabled(True)
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        if not running and self.pause_button.isChecked():
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.blockSignals(False)
+        self._progress_text(hist)
+        if shown_epoch(self.state) is None and hist is not None:
+            self.epoch_label.setText(
+                "views show random inputs (the spec was edited); move the slider to show an epoch"
+            )
+
+    def _progress_text(self, hist: Any) -> None:
+        if hist is None:
+            pending = self.state.sources.get(TRAIN) is not None
+            self.progress_label.setText("starting …" if pending else "not trained")
+            return
+        n, total = len(hist.epochs), hist.total
+        state = (
+            "cancelled"
+            if hist.cancelled
+            else "done"
+            if hist.done
+            else "paused"
+            if TRAIN in self.state.paused
+            else "training"
+        )
+        self.progress_label.setText(f"{state}: epoch {n}/{total}, {hist.seconds:.2f} s")
+
+    def _result_changed(self, key: Any) -> None:
+        if key.kind != TRAIN or key != self.state.key(TRAIN):
+            return
+        hist = self.state.results[key]
+        epochs = hist.epochs
+        xs = np.arange(1, len(epochs) + 1, dtype=float)
+        self.curve.setData(xs, np.array(hist.losses, dtype=float))
+        self._fill_predictions(hist)
+        self._source_changed()
+        if not epochs:
+            return
+        self.epoch_slider.setEnabled(True)
+        self.epoch_slider.blockSignals(True)
+        self.epoch_slider.setRange(1, len(epochs))
+        self.epoch_slider.blockSignals(False)
+        if self._follow or shown_epoch(self.state) is None:
+            self.epoch_slider.setValue(len(epochs))
+            self._slider_moved(len(epochs))
+
+    def _fill_predictions(self, hist: Any) -> None:
+        rows = [
+            [str(e.epoch), f"{e.loss:.4f}", f"{e.accuracy:.0%}", " | ".join(e.predicted)]
+            for e in reversed(hist.epochs)
+        ]
+        _fill(
+            self.predictions,
+            ["epoch", "loss", "acc", "predicted"],
+            rows,
+            [""] * len(rows),
+            resize=len(rows) <= 20,
+        )
+        self.predictions.horizontalHeader().setStretchLastSection(True)
+
+    def _show_epoch_line(self, epoch: int) -> None:
+        self.epoch_line.setValue(epoch)
+
+    def _snapshot_changed(self, snap: Any) -> None:
+        if not isinstance(snap, TextSnapshot):
+            return
+        hist = snap.history
+        e = hist.epochs[snap.epoch - 1] if hist is not None else None
+        if hist is not None and e is not None:
+            target = " | ".join(hist.pipeline.decode(t) for t in hist.pipeline.targets)
+            self.epoch_label.setText(
+                f"views show epoch {e.epoch}: predicted <b>{' | '.join(e.predicted)}</b>"
+                + (f" (target {target})" if target else "")
+                + f", loss {e.loss:.4f}, accuracy {e.accuracy:.0%} — the forward pass "
+                "before this epoch's optimizer step"
+            )
+        self.epoch_slider.blockSignals(True)
+        self.epoch_slider.setValue(snap.epoch)
+        self.epoch_slider.blockSignals(False)
+        self._show_epoch_line(snap.epoch)
+        prun = snap.stages
+        label = {n.id: n.label.split("(")[0] for n in prun.nodes}
+        self.flow_label.setText(
+            " → ".join(f"{n.label}" for n in prun.nodes if n.id not in ("targets", "h_n"))
+            + "<br>"
+            + ", ".join(f"{label[ed.src]} → {label[ed.dst]} {ed.shape}" for ed in prun.edges)
+        )
+        names = ["vocabulary"] + [st.name for st in prun.stages]
+        current = self.stage_combo.currentText() or "indices"
+        self.stage_combo.blockSignals(True)
+        self.stage_combo.clear()
+        self.stage_combo.addItems(names)
+        self.stage_combo.setCurrentText(current if current in names else "indices")
+        self.stage_combo.blockSignals(False)
+        self._show_stage()
+
+    def _show_stage(self) -> None:
+        snap = self.state.snapshot
+        if not isinstance(snap, TextSnapshot):
+            return
+        name = self.stage_combo.currentText()
+        if name == "vocabulary":
+            vocab = snap.stages.pipeline.vocab
+            rows = [[str(i), tok, str(n)] for i, tok, n in vocab.rows()]
+            _fill(self.stage_table, ["index", "token", "count"], rows, [""] * len(rows))
+            self.stage_label.setText(f"vocabulary: {len(vocab)} tokens")
+            return
+        stage = snap.stages.stage(name)
+        header, rows, labels = stage_rows(stage.value)
+        _fill(self.stage_table, header, rows, labels)
+        shape = "(" + ", ".join(str(d) for d in stage.shape) + ")"
+        self.stage_label.setText(f"<b>{name}</b> {shape}: {stage.description}")
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """Stop wanting training results when the view closes."""
+        self.state.want(TRAIN, False)
+        super().closeEvent(event)

@@ -1,0 +1,297 @@
+"""Training as a document result: text settings in, a growing training history out.
+
+The document's data source for text is a `TextSettings` (`set_text`). Pressing Train makes a
+`TrainRequest` the source of the "train" result kind; the runner then runs `TRAIN_JOB` on its
+own lane, which hands every epoch back as a partial `TrainingHistory` (so the loss curve
+grows while it trains), holds between epochs while the document pauses "train", and stops
+on `Document.cancel_kind("train")` keeping the epochs it finished.
+
+Showing an epoch (`show_epoch`) makes an `EpochSource` the source of the forward trace: the
+runner then traces the RNN with that epoch's weights on the training input, and the result
+is a `TextSnapshot` — a Snapshot like any other, so the graph, gate heatmaps, equations and
+shapes follow the epoch without knowing about text. Editing the spec or run options leaves
+this mode (back to random inputs).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rnnviz.config.spec import Spec, SpecError
+from rnnviz.document.document import TRACE, Document, ResultKey
+from rnnviz.document.jobs import Job, JobContext
+from rnnviz.document.snapshot import Snapshot
+from rnnviz.text.settings import TextSettings
+
+#: The result kind of a training history.
+TRAIN = "train"
+#: Partial histories are handed to the document at most this often (plus the last epoch), so
+#: thousands of fast epochs do not flood the GUI thread.
+PARTIAL_EVERY_S = 0.03
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """One press of Train: the settings to train and a number that makes each press new."""
+
+    settings: TextSettings
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingHistory:
+    """A training so far (a partial result while it runs, then the final one).
+
+    `settings` has epochs and seed filled in; `spec` describes the RNN as traced on the
+    training input (seq_len = longest sequence, batch = number of texts); `epochs` are
+    rnnviz.text.training.EpochRecord in order (loss and predictions of each epoch's forward
+    pass before its optimizer step); `initial`/`final` state_dicts (numpy; `final` None
+    until done); `done` once the loop ended, `cancelled` if it ended early; `run` the
+    TrainingRun once done (what save_run writes).
+    """
+
+    request: TrainRequest
+    settings: TextSettings
+    pipeline: Any
+    spec: Spec
+    initial: dict[str, Any]
+    epochs: tuple[Any, ...]
+    total: int
+    final: dict[str, Any] | None = None
+    done: bool = False
+    cancelled: bool = False
+    seconds: float = 0.0
+    run: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def losses(self) -> list[float]:
+        """Every finished epoch's loss, in order."""
+        return [e.loss for e in self.epochs]
+
+    def as_run(self) -> Any:
+        """A rnnviz.text.training.TrainingRun of the epochs so far (what trace_epoch takes)."""
+        if self.run is not None:
+            return self.run
+        from rnnviz.text.training import TrainingRun
+
+        last = self.epochs[-1].state if self.epochs else self.initial
+        return TrainingRun(
+            self.settings,
+            self.pipeline,
+            self.initial,
+            self.final if self.final is not None else last,
+            self.epochs,
+            self.cancelled,
+            self.seconds,
+        )
+
+
+@dataclass(frozen=True)
+class EpochSource:
+    """The forward trace shows epoch `epoch` (1-based) of training request `request`;
+    `sequence` None traces the whole batch, b one sequence to its own length. `history` is
+    the record the epoch is read from (not part of the key: an epoch's weights never change
+    while later epochs arrive)."""
+
+    request: TrainRequest
+    epoch: int
+    sequence: int | None = None
+    history: TrainingHistory | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class TextSnapshot(Snapshot):
+    """A Snapshot of the RNN at one epoch of training, plus the pipeline around it.
+
+    `stages` is the rnnviz.text.pipeline.PipelineRun of that epoch's weights on the training
+    text (tokens … loss, each a Stage, and the graph nodes/edges around the RNN);
+    `history` the training the epoch belongs to."""
+
+    epoch: int = 0
+    stages: Any = None
+    history: TrainingHistory | None = None
+
+
+# ---- the document side (GUI thread) ---------------------------------------------------------
+def text_settings(doc: Document) -> TextSettings | None:
+    """The text settings the document holds (the training view's form), or None."""
+    return getattr(doc, "text", None)
+
+
+def attach(doc: Document) -> None:
+    """Mark "train" as a kind computed only on request (a training view calls this before
+    it wants the kind, so opening the view trains nothing)."""
+    doc._needs_source.add(TRAIN)
+
+
+def set_text(doc: Document, settings: TextSettings) -> None:
+    """Make `settings` the document's text source (not trained until `request_training`)."""
+    if settings != text_settings(doc):
+        doc.text = settings  # type: ignore[attr-defined]
+        doc.sigSourceChanged.emit()
+
+
+def request_training(doc: Document, settings: TextSettings | None = None) -> TrainRequest:
+    """Train `settings` (default: the document's text settings): a new request each call,
+    so pressing Train again retrains (the same seed gives the same history). Returns it."""
+    settings = settings or text_settings(doc) or TextSettings()
+    if settings != text_settings(doc):
+        doc.text = settings  # type: ignore[attr-defined]
+    old = doc.sources.get(TRAIN)
+    request = TrainRequest(settings, (old.number + 1) if old is not None else 1)
+    doc.paused.discard(TRAIN)
+    attach(doc)
+    if TRAIN not in doc.wanted():
+        doc.want(TRAIN)  # a Train press wants its result even with no training view open
+    doc.set_source(TRAIN, request, needed=True)
+    return request
+
+
+def history(doc: Document) -> TrainingHistory | None:
+    """The training of the current request so far (None before Train)."""
+    request = doc.sources.get(TRAIN)
+    if request is None:
+        return None
+    return doc.results.get(doc.key(TRAIN))
+
+
+def shown_epoch(doc: Document) -> int | None:
+    """The epoch the views are asked to show (None: random-input mode)."""
+    src = doc.sources.get(TRACE)
+    return src.epoch if isinstance(src, EpochSource) else None
+
+
+def show_epoch(doc: Document, epoch: int, sequence: int | None = None) -> bool:
+    """Show epoch `epoch` (1-based) of the current training in every view: the spec becomes
+    the trained RNN's and the trace that epoch's. False if there is no such epoch yet."""
+    hist = history(doc)
+    if hist is None or not 1 <= epoch <= len(hist.epochs):
+        return False
+    source = EpochSource(hist.request, epoch, sequence, hist)
+    if doc.sources.get(TRACE) == source and doc.spec == hist.spec:
+        return True
+    attach(doc)
+    # The options follow the model too: a Cell preset is stepped by hand, and its seed is the
+    # training's (the constructor line and title read them).
+    options = replace(doc.options, stepper=hist.settings.stepper, seed=hist.settings.seed)
+    spec_changed, options_changed = doc.spec != hist.spec, doc.options != options
+    doc.spec, doc.options = hist.spec, options
+    doc.sources[TRACE] = source
+    if options_changed:
+        doc.sigOptionsChanged.emit(options)
+    if spec_changed or options_changed:
+        doc.sigSpecChanged.emit(hist.spec)
+    doc.sigSourceChanged.emit()
+    return True
+
+
+# ---- the jobs (worker thread) ----------------------------------------------------------------
+def _check_train(spec: Spec, options: Any) -> None:
+    # Runs on the document's thread; settings were validated when made, so only what train
+    # itself refuses is checked here (before any torch import).
+    return None
+
+
+def _describe_train(spec: Spec, options: Any) -> str:
+    return "training …"
+
+
+def run_training(key: ResultKey, ctx: JobContext) -> TrainingHistory:
+    """The TRAIN job: rnnviz.text.training.train on the request's settings, handing each epoch
+    to `ctx.partial` as a TrainingHistory; returns the final one (cancelled if stopped)."""
+    from rnnviz.engine.inputs import spec_of
+    from rnnviz.engine.threads import set_threads_for
+    from rnnviz.text.pipeline import build_pipeline, run_pipeline
+    from rnnviz.text.training import train
+
+    request: TrainRequest = key.source
+    settings = request.settings
+    if settings.head == "last":
+        raise SpecError("head", "both tasks have a target per step: use head step or none")
+    pipeline = build_pipeline(settings)
+    first = run_pipeline(pipeline)  # the initial weights (same seed) give the traced spec
+    spec = spec_of(first.model.recurrent, first.rnn_input)
+    set_threads_for(spec)  # these models are tiny: one torch thread beats two fighting
+    initial = {k: v.detach().numpy().copy() for k, v in first.model.state_dict().items()}
+    epochs: list[Any] = []
+    started = time.perf_counter()
+    last_post = [0.0]
+
+    def on_epoch(record: Any) -> None:
+        epochs.append(record)
+        ctx.progress(record.epoch / settings.epochs)
+        now = time.perf_counter()
+        if now - last_post[0] >= PARTIAL_EVERY_S or record.epoch == settings.epochs:
+            last_post[0] = now
+            ctx.partial(
+                TrainingHistory(
+                    request,
+                    settings,
+                    pipeline,
+                    spec,
+                    initial,
+                    tuple(epochs),
+                    settings.epochs,
+                    seconds=now - started,
+                )
+            )
+
+    run = train(settings, on_epoch=on_epoch, cancel=ctx.cancel, pause=ctx.paused)
+    return TrainingHistory(
+        request,
+        run.settings,
+        run.pipeline,
+        spec,
+        run.initial,
+        run.epochs,
+        settings.epochs,
+        run.final,
+        True,
+        run.cancelled,
+        run.seconds,
+        run,
+    )
+
+
+def run_epoch_trace(key: ResultKey, ctx: JobContext) -> TextSnapshot:
+    """The forward-trace job in text mode: the verified Trace of the RNN with the source's
+    epoch weights on the training input, with the pipeline stages of that pass."""
+    from rnnviz.analysis.graph import build_graph
+    from rnnviz.analysis.shapes import shapes
+    from rnnviz.document.snapshot import draw_fold
+    from rnnviz.engine.threads import set_threads_for
+    from rnnviz.text.pipeline import run_pipeline
+    from rnnviz.text.training import trace_epoch
+
+    source: EpochSource = key.source
+    if source.history is None:
+        raise SpecError("epoch", "no training to show")
+    started = time.perf_counter()
+    spec = key.spec
+    set_threads_for(spec)
+    run = source.history.as_run()
+    tr = trace_epoch(run, source.epoch, source.sequence)
+    prun = run_pipeline(run.pipeline, run.epochs[source.epoch - 1].state)
+    if tr.spec != spec:
+        spec = tr.spec  # one sequence alone is shorter than the padded batch
+    graph = build_graph(spec, fold=draw_fold(spec))
+    return TextSnapshot(
+        spec,
+        key.options,
+        tr,
+        shapes(spec),
+        graph,
+        time.perf_counter() - started,
+        epoch=source.epoch,
+        stages=prun,
+        history=source.history,
+    )
+
+
+def _no_source(*_: Any) -> None:
+    raise SpecError("train", "press Train: training runs only for a TrainRequest")
+
+
+TRAIN_JOB = Job(_check_train, _describe_train, _no_source, run_source=run_training, lane="train")

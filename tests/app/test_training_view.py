@@ -1,0 +1,84 @@
+"""The Training view in the window: train hello → ohlol, scrub epochs, pause and cancel."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from rnnviz.document.training import TRAIN, TextSnapshot, history, shown_epoch
+
+
+def _train(qtbot, win, key: str, **changes) -> None:
+    tv = win.training_view
+    tv.preset_combo.setCurrentIndex(tv.preset_combo.findData(key))
+    for name, value in changes.items():
+        getattr(tv, name).setValue(value)
+    qtbot.mouseClick(tv.train_button, Qt.MouseButton.LeftButton)
+
+
+def _snapshot_at(win, epoch: int) -> bool:
+    snap = win.state.snapshot
+    return isinstance(snap, TextSnapshot) and snap.epoch == epoch and not win.runner.busy
+
+
+def test_train_hello_ohlol_rnn_and_scrub_epochs(window, qtbot):
+    win = window
+    tv = win.training_view
+    _train(qtbot, win, "hello-ohlol-rnn")
+    qtbot.waitUntil(
+        lambda: history(win.state) is not None and history(win.state).done, timeout=60_000
+    )
+    hist = history(win.state)
+    xs, ys = tv.curve.getData()
+    assert len(xs) == 15 and list(xs) == list(range(1, 16))
+    np.testing.assert_allclose(ys, hist.losses)
+    assert tv.predictions.rowCount() == 15
+    assert tv.predictions.item(0, 3).text() == "ohlol"  # newest first: epoch 15
+    assert tv.progress_label.text().startswith("done: epoch 15/15")
+    # The slider followed the training to its last epoch, and every view shows it.
+    qtbot.waitUntil(lambda: _snapshot_at(win, 15), timeout=30_000)
+    assert win.state.spec.hidden_size == 4 and win.state.spec.seq_len == 5
+    assert "epoch 15" in win.config_panel.run_box.title()
+    assert "predicted <b>ohlol</b>" in tv.epoch_label.text()
+    late = np.array(win.gate_view.images["h"].image, copy=True)
+    tv.epoch_slider.setValue(1)
+    qtbot.waitUntil(lambda: _snapshot_at(win, 1), timeout=30_000)
+    early = np.array(win.gate_view.images["h"].image, copy=True)
+    assert early.shape == late.shape and not np.allclose(early, late)
+    # ... and it is epoch 1's traced h, not a stale picture.
+    np.testing.assert_allclose(early, win.state.snapshot.trace.gate(0, "fwd", "h")[:, 0, :])
+    # The stage tables show the pipeline of the shown epoch.
+    tv.stage_combo.setCurrentText("indices")
+    assert tv.stage_table.columnCount() == 5
+    assert [tv.stage_table.item(0, c).text() for c in range(5)] == ["1", "0", "2", "2", "3"]
+    tv.stage_combo.setCurrentText("vocabulary")
+    assert [tv.stage_table.item(r, 1).text() for r in range(4)] == ["e", "h", "l", "o"]
+    # Editing the spec goes back to random inputs.
+    win.state.edit_spec(hidden_size=6)
+    assert shown_epoch(win.state) is None
+    qtbot.waitUntil(lambda: not isinstance(win.state.snapshot, TextSnapshot), timeout=30_000)
+    assert win.config_panel.run_box.title() == "Run"
+
+
+def test_pause_holds_and_cancel_stops(window, qtbot):
+    win = window
+    tv = win.training_view
+    _train(qtbot, win, "tagger", epochs_spin=5000)
+    qtbot.mouseClick(tv.pause_button, Qt.MouseButton.LeftButton)
+    assert TRAIN in win.state.paused
+    qtbot.wait(300)
+    hist = history(win.state)
+    n = len(hist.epochs) if hist is not None else 0
+    qtbot.wait(400)
+    hist = history(win.state)
+    assert (len(hist.epochs) if hist is not None else 0) == n  # nothing ran while paused
+    assert n < 5000
+    qtbot.mouseClick(tv.pause_button, Qt.MouseButton.LeftButton)  # resume
+    qtbot.waitUntil(lambda: history(win.state) is not None and len(history(win.state).epochs) > n)
+    qtbot.mouseClick(tv.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: history(win.state).done, timeout=30_000)
+    hist = history(win.state)
+    assert hist.cancelled and len(hist.epochs) < 5000
+    assert tv.progress_label.text().startswith("cancelled")
+    assert not tv.cancel_button.isEnabled()
+    assert len(tv.curve.getData()[0]) == len(hist.epochs)
