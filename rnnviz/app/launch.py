@@ -46,21 +46,10 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 def _quiet_offscreen() -> None:
-    """Drop the offscreen plugin's 'does not support propagateSizeHints()' notice, printed
-    once per dock and meaningless here; every other Qt message still reaches stderr."""
-    from PySide6.QtCore import qInstallMessageHandler
+    """Drop Qt's meaningless offscreen notices (see rnnviz.app.qt_messages)."""
+    from rnnviz.app.qt_messages import install_message_filter
 
-    previous = None
-
-    def handler(mode, context, message):  # type: ignore[no-untyped-def]
-        if "propagateSizeHints" in message:
-            return
-        if previous is not None:
-            previous(mode, context, message)
-        else:
-            print(message, file=sys.stderr)
-
-    previous = qInstallMessageHandler(handler)
+    install_message_filter()
 
 
 def launch(
@@ -81,6 +70,12 @@ def launch(
         return 2
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from rnnviz.app.preflight import preflight
+
+    # Qt aborts (status 134, with a misleading hint) when the xcb plugin cannot load; say
+    # which packages are missing instead, before Qt is loaded at all.
+    if preflight():
+        return 1
     app = _app()
     if app.platformName() == "offscreen":
         _quiet_offscreen()

@@ -39,6 +39,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QWidget
 
 from rnnviz.analysis.graph import build_graph
+from rnnviz.app.qt_messages import install_message_filter
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import Snapshot
 from rnnviz.io.export import ExportError, register_drawer
@@ -66,7 +67,16 @@ def ensure_qt_app() -> QCoreApplication:
     )
     if headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    return QApplication(["rnnviz"])
+    else:
+        from rnnviz.app.preflight import check_xcb, xcb_would_be_used
+
+        # An export needs no window: where the xcb plugin cannot load, draw offscreen
+        # rather than let Qt abort.
+        if xcb_would_be_used() and check_xcb() is not None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = QApplication(["rnnviz"])
+    install_message_filter()
+    return app
 
 
 # ---- painting onto a device ------------------------------------------------------------------
