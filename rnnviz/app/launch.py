@@ -58,11 +58,13 @@ def launch(
     timestep: int = 0,
     screenshot: str | os.PathLike[str] | None = None,
     session: str | os.PathLike[str] | None = None,
+    size: tuple[int, int] | None = None,
 ) -> int:
     """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
 
-    With `screenshot`, render the 1400×900 window to that PNG once the first trace is drawn
-    and return 0 (offscreen if there is no display). Without a display and without
+    `size` (width, height) sets the window's size (default: the saved one, or 1400×900
+    fitted to the screen). With `screenshot`, render the window (at `size`, default 1400×900)
+    to that PNG once the first trace is drawn and return 0 (offscreen if there is no display). Without a display and without
     `screenshot`, print how to run headless and return 2. Returns the exit status.
     """
     if screenshot is None and not has_display():
@@ -118,8 +120,10 @@ def launch(
         selection["t"] = timestep
     state.set_spec(spec, options, selection)
     if screenshot is not None:
-        return _screenshot(app, window, Path(screenshot))
+        return _screenshot(app, window, Path(screenshot), size)
     window.restore_layout()
+    if size is not None:
+        window.resize(*size)
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
     _close_on_ctrl_c(window)
@@ -146,15 +150,16 @@ def _close_on_ctrl_c(window) -> None:  # type: ignore[no-untyped-def]
     timer.start(250)
 
 
-def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
-    """Show the window at its default size, wait for the first trace, save it as PNG."""
+def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-untyped-def]
+    """Show the window at `size` (default DEFAULT_SIZE), wait for the first trace, save it
+    as PNG."""
     from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
 
     from rnnviz.app.window import DEFAULT_SIZE
     from rnnviz.io.atomic import WriteError, atomic_write
 
     window.persist = False
-    window.resize(*DEFAULT_SIZE)
+    window.resize(*(size or DEFAULT_SIZE))
     window.show()
     state, outcome = window.state, {}
     loop = QEventLoop()
