@@ -227,7 +227,8 @@ def render_graph(
     ensure_qt_app()
     if isinstance(source, Spec):
         spec = source
-        graph = build_graph(spec, fold=drawn_fold(spec, fold))
+        # Folded around the highlighted step, so it is always drawn.
+        graph = build_graph(spec, fold=drawn_fold(spec, fold), focus=timestep)
     elif isinstance(source, Snapshot):
         graph, spec = source.graph, source.spec
     else:
