@@ -101,11 +101,15 @@ def _paint(painter: QPainter, draw, source: QRectF, target: QRectF) -> None:
     painter.end()
 
 
-def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: str = "") -> bytes:
+def paint_to_bytes(
+    draw, source: QRectF, fmt: str, scale: float = 1.0, title: str = "", resolution: int = 72
+) -> bytes:
     """Paint `draw(painter, target, source)` into `fmt` ("svg", "png" or "pdf") and return bytes.
 
     `source` is the region drawn (scene units); the output is `source` × `scale` in pixels
-    (PNG) or points (SVG, PDF), with a white background.
+    (PNG) or points (SVG, PDF), with a white background. `resolution` is the dpi the SVG
+    declares: a widget laid its text out for the screen's dpi, and the SVG's font sizes must
+    say the same, or other renderers draw the text smaller than Qt placed it.
     """
     size = _target_size(source, scale)
     target = QRectF(0, 0, size.width(), size.height())
@@ -115,11 +119,13 @@ def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: st
         gen.setOutputDevice(buf)
         gen.setSize(size)
         gen.setViewBox(target)
-        gen.setResolution(72)
+        gen.setResolution(resolution)
         gen.setTitle(title)
         gen.setDescription("Made with rnnviz")
         _paint(QPainter(gen), draw, source, target)
-        return bytes(data.data())
+        from rnnviz.app.drawing.svg_fix import portable_svg
+
+        return portable_svg(bytes(data.data()))
     if fmt == "png":
         if size.width() * size.height() > MAX_PIXELS:
             raise ExportError(
@@ -193,7 +199,7 @@ def render_widget(widget: QWidget, fmt: str, scale: float = 1.0, title: str = ""
         widget.render(painter, QPoint(0, 0))
         painter.restore()
 
-    return paint_to_bytes(draw, source, fmt, scale, title)
+    return paint_to_bytes(draw, source, fmt, scale, title, resolution=widget.logicalDpiY())
 
 
 # ---- what the exports draw ---------------------------------------------------------------------
