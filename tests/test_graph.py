@@ -97,7 +97,23 @@ def test_upper_layer_reads_the_concat_of_both_directions():
 
 
 def test_fold_splits_around_the_focus():
-    assert kept_steps(200, 4, 60) == [0, 1, 2, 3, None, 58, 59, 60, 61, 62, None, 196, 197, 198, 199]
+    assert kept_steps(200, 4, 60) == [
+        0,
+        1,
+        2,
+        3,
+        None,
+        58,
+        59,
+        60,
+        61,
+        62,
+        None,
+        196,
+        197,
+        198,
+        199,
+    ]
     assert kept_steps(200, 4, 1) == [0, 1, 2, 3, None, 196, 197, 198, 199]
     assert kept_steps(20, 4, 6) == [*range(9), None, 16, 17, 18, 19]  # one hidden step: drawn
     spec = Spec("gru", 2, 3, num_layers=3, bidirectional=True, seq_len=200)

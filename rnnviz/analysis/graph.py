@@ -239,9 +239,7 @@ def build_graph(spec: Spec, fold: int | None = None, focus: int | None = None) -
                 if bi:
                     g.add_edge(concat_id(layer, t), f"y{t}", flow="y", shape=cat_shape)
                 else:
-                    g.add_edge(
-                        cell_id(layer, "fwd", t), f"y{t}", flow="y", shape=_fmt((b, hout))
-                    )
+                    g.add_edge(cell_id(layer, "fwd", t), f"y{t}", flow="y", shape=_fmt((b, hout)))
     for k in range(len(gaps)):
         sfx = _fold_suffix(k)
         g.add_edge(

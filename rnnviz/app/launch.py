@@ -124,6 +124,8 @@ def launch(
     window.restore_layout()
     if size is not None:
         window.resize(*size)
+    if os.environ.get("RNNVIZ_LAUNCH_TIMES"):
+        _report_first_trace(app, window)
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
     _close_on_ctrl_c(window)
@@ -131,6 +133,21 @@ def launch(
         window.session_path = Path(session)
         window.update_title()
     return int(app.exec())
+
+
+def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
+    """Print the wall-clock time the first trace has been painted (tools/launch_times.py)."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    def painted(_snap: object) -> None:
+        window.state.sigSnapshotChanged.disconnect(painted)
+        window.repaint()  # the views have taken the snapshot; this paints them
+        app.processEvents()
+        QTimer.singleShot(0, lambda: print(f"RNNVIZ_FIRST_TRACE_PAINTED {time.time()}", flush=True))
+
+    window.state.sigSnapshotChanged.connect(painted)
 
 
 def _close_on_ctrl_c(window) -> None:  # type: ignore[no-untyped-def]

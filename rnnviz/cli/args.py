@@ -55,7 +55,9 @@ def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(p) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT like 1280x720, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be WIDTHxHEIGHT like 1280x720, got {text!r}"
+        ) from None
     if not (MIN_WINDOW[0] <= w <= MAX_WINDOW[0] and MIN_WINDOW[1] <= h <= MAX_WINDOW[1]):
         raise argparse.ArgumentTypeError(
             f"must be from {MIN_WINDOW[0]}x{MIN_WINDOW[1]} to {MAX_WINDOW[0]}x{MAX_WINDOW[1]}, "

@@ -259,7 +259,7 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
         for x, n in sorted(rows[lower]):
             if x in above:
                 lines.append(f"  {_dot_quote(n)} -> {_dot_quote(above[x])} [style=invis];")
-    for y, members in sorted(rows.items()):
+    for _y, members in sorted(rows.items()):
         ordered = [n for _, n in sorted(members)]
         ids = " ".join(_dot_quote(n) for n in ordered)
         lines.append(f"  {{ rank=same; {ids} }}")
