@@ -186,7 +186,12 @@ def render_scene(scene: QGraphicsScene, fmt: str, scale: float = 1.0, title: str
     def draw(painter: QPainter, target: QRectF, src: QRectF) -> None:
         scene.render(painter, target, src, Qt.AspectRatioMode.IgnoreAspectRatio)
 
-    return paint_to_bytes(draw, source, fmt, scale, title)
+    # Text items measured their labels at the screen's dpi; the SVG must declare the same.
+    screen = (
+        QApplication.primaryScreen() if isinstance(QApplication.instance(), QApplication) else None
+    )
+    dpi = round(screen.logicalDotsPerInchY()) if screen is not None else 72
+    return paint_to_bytes(draw, source, fmt, scale, title, resolution=dpi if fmt == "svg" else 72)
 
 
 def render_widget(widget: QWidget, fmt: str, scale: float = 1.0, title: str = "") -> bytes:
