@@ -132,7 +132,7 @@ def test_dot_parses_back_to_the_graph(spec):
         for a, b, attrs in drawn
         if attrs.get("style") != "invis"
     ]
-    for a, b, attrs in edges:
+    for _a, _b, attrs in edges:
         assert attrs.get("label", attrs.get("xlabel")) == attrs["shape"].replace(" + ", "\n")
     assert set(nodes) == set(ref.nodes)
     assert {(a, b) for a, b, _ in edges} == set(ref.edges)
