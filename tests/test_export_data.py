@@ -115,7 +115,7 @@ def parse_dot(text: str) -> tuple[dict[str, dict], list[tuple[str, str, dict]], 
         elif ln.strip().startswith("graph ["):
             graph = _attrs(ln)
         else:
-            assert re.match(r"^\s*(node|edge) \[.*\];$", ln), ln
+            assert re.match(r"^\s*((node|edge) \[.*\];|\{ rank=same; .* \})$", ln), ln
     return nodes, edges, graph
 
 
@@ -123,8 +123,17 @@ def parse_dot(text: str) -> tuple[dict[str, dict], list[tuple[str, str, dict]], 
 def test_dot_parses_back_to_the_graph(spec):
     from rnnviz.analysis.graph import build_graph
 
-    nodes, edges, graph = parse_dot(data_bytes(spec, "dot").decode("utf-8"))
+    nodes, drawn, graph = parse_dot(data_bytes(spec, "dot").decode("utf-8"))
     ref = build_graph(spec)
+    # Invisible edges only hold the grid's order; `dir=back` edges are written head-first
+    # (the backward recurrence) and mean the arrow b → a.
+    edges = [
+        (b, a, attrs) if attrs.get("dir") == "back" else (a, b, attrs)
+        for a, b, attrs in drawn
+        if attrs.get("style") != "invis"
+    ]
+    for _a, _b, attrs in edges:
+        assert attrs.get("label", attrs.get("xlabel")) == attrs["shape"].replace(" + ", "\n")
     assert set(nodes) == set(ref.nodes)
     assert {(a, b) for a, b, _ in edges} == set(ref.edges)
     assert len(edges) == ref.number_of_edges()

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_trace_reference import specs
 
-from rnnviz.analysis.graph import build_graph, cell_id, kept_steps
+from rnnviz.analysis.graph import build_graph, cell_id, concat_id, kept_steps
 from rnnviz.config.spec import Spec
 
 
@@ -22,13 +22,22 @@ def _kinds(g) -> dict[str, int]:
 def test_counts_and_attributes(spec):
     g = build_graph(spec)
     L, D, T = spec.num_layers, spec.num_directions, spec.seq_len
-    assert _kinds(g) == {"input": T, "output": T, "cell": L * D * T, "h0": L * D, "h_n": L * D}
-    edges = D * T + (L - 1) * D * D * T + L * D * (T - 1 + 2) + D * T
+    bi = D == 2
+    kinds = {"input": T, "output": T, "cell": L * D * T, "h0": L * D, "h_n": L * D}
+    if bi:  # one concat of the two directions per layer and step
+        kinds["concat"] = L * T
+    assert _kinds(g) == kinds
+    # inputs, upper layers' inputs, recurrence with h0/h_n, concat inputs, outputs
+    edges = D * T + (L - 1) * D * T + L * D * (T + 1) + (2 * L * T if bi else 0) + T
     assert g.number_of_edges() == edges
     lstm = spec.cell == "lstm"
-    for a, b, data in g.edges(data=True):
-        assert data["flow"] in ("x", "h", "h+c", "y"), (a, b)
-        assert data["shape"].startswith(("(", "h (")), (a, b)
+    b, hout = spec.batch_size, spec.out_hidden
+    for a, z, data in g.edges(data=True):
+        assert data["flow"] in ("x", "h", "h+c", "cat", "y"), (a, z)
+        # What torch feeds the next layer and returns as output: (batch, D·H_out).
+        if data["flow"] in ("cat", "y"):
+            assert data["shape"] == f"({b}, {D * hout})", (a, z)
+        assert data["shape"].startswith(("(", "h (")), (a, z)
         if data["flow"] == "x":
             assert data["shape"] == f"({spec.batch_size}, {spec.input_size})"
         if data["flow"] == "h+c":
@@ -38,15 +47,27 @@ def test_counts_and_attributes(spec):
         if data["kind"] == "cell":
             assert n == cell_id(data["layer"], data["direction"], data["t"])
             assert data["x"] == data["t"]
-            assert data["y"] == 1 + data["layer"] * D + spec.directions.index(data["direction"])
+            d = spec.directions.index(data["direction"])
+            assert data["y"] == g.nodes[f"h0_l{data['layer']}_{data['direction']}"]["y"]
+            if data["layer"] or d:  # rows rise with layer, then direction
+                prev = (data["layer"], d - 1) if d else (data["layer"] - 1, D - 1)
+                assert data["y"] > g.nodes[cell_id(prev[0], spec.directions[prev[1]], 0)]["y"]
         if data["kind"] in ("h0", "h_n"):
-            assert data["index"] == data["layer"] * D + spec.directions.index(data["direction"])
+            idx = data["layer"] * D + spec.directions.index(data["direction"])
+            assert data["index"] == idx
+            # every slice is indexed, c too: "h0[2] c0[2]"
+            kind = data["kind"].replace("_", "")
+            assert data["label"].startswith(f"{data['kind']}[{idx}]")
+            if lstm:
+                c = "c0" if kind == "h0" else "c_n"
+                assert data["label"].endswith(f"{c}[{idx}]")
     # One node per grid position.
     positions = [(d["x"], d["y"]) for _, d in g.nodes(data=True)]
     assert len(positions) == len(set(positions))
     # Inputs at the bottom, outputs on top, cells in between.
     ys = {k: {d["y"] for _, d in g.nodes(data=True) if d["kind"] == k} for k in ("input", "output")}
-    assert ys["input"] == {0.0} and ys["output"] == {float(L * D + 1)}
+    top_cell = max(d["y"] for _, d in g.nodes(data=True) if d["kind"] == "cell")
+    assert ys["input"] == {0.0} and len(ys["output"]) == 1 and min(ys["output"]) > top_cell
 
 
 def test_backward_recurrence_runs_right_to_left():
@@ -59,11 +80,53 @@ def test_backward_recurrence_runs_right_to_left():
     assert g.nodes["h0_l0_bwd"]["x"] > g.nodes[cell_id(0, "bwd", 3)]["x"]
 
 
-def test_upper_layer_reads_both_directions():
+def test_upper_layer_reads_the_concat_of_both_directions():
     g = build_graph(Spec("lstm", 2, 3, num_layers=2, bidirectional=True, seq_len=2))
-    preds = set(g.predecessors(cell_id(1, "bwd", 1)))
-    assert {cell_id(0, "fwd", 1), cell_id(0, "bwd", 1)} <= preds
-    assert g.edges[cell_id(0, "fwd", 1), cell_id(1, "bwd", 1)]["shape"] == "(1, 3)"
+    cat = concat_id(0, 1)
+    assert set(g.predecessors(cat)) == {cell_id(0, "fwd", 1), cell_id(0, "bwd", 1)}
+    assert g.edges[cell_id(0, "fwd", 1), cat]["shape"] == "(1, 3)"
+    # torch feeds layer 1 one (1, 6) tensor, not two (1, 3) ones
+    for d in ("fwd", "bwd"):
+        assert set(g.predecessors(cell_id(1, d, 1))) - {cell_id(1, d, 0), cell_id(1, d, 1)} <= {
+            cat,
+            f"h0_l1_{d}",
+        }
+        assert g.edges[cat, cell_id(1, d, 1)]["shape"] == "(1, 6)"
+    assert g.edges[concat_id(1, 0), "y0"]["shape"] == "(1, 6)"
+    assert g.nodes["h0_l1_bwd"]["label"] == "h0[3] c0[3]"
+
+
+def test_fold_splits_around_the_focus():
+    assert kept_steps(200, 4, 60) == [
+        0,
+        1,
+        2,
+        3,
+        None,
+        58,
+        59,
+        60,
+        61,
+        62,
+        None,
+        196,
+        197,
+        198,
+        199,
+    ]
+    assert kept_steps(200, 4, 1) == [0, 1, 2, 3, None, 196, 197, 198, 199]
+    assert kept_steps(20, 4, 6) == [*range(9), None, 16, 17, 18, 19]  # one hidden step: drawn
+    spec = Spec("gru", 2, 3, num_layers=3, bidirectional=True, seq_len=200)
+    g = build_graph(spec, fold=4, focus=60)
+    assert all(g.has_node(cell_id(layer, d, 60)) for layer in range(3) for d in ("fwd", "bwd"))
+    folds = {n: a["folded"] for n, a in g.nodes(data=True) if a["kind"] == "fold"}
+    assert folds["fold_x"] == 54 and folds["fold_x_2"] == 133
+    assert g.graph["folded"] == 54 + 133
+    # recurrence runs through both markers, in each direction's time order
+    assert g.has_edge(cell_id(0, "fwd", 3), "fold_l0_fwd")
+    assert g.has_edge("fold_l0_fwd", cell_id(0, "fwd", 58))
+    assert g.has_edge(cell_id(0, "bwd", 196), "fold_l0_bwd_2")
+    assert g.has_edge("fold_l0_bwd_2", cell_id(0, "bwd", 62))
 
 
 @pytest.mark.parametrize("fold", [1, 2, 4])

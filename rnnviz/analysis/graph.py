@@ -30,36 +30,96 @@ def _fmt(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
-def kept_steps(seq_len: int, fold: int | None) -> list[int | None]:
-    """The timesteps drawn, left to right; None marks the folded gap."""
+#: Steps drawn on each side of the selected t when it falls inside a fold.
+FOCUS_HALF = 2
+#: Grid units from a bidirectional layer's backward row to its concat row, and from there
+#: to the next row: the concat row is thinner than a cell row.
+CAT_GAP = 0.7
+
+
+def concat_id(layer: int, t: int) -> str:
+    """Node id of the concat of layer `layer`'s two directions at t (bidirectional only)."""
+    return f"cat_l{layer}_t{t}"
+
+
+def kept_steps(seq_len: int, fold: int | None, focus: int | None = None) -> list[int | None]:
+    """The timesteps drawn, left to right; None marks a folded gap.
+
+    `fold=k` keeps k steps at each end; `focus=t` also keeps t and FOCUS_HALF steps on each
+    side of it, so the selected step is always drawn (the fold then splits around it). A gap
+    of a single step is drawn rather than folded.
+    """
     if fold is None or fold < 1 or seq_len <= 2 * fold + 1:
         return list(range(seq_len))
-    return [*range(fold), None, *range(seq_len - fold, seq_len)]
+    keep = set(range(fold)) | set(range(seq_len - fold, seq_len))
+    if focus is not None and 0 <= focus < seq_len:
+        keep |= set(range(max(0, focus - FOCUS_HALF), min(seq_len, focus + FOCUS_HALF + 1)))
+    out: list[int | None] = []
+    prev = -1
+    for t in sorted(keep):
+        if t - prev == 2:  # one hidden step: draw it rather than a marker for it
+            out.append(t - 1)
+        elif t - prev > 2:
+            out.append(None)
+        out.append(t)
+        prev = t
+    return out
 
 
-def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
-    """The unrolled graph of `spec`; `fold=k` keeps k steps at each end of long sequences.
+def _gaps(steps: list[int | None], seq_len: int) -> list[tuple[int, int]]:
+    """(column, number of steps folded) of each None in `steps`."""
+    out = []
+    for i, t in enumerate(steps):
+        if t is None:
+            before = steps[i - 1] if i > 0 else -1
+            after = steps[i + 1] if i + 1 < len(steps) else seq_len
+            assert before is not None and after is not None
+            out.append((i, after - before - 1))
+    return out
 
-    Node attributes: kind (input, cell, output, h0, c0, h_n, c_n, fold), label, x, y, and
+
+def _fold_suffix(k: int) -> str:
+    # The first gap keeps the plain ids (fold_x, fold_l0_fwd); later ones are numbered.
+    return "" if k == 0 else f"_{k + 1}"
+
+
+def build_graph(spec: Spec, fold: int | None = None, focus: int | None = None) -> nx.DiGraph:
+    """The unrolled graph of `spec`; `fold=k` keeps k steps at each end of long sequences,
+    and `focus=t` keeps step t (and its neighbours) drawn when it would be folded.
+
+    Node attributes: kind (input, cell, concat, output, h0, h_n, fold), label, x, y, and
     where they apply layer, direction ("fwd"/"bwd"), t, index (h_n slice), folded (count).
-    Edge attributes: flow and shape.
+    A bidirectional layer's two directions meet in a concat node per step (torch.cat of
+    h_fwd and h_bwd, shape (batch, 2·H_out)), which the next layer, or `output`, reads.
+    Edge attributes: flow (x, h, h+c, cat, y) and shape.
     """
     g = nx.DiGraph(title=spec.title(), spec=spec.to_json(), seq_len=spec.seq_len, folded=0)
     b, hout, hs = spec.batch_size, spec.out_hidden, spec.hidden_size
     lstm = spec.cell == "lstm"
-    steps = kept_steps(spec.seq_len, fold)
+    bi = spec.num_directions == 2
+    steps = kept_steps(spec.seq_len, fold, focus)
     n_cols = len(steps)
     col_of = {t: i for i, t in enumerate(steps) if t is not None}
-    gap_col = steps.index(None) if None in steps else None
-    if gap_col is not None:
-        g.graph["folded"] = spec.seq_len - 2 * (fold or 0)
-    rows = spec.state_rows
-    y_input, y_output = 0.0, float(rows + 1)
+    gaps = _gaps(steps, spec.seq_len)
+    g.graph["folded"] = sum(n for _, n in gaps)
     state_shape = f"h {_fmt((b, hout))} + c {_fmt((b, hs))}" if lstm else _fmt((b, hout))
     state_flow = "h+c" if lstm else "h"
+    cat_shape = _fmt((b, 2 * hout))
 
     def row_y(layer: int, d: int) -> float:
-        return float(1 + spec.state_index(layer, d))
+        if not bi:
+            return float(1 + layer)
+        return 1.0 + layer * (1.0 + 2 * CAT_GAP) + d
+
+    def cat_y(layer: int) -> float:
+        return row_y(layer, 1) + CAT_GAP
+
+    y_input = 0.0
+    y_output = (cat_y(spec.num_layers - 1) + CAT_GAP + 0.1) if bi else float(spec.num_layers + 1)
+    g.graph["rows"] = spec.num_layers * spec.num_directions
+
+    def fold_label(n: int) -> str:
+        return f"… {n} steps …"
 
     for t in steps:
         if t is None:
@@ -67,14 +127,14 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
         c = float(col_of[t])
         g.add_node(f"x{t}", kind="input", t=t, label=f"x{t}", x=c, y=y_input)
         g.add_node(f"y{t}", kind="output", t=t, label=f"y{t}", x=c, y=y_output)
-    if gap_col is not None:
+    for k, (col, n) in enumerate(gaps):
         for name, y in (("x", y_input), ("y", y_output)):
             g.add_node(
-                f"fold_{name}",
+                f"fold_{name}{_fold_suffix(k)}",
                 kind="fold",
-                label=f"… {g.graph['folded']} steps …",
-                folded=g.graph["folded"],
-                x=float(gap_col),
+                label=fold_label(n),
+                folded=n,
+                x=float(col),
                 y=y,
             )
 
@@ -83,18 +143,21 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
         for d, dname in enumerate(spec.directions):
             y = row_y(layer, d)
             idx = spec.state_index(layer, d)
+            gap_k = 0
             for t in steps:
                 if t is None:
+                    col, n = gaps[gap_k]
                     g.add_node(
-                        f"fold_l{layer}_{dname}",
+                        f"fold_l{layer}_{dname}{_fold_suffix(gap_k)}",
                         kind="fold",
                         layer=layer,
                         direction=dname,
-                        label=f"… {g.graph['folded']} steps …",
-                        folded=g.graph["folded"],
-                        x=float(gap_col or 0),
+                        label=fold_label(n),
+                        folded=n,
+                        x=float(col),
                         y=y,
                     )
+                    gap_k += 1
                     continue
                 g.add_node(
                     cell_id(layer, dname, t),
@@ -106,36 +169,38 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
                     x=float(col_of[t]),
                     y=y,
                 )
-            # Layer input: x_t for layer 0, else both directions of the layer below at t.
+            # Layer input: x_t for layer 0; above, the layer below's output at t (its concat
+            # when bidirectional, its only direction otherwise).
             for t in steps:
                 if t is None:
                     continue
                 dst = cell_id(layer, dname, t)
                 if layer == 0:
                     g.add_edge(f"x{t}", dst, flow="x", shape=in_shape)
+                elif bi:
+                    g.add_edge(concat_id(layer - 1, t), dst, flow="cat", shape=cat_shape)
                 else:
-                    for below in spec.directions:
-                        g.add_edge(
-                            cell_id(layer - 1, below, t), dst, flow="h", shape=_fmt((b, hout))
-                        )
+                    g.add_edge(cell_id(layer - 1, dname, t), dst, flow="h", shape=_fmt((b, hout)))
             # Recurrence, drawn in the direction time runs for this direction.
             order = steps if d == 0 else list(reversed(steps))
+            gap_ids = iter(range(len(gaps)) if d == 0 else reversed(range(len(gaps))))
             nodes = [
-                cell_id(layer, dname, t) if t is not None else f"fold_l{layer}_{dname}"
+                cell_id(layer, dname, t)
+                if t is not None
+                else f"fold_l{layer}_{dname}{_fold_suffix(next(gap_ids))}"
                 for t in order
             ]
             for a, z in zip(nodes, nodes[1:]):
                 g.add_edge(a, z, flow=state_flow, shape=state_shape)
             # Initial state enters where the direction starts, final state leaves where it ends.
             first_x, last_x = (-1.0, float(n_cols)) if d == 0 else (float(n_cols), -1.0)
-            label_sfx = f"[{idx}]"
             g.add_node(
                 f"h0_l{layer}_{dname}",
                 kind="h0",
                 layer=layer,
                 direction=dname,
                 index=idx,
-                label=f"h0{label_sfx}" + (" c0" if lstm else ""),
+                label=f"h0[{idx}]" + (f" c0[{idx}]" if lstm else ""),
                 x=first_x,
                 y=y,
             )
@@ -146,19 +211,41 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
                 layer=layer,
                 direction=dname,
                 index=idx,
-                label=f"h_n{label_sfx}" + (" c_n" if lstm else ""),
+                label=f"h_n[{idx}]" + (f" c_n[{idx}]" if lstm else ""),
                 x=last_x,
                 y=y,
             )
             g.add_edge(nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape)
-            if layer == spec.num_layers - 1:
-                for t in steps:
-                    if t is not None:
-                        g.add_edge(
-                            cell_id(layer, dname, t), f"y{t}", flow="y", shape=_fmt((b, hout))
-                        )
-    if gap_col is not None:
+        if bi:
+            for t in steps:
+                if t is None:
+                    continue
+                cat = concat_id(layer, t)
+                g.add_node(
+                    cat,
+                    kind="concat",
+                    layer=layer,
+                    t=t,
+                    label="cat",
+                    x=float(col_of[t]),
+                    y=cat_y(layer),
+                )
+                for dname in spec.directions:
+                    g.add_edge(cell_id(layer, dname, t), cat, flow="h", shape=_fmt((b, hout)))
+        if layer == spec.num_layers - 1:
+            for t in steps:
+                if t is None:
+                    continue
+                if bi:
+                    g.add_edge(concat_id(layer, t), f"y{t}", flow="y", shape=cat_shape)
+                else:
+                    g.add_edge(cell_id(layer, "fwd", t), f"y{t}", flow="y", shape=_fmt((b, hout)))
+    for k in range(len(gaps)):
+        sfx = _fold_suffix(k)
         g.add_edge(
-            "fold_x", f"fold_l0_{spec.directions[0]}", flow="x", shape=_fmt((b, spec.input_size))
+            f"fold_x{sfx}",
+            f"fold_l0_{spec.directions[0]}{sfx}",
+            flow="x",
+            shape=_fmt((b, spec.input_size)),
         )
     return g

@@ -25,7 +25,10 @@ def _app() -> Any:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    from rnnviz.app.qt_messages import install_message_filter
+
     app = QApplication.instance() or QApplication(["rnnviz-bench"])
+    install_message_filter()
     app.setOrganizationName("rnnviz-bench")  # keep the user's settings out of it
     return app
 

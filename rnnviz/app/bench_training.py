@@ -23,7 +23,7 @@ def training_frame_measures(app: Any, epochs: int = 300) -> list[Measure]:
 
     win = _window()
     _wait_idle(app, win)
-    win.training_dock.raise_()
+    win.deck.show_view(win.training_view)
     tv = win.training_view
     tv.preset_combo.setCurrentIndex(tv.preset_combo.findData("hello-ohlol-embedding"))
     tv.epochs_spin.setValue(epochs)

@@ -46,21 +46,10 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 def _quiet_offscreen() -> None:
-    """Drop the offscreen plugin's 'does not support propagateSizeHints()' notice, printed
-    once per dock and meaningless here; every other Qt message still reaches stderr."""
-    from PySide6.QtCore import qInstallMessageHandler
+    """Drop Qt's meaningless offscreen notices (see rnnviz.app.qt_messages)."""
+    from rnnviz.app.qt_messages import install_message_filter
 
-    previous = None
-
-    def handler(mode, context, message):  # type: ignore[no-untyped-def]
-        if "propagateSizeHints" in message:
-            return
-        if previous is not None:
-            previous(mode, context, message)
-        else:
-            print(message, file=sys.stderr)
-
-    previous = qInstallMessageHandler(handler)
+    install_message_filter()
 
 
 def launch(
@@ -69,11 +58,13 @@ def launch(
     timestep: int = 0,
     screenshot: str | os.PathLike[str] | None = None,
     session: str | os.PathLike[str] | None = None,
+    size: tuple[int, int] | None = None,
 ) -> int:
     """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
 
-    With `screenshot`, render the 1400×900 window to that PNG once the first trace is drawn
-    and return 0 (offscreen if there is no display). Without a display and without
+    `size` (width, height) sets the window's size (default: the saved one, or 1400×900
+    fitted to the screen). With `screenshot`, render the window (at `size`, default 1400×900)
+    to that PNG once the first trace is drawn and return 0 (offscreen if there is no display). Without a display and without
     `screenshot`, print how to run headless and return 2. Returns the exit status.
     """
     if screenshot is None and not has_display():
@@ -81,6 +72,12 @@ def launch(
         return 2
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from rnnviz.app.preflight import preflight
+
+    # Qt aborts (status 134, with a misleading hint) when the xcb plugin cannot load; say
+    # which packages are missing instead, before Qt is loaded at all.
+    if preflight():
+        return 1
     app = _app()
     if app.platformName() == "offscreen":
         _quiet_offscreen()
@@ -123,8 +120,12 @@ def launch(
         selection["t"] = timestep
     state.set_spec(spec, options, selection)
     if screenshot is not None:
-        return _screenshot(app, window, Path(screenshot))
+        return _screenshot(app, window, Path(screenshot), size)
     window.restore_layout()
+    if size is not None:
+        window.resize(*size)
+    if os.environ.get("RNNVIZ_LAUNCH_TIMES"):
+        _report_first_trace(app, window)
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
     _close_on_ctrl_c(window)
@@ -132,6 +133,21 @@ def launch(
         window.session_path = Path(session)
         window.update_title()
     return int(app.exec())
+
+
+def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
+    """Print the wall-clock time the first trace has been painted (tools/launch_times.py)."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    def painted(_snap: object) -> None:
+        window.state.sigSnapshotChanged.disconnect(painted)
+        window.repaint()  # the views have taken the snapshot; this paints them
+        app.processEvents()
+        QTimer.singleShot(0, lambda: print(f"RNNVIZ_FIRST_TRACE_PAINTED {time.time()}", flush=True))
+
+    window.state.sigSnapshotChanged.connect(painted)
 
 
 def _close_on_ctrl_c(window) -> None:  # type: ignore[no-untyped-def]
@@ -151,15 +167,16 @@ def _close_on_ctrl_c(window) -> None:  # type: ignore[no-untyped-def]
     timer.start(250)
 
 
-def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
-    """Show the window at its default size, wait for the first trace, save it as PNG."""
+def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-untyped-def]
+    """Show the window at `size` (default DEFAULT_SIZE), wait for the first trace, save it
+    as PNG."""
     from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
 
     from rnnviz.app.window import DEFAULT_SIZE
     from rnnviz.io.atomic import WriteError, atomic_write
 
     window.persist = False
-    window.resize(*DEFAULT_SIZE)
+    window.resize(*(size or DEFAULT_SIZE))
     window.show()
     state = window.state
     outcome: dict[str, str] = {}

@@ -27,12 +27,11 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QScrollArea,
-    QSplitter,
-    QTabWidget,
     QTextEdit,
     QWidget,
 )
 
+from rnnviz.app.deck import ViewDeck
 from rnnviz.app.qt_post import TraceRunner
 from rnnviz.app.views.config_panel import ConfigPanel, constructor_line
 from rnnviz.app.views.status import StatusBar
@@ -48,6 +47,9 @@ from rnnviz.io.session import (
 )
 
 DEFAULT_SIZE = (1400, 900)
+#: Width of the configuration dock: its form fits, and a 1280 px window keeps ~1000 px for
+#: the views.
+CONFIG_WIDTH = 250
 SESSION_FILTER = "rnnviz session (*.rnnviz.json *.json);;All files (*)"
 #: Keys the timeline owns; an editor with focus keeps them (see _KeyGuard).
 TIMELINE_KEYS = (
@@ -128,42 +130,47 @@ class MainWindow(QMainWindow):
         self.config_panel = ConfigPanel(self.state, self)
         self.timeline = Timeline(self.state, self)
 
-        center = QSplitter(Qt.Orientation.Vertical, self)
-        center.addWidget(self.graph_view)
-        center.addWidget(self.gate_view)
-        center.setStretchFactor(0, 3)
-        center.setStretchFactor(1, 2)
-        # Explicit first sizes: left to size hints, the heatmaps (which want 600 px for
-        # exports) would squeeze the graph to a strip.
-        center.setSizes([460, 400])
-        self.setCentralWidget(center)
+        # Every view is a tab of the deck: on a laptop each gets the whole centre; on a wide
+        # screen Shapes and Equations take a second pane (rnnviz.app.deck).
+        self.deck = ViewDeck(self)
+        self.deck.add_view(
+            self.graph_view, "Graph", tip="The unrolled graph: every cell, edge and shape"
+        )
+        self.deck.add_view(
+            self.gate_view, "Gates", tip="Every gate of the selected layer and direction, over time"
+        )
+        self.deck.add_view(
+            self.shapes_view, "Shapes", side=True, tip="Tensor shapes and parameter counts"
+        )
+        self.deck.add_view(
+            self.equations_view, "Equations", side=True, tip="The cell's equations, with numbers"
+        )
+        self.deck.add_view(
+            self.values_view,
+            "Values",
+            side=True,
+            tip="x, h0/c0, output, h_n/c_n as torch prints them",
+        )
+        # Training (text in, model around): beside the gates on a wide screen, a tab on a laptop.
+        self.training_view = _view("training_view", "TrainingView", self.state, self)
+        self.deck.add_view(
+            self.training_view, "Training", side=True, tip="Text → model → loss, trained live"
+        )
+        #: Where further views go (`self.tabs.addTab(view, title)`), beside Shapes/Equations.
+        self.tabs = self.deck
+        self.setCentralWidget(self.deck)
 
         scroll = QScrollArea(self)
         scroll.setWidget(self.config_panel)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(260)
+        scroll.setMinimumWidth(CONFIG_WIDTH)
         self.config_dock = self._dock(
             "Configuration", "config", scroll, Qt.DockWidgetArea.LeftDockWidgetArea
-        )
-        self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.shapes_view, "Shapes")
-        self.tabs.addTab(self.equations_view, "Equations")
-        self.tabs.addTab(self.values_view, "Values")
-        self.tabs.setMinimumWidth(340)
-        self.side_dock = self._dock(
-            "Shapes and equations", "side", self.tabs, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.timeline_dock = self._dock(
             "Timeline", "timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self.resizeDocks([self.config_dock, self.side_dock], [290, 420], Qt.Orientation.Horizontal)
-        # Training (text in, model around): a dock tabbed with shapes/equations on the right.
-        self.training_view = _view("training_view", "TrainingView", self.state, self)
-        self.training_dock = self._dock(
-            "Training", "training", self.training_view, Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        self.tabifyDockWidget(self.side_dock, self.training_dock)
-        self.side_dock.raise_()
+        self.resizeDocks([self.config_dock], [CONFIG_WIDTH], Qt.Orientation.Horizontal)
 
         self.status = StatusBar(self.state, self)
         self.setStatusBar(self.status)
@@ -247,8 +254,20 @@ class MainWindow(QMainWindow):
             self.preset_actions[p.key] = action
         presets.setToolTipsVisible(True)
         view = bar.addMenu("&View")
-        for dock in (self.config_dock, self.side_dock, self.timeline_dock):
+        for dock in (self.config_dock, self.timeline_dock):
             view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self.view_actions: list[QAction] = []
+        for k, widget in enumerate(self.deck.views()[:9], start=1):
+            title = self.deck.entries[k - 1].title
+            action = self._action(
+                view,
+                f"Show {title}",
+                lambda _=False, w=widget: self.deck.show_view(w),
+                f"Ctrl+{k}",
+                f"Bring the {title} view to the front",
+            )
+            self.view_actions.append(action)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About rnnviz", self.about)
 

@@ -44,6 +44,28 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
+#: Smallest and largest window accepted by --size (a window smaller than this cannot show the
+#: configuration form; larger ones are no screen).
+MIN_WINDOW, MAX_WINDOW = (640, 480), (16384, 16384)
+
+
+def _size(text: str) -> tuple[int, int]:
+    """'1280x720' → (1280, 720); an argparse error for anything else or out of range."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be WIDTHxHEIGHT like 1280x720, got {text!r}"
+        ) from None
+    if not (MIN_WINDOW[0] <= w <= MAX_WINDOW[0] and MIN_WINDOW[1] <= h <= MAX_WINDOW[1]):
+        raise argparse.ArgumentTypeError(
+            f"must be from {MIN_WINDOW[0]}x{MIN_WINDOW[1]} to {MAX_WINDOW[0]}x{MAX_WINDOW[1]}, "
+            f"got {text!r}"
+        )
+    return w, h
+
+
 def add_spec_flags(p: argparse.ArgumentParser) -> None:
     """The spec flags every subcommand shares."""
     g = p.add_argument_group("configuration")

@@ -17,5 +17,10 @@ def cmd_gui(args: argparse.Namespace, spec: Spec | None) -> int:
         check_budget(spec, budget_from_args(args))
     options = options_from_args(args, args._explicit) if spec is not None else None
     return launch(
-        spec, options, timestep=args.timestep, screenshot=args.screenshot, session=args.session
+        spec,
+        options,
+        timestep=args.timestep,
+        screenshot=args.screenshot,
+        session=args.session,
+        size=getattr(args, "size", None),
     )

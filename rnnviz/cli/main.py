@@ -21,6 +21,7 @@ from rnnviz.cli.args import (
     _float,
     _int,
     _Parser,
+    _size,
     add_run_flags,
     add_spec_flags,
     budget_from_args,
@@ -97,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timestep", type=_int, default=0)
     p.add_argument("--screenshot", default=None, help="render the window to a PNG and exit")
     p.add_argument("--session", default=None, help="open a saved session file")
+    p.add_argument(
+        "--size",
+        type=_size,
+        default=None,
+        metavar="WxH",
+        help="window size in pixels, e.g. 1280x720 (also the --screenshot size)",
+    )
     p = sub.add_parser("code", help="print torch code that reproduces the traced numbers")
     add_spec_flags(p)
     add_run_flags(p)

@@ -185,34 +185,86 @@ _DOT_SHAPES = {
 }
 
 
+#: Layout units → points in DOT's `pos` (the drawn diagram's own column and row pitch), and
+#: the shift of forward/backward cells off their column in a bidirectional graph.
+DOT_COL, DOT_ROW, DOT_STAGGER = 160.0, 92.0, 48.0
+
+
+def _dot_pos(data: dict[str, Any], bidirectional: bool) -> str:
+    x = float(data["x"]) * DOT_COL
+    if bidirectional and "direction" in data:
+        x += DOT_STAGGER if data["direction"] == "bwd" else -DOT_STAGGER
+    return f"{x:g},{float(data['y']) * DOT_ROW:g}!"
+
+
 def dot_bytes(g: nx.DiGraph) -> bytes:
     """The graph as Graphviz DOT text.
 
     Written here rather than with networkx's pydot/pygraphviz writers, which need packages
     rnnviz does not depend on; DOT is a small text format and only IDs and strings need
-    quoting. Every node and edge attribute of the graph is kept (edges keep `flow` and
-    `shape`; the shape is also the edge's tooltip, shown on hover in graphviz's SVG, since
-    labels on every edge crowd the picture). Nodes get a graphviz `shape` by kind and a
-    pinned `pos` (inches) from our layout, so `neato -Tsvg` draws our placement.
+    quoting. Every node and edge attribute of the graph is kept; every edge is labelled with
+    its shape. Backward recurrence edges (t+1 → t) are written `t -> t+1 [dir=back]`, which
+    graphviz draws as the arrow t+1 → t. `dot -Tsvg` draws the grid: one rank per row (layer and direction, inputs at the
+    bottom), nodes ordered by time within it (invisible edges hold the order; the backward
+    recurrence does not constrain it). Nodes also carry `pos` in points from our layout, so
+    `neato -n -Tsvg` draws our exact placement.
     """
     title = str(g.graph.get("title", "rnnviz"))
+    bi = '"bwd"' in str(g.graph.get("spec", "")) or any(
+        d == "bwd" for _, d in g.nodes(data="direction")
+    )
     lines = [f"// rnnviz unrolled graph of {title}", "digraph rnnviz {"]
-    graph_attrs = {"label": title, "labelloc": "t", "rankdir": "BT"}
+    graph_attrs = {
+        "label": title,
+        "labelloc": "t",
+        "rankdir": "BT",
+        "newrank": True,
+        "nodesep": 0.35,
+        "ranksep": 0.5,
+        "fontname": "DejaVu Sans",
+    }
     graph_attrs.update({k: v for k, v in g.graph.items() if k not in graph_attrs})
     lines.append("  graph " + _dot_attrs(graph_attrs) + ";")
+    # DejaVu Sans draws every label here (shapes, arrows, Latin names); graphviz looks it up
+    # through fontconfig, so the SVG names it and PNG/PDF embed it.
     lines.append('  node [fontname="DejaVu Sans", fontsize=10];')
     lines.append('  edge [fontname="DejaVu Sans", fontsize=8];')
+    rows: dict[float, list[tuple[float, str]]] = {}
     for n, data in g.nodes(data=True):
         attrs = dict(data)
         attrs.setdefault("shape", _DOT_SHAPES.get(str(data.get("kind")), "box"))
         if "x" in data and "y" in data:
-            attrs["pos"] = f"{float(data['x']) * 2.0:g},{float(data['y']):g}!"
+            attrs["pos"] = _dot_pos(data, bi)
+            rows.setdefault(float(data["y"]), []).append((float(data["x"]), str(n)))
         lines.append(f"  {_dot_quote(str(n))} {_dot_attrs(attrs)};")
     for a, b, data in g.edges(data=True):
         attrs = dict(data)
+        same_row = g.nodes[a].get("y") == g.nodes[b].get("y")
         if "shape" in data:
+            # Flat (same-rank) edges take an external label: dot's inline labels on them
+            # break its spline router ("routesplines, illegal values").
+            key = "xlabel" if same_row else "label"
+            attrs.setdefault(key, str(data["shape"]).replace(" + ", "\n"))
             attrs.setdefault("tooltip", data["shape"])
+        if same_row and float(g.nodes[a].get("x", 0)) > float(g.nodes[b].get("x", 0)):
+            # The backward recurrence runs right to left. dot puts a flat edge's tail left
+            # of its head, so it is written head-first with dir=back: graphviz's way to draw
+            # the arrow a → b while keeping time in order along the row.
+            attrs["dir"] = "back"
+            a, b = b, a
         lines.append(f"  {_dot_quote(str(a))} -> {_dot_quote(str(b))} {_dot_attrs(attrs)};")
+    ys = sorted(rows)
+    for lower, upper in zip(ys, ys[1:]):  # each row one rank above the row below it
+        above = {x: n for x, n in rows[upper]}
+        for x, n in sorted(rows[lower]):
+            if x in above:
+                lines.append(f"  {_dot_quote(n)} -> {_dot_quote(above[x])} [style=invis];")
+    for _y, members in sorted(rows.items()):
+        ordered = [n for _, n in sorted(members)]
+        ids = " ".join(_dot_quote(n) for n in ordered)
+        lines.append(f"  {{ rank=same; {ids} }}")
+        for a, b in zip(ordered, ordered[1:]):  # time order within the row
+            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=10];")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 

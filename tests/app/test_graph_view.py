@@ -130,7 +130,7 @@ def test_zoom_buttons_and_limits(qtbot, traced):
     assert 0.05 <= view.zoom() <= 1.0
 
 
-def test_long_sequences_fold_and_a_folded_step_lights_the_marker(qtbot):
+def test_long_sequences_fold_around_the_selected_step(qtbot):
     from rnnviz.document.document import Document
     from rnnviz.document.snapshot import compute_snapshot
 
@@ -145,10 +145,17 @@ def test_long_sequences_fold_and_a_folded_step_lights_the_marker(qtbot):
     assert len(cells) == 2 * 2 * 2 * draw_fold(spec)
     assert "folded" in view.caption.text()
     state.select(t=50)
-    assert scene.current_t == 50
-    assert "(folded)" in scene._band_text.text()
+    # The selected step is never hidden in a fold: the graph is redrawn folded around it.
+    scene = view.scene
+    assert scene.current_t == 50 and 50 in scene.column_of
+    assert scene._band_text.text() == "t = 50"
+    assert {48, 49, 50, 51, 52} <= set(scene.column_of)
+    folds = [a for _, a in scene.graph.nodes(data=True) if a["kind"] == "fold"]
+    assert {a["folded"] for a in folds} == {50 - 2 - draw_fold(spec), 100 - 53 - draw_fold(spec)}
+    assert scene.graph.has_node(cell_id(1, "bwd", 50))
+    assert abs(scene.cursor_rect().center().x() - scene.column_of[50] * COL) < 1e-6
     state.select(t=99)
-    assert abs(scene.cursor_rect().center().x() - scene.column_of[99] * COL) < 1e-6
+    assert abs(view.scene.cursor_rect().center().x() - view.scene.column_of[99] * COL) < 1e-6
 
 
 def test_scene_stands_alone_with_title_and_legend(qapp):

@@ -75,6 +75,7 @@ def test_clicking_a_graph_cell_selects_it_in_the_gate_and_equation_views(qtbot, 
 
 def test_clicking_a_heatmap_pixel_moves_the_graph_and_equations(qtbot, window):
     gates = window.gate_view
+    window.deck.show_view(gates)  # a tab: brought to the front, as a click on it would
     qtbot.wait(50)
     vb = gates.plots["o"].getViewBox()
     from PySide6.QtCore import QPointF

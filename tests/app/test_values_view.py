@@ -76,9 +76,9 @@ def test_cell_mode_shows_each_call_s_h(qtbot) -> None:
 
 
 def test_values_tab_is_in_the_window(window) -> None:
-    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert "Values" in tabs
-    window.tabs.setCurrentWidget(window.values_view)
+    assert "Values" in [e.title for e in window.deck.entries]
+    window.deck.show_view(window.values_view)
+    assert window.values_view in window.deck.current_views()
     assert torch_str(window.state.snapshot.trace.tensors["h_n"][:, 0]) in (
         window.values_view.plain_text()
     )

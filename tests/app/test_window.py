@@ -22,8 +22,14 @@ def test_layout_and_menus(window):
     assert (window.width(), window.height()) == (1400, 900)
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&Presets", "&View", "&Help"]
-    for dock in (window.config_dock, window.side_dock, window.timeline_dock):
+    for dock in (window.config_dock, window.timeline_dock):
         assert dock.isVisible()
+    titles = [e.title for e in window.deck.entries]
+    assert titles == ["Graph", "Gates", "Shapes", "Equations", "Values", "Training"]
+    # Ctrl+1 … pick a view; the picked one is in front
+    window.view_actions[1].trigger()
+    assert window.gate_view in window.deck.current_views()
+    assert window.view_actions[2].shortcut().toString() == "Ctrl+3"
     assert set(window.preset_actions) == {p.key for p in PRESETS}
     for p in PRESETS:
         assert window.preset_actions[p.key].statusTip() == p.description
@@ -67,7 +73,7 @@ def test_timeline_buttons_move_and_clamp(qtbot, window):
     assert (state.selection.t, tl.steps) == (0, 6)
     qtbot.mouseClick(tl.forward_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(tl.forward_button, Qt.MouseButton.LeftButton)
-    assert state.selection.t == 2 and tl.label.text() == "t = 2 / 6"
+    assert state.selection.t == 2 and tl.label.text() == "t = 2 of 0…5"
     qtbot.mouseClick(tl.back_button, Qt.MouseButton.LeftButton)
     assert state.selection.t == 1
     qtbot.mouseClick(tl.last_button, Qt.MouseButton.LeftButton)
@@ -85,10 +91,10 @@ def test_timeline_buttons_move_and_clamp(qtbot, window):
 def test_timeline_follows_state_and_new_length(qtbot, window):
     tl, state = window.timeline, window.state
     state.select(t=3)
-    assert tl.slider.value() == 3 and tl.label.text() == "t = 3 / 6"
+    assert tl.slider.value() == 3 and tl.label.text() == "t = 3 of 0…5"
     with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
         state.edit_spec(seq_len=2)
-    assert tl.steps == 2 and state.selection.t == 1 and tl.label.text() == "t = 1 / 2"
+    assert tl.steps == 2 and state.selection.t == 1 and tl.label.text() == "t = 1 of 0…1"
 
 
 def test_playback_stops_at_the_end(qtbot, window):

@@ -39,6 +39,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QWidget
 
 from rnnviz.analysis.graph import build_graph
+from rnnviz.app.qt_messages import install_message_filter
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import Snapshot
 from rnnviz.io.export import ExportError, register_drawer
@@ -66,7 +67,16 @@ def ensure_qt_app() -> QCoreApplication:
     )
     if headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    return QApplication(["rnnviz"])
+    else:
+        from rnnviz.app.preflight import check_xcb, xcb_would_be_used
+
+        # An export needs no window: where the xcb plugin cannot load, draw offscreen
+        # rather than let Qt abort.
+        if xcb_would_be_used() and check_xcb() is not None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = QApplication(["rnnviz"])
+    install_message_filter()
+    return app
 
 
 # ---- painting onto a device ------------------------------------------------------------------
@@ -91,11 +101,15 @@ def _paint(painter: QPainter, draw, source: QRectF, target: QRectF) -> None:
     painter.end()
 
 
-def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: str = "") -> bytes:
+def paint_to_bytes(
+    draw, source: QRectF, fmt: str, scale: float = 1.0, title: str = "", resolution: int = 72
+) -> bytes:
     """Paint `draw(painter, target, source)` into `fmt` ("svg", "png" or "pdf") and return bytes.
 
     `source` is the region drawn (scene units); the output is `source` × `scale` in pixels
-    (PNG) or points (SVG, PDF), with a white background.
+    (PNG) or points (SVG, PDF), with a white background. `resolution` is the dpi the SVG
+    declares: a widget laid its text out for the screen's dpi, and the SVG's font sizes must
+    say the same, or other renderers draw the text smaller than Qt placed it.
     """
     size = _target_size(source, scale)
     target = QRectF(0, 0, size.width(), size.height())
@@ -105,11 +119,13 @@ def paint_to_bytes(draw, source: QRectF, fmt: str, scale: float = 1.0, title: st
         gen.setOutputDevice(buf)
         gen.setSize(size)
         gen.setViewBox(target)
-        gen.setResolution(72)
+        gen.setResolution(resolution)
         gen.setTitle(title)
         gen.setDescription("Made with rnnviz")
         _paint(QPainter(gen), draw, source, target)
-        return bytes(data.data())
+        from rnnviz.app.drawing.svg_fix import portable_svg
+
+        return portable_svg(bytes(data.data()))
     if fmt == "png":
         if size.width() * size.height() > MAX_PIXELS:
             raise ExportError(
@@ -170,7 +186,12 @@ def render_scene(scene: QGraphicsScene, fmt: str, scale: float = 1.0, title: str
     def draw(painter: QPainter, target: QRectF, src: QRectF) -> None:
         scene.render(painter, target, src, Qt.AspectRatioMode.IgnoreAspectRatio)
 
-    return paint_to_bytes(draw, source, fmt, scale, title)
+    # Text items measured their labels at the screen's dpi; the SVG must declare the same.
+    screen = (
+        QApplication.primaryScreen() if isinstance(QApplication.instance(), QApplication) else None
+    )
+    dpi = round(screen.logicalDotsPerInchY()) if screen is not None else 72
+    return paint_to_bytes(draw, source, fmt, scale, title, resolution=dpi if fmt == "svg" else 72)
 
 
 def render_widget(widget: QWidget, fmt: str, scale: float = 1.0, title: str = "") -> bytes:
@@ -183,7 +204,7 @@ def render_widget(widget: QWidget, fmt: str, scale: float = 1.0, title: str = ""
         widget.render(painter, QPoint(0, 0))
         painter.restore()
 
-    return paint_to_bytes(draw, source, fmt, scale, title)
+    return paint_to_bytes(draw, source, fmt, scale, title, resolution=widget.logicalDpiY())
 
 
 # ---- what the exports draw ---------------------------------------------------------------------
@@ -217,7 +238,8 @@ def render_graph(
     ensure_qt_app()
     if isinstance(source, Spec):
         spec = source
-        graph = build_graph(spec, fold=drawn_fold(spec, fold))
+        # Folded around the highlighted step, so it is always drawn.
+        graph = build_graph(spec, fold=drawn_fold(spec, fold), focus=timestep)
     elif isinstance(source, Snapshot):
         graph, spec = source.graph, source.spec
     else:

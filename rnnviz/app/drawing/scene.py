@@ -47,9 +47,10 @@ NODE_COLOURS: dict[str, tuple[str, str]] = {
     "output": ("#f3e8ff", "#7e22ce"),
     "state": ("#f1f5f9", "#475569"),
     "fold": ("#ffffff", "#94a3b8"),
+    "concat": ("#fef9c3", "#a16207"),
 }
 #: Edge colour per flow; recurrent edges take their direction's colour instead.
-FLOW_COLOURS = {"x": "#15803d", "y": "#7e22ce", "h": "#64748b"}
+FLOW_COLOURS = {"x": "#15803d", "y": "#7e22ce", "h": "#64748b", "cat": "#a16207"}
 HIGHLIGHT = "#fde68a"
 SELECTED = "#dc2626"
 
@@ -58,9 +59,10 @@ SIZES = {
     "cell": (90.0, 40.0),
     "input": (52.0, 28.0),
     "output": (52.0, 28.0),
-    "h0": (84.0, 30.0),
-    "h_n": (84.0, 30.0),
+    "h0": (104.0, 30.0),
+    "h_n": (104.0, 30.0),
     "fold": (116.0, 40.0),
+    "concat": (40.0, 20.0),
 }
 
 
@@ -149,6 +151,10 @@ class GraphScene(QGraphicsScene):
         #: column (grid x) of each drawn timestep; folded steps map to the fold column.
         self.column_of: dict[int, float] = {}
         self._fold_col: float | None = None
+        #: grid columns of the fold markers (a fold may split around the selected t).
+        self.fold_cols: list[float] = []
+        #: (scene y, text) of every row label: the view pins them while panning.
+        self.row_labels: list[tuple[float, str]] = []
         self.current_t: int | None = None
         self.current_cell: tuple[int, str] | None = None
         self._place_nodes()
@@ -190,6 +196,7 @@ class GraphScene(QGraphicsScene):
                 colours = NODE_COLOURS["fold"]
                 text = attrs["label"]
                 self._fold_col = float(attrs["x"])
+                self.fold_cols.append(float(attrs["x"]))
             else:
                 colours = NODE_COLOURS[kind]
                 text = attrs["label"]
@@ -231,6 +238,18 @@ class GraphScene(QGraphicsScene):
             )
         if kind == "fold":
             return f"{attrs['folded']} timesteps folded to keep the drawing small"
+        if kind == "concat":
+            h = spec.out_hidden
+            return (
+                f"torch.cat([h_fwd, h_bwd], dim=-1) of layer {attrs['layer']} at t = "
+                f"{attrs['t']}: ({spec.batch_size}, {h}) + ({spec.batch_size}, {h}) → "
+                f"({spec.batch_size}, {2 * h}), what "
+                + (
+                    "output[t] holds"
+                    if attrs["layer"] == spec.num_layers - 1
+                    else f"layer {attrs['layer'] + 1} reads"
+                )
+            )
         return str(attrs.get("label", node))
 
     # ---- edges -------------------------------------------------------------------------------
@@ -267,6 +286,8 @@ class GraphScene(QGraphicsScene):
         above (their shape equals the labelled same-direction edge beside them)."""
         if a["kind"] == "cell" and b["kind"] == "cell" and a["y"] != b["y"]:
             return a["direction"] == b["direction"]
+        if a["kind"] == "concat" and b["kind"] == "cell":  # both read the same (b, 2H)
+            return b["direction"] == "fwd"
         return True
 
     def _label_edge(self, edge: tuple[str, str], a: QPointF, b: QPointF, shape: str) -> None:
@@ -296,16 +317,16 @@ class GraphScene(QGraphicsScene):
 
     # ---- row labels, cursor, title, legend ---------------------------------------------------
     def _draw_row_labels(self) -> None:
-        spec = self.spec
         left = min(p.x() for p in self.positions.values()) - SIZES["h0"][0] / 2 - 12
-        rows = [(0.0, "input"), (self._top, "output")]
-        for layer in range(spec.num_layers):
-            for d, name in enumerate(spec.directions):
-                arrow = "→" if name == "fwd" else "←"
-                rows.append(
-                    (1.0 + layer * spec.num_directions + d, f"layer {layer} {name} {arrow}")
-                )
-        for y, text in rows:
+        rows: dict[float, str] = {0.0: "input", self._top: "output"}
+        for _, attrs in self.graph.nodes(data=True):
+            if attrs["kind"] == "h0":
+                arrow = "→" if attrs["direction"] == "fwd" else "←"
+                rows[attrs["y"]] = f"layer {attrs['layer']} {attrs['direction']} {arrow}"
+            elif attrs["kind"] == "concat":
+                rows[attrs["y"]] = f"concat → {2 * self.spec.out_hidden}"
+        for y, text in sorted(rows.items()):
+            self.row_labels.append(((self._top - y) * ROW, text))
             item = QGraphicsSimpleTextItem(text)
             item.setFont(_font(NODE_PT, bold=True))
             item.setBrush(QColor("#334155"))
@@ -349,6 +370,9 @@ class GraphScene(QGraphicsScene):
             return
         self._band.setPos(col * COL, 0)
         folded = t not in self.column_of
+        if folded and self.fold_cols:  # the marker of the gap t falls in
+            col = min(self.fold_cols, key=lambda c: abs(c - self._nearest_col(t)))
+            self._band.setPos(col * COL, 0)
         self._band_text.setText(f"t = {t}" + (" (folded)" if folded else ""))
         r = self._band_text.boundingRect()
         self._band_text.setPos(col * COL - r.width() / 2, -ROW / 2 + 1)
@@ -360,6 +384,11 @@ class GraphScene(QGraphicsScene):
         self._outline.setVisible(node is not None)
         if node is not None:
             self._outline.setPos(node.pos())
+
+    def _nearest_col(self, t: int) -> float:
+        """The column a folded t would sit near: between the drawn steps around it."""
+        before = [c for s, c in self.column_of.items() if s < t]
+        return (max(before) if before else -1.0) + 0.5
 
     def cursor_rect(self) -> QRectF:
         """Scene rectangle of the highlighted column (empty when nothing is highlighted)."""
@@ -394,6 +423,8 @@ class GraphScene(QGraphicsScene):
             ("output", "output y_t", "box"),
             ("state", "h0/c0 in, h_n/c_n out [slice]", "box"),
         ]
+        if self.spec.num_directions == 2:
+            entries.append(("concat", "cat: both directions joined, (batch, 2·H)", "box"))
         if self._fold_col is not None:
             entries.append(("fold", "folded steps", "box"))
         entries.append(("highlight", "current timestep", "band"))

@@ -7,28 +7,91 @@ Clicking a cell selects (layer, direction, t) everywhere; clicking x_t or y_t se
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QMouseEvent, QPainter, QWheelEvent
+from typing import Any
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsView,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from rnnviz.analysis.graph import build_graph
 from rnnviz.app.drawing.scene import GraphScene
+from rnnviz.app.widgets import ElidedLabel
 from rnnviz.document.document import Document
 from rnnviz.document.selection import Selection
-from rnnviz.document.snapshot import Snapshot
+from rnnviz.document.snapshot import Snapshot, draw_fold
 
 #: Zoom limits (view scale) and the factor of one wheel notch or button press.
 MIN_ZOOM, MAX_ZOOM, ZOOM_STEP = 0.05, 4.0, 1.2
 #: The smallest zoom a new diagram opens at: 9 pt labels stay legible on screen.
 READABLE_ZOOM = 0.6
+
+
+class _Ruler(QWidget):
+    """The row labels ("layer 1 bwd ←", "concat → 12" …) pinned to the left edge of the
+    diagram while it is panned right, so a deep bidirectional graph never becomes an
+    unlabelled lattice. Drawn over the view, transparent to the mouse; hidden while the
+    scene's own labels are in view."""
+
+    def __init__(self, canvas: QGraphicsView) -> None:
+        super().__init__(canvas)
+        self.canvas = canvas
+        self.rows: list[tuple[float, str]] = []
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        font = self.font()
+        font.setBold(True)
+        self.setFont(font)
+
+    def set_rows(self, rows: list[tuple[float, str]]) -> None:
+        """(scene y, text) of each row label."""
+        self.rows = list(rows)
+        self.refresh()
+
+    def active(self) -> bool:
+        """True when the scene's own row labels are scrolled out of view (left)."""
+        scene = self.canvas.scene()
+        if scene is None or not self.rows:
+            return False
+        left = self.canvas.mapToScene(QPoint(0, 0)).x()
+        return left > scene.itemsBoundingRect().left() + 4
+
+    def visible_labels(self) -> list[tuple[str, int]]:
+        """(text, viewport y) of the labels drawn now (empty while inactive)."""
+        if not self.active():
+            return []
+        out = []
+        height = self.canvas.viewport().height()
+        for y, text in self.rows:
+            vy = self.canvas.mapFromScene(QPointF(0, y)).y()
+            if 0 <= vy <= height:
+                out.append((text, vy))
+        return out
+
+    def refresh(self) -> None:
+        """Follow the viewport's geometry and redraw."""
+        vp = self.canvas.viewport().geometry()
+        fm = self.fontMetrics()
+        width = max((fm.horizontalAdvance(t) for _, t in self.rows), default=0) + 12
+        self.setGeometry(vp.left(), vp.top(), min(width, vp.width() // 3), vp.height())
+        self.setVisible(bool(self.visible_labels()))
+        self.update()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        fm = self.fontMetrics()
+        painter.fillRect(self.rect(), QColor(255, 255, 255, 200))
+        painter.setPen(QColor("#334155"))
+        for text, vy in self.visible_labels():
+            shown = fm.elidedText(text, Qt.TextElideMode.ElideRight, self.width() - 8)
+            painter.drawText(4, vy + fm.ascent() // 2 - 1, shown)
+        painter.end()
 
 
 class _Canvas(QGraphicsView):
@@ -46,8 +109,17 @@ class _Canvas(QGraphicsView):
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
         self._press: QPoint | None = None
 
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._owner.canvas_resized()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt API
+        super().scrollContentsBy(dx, dy)
+        self._owner.ruler.refresh()
+
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
         steps = event.angleDelta().y() / 120
+        self._owner.touched()
         if steps:
             self._owner.zoom_by(ZOOM_STEP**steps)
         event.accept()
@@ -65,6 +137,8 @@ class _Canvas(QGraphicsView):
             and event.button() == Qt.MouseButton.LeftButton
         ):
             self._owner.clicked_at(pos)
+        elif self._press is not None:
+            self._owner.touched()  # a pan: keep the user's view on resize
         self._press = None
         super().mouseReleaseEvent(event)
 
@@ -82,10 +156,10 @@ class GraphView(QWidget):
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
-        self.caption = QLabel("", self)
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # A long caption must not set the window's minimum width; it is clipped instead.
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # A long caption must not set the window's minimum width: it is elided, and the
+        # whole text is its tooltip.
+        self.caption = ElidedLabel("", self)
+        self.caption.set_tip("Click a cell to select it, drag to pan, wheel to zoom")
         bar.addWidget(self.caption, 1)
         self.follow = QCheckBox("follow t", self)
         self.follow.setToolTip("Scroll the diagram so the current timestep stays in view")
@@ -100,6 +174,8 @@ class GraphView(QWidget):
             button = QToolButton(self)
             button.setText(text)
             button.setToolTip(tip)
+            if text != "Fit":
+                button.clicked.connect(self.touched)
             button.clicked.connect(slot)
             bar.addWidget(button)
         layout = QVBoxLayout(self)
@@ -109,6 +185,10 @@ class GraphView(QWidget):
         layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.canvas, 1)
         self.canvas.hide()
+        self.ruler = _Ruler(self.canvas)
+        #: True until the user zooms or pans: the diagram is refitted when the view resizes
+        #: (it opens before the window has its final size).
+        self._pristine = True
         # The tool row may be clipped on a narrow window; the window's minimum width is the
         # docks' business, not this row's.
         self.setMinimumWidth(160)
@@ -125,28 +205,46 @@ class GraphView(QWidget):
         spec = snap.spec
         folded = snap.graph.graph.get("folded", 0)
         self.caption.setText(
-            f"<b>{spec.title()}</b> unrolled over {spec.seq_len} steps"
-            + (f" (drawn folded: {folded} middle steps hidden)" if folded else "")
-            + " — click a cell to select it, drag to pan, wheel to zoom"
+            f"{spec.title()} unrolled over {spec.seq_len} steps"
+            + (f" (drawn folded: {folded} steps hidden)" if folded else "")
         )
         same = self.scene is not None and self.scene.spec == spec
         if same:
             return
+        self._set_graph(snap.graph, spec)
+        self._pristine = True
+        self.fit(readable=True)
+        sel = self.state.selection
+        self.on_selection(sel)
+
+    def _set_graph(self, graph: Any, spec: Any) -> None:
         old = self.scene
-        self.scene = GraphScene(snap.graph, spec, parent=self)
+        self.scene = GraphScene(graph, spec, parent=self)
         self.canvas.setScene(self.scene)
         if old is not None:
             old.deleteLater()
         self.placeholder.hide()
         self.canvas.show()
-        self.fit(readable=True)
-        sel = self.state.selection
-        self.scene.set_current(sel.t, (sel.layer, sel.direction))
+        self.ruler.set_rows(self.scene.row_labels)
+
+    def _refold(self, t: int) -> None:
+        """Redraw the folded graph around step `t`, which the current drawing hides: the
+        selected step is always drawn (an explosion at t = 60 must not sit in a fold)."""
+        snap = self.state.snapshot
+        if snap is None or self.scene is None:
+            return
+        graph = build_graph(snap.spec, fold=draw_fold(snap.spec), focus=t)
+        zoom = self.zoom()
+        self._set_graph(graph, snap.spec)
+        self.canvas.resetTransform()
+        self.canvas.scale(zoom, zoom)
 
     def on_selection(self, sel: Selection) -> None:
         """Move the timestep band and the cell outline; scroll to them if following."""
         if self.scene is None:
             return
+        if sel.t not in self.scene.column_of and self.scene.fold_cols:
+            self._refold(sel.t)
         self.scene.set_current(sel.t, (sel.layer, sel.direction))
         if self.follow.isChecked():
             rect = self.scene.cursor_rect()
@@ -169,6 +267,20 @@ class GraphView(QWidget):
             self.state.select(layer=attrs["layer"], direction=attrs["direction"])
 
     # ---- zoom ----------------------------------------------------------------------------------
+    def touched(self) -> None:
+        """The user zoomed or panned: from now on a resize keeps their view."""
+        self._pristine = False
+
+    def canvas_resized(self) -> None:
+        """Refit an untouched diagram to the new size; move the pinned row labels."""
+        if self._pristine and self.scene is not None:
+            self.fit(readable=True)
+            sel = self.state.selection
+            rect = self.scene.cursor_rect()
+            if not rect.isEmpty() and sel.t is not None:
+                self.canvas.ensureVisible(rect, 40, 0)
+        self.ruler.refresh()
+
     def zoom(self) -> float:
         """The current view scale (1 = one scene unit per pixel)."""
         return float(self.canvas.transform().m11())
@@ -178,6 +290,7 @@ class GraphView(QWidget):
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         f = target / self.zoom()
         self.canvas.scale(f, f)
+        self.ruler.refresh()
 
     def fit(self, readable: bool = False) -> None:
         """Zoom so the whole diagram fits, never above actual size (text stays crisp).
@@ -200,3 +313,4 @@ class GraphView(QWidget):
     def actual_size(self) -> None:
         """One scene unit per pixel."""
         self.canvas.resetTransform()
+        self.ruler.refresh()

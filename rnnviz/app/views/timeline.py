@@ -60,7 +60,9 @@ class Timeline(QWidget):
         self.label = QLabel(self)
         self.label.setMinimumWidth(110)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setToolTip("The selected timestep t (0-based) of T steps")
+        self.label.setToolTip(
+            "The selected timestep t; a sequence of T steps runs t = 0 … T − 1 (0-based)"
+        )
 
         self.speed = QDoubleSpinBox(self)
         self.speed.setRange(0.25, 60.0)
@@ -179,7 +181,9 @@ class Timeline(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(sel.t)
         self.slider.blockSignals(False)
-        self.label.setText(f"t = {sel.t} / {self.steps}")
+        # "t = 2 of 0…5": the index and the range it runs over (never "2 / 6", which reads
+        # as step 2 of 6 and makes t = 6 look reachable).
+        self.label.setText(f"t = {sel.t} of 0…{self.steps - 1}")
         at_start, at_end = sel.t <= 0, sel.t >= self.steps - 1
         self.first_button.setEnabled(not at_start)
         self.back_button.setEnabled(not at_start)

@@ -1,0 +1,81 @@
+"""Small widgets the views share (not views themselves, so views may import them)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain_text(text: str) -> str:
+    """`text` without HTML tags and entities (what a rich-text label shows)."""
+    return html.unescape(_TAGS.sub("", text.replace("<br>", "\n")))
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never sets its parent's width: when its text does not fit it is
+    cut with "…" and the whole text becomes the tooltip, so no text is ever lost.
+
+    `full_text()` is the whole text; `is_elided()` says whether it is cut now.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._tip = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        """Set the whole text; it is drawn elided when it does not fit."""
+        self._full = text
+        self._update()
+
+    def set_tip(self, tip: str) -> None:
+        """An explanation shown as the tooltip (after the whole text when it is cut)."""
+        self._tip = tip
+        self._update()
+
+    def full_text(self) -> str:
+        """The whole text, as set."""
+        return self._full
+
+    def is_elided(self) -> bool:
+        """True when the text does not fit the label's width now."""
+        return self.fontMetrics().horizontalAdvance(self._full) > self.contentsRect().width()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        fm = self.fontMetrics()
+        return QSize(fm.horizontalAdvance(self._full) + 4, fm.height() + 4)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(20, self.fontMetrics().height() + 4)
+
+    def _update(self) -> None:
+        elided = self.is_elided()
+        tip = self._full if elided else ""
+        if self._tip:
+            tip = f"{tip}\n\n{self._tip}" if tip else self._tip
+        self.setToolTip(tip)
+        super().setText(self._full)
+        self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        font = self.font()
+        painter.setFont(font)
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
+        painter.end()

@@ -1,0 +1,100 @@
+"""The window at laptop and desktop sizes: every view usable, no text cut without its whole
+text in a tooltip, the graph fitted with its row labels in view."""
+
+from __future__ import annotations
+
+import pytest
+from app_helpers import wait_traced
+from PySide6.QtWidgets import QLabel
+
+from rnnviz.app.widgets import ElidedLabel, plain_text
+from rnnviz.app.window import MainWindow
+from rnnviz.config.presets import preset
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import Document
+
+SIZES = [(1280, 720), (1366, 768), (1400, 900), (1920, 1080)]
+#: The smallest a view may be and still be read (px).
+USABLE = (560, 380)
+#: The smallest a gate heatmap's plot area may be (px): the issue saw 10 px.
+HEATMAP = (120, 60)
+DEEP = Spec("gru", 5, 6, 3, bidirectional=True, seq_len=40, batch_size=1)
+
+
+def _cut_labels(window) -> list[str]:
+    """Visible labels whose text does not fit and whose tooltip does not hold it."""
+    bad = []
+    for label in window.findChildren(QLabel):
+        if not label.isVisible() or label.wordWrap():
+            continue
+        if isinstance(label, ElidedLabel):
+            if label.is_elided() and label.full_text() not in label.toolTip():
+                bad.append(label.full_text())
+            continue
+        text = plain_text(label.text()) if label.textFormat() != 0 else label.text()
+        if not text.strip() or "\n" in text:
+            continue
+        need = label.fontMetrics().horizontalAdvance(text)
+        if need > label.contentsRect().width() + 1 and text not in label.toolTip():
+            bad.append(text)
+    return bad
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("spec", [preset("bilstm-2").spec, DEEP], ids=["bilstm-2", "gru-3bi-40"])
+def test_every_view_is_usable(qtbot, size, spec):
+    state = Document(spec, preset("bilstm-2").options)
+    window = MainWindow(state)
+    window.persist = False
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        window.runner.start_now()
+    wait_traced(qtbot, window.runner)
+    qtbot.wait(50)
+    assert window.deck.two_panes == (window.deck.width() >= window.deck.two_pane_width)
+    for view in window.deck.views():
+        window.deck.show_view(view)
+        qtbot.wait(20)
+        assert view.isVisible()
+        assert view.width() >= USABLE[0] - (0 if not window.deck.two_panes else 200), (
+            type(view).__name__,
+            view.size(),
+        )
+        assert view.height() >= USABLE[1], (type(view).__name__, view.size())
+        if view is window.gate_view:
+            for gate, plot in view.plots.items():
+                r = plot.getViewBox().sceneBoundingRect()
+                assert r.width() >= HEATMAP[0] and r.height() >= HEATMAP[1], (gate, r)
+        assert _cut_labels(window) == [], type(view).__name__
+    # The graph opened fitted: its row labels and h0/h_n boxes are in view.
+    gv = window.graph_view
+    window.deck.show_view(gv)
+    qtbot.wait(20)
+    seen = gv.canvas.mapToScene(gv.canvas.viewport().rect()).boundingRect()
+    body = gv.scene.itemsBoundingRect()
+    if gv.zoom() > 0.6 + 1e-6:  # the whole diagram fits at a legible zoom
+        assert seen.contains(body.adjusted(2, 2, -2, -2)), (seen, body)
+
+
+def test_row_labels_stay_in_view_while_panning(qtbot):
+    spec = Spec("gru", 5, 6, 3, bidirectional=True, seq_len=200, batch_size=1)
+    state = Document(spec, preset("bilstm-2").options)
+    window = MainWindow(state)
+    window.persist = False
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        window.runner.start_now()
+    wait_traced(qtbot, window.runner)
+    gv = window.graph_view
+    bar = gv.canvas.horizontalScrollBar()
+    bar.setValue(bar.maximum())
+    qtbot.wait(20)
+    texts = [t for t, _ in gv.ruler.visible_labels()]
+    assert "layer 2 bwd ←" in texts and "layer 0 fwd →" in texts and "concat → 12" in texts
+    # and the selected step far inside the fold is drawn, not folded
+    state.select(t=60)
+    assert 60 in gv.scene.column_of
