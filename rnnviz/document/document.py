@@ -28,13 +28,22 @@ from rnnviz.document.selection import Selection, clamp_selection
 TRACE = "trace"
 
 
+#: Per-timestep gradients of a loss (rnnviz.grad), computed only while a view wants them.
+GRAD = "grad"
+#: RNN tanh / RNN relu / LSTM / GRU side by side (rnnviz.grad.chain.compare).
+COMPARE = "compare"
+
+
 @dataclass(frozen=True)
 class ResultKey:
-    """What produced a result: the job kind ("trace", later "grad", "train" …), spec, options."""
+    """What produced a result: the job kind ("trace", "grad", "compare" …), spec, options,
+    and `params`: the kind's own settings as sorted (name, value) pairs (e.g. the loss of a
+    gradient trace), () for kinds that have none."""
 
     kind: str
     spec: Spec
     options: RunOptions
+    params: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class Document:
     - sigFailed(str): a job failed; sigStatus(str): a one-line notice (e.g. cancelled).
     - sigCancelRequested(): the user asked to cancel; the runner listens.
     - sigWantedChanged(): the set of wanted result kinds grew or shrank.
+    - sigParamsChanged(kind): a kind's own settings changed (`set_params`); jobs follow.
     """
 
     sigSpecChanged = Signal(object)
@@ -91,6 +101,7 @@ class Document:
     sigStatus = Signal(str)
     sigCancelRequested = Signal()
     sigWantedChanged = Signal()
+    sigParamsChanged = Signal(str)
 
     def __init__(self, spec: Spec | None = None, options: RunOptions | None = None) -> None:
         self.spec: Spec = spec or Spec()
@@ -101,6 +112,8 @@ class Document:
         self.error = FieldError()
         self.job = JobStatus()
         self._wanted: dict[str, int] = {TRACE: 1}
+        #: kind → its own settings (see ResultKey.params), e.g. {"grad": {"loss": "sum"}}.
+        self.params: dict[str, dict[str, Any]] = {}
 
     # ---- edits ---------------------------------------------------------------------------
     def edit_spec(self, **changes: Any) -> bool:
@@ -177,8 +190,20 @@ class Document:
 
     # ---- results -------------------------------------------------------------------------
     def key(self, kind: str) -> ResultKey:
-        """The key a result of `kind` for the current spec and options would have."""
-        return ResultKey(kind, self.spec, self.options)
+        """The key a result of `kind` for the current spec, options and params would have."""
+        return ResultKey(kind, self.spec, self.options, self.params_key(kind))
+
+    def params_key(self, kind: str) -> tuple[tuple[str, Any], ...]:
+        """`kind`'s settings as the sorted (name, value) pairs a ResultKey carries."""
+        return tuple(sorted(self.params.get(kind, {}).items()))
+
+    def set_params(self, kind: str, **values: Any) -> None:
+        """Change settings of one result kind (e.g. set_params("grad", loss="sum")); the
+        runner computes the result for the new settings if some view wants it."""
+        new = {**self.params.get(kind, {}), **values}
+        if new != self.params.get(kind, {}):
+            self.params[kind] = new
+            self.sigParamsChanged.emit(kind)
 
     def result(self, kind: str) -> Any:
         """The result of `kind` for the current spec and options, or None if not computed."""

@@ -140,6 +140,7 @@ class Runner:
         doc.sigSpecChanged.connect(self.schedule)
         doc.sigOptionsChanged.connect(self.schedule)
         doc.sigWantedChanged.connect(self.schedule)
+        doc.sigParamsChanged.connect(self.schedule)
         doc.sigCancelRequested.connect(self.cancel)
 
     # ---- requests ------------------------------------------------------------------------
@@ -217,7 +218,8 @@ class Runner:
             self.doc.report_error(exc.field, exc.message)
             return 0
         self._latest += 1
-        req = _Request(self._latest, ResultKey(kind, spec, options), job, threading.Event())
+        key = ResultKey(kind, spec, options, self.doc.params_key(kind))
+        req = _Request(self._latest, key, job, threading.Event())
         self._running[req.rid] = req
         self.doc.set_job(job.describe(spec, options), 0.0)
         assert self._pool is not None
@@ -261,7 +263,10 @@ class Runner:
             self._post_end(req.rid, "failed", f"cannot load torch: {exc}")
             return
         try:
-            record = req.job.run(req.key.spec, req.key.options, progress, req.cancel.is_set)
+            # A kind with settings of its own (ResultKey.params) gets them as keywords.
+            record = req.job.run(
+                req.key.spec, req.key.options, progress, req.cancel.is_set, **dict(req.key.params)
+            )
         except Cancelled:
             self._post_end(req.rid, "cancelled", "")
         except SpecError as exc:
