@@ -147,6 +147,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.shapes_view, "Shapes")
         self.tabs.addTab(self.equations_view, "Equations")
+        # Backward through time; computes gradients only while its tab is on screen.
+        self.gradients_view = _view("gradients_view", "GradientsView", self.state, self)
+        self.tabs.addTab(self.gradients_view, "Gradients")
         self.tabs.setMinimumWidth(340)
         self.side_dock = self._dock(
             "Shapes and equations", "side", self.tabs, Qt.DockWidgetArea.RightDockWidgetArea
