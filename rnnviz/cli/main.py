@@ -38,6 +38,7 @@ _HANDLERS = {
     "gui": ("rnnviz.cli.gui", "cmd_gui"),
     "presets": ("rnnviz.cli.presets", "cmd_presets"),
     "bench": ("rnnviz.cli.bench", "cmd_bench"),
+    "grad": ("rnnviz.cli.grad", "cmd_grad"),
 }
 
 
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timestep", type=_int, default=0)
     p.add_argument("--screenshot", default=None, help="render the window to a PNG and exit")
     p.add_argument("--session", default=None, help="open a saved session file")
+    p = sub.add_parser("grad", help="gradients through time, verified against torch's backward")
+    add_spec_flags(p)
+    add_run_flags(p)
+    from rnnviz.cli.grad import add_grad_flags
+
+    add_grad_flags(p)
     sub.add_parser("presets", help="list the tutorial presets")
     p = sub.add_parser("bench", help="run the benchmark suite")
     p.add_argument("--json", action="store_true")

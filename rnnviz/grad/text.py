@@ -113,7 +113,7 @@ def decay_lines(comparison: Any) -> list[str]:
     out = []
     for e in comparison.entries:
         parts = []
-        for (layer, d), v in e.decay.items():
+        for (layer, d), v in sorted(e.decay.items(), key=lambda kv: (kv[0][0], kv[0][1] != "fwd")):
             name = f"l{layer}" + (f" {d}" if e.spec.bidirectional else "")
             parts.append(f"{name} {v:.3g}")
         grad = f"‖∂L/∂θ‖ = {e.grad_norm:.4g}"

@@ -8,13 +8,15 @@ result (as `render_gates` does for the gate view) and paint them with `render_wi
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QPoint, QRectF, QSize, Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QWidget
 
-from rnnviz.app.drawing.render import ensure_qt_app, render_widget
+from rnnviz.app.drawing.render import ensure_qt_app, paint_to_bytes
 from rnnviz.config.options import RunOptions
 from rnnviz.io.export import ExportError, write_export
 
@@ -30,13 +32,65 @@ def plot_format(path: str | os.PathLike[str]) -> str:
     return ext
 
 
+def render_plot(widget: QWidget, fmt: str, scale: float = 1.0, title: str = "") -> bytes:
+    """A plot widget as PNG/SVG bytes, as on screen (`render_widget`'s painting, through
+    QWidget.render: pyqtgraph's views shadow `render` with QGraphicsView's scene render)."""
+    source = QRectF(0, 0, widget.width(), widget.height())
+
+    def draw(painter: QPainter, target: QRectF, src: QRectF) -> None:
+        painter.save()
+        painter.scale(target.width() / src.width(), target.height() / src.height())
+        QWidget.render(widget, painter, QPoint(0, 0))
+        painter.restore()
+
+    data = paint_to_bytes(draw, source, fmt, scale, title)
+    if fmt == "svg":
+        data = _flatten_strokes(data.decode("utf-8")).encode("utf-8")
+    return data
+
+
+_GROUP = re.compile(r'(<g [^>]*?transform="matrix\(([^)]*)\)")([^>]*>)(.*?)(</g>)', re.S)
+_PAIR = re.compile(r"(-?[\d.]+(?:e[-+]?\d+)?),(-?[\d.]+(?:e[-+]?\d+)?)")
+
+
+def _flatten_strokes(svg: str) -> str:
+    """Move the data transform of groups drawn with cosmetic pens into their coordinates.
+
+    Qt writes a curve as points in data units inside `<g transform="matrix(…)">` with
+    `vector-effect="non-scaling-stroke"`; renderers without that SVG 2 feature (librsvg,
+    older editors) scale the stroke by the data transform, drawing 1-px curves hundreds of
+    points wide. Mapping the points through the matrix and dropping it draws the same
+    picture everywhere."""
+
+    def fix(m: re.Match[str]) -> str:
+        head, matrix, rest, body, tail = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+        if "non-scaling-stroke" not in body:
+            return m.group(0)
+        a, b, c, d, e, f = (float(v) for v in matrix.split(","))
+
+        def pair(p: re.Match[str]) -> str:
+            x, y = float(p.group(1)), float(p.group(2))
+            return f"{a * x + c * y + e:.6g},{b * x + d * y + f:.6g}"
+
+        def coords(attr: re.Match[str]) -> str:
+            return f'{attr.group(1)}="{_PAIR.sub(pair, attr.group(2))}"'
+
+        if "<rect" in body or "<ellipse" in body or "<circle" in body or "<text" in body:
+            return m.group(0)  # only lines and paths are mapped
+        body = re.sub(r'\b(points|d)="([^"]*)"', coords, body)
+        head = head.replace(f"matrix({matrix})", "matrix(1,0,0,1,0,0)")
+        return head + rest + body + tail
+
+    return _GROUP.sub(fix, svg)
+
+
 def _paint(widget: QWidget, fmt: str, scale: float, title: str) -> bytes:
     widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     widget.resize(QSize(*PLOT_SIZE))
     widget.show()
     QCoreApplication.processEvents()
     try:
-        return render_widget(widget, fmt, scale, title=title)
+        return render_plot(widget, fmt, scale, title=title)
     finally:
         widget.close()
         widget.deleteLater()
@@ -56,6 +110,7 @@ def render_norms(
     doc.set_result(doc.key(GRAD), result)
     view = GradientsView(doc)
     plot = view.norms
+    plot.cursor.setVisible(False)  # a file shows every step, not the window's selection
     plot.setParent(None)
     try:
         return _paint(plot, fmt, scale, f"{spec.title()} gradient norms")
@@ -76,6 +131,7 @@ def render_compare(comparison: Any, fmt: str, layer: int = 0, direction: str = "
     page.set_selection(Selection(layer=layer, direction=direction))
     page._draw()
     plot = page.plot
+    plot.cursor.setVisible(False)
     plot.setParent(None)
     try:
         return _paint(plot, fmt, 1.0, "gradient norms: RNN tanh, RNN relu, LSTM, GRU")
@@ -110,5 +166,5 @@ def save_plot(view: Any, path: str | os.PathLike[str]) -> None:
     fmt = plot_format(path)
     if view.result is None and view.current_plot() is not view.compare.plot:
         raise ExportError("no gradients yet")
-    data = plot_csv(view) if fmt == "csv" else render_widget(view.current_plot(), fmt)
+    data = plot_csv(view) if fmt == "csv" else render_plot(view.current_plot(), fmt)
     write_export(path, data)

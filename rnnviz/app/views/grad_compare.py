@@ -128,6 +128,7 @@ class ComparePage(QWidget):
 
     def set_selection(self, sel: Selection) -> None:
         """Show the selected (layer, direction) lane of every cell."""
+        self.plot.set_cursor(sel.t)
         lane = (sel.layer, sel.direction)
         if lane != self._lane:
             self._lane = lane

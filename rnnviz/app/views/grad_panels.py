@@ -44,20 +44,21 @@ def loggable(y: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(y) & (y > 0), y, np.nan)
 
 
-def _plot(title: str = "") -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
-    item = w.getPlotItem()
-    item.setMenuEnabled(False)
-    item.hideButtons()
-    item.showGrid(x=True, y=True, alpha=0.15)
-    for name in ("left", "bottom"):
-        ax = item.getAxis(name)
-        ax.setTextPen("k")
-        ax.setPen((90, 90, 90))
-        ax.enableAutoSIPrefix(False)
-    if title:
-        item.setTitle(title, color="k", size="9pt")
-    return w
+class IndexAxis(pg.AxisItem):
+    """A time axis with whole-number ticks only (no 0.5 steps, no SI rescaling)."""
+
+    def __init__(self, orientation: str = "bottom") -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            if spacing >= 1:
+                out.append((spacing, [v for v in values if float(v).is_integer()]))
+        if not out:
+            out = [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(maxVal) + 1)])]
+        return out
 
 
 class NormPlot(pg.PlotWidget):
@@ -68,7 +69,7 @@ class NormPlot(pg.PlotWidget):
     """
 
     def __init__(self, title: str = "", ylabel: str = "‖∂L/∂h_t‖₂ (log)") -> None:
-        super().__init__(background="w")
+        super().__init__(background="w", axisItems={"bottom": IndexAxis()})
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
@@ -142,7 +143,9 @@ class GradHeatmap(pg.GraphicsLayoutWidget):
         super().__init__()
         self.setBackground("w")
         self.on_click, self.on_hover = on_click, on_hover
-        self.plot = self.ci.addPlot(row=0, col=0)
+        self.plot = self.ci.addPlot(
+            row=0, col=0, axisItems={"bottom": IndexAxis(), "left": IndexAxis("left")}
+        )
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.invertY(True)
@@ -224,7 +227,7 @@ class ChainPlot(pg.PlotWidget):
     x is the input position s the gradient has reached; y is log scale."""
 
     def __init__(self) -> None:
-        super().__init__(background="w")
+        super().__init__(background="w", axisItems={"bottom": IndexAxis()})
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
@@ -298,8 +301,8 @@ class SaturationPlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.15)
         for name in ("left", "bottom"):
             item.getAxis(name).setTextPen("k")
-        item.setLabel("bottom", "fraction of steps left-saturated (gate < 0.1)", color="k")
-        item.setLabel("left", "fraction right-saturated (> 0.9)", color="k")
+        item.setLabel("bottom", "fraction of steps left-saturated (gate &lt; 0.1)", color="k")
+        item.setLabel("left", "fraction right-saturated (gate &gt; 0.9)", color="k")
         item.setXRange(-0.03, 1.03, padding=0)
         item.setYRange(-0.03, 1.03, padding=0)
         # The diagonal x + y = 1: units on it are always saturated one way or the other.
