@@ -32,10 +32,19 @@ PALETTE = (
 DIRECTION_NAMES = {"fwd": "forward", "bwd": "backward"}
 
 
-def signed_log(a: np.ndarray) -> np.ndarray:
-    """sign(a)·log10(1 + |a|) in float64: keeps 0 at 0 and the sign; NaN/Inf become 0."""
+def signed_decades(a: np.ndarray) -> tuple[np.ndarray, float]:
+    """(sign(a)·log10(|a| / floor), floor) with floor the smallest nonzero finite |a|: every
+    nonzero value, from 1e-30 to 1e+3, gets its own colour (a log10(1 + |a|) scale would
+    paint all gradients below 0.01 white). Zeros and non-finite values map to 0."""
     b = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    return np.sign(b) * np.log10(1.0 + np.abs(b))
+    mag = np.abs(b)
+    nonzero = mag[mag > 0]
+    if not nonzero.size:
+        return np.zeros_like(b), 0.0
+    floor = float(nonzero.min())
+    out = np.zeros_like(b)
+    np.log10(mag / floor, out=out, where=mag > 0)
+    return np.sign(b) * out, floor
 
 
 def loggable(y: np.ndarray) -> np.ndarray:
@@ -132,7 +141,8 @@ class NormPlot(pg.PlotWidget):
 
 
 class GradHeatmap(pg.GraphicsLayoutWidget):
-    """∂L/∂h_t of one lane and batch row as unit × time, coloured by sign·log₁₀(1 + |v|).
+    """∂L/∂h_t of one lane and batch row as unit × time on a signed log scale: colour by
+    sign(v)·log₁₀(|v| / smallest nonzero |v|), so the decades of a vanishing gradient show.
 
     `on_click(t, unit)` is called for a left click on a pixel; `on_hover(text)` with the
     exact value under the mouse ("" outside)."""
@@ -179,13 +189,13 @@ class GradHeatmap(pg.GraphicsLayoutWidget):
     def set_data(self, a: np.ndarray, title: str) -> None:
         """Show `a` (T, units) — raw gradients; drawn as signed log, hovered exactly."""
         self.data = a
-        shown = signed_log(a)
+        shown, floor = signed_decades(a)
         top = float(np.abs(shown).max()) if shown.size else 0.0
         top = top or 1.0
         self.image.setImage(shown, autoLevels=False, levels=(-top, top))
         self.image.setRect(QRectF(-0.5, -0.5, a.shape[0], a.shape[1]))
         self.bar.setLevels((-top, top))
-        self.bar.getAxis("right").setLabel("sign·log₁₀(1+|∂L/∂h|)", color="k")
+        self.bar.getAxis("right").setLabel(f"sign · log₁₀(|∂L/∂h| / {floor:.2g})", color="k")
         self.plot.setTitle(title, color="k", size="9pt")
         self.plot.setXRange(-0.5, a.shape[0] - 0.5, padding=0)
         self.plot.setYRange(-0.5, a.shape[1] - 0.5, padding=0)
