@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QCoreApplication, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QWidget
@@ -153,7 +154,7 @@ def plot_csv(view: Any) -> bytes:
         return norms_csv(view.result.grads)
     if plot is view.chain:
         cols = [(name.split(" (")[0], y) for name, (_x, y) in plot.data.items()]
-        xs = next(iter(plot.data.values()))[0] if plot.data else []
+        xs = next(iter(plot.data.values()))[0] if plot.data else np.zeros(0)
         return table_csv([("s", xs), *cols])
     cols = []
     for gate, (left, right) in plot.points.items():

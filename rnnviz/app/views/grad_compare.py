@@ -64,10 +64,10 @@ class ComparePage(QWidget):
         self.clip_spin = QDoubleSpinBox(self)
         self.clip_spin.setRange(1e-3, 1e6)
         self.clip_spin.setValue(1.0)
-        for w in (self.bias_check, self.clip_check):
-            w.toggled.connect(self._params_edited)
-        for w in (self.bias_spin, self.clip_spin):
-            w.valueChanged.connect(self._params_edited)
+        for check in (self.bias_check, self.clip_check):
+            check.toggled.connect(self._params_edited)
+        for spin in (self.bias_spin, self.clip_spin):
+            spin.valueChanged.connect(self._params_edited)
 
         self.plot = NormPlot()
         self.summary = QLabel("the comparison runs while this page is open", self)
