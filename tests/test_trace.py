@@ -146,7 +146,9 @@ def test_every_cancel_check_stops_the_trace(spec):
 @pytest.mark.parametrize("p", [p for p in PRESETS if p.key != "relu-explode"], ids=lambda p: p.key)
 def test_presets_trace_and_verify(p):
     tr = trace_spec(p.spec, p.options)
-    assert tr.verified and tr.max_abs_diff <= 1e-5 and tr.nonfinite == 0
+    # Round-off scales with the values: the exploding presets reach ~1e8 (float32 ulp ~8).
+    scale = max(1.0, float(np.abs(tr.tensors["output"]).max()))
+    assert tr.verified and tr.max_abs_diff <= 1e-5 * scale and tr.nonfinite == 0
     if p.options.stepper == "module":
         check_identities(tr)
     assert tr.spec == p.spec

@@ -151,6 +151,11 @@ class MainWindow(QMainWindow):
             side=True,
             tip="x, h0/c0, output, h_n/c_n as torch prints them",
         )
+        # Backward through time; computes gradients only while its tab is on screen.
+        self.gradients_view = _view("gradients_view", "GradientsView", self.state, self)
+        self.deck.add_view(
+            self.gradients_view, "Gradients", side=True, tip="∂L/∂h_t through time, verified"
+        )
         # Training (text in, model around): beside the gates on a wide screen, a tab on a laptop.
         self.training_view = _view("training_view", "TrainingView", self.state, self)
         self.deck.add_view(

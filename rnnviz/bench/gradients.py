@@ -83,6 +83,9 @@ def bench(spec: Spec, repeats: int = 5, loss: str = "last") -> tuple[float, floa
     module = build_module(spec, options)
     x, hx = spec_inputs(spec, options)
     ours, theirs, rel = [], [], 0.0
+    # Warm-up: the first call of each pays for lazy imports and allocator growth.
+    torch_forward_backward(module, x, hx, loss, spec.batch_first)
+    gradients_spec(spec, options, loss, module=module)
     for _ in range(repeats):  # alternate, so machine load falls on both alike
         theirs.append(torch_forward_backward(module, x, hx, loss, spec.batch_first))
         started = time.perf_counter()

@@ -173,15 +173,44 @@ def cancel_latency(quick: bool = False) -> list[Measure]:
     ]
 
 
+def grad_ratios(quick: bool = False) -> list[Measure]:
+    """Gradient trace ÷ torch's own forward + backward for the TRACE_CASES configs (target
+    ≤ 2.0), medians of alternated calls (rnnviz.bench.gradients.bench)."""
+    from rnnviz.bench.gradients import bench
+
+    out = []
+    for label, spec, _target in TRACE_CASES:
+        repeats = (2 if quick else 3) if spec.hidden_size >= 512 else (3 if quick else 7)
+        ours, theirs, rel = bench(spec, repeats)
+        out.append(
+            Measure(
+                f"gradients ÷ torch forward+backward, {label}",
+                ours / theirs,
+                "×",
+                2.0,
+                f"torch {theirs * 1000:.1f} ms, gradient trace {ours * 1000:.1f} ms "
+                f"(medians of {repeats}); grad rel Δ {rel:.1e}",
+            )
+        )
+    return out
+
+
 def run(quick: bool = False) -> list[Measure]:
-    """The core's benchmarks: trace ratios, trace memory, cancel latency (no Qt).
+    """The core's benchmarks: trace ratios, trace memory, cancel latency, gradient ratios
+    (no Qt).
 
     The window's latencies live with the app (`rnnviz.app.bench_gui`); `rnnviz bench` runs
     both in one process."""
     warnings.filterwarnings("ignore", category=UserWarning)
     from rnnviz.bench.training import training_ratio
 
-    return trace_ratios(quick) + trace_memory() + cancel_latency(quick) + training_ratio(quick)
+    return (
+        trace_ratios(quick)
+        + trace_memory()
+        + cancel_latency(quick)
+        + training_ratio(quick)
+        + grad_ratios(quick)
+    )
 
 
 def table(results: list[Measure]) -> str:

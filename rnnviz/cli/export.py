@@ -45,7 +45,7 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
         check_scale(args.scale)
         if fmt.needs_qt:
             # The drawn formats are registered by the layer that can draw them.
-            from rnnviz.app.drawing.render import ensure_qt_app
+            from rnnviz.app.drawing.formats import ensure_qt_app  # registers them too
 
             ensure_qt_app()
         options.check(spec)

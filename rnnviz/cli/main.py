@@ -42,6 +42,7 @@ _HANDLERS = {
     "code": ("rnnviz.cli.code", "cmd_code"),
     "train": ("rnnviz.cli.train", "cmd_train"),
     "trace-run": ("rnnviz.cli.train", "cmd_trace_run"),
+    "grad": ("rnnviz.cli.grad", "cmd_grad"),
 }
 
 
@@ -108,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("code", help="print torch code that reproduces the traced numbers")
     add_spec_flags(p)
     add_run_flags(p)
+    p = sub.add_parser("grad", help="gradients through time, verified against torch's backward")
+    add_spec_flags(p)
+    add_run_flags(p)
+    from rnnviz.cli.grad import add_grad_flags
+
+    add_grad_flags(p)
     sub.add_parser("presets", help="list the tutorial presets")
     p = sub.add_parser("bench", help="run the benchmark suite")
     p.add_argument("--json", action="store_true")

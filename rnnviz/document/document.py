@@ -30,9 +30,17 @@ _NO_SPEC = Spec()
 _NO_OPTIONS = RunOptions()
 
 
+#: Per-timestep gradients of a loss (rnnviz.grad), computed only while a view wants them.
+GRAD = "grad"
+#: RNN tanh / RNN relu / LSTM / GRU side by side (rnnviz.grad.chain.compare).
+COMPARE = "compare"
+
+
 @dataclass(frozen=True)
 class ResultKey:
-    """What produced a result: the job kind ("trace", later "grad", "train" …), spec, options."""
+    """What produced a result: the job kind ("trace", "grad", "compare" …), spec, options,
+    and `params`: the kind's own settings as sorted (name, value) pairs (e.g. the loss of a
+    gradient trace), () for kinds that have none."""
 
     kind: str
     spec: Spec
@@ -40,6 +48,8 @@ class ResultKey:
     #: What else the result depends on: None for the random-input trace; a training request
     #: or an epoch of a training history for the text jobs (rnnviz.document.training).
     source: Any = None
+    #: The kind's own settings as sorted (name, value) pairs, e.g. the gradients' loss.
+    params: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class Document:
     - sigFailed(str): a job failed; sigStatus(str): a one-line notice (e.g. cancelled).
     - sigCancelRequested(): the user asked to cancel; the runner listens.
     - sigWantedChanged(): the set of wanted result kinds grew or shrank.
+    - sigParamsChanged(kind): a kind's own settings changed (`set_params`); jobs follow.
     """
 
     sigSpecChanged = Signal(object)
@@ -101,6 +112,8 @@ class Document:
     sigSourceChanged = Signal()
     #: Cancel only the jobs of one kind (the training view's Cancel leaves traces running).
     sigCancelKind = Signal(str)
+    #: A kind's own settings changed (Document.set_params); the runner reschedules.
+    sigParamsChanged = Signal(str)
 
     def __init__(self, spec: Spec | None = None, options: RunOptions | None = None) -> None:
         self.spec: Spec = spec or Spec()
@@ -117,6 +130,8 @@ class Document:
         self._needs_source: set[str] = set()
         #: Result kinds whose running job should hold between steps (training's Pause).
         self.paused: set[str] = set()
+        #: kind → its own settings (see ResultKey.params), e.g. {"grad": {"loss": "sum"}}.
+        self.params: dict[str, dict[str, Any]] = {}
 
     # ---- edits ---------------------------------------------------------------------------
     def edit_spec(self, **changes: Any) -> bool:
@@ -197,12 +212,26 @@ class Document:
 
     # ---- results -------------------------------------------------------------------------
     def key(self, kind: str) -> ResultKey:
-        """The key a result of `kind` for the current spec, options and source would have."""
+        """The key a result of `kind` for the current spec, options, source and params would
+        have."""
+        source, params = self.sources.get(kind), self.params_key(kind)
         if kind in self._needs_source:
             # Such a result depends on its source alone (a training does not change when the
             # random-input spec is edited): fixed defaults stand in for spec and options.
-            return ResultKey(kind, _NO_SPEC, _NO_OPTIONS, self.sources.get(kind))
-        return ResultKey(kind, self.spec, self.options, self.sources.get(kind))
+            return ResultKey(kind, _NO_SPEC, _NO_OPTIONS, source, params)
+        return ResultKey(kind, self.spec, self.options, source, params)
+
+    def params_key(self, kind: str) -> tuple[tuple[str, Any], ...]:
+        """`kind`'s settings as the sorted (name, value) pairs a ResultKey carries."""
+        return tuple(sorted(self.params.get(kind, {}).items()))
+
+    def set_params(self, kind: str, **values: Any) -> None:
+        """Change settings of one result kind (e.g. set_params("grad", loss="sum")); the
+        runner computes the result for the new settings if some view wants it."""
+        new = {**self.params.get(kind, {}), **values}
+        if new != self.params.get(kind, {}):
+            self.params[kind] = new
+            self.sigParamsChanged.emit(kind)
 
     def result(self, kind: str) -> Any:
         """The result of `kind` for the current spec and options, or None if not computed."""

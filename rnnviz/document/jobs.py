@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.config.budget import check_budget
+from rnnviz.config.budget import BudgetError, check_budget, default_budget, estimate, human
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
-from rnnviz.document.document import TRACE
+from rnnviz.document.document import COMPARE, GRAD, TRACE
 
 Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
@@ -81,7 +81,72 @@ def _run_trace(spec: Spec, options: RunOptions, progress: Progress, cancel: Canc
     return compute_snapshot(spec, options, progress=progress, cancel=cancel)
 
 
-#: Result kind → job. The forward trace is what every view draws.
+def _check_grads(spec: Spec, options: RunOptions, copies: int) -> None:
+    """Refuse before allocating: a gradient trace holds its forward trace plus about as much
+    again (∂L/∂h_t, ∂L/∂c_t, both sides' ∂L/∂θ), and a comparison holds four of them."""
+    options.check(spec)
+    est = estimate(spec, graph_nodes=False)
+    need, limit = 2 * copies * est.total, default_budget()
+    if need > limit:
+        raise BudgetError(
+            "size",
+            f"gradients of this configuration need about {human(need)}, over the memory "
+            f"budget of {human(limit)}; reduce hidden_size, num_layers, seq_len or batch_size",
+        )
+
+
+def _check_grad(spec: Spec, options: RunOptions) -> None:
+    _check_grads(spec, options, 1)
+
+
+def _check_compare(spec: Spec, options: RunOptions) -> None:
+    _check_grads(spec, options, 4)
+
+
+def _describe_grad(spec: Spec, options: RunOptions) -> str:
+    return f"gradients through time of {spec.title()} over {spec.seq_len} steps …"
+
+
+def _run_grad(
+    spec: Spec, options: RunOptions, progress: Progress, cancel: Cancel, loss: str = "last"
+) -> Any:
+    """A `rnnviz.grad.result.GradResult` for `loss` (the kind's param; "last" by default)."""
+    from rnnviz.engine.threads import set_threads_for
+    from rnnviz.grad.result import grad_result
+
+    set_threads_for(spec)
+    return grad_result(spec, options, loss, progress=progress, cancel=cancel)
+
+
+def _describe_compare(spec: Spec, options: RunOptions) -> str:
+    return f"comparing RNN tanh, RNN relu, LSTM and GRU over {spec.seq_len} steps …"
+
+
+def _run_compare(
+    spec: Spec,
+    options: RunOptions,
+    progress: Progress,
+    cancel: Cancel,
+    loss: str = "last",
+    forget_bias: float | None = None,
+    clip: float | None = None,
+) -> Any:
+    """A `rnnviz.grad.chain.Comparison` at the options' weight scale, with the kind's params
+    (loss, forget-gate bias added to the LSTM, gradient clipping threshold)."""
+    from rnnviz.config.spec import SpecError
+    from rnnviz.engine.threads import set_threads_for
+    from rnnviz.grad.chain import compare
+
+    if forget_bias is not None and not spec.bias:
+        raise SpecError("bias", "a forget-gate bias needs bias=True")
+    set_threads_for(spec)
+    return compare(spec, options, loss, None, forget_bias, clip, progress=progress, cancel=cancel)
+
+
+#: Result kind → job. The forward trace is what every view draws; gradients and the
+#: comparison only while the Gradients view (or its Compare panel) is open.
 JOBS: dict[str, Job] = {
-    TRACE: Job(_check_trace, _describe_trace, _run_trace, run_source=_run_trace_source)
+    TRACE: Job(_check_trace, _describe_trace, _run_trace, run_source=_run_trace_source),
+    GRAD: Job(_check_grad, _describe_grad, _run_grad),
+    COMPARE: Job(_check_compare, _describe_compare, _run_compare),
 }

@@ -143,6 +143,7 @@ class Runner:
         doc.sigSpecChanged.connect(self.schedule)
         doc.sigOptionsChanged.connect(self.schedule)
         doc.sigWantedChanged.connect(self.schedule)
+        doc.sigParamsChanged.connect(self.schedule)
         doc.sigCancelRequested.connect(self.cancel)
         doc.sigSourceChanged.connect(self.schedule)
         doc.sigCancelKind.connect(self.cancel_kind)
@@ -311,7 +312,14 @@ class Runner:
                 )
                 record = req.job.run_source(req.key, ctx)
             else:
-                record = req.job.run(req.key.spec, req.key.options, progress, req.cancel.is_set)
+                # A kind with settings of its own (ResultKey.params) gets them as keywords.
+                record = req.job.run(
+                    req.key.spec,
+                    req.key.options,
+                    progress,
+                    req.cancel.is_set,
+                    **dict(req.key.params),
+                )
         except Cancelled:
             self._post_end(req.rid, "cancelled", "")
         except SpecError as exc:

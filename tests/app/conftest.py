@@ -11,6 +11,8 @@ import pytest  # noqa: E402
 from app_helpers import SMALL, wait_traced  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 
+# The drawn export formats (SVG/PNG/PDF, gate heatmaps) are registered by the app layer.
+import rnnviz.app.drawing.formats  # noqa: E402, F401
 from rnnviz.app.qt_post import TraceRunner  # noqa: E402
 from rnnviz.config.options import RunOptions  # noqa: E402
 from rnnviz.document.document import Document  # noqa: E402

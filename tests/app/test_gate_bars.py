@@ -10,7 +10,7 @@ import pytest
 from app_helpers import shown_view
 
 from rnnviz.analysis.scales import scale_groups
-from rnnviz.app.drawing.render import render_gates
+from rnnviz.app.drawing.formats import render_gates
 from rnnviz.app.views.gate_view import GateView
 from rnnviz.config.options import RunOptions
 from rnnviz.config.presets import preset

@@ -25,7 +25,7 @@ def test_layout_and_menus(window):
     for dock in (window.config_dock, window.timeline_dock):
         assert dock.isVisible()
     titles = [e.title for e in window.deck.entries]
-    assert titles == ["Graph", "Gates", "Shapes", "Equations", "Values", "Training"]
+    assert titles == ["Graph", "Gates", "Shapes", "Equations", "Values", "Gradients", "Training"]
     # Ctrl+1 … pick a view; the picked one is in front
     window.view_actions[1].trigger()
     assert window.gate_view in window.deck.current_views()

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.analysis.graph import DEFAULT_FOLD
-from rnnviz.app.drawing import render as _render  # noqa: F401 - registers the drawn formats
+from rnnviz.app.drawing import formats as _formats  # noqa: F401 - registers the drawn formats
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import Document
 from rnnviz.document.snapshot import draw_fold

@@ -42,7 +42,7 @@ from rnnviz.analysis.graph import build_graph
 from rnnviz.app.qt_messages import install_message_filter
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import Snapshot
-from rnnviz.io.export import ExportError, register_drawer
+from rnnviz.io.export import ExportError
 
 #: Empty border around the drawing, in scene units.
 MARGIN = 12.0
@@ -250,63 +250,3 @@ def render_graph(
     return render_scene(
         scene, fmt, scale, title=f"{spec.title()} unrolled over {spec.seq_len} steps"
     )
-
-
-def render_gates(
-    snapshot: Snapshot, fmt: str, *, timestep: int | None = None, scale: float = 1.0
-) -> bytes:
-    """The gate heatmaps of `snapshot` as PNG or SVG bytes, drawn by the window's GateView.
-
-    `timestep` is selected (the view marks it) when given.
-    """
-    if fmt not in ("png", "svg"):
-        raise ExportError(f"gate heatmaps export as png or svg, not {fmt!r}")
-    ensure_qt_app()
-    from rnnviz.app.views.gate_view import GateView
-    from rnnviz.document.document import Document
-
-    state = Document(snapshot.spec, snapshot.options)
-    state.set_snapshot(snapshot)
-    if timestep is not None:
-        state.select(t=timestep)
-    view = GateView(state)
-    view.set_figure_mode(True)
-    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-    view.resize(view.sizeHint().expandedTo(QSize(900, 600)))
-    view.show()
-    QCoreApplication.processEvents()
-    try:
-        return render_widget(view, fmt, scale, title=f"{snapshot.spec.title()} gates")
-    finally:
-        view.close()
-        view.deleteLater()
-
-
-def _draw_export(
-    spec: Spec,
-    fmt: str,
-    *,
-    snapshot: Snapshot | None,
-    timestep: int | None,
-    fold: int | None,
-    scale: float,
-) -> bytes:
-    return render_graph(spec, fmt, timestep=timestep, scale=scale, fold=fold)
-
-
-def _gates_export(
-    spec: Spec,
-    fmt: str,
-    *,
-    snapshot: Snapshot | None,
-    timestep: int | None,
-    fold: int | None,
-    scale: float,
-) -> bytes:
-    assert snapshot is not None  # export_bytes traces the spec first
-    return render_gates(snapshot, fmt.removeprefix("gates-"), timestep=timestep, scale=scale)
-
-
-# The core's export module knows data formats only; the formats drawn by Qt are ours.
-register_drawer("drawn", _draw_export)
-register_drawer("gates", _gates_export)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from rnnviz.config.budget import human
-from rnnviz.document.document import Document, JobStatus
+from rnnviz.document.document import GRAD, Document, JobStatus
 from rnnviz.document.snapshot import Snapshot
 from rnnviz.engine.record import Trace
 
@@ -64,7 +64,13 @@ class StatusBar(QStatusBar):
         self.addWidget(self.busy)
         self.addWidget(self.progress)
         self.addWidget(self.cancel_button)
-        for w in (self.seconds, self.memory, self.badge):
+        self.grad_badge = QLabel(self)
+        self.grad_badge.setToolTip(
+            "rnnviz's own backward recursion through time (∂L/∂x, ∂L/∂h0, ∂L/∂c0, every ∂L/∂θ) "
+            "compared with torch.autograd.grad through the real module"
+        )
+        self.grad_badge.setVisible(False)
+        for w in (self.seconds, self.memory, self.badge, self.grad_badge):
             self.addPermanentWidget(w)
         # A quick trace (most edits: ~10 ms) should not flash a progress bar, and showing and
         # hiding status widgets relayouts the bar each time, so they appear only once a trace
@@ -79,6 +85,22 @@ class StatusBar(QStatusBar):
         state.sigJobChanged.connect(self._job)
         state.sigFailed.connect(lambda msg: self.showMessage(f"trace failed: {msg}", 15000))
         state.sigStatus.connect(lambda msg: self.showMessage(msg, 8000))
+        # The gradient badge shows only while a gradient result of the current spec exists.
+        for sig in (state.sigResultChanged, state.sigSpecChanged, state.sigOptionsChanged):
+            sig.connect(self._grad)
+        state.sigParamsChanged.connect(self._grad)
+
+    def _grad(self, *_: object) -> None:
+        from rnnviz.grad.text import grad_badge_text
+
+        res = self.state.result(GRAD)
+        if res is None:
+            self.grad_badge.setVisible(False)
+            return
+        gt = res.grads
+        self.grad_badge.setText(grad_badge_text(gt))
+        self.grad_badge.setStyleSheet(GOOD if gt.grad_verified else BAD)
+        self.grad_badge.setVisible(True)
 
     def _job(self, job: JobStatus) -> None:
         if job.text != self.busy.text() or not job.running:

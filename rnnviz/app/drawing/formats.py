@@ -1,0 +1,75 @@
+"""The export formats the app draws, registered with the core's export module.
+
+The core (`rnnviz.io.export`) knows data formats only; importing this module registers the
+drawn diagram (SVG/PNG/PDF of the unrolled graph, `render.render_graph`) and the gate
+heatmaps (PNG/SVG of the window's own GateView in figure mode). The CLI and the export
+dialog import it when a drawn format is asked for. It lives apart from `render` so that a
+view may use the generic painting code without importing another view.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QSize, Qt
+
+from rnnviz.app.drawing.render import ensure_qt_app, render_graph, render_widget
+from rnnviz.app.views.gate_view import GateView
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import Document
+from rnnviz.document.snapshot import Snapshot
+from rnnviz.io.export import ExportError, register_drawer
+
+
+def render_gates(
+    snapshot: Snapshot, fmt: str, *, timestep: int | None = None, scale: float = 1.0
+) -> bytes:
+    """The gate heatmaps of `snapshot` as PNG or SVG bytes, drawn by the window's GateView.
+
+    `timestep` is selected (the view marks it) when given.
+    """
+    if fmt not in ("png", "svg"):
+        raise ExportError(f"gate heatmaps export as png or svg, not {fmt!r}")
+    ensure_qt_app()
+    state = Document(snapshot.spec, snapshot.options)
+    state.set_snapshot(snapshot)
+    if timestep is not None:
+        state.select(t=timestep)
+    view = GateView(state)
+    view.set_figure_mode(True)
+    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    view.resize(view.sizeHint().expandedTo(QSize(900, 600)))
+    view.show()
+    QCoreApplication.processEvents()
+    try:
+        return render_widget(view, fmt, scale, title=f"{snapshot.spec.title()} gates")
+    finally:
+        view.close()
+        view.deleteLater()
+
+
+def _draw_export(
+    spec: Spec,
+    fmt: str,
+    *,
+    snapshot: Snapshot | None,
+    timestep: int | None,
+    fold: int | None,
+    scale: float,
+) -> bytes:
+    return render_graph(spec, fmt, timestep=timestep, scale=scale, fold=fold)
+
+
+def _gates_export(
+    spec: Spec,
+    fmt: str,
+    *,
+    snapshot: Snapshot | None,
+    timestep: int | None,
+    fold: int | None,
+    scale: float,
+) -> bytes:
+    assert snapshot is not None  # export_bytes traces the spec first
+    return render_gates(snapshot, fmt.removeprefix("gates-"), timestep=timestep, scale=scale)
+
+
+register_drawer("drawn", _draw_export)
+register_drawer("gates", _gates_export)

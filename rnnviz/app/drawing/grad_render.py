@@ -1,0 +1,171 @@
+"""Gradient plots as files: PNG/SVG drawn by the window's own plot widgets, or CSV data.
+
+`render_norms` and `render_compare` build the Gradients view's widgets offscreen over a
+result (as `render_gates` does for the gate view) and paint them with `render_widget`, so a
+`rnnviz grad --plot` file looks like the window. `save_plot` is the view's Export… button.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QPoint, QRectF, QSize, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QWidget
+
+from rnnviz.app.drawing.render import ensure_qt_app, paint_to_bytes
+from rnnviz.config.options import RunOptions
+from rnnviz.io.export import ExportError, write_export
+
+#: Size of a plot drawn for a file, in pixels at scale 1.
+PLOT_SIZE = (900, 520)
+
+
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """'png', 'svg' or 'csv' from the file name; ExportError for anything else."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in ("png", "svg", "csv"):
+        raise ExportError(f"{path}: plots are saved as .png, .svg or .csv, not {ext or '(none)'}")
+    return ext
+
+
+def render_plot(widget: QWidget, fmt: str, scale: float = 1.0, title: str = "") -> bytes:
+    """A plot widget as PNG/SVG bytes, as on screen (`render_widget`'s painting, through
+    QWidget.render: pyqtgraph's views shadow `render` with QGraphicsView's scene render)."""
+    source = QRectF(0, 0, widget.width(), widget.height())
+
+    def draw(painter: QPainter, target: QRectF, src: QRectF) -> None:
+        painter.save()
+        painter.scale(target.width() / src.width(), target.height() / src.height())
+        QWidget.render(widget, painter, QPoint(0, 0))
+        painter.restore()
+
+    data = paint_to_bytes(draw, source, fmt, scale, title)
+    if fmt == "svg":
+        data = _flatten_strokes(data.decode("utf-8")).encode("utf-8")
+    return data
+
+
+_GROUP = re.compile(r'(<g [^>]*?transform="matrix\(([^)]*)\)")([^>]*>)(.*?)(</g>)', re.S)
+_PAIR = re.compile(r"(-?[\d.]+(?:e[-+]?\d+)?),(-?[\d.]+(?:e[-+]?\d+)?)")
+
+
+def _flatten_strokes(svg: str) -> str:
+    """Move the data transform of groups drawn with cosmetic pens into their coordinates.
+
+    Qt writes a curve as points in data units inside `<g transform="matrix(…)">` with
+    `vector-effect="non-scaling-stroke"`; renderers without that SVG 2 feature (librsvg,
+    older editors) scale the stroke by the data transform, drawing 1-px curves hundreds of
+    points wide. Mapping the points through the matrix and dropping it draws the same
+    picture everywhere."""
+
+    def fix(m: re.Match[str]) -> str:
+        head, matrix, rest, body, tail = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+        if "non-scaling-stroke" not in body:
+            return m.group(0)
+        a, b, c, d, e, f = (float(v) for v in matrix.split(","))
+
+        def pair(p: re.Match[str]) -> str:
+            x, y = float(p.group(1)), float(p.group(2))
+            return f"{a * x + c * y + e:.6g},{b * x + d * y + f:.6g}"
+
+        def coords(attr: re.Match[str]) -> str:
+            return f'{attr.group(1)}="{_PAIR.sub(pair, attr.group(2))}"'
+
+        if "<rect" in body or "<ellipse" in body or "<circle" in body or "<text" in body:
+            return m.group(0)  # only lines and paths are mapped
+        body = re.sub(r'\b(points|d)="([^"]*)"', coords, body)
+        head = head.replace(f"matrix({matrix})", "matrix(1,0,0,1,0,0)")
+        return head + rest + body + tail
+
+    return _GROUP.sub(fix, svg)
+
+
+def _paint(widget: QWidget, fmt: str, scale: float, title: str) -> bytes:
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    widget.resize(QSize(*PLOT_SIZE))
+    widget.show()
+    QCoreApplication.processEvents()
+    try:
+        return render_plot(widget, fmt, scale, title=title)
+    finally:
+        widget.close()
+        widget.deleteLater()
+
+
+def render_norms(
+    result: Any, fmt: str, options: RunOptions | None = None, scale: float = 1.0
+) -> bytes:
+    """The norm plot of a GradResult (‖∂L/∂h_t‖ per lane, ‖∂L/∂c_t‖ dashed) as PNG/SVG bytes."""
+    ensure_qt_app()
+    from rnnviz.app.views.gradients_view import GradientsView
+    from rnnviz.document.document import GRAD, Document
+
+    spec = result.spec
+    doc = Document(spec, options or RunOptions())
+    doc.set_params(GRAD, loss=result.grads.loss)
+    doc.set_result(doc.key(GRAD), result)
+    view = GradientsView(doc)
+    plot = view.norms
+    plot.cursor.setVisible(False)  # a file shows every step, not the window's selection
+    plot.setParent(None)
+    try:
+        return _paint(plot, fmt, scale, f"{spec.title()} gradient norms")
+    finally:
+        view.deleteLater()
+
+
+def render_compare(comparison: Any, fmt: str, layer: int = 0, direction: str = "fwd") -> bytes:
+    """The Compare page's overlaid norm plot of a Comparison as PNG/SVG bytes."""
+    ensure_qt_app()
+    from rnnviz.app.views.grad_compare import ComparePage
+    from rnnviz.document.document import Document
+    from rnnviz.document.selection import Selection
+
+    doc = Document(comparison.entries[0].spec)
+    page = ComparePage(doc)
+    page.result = comparison
+    page.set_selection(Selection(layer=layer, direction=direction))
+    page._draw()
+    plot = page.plot
+    plot.cursor.setVisible(False)
+    plot.setParent(None)
+    try:
+        return _paint(plot, fmt, 1.0, "gradient norms: RNN tanh, RNN relu, LSTM, GRU")
+    finally:
+        page.deleteLater()
+
+
+def plot_csv(view: Any) -> bytes:
+    """The data of the plot on the view's current page as CSV."""
+    from rnnviz.grad.text import compare_csv, norms_csv, table_csv
+
+    plot = view.current_plot()
+    if plot is view.compare.plot:
+        if view.compare.result is None:
+            raise ExportError("no comparison yet")
+        layer, d = view.compare._lane
+        return compare_csv(view.compare.result, layer, d)
+    if plot is view.norms:
+        return norms_csv(view.result.grads)
+    if plot is view.chain:
+        cols = [(name.split(" (")[0], y) for name, (_x, y) in plot.data.items()]
+        xs = next(iter(plot.data.values()))[0] if plot.data else np.zeros(0)
+        return table_csv([("s", xs), *cols])
+    cols = []
+    for gate, (left, right) in plot.points.items():
+        cols += [(f"{gate}_left", left), (f"{gate}_right", right)]
+    return table_csv(cols).replace(b"t,", b"unit,", 1)
+
+
+def save_plot(view: Any, path: str | os.PathLike[str]) -> None:
+    """Write the view's current plot to `path` (.png/.svg drawn by Qt, .csv its data)."""
+    fmt = plot_format(path)
+    if view.result is None and view.current_plot() is not view.compare.plot:
+        raise ExportError("no gradients yet")
+    data = plot_csv(view) if fmt == "csv" else render_plot(view.current_plot(), fmt)
+    write_export(path, data)

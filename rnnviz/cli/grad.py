@@ -1,0 +1,185 @@
+"""`rnnviz grad`: gradients through time of a seeded module, verified against torch's backward.
+
+`rnnviz grad [spec flags] [run flags] --loss {last,sum,hn} [--out FILE.npz] [--json]
+[--plot FILE.png|svg] [--csv FILE.csv]` prints one line with both verdicts (forward and
+gradients). `--compare` runs RNN tanh, RNN relu, LSTM and GRU on the same sizes, seed and
+input and prints ‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖ per layer and direction for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from rnnviz.cli.args import CliError, options_from_args
+from rnnviz.config.budget import human
+from rnnviz.config.spec import Spec, SpecError
+from rnnviz.io.atomic import WriteError
+
+
+def add_grad_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of `rnnviz grad` beyond the spec and run flags."""
+    from rnnviz.cli.args import _float
+
+    g = p.add_argument_group("gradients")
+    g.add_argument(
+        "--loss",
+        choices=("last", "sum", "hn"),
+        default="last",
+        help="last: L = Σ output[T−1]; sum: L = Σ output; hn: L = Σ h_n",
+    )
+    g.add_argument("--out", "-o", default=None, help="write trace + gradients to FILE.npz")
+    g.add_argument("--json", action="store_true", help="per-timestep norms as one JSON object")
+    g.add_argument(
+        "--compare",
+        action="store_true",
+        help="RNN tanh / RNN relu / LSTM / GRU on the same spec: decay ratio per layer",
+    )
+    g.add_argument(
+        "--forget-bias",
+        type=_float,
+        default=None,
+        help="with --compare: add this to the LSTM's forget-gate bias rows",
+    )
+    g.add_argument(
+        "--clip",
+        type=_float,
+        default=None,
+        help="with --compare: clip_grad_norm_ threshold (norms before and after)",
+    )
+    g.add_argument("--plot", default=None, help="draw the norm plot to FILE.png or FILE.svg")
+    g.add_argument("--csv", default=None, help="write the per-timestep norms to FILE.csv")
+
+
+def _finite(v: float) -> Any:
+    return v if math.isfinite(v) else str(v)
+
+
+def norms_json(gt: Any) -> dict[str, Any]:
+    """{"loss", "loss_value", "grad_verified", "norms": {"l0/fwd/h": [...], ...}}."""
+    spec = gt.spec
+    norms: dict[str, list[Any]] = {}
+    for layer in range(spec.num_layers):
+        for d in spec.directions:
+            norms[f"l{layer}/{d}/h"] = [_finite(float(v)) for v in gt.norms(layer, d)]
+            if spec.cell == "lstm":
+                norms[f"l{layer}/{d}/c"] = [_finite(float(v)) for v in gt.c_norms(layer, d)]
+    return {
+        "spec": spec.title(),
+        "loss": gt.loss,
+        "loss_value": _finite(gt.loss_value),
+        "verified": bool(gt.trace.verified),
+        "grad_verified": bool(gt.grad_verified),
+        "grad_max_abs_diff": gt.grad_max_abs_diff,
+        "grad_max_rel_diff": gt.grad_max_rel_diff,
+        "norms": norms,
+    }
+
+
+def compare_text(cmp: Any) -> str:
+    """The `--compare` table: one row per cell, one column per (layer, direction)."""
+    first = cmp.entries[0]
+    lanes = sorted(first.decay, key=lambda k: (k[0], k[1] != "fwd"))
+    names = [f"l{layer}" + (f" {d}" if first.spec.bidirectional else "") for layer, d in lanes]
+    head = (
+        f"‖∂L/∂h_0‖ / ‖∂L/∂h_{{T−1}}‖ (backward lanes: first step T−1 over last 0), "
+        f"loss {cmp.loss}, T = {first.spec.seq_len}, weights × {cmp.weight_scale:g}"
+    )
+    if cmp.forget_bias is not None:
+        head += f", LSTM forget bias +{cmp.forget_bias:g}"
+    rows = [head, "cell      " + "".join(f"{n:>12}" for n in names) + "   ‖∂L/∂θ‖"]
+    for e in cmp.entries:
+        ratios = "".join(f"{e.decay[k]:>12.3g}" for k in lanes)
+        grad = f"{e.grad_norm:.4g}"
+        if e.clipped_norm is not None:
+            grad += f" → {e.clipped_norm:.4g} (clip {cmp.clip:g})"
+        rows.append(f"{e.label:<10}{ratios}   {grad}")
+    return "\n".join(rows)
+
+
+def _write(path: str, data: bytes) -> None:
+    from rnnviz.io.export import write_export
+
+    try:
+        write_export(path, data)
+    except WriteError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _plot_format(path: str) -> str:
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    if ext not in ("png", "svg"):
+        raise CliError(f"--plot {path}: draw to a .png or .svg file")
+    return ext
+
+
+def cmd_grad(args: argparse.Namespace, spec: Spec) -> int:
+    """`rnnviz grad`: see the module docstring. Exit 0; 2 for a user error."""
+    from rnnviz.document.jobs import JOBS
+    from rnnviz.grad.text import compare_csv, grad_badge_text, norms_csv
+
+    options = options_from_args(args, args._explicit)
+    if args.plot:
+        _plot_format(args.plot)
+    if args.compare:
+        if args.out:
+            raise CliError("--out writes one module's gradients; drop it with --compare")
+        if args.forget_bias is not None and not spec.bias:
+            raise SpecError("forget_bias", "needs bias (drop --no-bias)")
+        JOBS["compare"].check(spec, options)
+        from rnnviz.grad.chain import compare
+
+        cmp = compare(spec, options, args.loss, None, args.forget_bias, args.clip)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        e.label: {
+                            f"l{layer}/{d}": _finite(v) for (layer, d), v in sorted(e.decay.items())
+                        }
+                        for e in cmp.entries
+                    },
+                    indent=1,
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            print(compare_text(cmp))
+        if args.csv:
+            _write(args.csv, compare_csv(cmp))
+        if args.plot:
+            from rnnviz.app.drawing.grad_render import render_compare
+
+            _write(args.plot, render_compare(cmp, _plot_format(args.plot)))
+        return 0
+    if args.forget_bias is not None or args.clip is not None:
+        raise CliError("--forget-bias and --clip apply to --compare")
+    JOBS["grad"].check(spec, options)
+    from rnnviz.grad.result import grad_result
+
+    res = grad_result(spec, options, args.loss)
+    gt = res.grads
+    if args.out:
+        try:
+            gt.save(args.out)
+        except WriteError as exc:
+            raise CliError(str(exc)) from None
+    if args.csv:
+        _write(args.csv, norms_csv(gt))
+    if args.plot:
+        from rnnviz.app.drawing.grad_render import render_norms
+
+        _write(args.plot, render_norms(res, _plot_format(args.plot), options))
+    if args.json:
+        print(json.dumps(norms_json(gt), ensure_ascii=False))
+        return 0
+    fwd = "matches torch" if gt.trace.verified else "DIFFERS from torch"
+    print(
+        f"{spec.title()}: forward {fwd}: max |Δ| = {gt.trace.max_abs_diff:.3g}; "
+        f"{grad_badge_text(gt)}; loss {gt.loss} = {gt.loss_value:.6g}"
+        + (f" -> {args.out}" if args.out else "")
+        + f" ({human(gt.trace.nbytes)} traced, {gt.seconds * 1000:.0f} ms)"
+    )
+    return 0

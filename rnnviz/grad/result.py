@@ -1,0 +1,183 @@
+"""What the Gradients view draws, computed once off the GUI thread: one `GradResult` record.
+
+A `GradResult` holds the verified `GradTrace` plus the two things a view must not compute
+itself because they need torch or are per-step linear algebra: the spectral norm of every
+step Jacobian (the chain's factors, for every lane and batch row when that is affordable)
+and the gate saturation fractions. The running product of the factors and the bound are
+plain arithmetic on these numbers, so moving the selected t costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.grad.backward import param_name
+from rnnviz.grad.chain import step_jacobians
+from rnnviz.grad.gradients import (
+    Cancel,
+    Cancelled,
+    Progress,
+    Saturation,
+    gradients_spec,
+    saturation,
+)
+from rnnviz.grad.record import GradTrace
+
+#: Largest step-Jacobian work the job takes on: Σ over lanes and batch rows of T · n³
+#: (one SVD of an n × n matrix per step); beyond it the chain is not computed (and says so).
+CHAIN_WORK = 4e9
+#: Largest number of float64 entries of the step Jacobians of one lane held at once.
+CHAIN_MEMORY = 3e7
+#: The σ gates saturation is counted for (tanh candidates are not bounded by 0 and 1).
+SIGMA_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "rnn": ()}
+
+ChainKey = tuple[int, str, int]  # (layer, direction, batch row)
+
+
+@dataclass(frozen=True)
+class ChainFactors:
+    """The chain of one (layer, direction, batch row), by input position.
+
+    - `factor[s]`: ‖J_s‖₂, the exact spectral norm (float64) of the step Jacobian
+      ∂state_s/∂state_prev(s): diag(φ'(a_s))·W_hh for an RNN, the full ∂h_s/∂h_{s−1} for a
+      GRU, the (h, c) state's Jacobian for an LSTM (see rnnviz.grad.chain.step_jacobians).
+    - `w_hh_norm`: ‖W_hh‖₂ of the lane.
+    - `step_bound[s]`: RNN only, max_u φ'(a_s)·‖W_hh‖₂ (≥ factor[s]); else None.
+    - `bound`: RNN only, ‖W_hh‖₂ · sup φ' = ‖W_hh‖₂ (sup tanh' = sup relu' = 1); else None.
+    """
+
+    factor: np.ndarray
+    w_hh_norm: float
+    step_bound: np.ndarray | None
+    bound: float | None
+
+    def steps(self, t: int, direction: str) -> np.ndarray:
+        """Input positions the gradient from step t visits, in order: t, t−1, …, 0 forward;
+        t, t+1, …, T−1 backward."""
+        n = len(self.factor)
+        return np.arange(t, n) if direction == "bwd" else np.arange(t, -1, -1)
+
+    def running_product(self, t: int, direction: str) -> np.ndarray:
+        """∏ of factor over steps(t)[: k + 1] for every k: the textbook bound on
+        ‖∂state_t/∂state_prev(s)‖, float64, in steps(t) order."""
+        return np.cumprod(self.factor[self.steps(t, direction)])
+
+
+def reached(gt: GradTrace, layer: int, direction: str, batch: int, steps: np.ndarray) -> np.ndarray:
+    """‖∂L/∂state_s‖ / ‖∂L/∂state_{steps[0]}‖ for s in `steps` (batch row `batch`), float64.
+
+    The state is h (and c for an LSTM, stacked). This is what the gradient that left
+    steps[0] actually delivered at s — the true product ‖(J_t⋯J_s)ᵀ g‖ when the loss reads
+    only step t (loss "last", one layer); otherwise it also holds what other steps' and the
+    layers above's terms added on the way. Unlike ∏‖J_s‖₂ it is no bound: it is the number."""
+    dh = np.asarray(gt.dh[(layer, direction)][:, batch], dtype=np.float64)
+    sq = (dh * dh).sum(axis=1)
+    if (layer, direction) in gt.dc:
+        dc = np.asarray(gt.dc[(layer, direction)][:, batch], dtype=np.float64)
+        sq = sq + (dc * dc).sum(axis=1)
+    norms = np.sqrt(sq)[steps]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return norms / norms[0] if len(norms) and norms[0] > 0 else np.full(len(norms), np.nan)
+
+
+@dataclass(frozen=True)
+class GradResult:
+    """The grad job's record.
+
+    - `grads`: the GradTrace (rnnviz's recursion beside torch's autograd, with the verdict);
+    - `chains[(layer, dir, batch)]`: ChainFactors; empty when too costly (`chain_note` says
+      why), or only batch row 0 when every row would be too costly;
+    - `saturation[(layer, dir, gate)]`: Saturation(left, right) per unit, pooled over batch
+      rows, for the σ gates (LSTM i f o, GRU r z; none for an RNN);
+    - `state_size`: n of the step Jacobians (H_out; H_out + H for LSTM).
+    """
+
+    grads: GradTrace
+    chains: dict[ChainKey, ChainFactors]
+    chain_note: str
+    saturation: dict[tuple[int, str, str], Saturation] = field(default_factory=dict)
+    state_size: int = 0
+
+    @property
+    def spec(self) -> Spec:
+        """The traced spec."""
+        return self.grads.spec
+
+
+def _state_size(spec: Spec) -> int:
+    return spec.out_hidden + (spec.hidden_size if spec.cell == "lstm" else 0)
+
+
+def chain_rows(spec: Spec) -> tuple[tuple[int, ...], str]:
+    """The batch rows whose chains the job computes and, if not all, why (one line)."""
+    n = _state_size(spec)
+    lanes = spec.num_layers * spec.num_directions
+    per_row = lanes * spec.seq_len * float(n) ** 3
+    if spec.seq_len * float(n) ** 2 > CHAIN_MEMORY or per_row > CHAIN_WORK:
+        return (), (
+            f"chain not computed: {lanes} lane(s) × {spec.seq_len} steps of {n} × {n} step "
+            f"Jacobians is past this view's budget (T·n³ ≤ {CHAIN_WORK:.0e}); "
+            "try a smaller hidden size or sequence"
+        )
+    if per_row * spec.batch_size > CHAIN_WORK:
+        return (0,), "chain computed for batch row 0 only (every row is past the budget)"
+    return tuple(range(spec.batch_size)), ""
+
+
+def chain_factors(
+    gt: GradTrace, layer: int, direction: str, batch: int, cancel: Cancel | None = None
+) -> ChainFactors:
+    """The ChainFactors of one lane and batch row (one batched SVD per 32 steps)."""
+    jac = step_jacobians(gt, layer, direction, batch)
+    norms: list[float] = []
+    for k in range(0, len(jac), 32):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        norms.extend(torch.linalg.matrix_norm(torch.stack(jac[k : k + 32]), ord=2).tolist())
+    w = gt.trace.params[param_name("weight_hh", layer, direction, gt.cell)]
+    w_norm = float(torch.linalg.matrix_norm(torch.from_numpy(np.asarray(w)).double(), ord=2))
+    step_bound = bound = None
+    if gt.spec.cell == "rnn":
+        h = gt.trace.gates[(layer, direction, "h")][:, batch].astype(np.float64)
+        deriv = (h > 0).astype(np.float64) if gt.spec.nonlinearity == "relu" else 1 - h * h
+        step_bound = deriv.max(axis=1) * w_norm
+        bound = w_norm
+    return ChainFactors(np.array(norms), w_norm, step_bound, bound)
+
+
+def grad_result(
+    spec: Spec,
+    options: RunOptions,
+    loss: str = "last",
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> GradResult:
+    """Gradients of `loss` for (spec, options), verified against torch, plus the chain's
+    factors and the σ gates' saturation. Progress: 0–0.8 gradients, 0.8–1 chains."""
+
+    def part(f: float) -> None:
+        if progress is not None:
+            progress(0.8 * f)
+
+    gt = gradients_spec(spec, options, loss, progress=part, cancel=cancel)
+    rows, note = chain_rows(spec)
+    lanes = [(layer, d) for layer in range(spec.num_layers) for d in spec.directions]
+    chains: dict[ChainKey, ChainFactors] = {}
+    total = max(1, len(rows) * len(lanes))
+    for b in rows:
+        for layer, d in lanes:
+            chains[(layer, d, b)] = chain_factors(gt, layer, d, b, cancel)
+            if progress is not None:
+                progress(0.8 + 0.2 * len(chains) / total)
+    sat = {
+        (layer, d, g): saturation(gt.trace, layer, d, g)
+        for layer, d in lanes
+        for g in SIGMA_GATES[spec.cell]
+    }
+    return GradResult(gt, chains, note, sat, _state_size(spec))

@@ -1,0 +1,164 @@
+"""The Gradients view in the window: computed only while its tab is open, linked to the
+selection, its curves equal to the record's norms, saturation clicks select units."""
+
+from __future__ import annotations
+
+import numpy as np
+from app_helpers import SMALL, wait_traced
+from PySide6.QtCore import QPointF, Qt
+
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import COMPARE, GRAD
+
+
+def open_gradients(qtbot, window, page: int = 0):
+    view = window.gradients_view
+    window.deck.show_view(view)
+    view.pages.setCurrentIndex(page)
+    qtbot.waitUntil(lambda: window.state.result(GRAD) is not None, timeout=60_000)
+    wait_traced(qtbot, window.runner)
+    return view
+
+
+def test_opening_the_tab_runs_a_grad_job_and_draws_every_lane(qtbot, window):
+    state = window.state
+    assert GRAD not in state.wanted() and state.result(GRAD) is None
+    view = open_gradients(qtbot, window)
+    gt = state.result(GRAD).grads
+    assert view.result is state.result(GRAD)
+    lanes = [(la, d) for la in range(SMALL.num_layers) for d in SMALL.directions]
+    h_curves = {k: c for k, c in view.norms.curves.items() if k.startswith("h ")}
+    c_curves = {k: c for k, c in view.norms.curves.items() if k.startswith("c ")}
+    assert len(h_curves) == len(lanes) == 4 and len(c_curves) == 4  # LSTM: ‖∂L/∂c_t‖ too
+    for la, d in lanes:
+        name = f"layer {la} {'forward' if d == 'fwd' else 'backward'}"
+        x, y = view.norms.curves[f"h {name}"].getOriginalDataset()
+        assert len(x) == SMALL.seq_len
+        expected = gt.norms(la, d)
+        np.testing.assert_array_equal(view.norms.data[f"h {name}"], expected)
+        shown = expected > 0
+        np.testing.assert_allclose(y[shown], expected[shown], rtol=1e-12)
+        assert np.isnan(y[~shown]).all()  # zeros are gaps on a log axis, not fake values
+        np.testing.assert_array_equal(view.norms.data[f"c {name}"], gt.c_norms(la, d))
+    # The badge beside the forward one carries the gradient verdict.
+    badge = window.status.grad_badge
+    assert badge.isVisibleTo(window) and badge.text().startswith("gradients match torch: max |Δ| =")
+
+
+def test_moving_t_moves_the_cursors_and_the_chain(qtbot, window):
+    view = open_gradients(qtbot, window)
+    view.pages.setCurrentIndex(1)
+    window.state.select(t=1, layer=1, direction="bwd")
+    assert view.norms.cursor_t() == 1
+    assert round(view.heatmap.t_line.value()) == 1
+    chain = view.chain.data["∏‖J_s‖₂ (upper bound)"]
+    np.testing.assert_array_equal(chain[0], np.arange(1, SMALL.seq_len))  # bwd: t, t+1, …
+    # What actually reached s: the total gradient's norm relative to t's, from the GradTrace.
+    got = view.chain.data["‖∂L/∂h_s‖ ÷ ‖∂L/∂h_t‖ (what reached s)"][1]
+    gt = window.state.result(GRAD).grads
+    sq = (gt.dh[(1, "bwd")][:, 0].astype(np.float64) ** 2).sum(1)
+    sq = sq + (gt.dc[(1, "bwd")][:, 0].astype(np.float64) ** 2).sum(1)
+    norms = np.sqrt(sq)[1:]
+    # Top backward lane under loss "last": nothing flows to t=1, so the ratio is undefined.
+    want = norms / norms[0] if norms[0] > 0 else np.full(len(norms), np.nan)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    window.timeline.step_forward()
+    assert view.norms.cursor_t() == 2
+    assert "From t = 2 (layer 1 backward" in view.chain_text.text()
+    np.testing.assert_array_equal(
+        view.heatmap.data, window.state.result(GRAD).grads.dh[(1, "bwd")][:, 0, :]
+    )
+
+
+def test_clicking_a_saturation_point_selects_its_unit(qtbot, window):
+    state = window.state
+    state.edit_spec(seq_len=30, num_layers=1, bidirectional=False, hidden_size=8)
+    state.edit_options(weight_scale=3.0)
+    view = open_gradients(qtbot, window, page=2)
+    qtbot.waitUntil(lambda: view.result.spec.seq_len == 30, timeout=60_000)
+    state.select(unit=0)
+    plot = view.saturation
+    left, right = plot.points["f"]
+    # A unit whose point no other gate's or unit's point covers.
+    pts = [
+        (g, u, lx, ry)
+        for g, (lv, rv) in plot.points.items()
+        for u, (lx, ry) in enumerate(zip(lv, rv))
+    ]
+    unique = [
+        (g, u, lx, ry)
+        for g, u, lx, ry in pts
+        if u != 0 and sum(abs(lx - a) < 0.03 and abs(ry - b) < 0.03 for _, _, a, b in pts) == 1
+    ]
+    assert unique, "no saturation point stands alone in this configuration"
+    _, unit, lx, ry = unique[0]
+    vb = plot.getPlotItem().getViewBox()
+    pos = plot.mapFromScene(vb.mapViewToScene(QPointF(lx, ry)))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: state.selection.unit == unit, timeout=5_000)
+    # Selected everywhere: the gate view's unit line follows.
+    assert window.gate_view.cursor_unit() == unit
+
+
+def test_hidden_view_computes_no_gradients_on_edit(qtbot, window):
+    state = window.state
+    open_gradients(qtbot, window)
+    window.deck.show_view(window.shapes_view)  # Shapes: the Gradients view is hidden
+    assert GRAD not in state.wanted()
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        state.edit_spec(hidden_size=7)
+    wait_traced(qtbot, window.runner)
+    assert state.snapshot.spec.hidden_size == 7
+    assert state.result(GRAD) is None
+    assert all(k.spec.hidden_size == 6 for k in state.results if k.kind == GRAD)
+    assert not window.status.grad_badge.isVisibleTo(window)
+
+
+def test_loss_combo_and_compare_page(qtbot, window):
+    state = window.state
+    view = open_gradients(qtbot, window)
+    view.loss_combo.setCurrentIndex(view.loss_combo.findData("sum"))
+    qtbot.waitUntil(
+        lambda: state.result(GRAD) is not None and view.result.grads.loss == "sum", timeout=60_000
+    )
+    assert COMPARE not in state.wanted()
+    view.pages.setCurrentWidget(view.compare)
+    assert COMPARE in state.wanted()
+    qtbot.waitUntil(lambda: view.compare.result is not None, timeout=120_000)
+    wait_traced(qtbot, window.runner)
+    assert [e.label for e in view.compare.result.entries] == ["RNN tanh", "RNN relu", "LSTM", "GRU"]
+    assert view.compare.result.loss == "sum"
+    assert set(view.compare.plot.curves) == {"RNN tanh", "RNN relu", "LSTM", "GRU"}
+    gru = view.compare.result.entry("GRU")
+    np.testing.assert_array_equal(view.compare.plot.data["GRU"], gru.norms[(0, "fwd")])
+    view.compare.scale_spin.setValue(2.0)  # the document's weight scale, shared
+    assert state.options.weight_scale == 2.0
+    window.deck.show_view(window.shapes_view)
+    assert COMPARE not in state.wanted() and GRAD not in state.wanted()
+
+
+def test_export_png_svg_csv(qtbot, window, tmp_path):
+    from rnnviz.app.drawing.grad_render import save_plot
+
+    view = open_gradients(qtbot, window)
+    for name in ("n.png", "n.svg", "n.csv"):
+        save_plot(view, tmp_path / name)
+    assert (tmp_path / "n.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (tmp_path / "n.svg").read_bytes()
+    rows = (tmp_path / "n.csv").read_text().splitlines()
+    assert rows[0].startswith("t,h_l0_fwd,c_l0_fwd") and len(rows) == SMALL.seq_len + 1
+
+
+def test_standalone_view_with_options(qtbot):
+    from rnnviz.app.views.gradients_view import GradientsView
+    from rnnviz.document.document import Document
+    from rnnviz.grad.result import grad_result
+
+    spec = Spec("gru", 3, 4, 1, seq_len=5)
+    doc = Document(spec, RunOptions())
+    doc.set_result(doc.key(GRAD), grad_result(spec, RunOptions()))
+    view = GradientsView(doc)
+    qtbot.addWidget(view)
+    assert set(view.norms.curves) == {"h layer 0"}
+    assert "gradients match torch" in view.caption.text()
