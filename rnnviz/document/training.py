@@ -112,6 +112,9 @@ class TextSnapshot(Snapshot):
     epoch: int = 0
     stages: Any = None
     history: TrainingHistory | None = None
+    #: The labels of the graph around the RNN (rnnviz.analysis.text_graph.TextFrame): the
+    #: graph is drawn with them, and a re-fold or an export rebuilds it with them.
+    frame: Any = None
 
 
 # ---- the document side (GUI thread) ---------------------------------------------------------
@@ -276,7 +279,8 @@ def run_epoch_trace(key: ResultKey, ctx: JobContext) -> TextSnapshot:
     prun = run_pipeline(run.pipeline, run.epochs[source.epoch - 1].state)
     if tr.spec != spec:
         spec = tr.spec  # one sequence alone is shorter than the padded batch
-    graph = build_graph(spec, fold=draw_fold(spec))
+    frame = text_frame(prun, source.epoch, source.sequence)
+    graph = build_graph(spec, fold=draw_fold(spec), text=frame)
     return TextSnapshot(
         spec,
         key.options,
@@ -287,6 +291,57 @@ def run_epoch_trace(key: ResultKey, ctx: JobContext) -> TextSnapshot:
         epoch=source.epoch,
         stages=prun,
         history=source.history,
+        frame=frame,
+    )
+
+
+def text_frame(prun: Any, epoch: int = 0, sequence: int | None = None) -> Any:
+    """The TextFrame (rnnviz.analysis.text_graph) of a recorded pass `prun`
+    (rnnviz.text.pipeline.PipelineRun): the tokens fed at each step, the encoder and head
+    modules, the predicted and target token per step and the per-step shapes, all read from
+    that pass's tensors. `sequence` b keeps only row b (the trace of one sequence alone)."""
+    from rnnviz.analysis.text_graph import TextFrame
+
+    model, pipe, fwd = prun.model, prun.pipeline, prun.forward
+    s = pipe.settings
+    rows = list(range(len(pipe.inputs))) if sequence is None else [sequence]
+    width = max(len(pipe.inputs[b]) for b in rows)
+    tv = pipe.target_vocab
+
+    def per_step(table: list[list[str]]) -> tuple[str, ...]:
+        # Several sequences at one step read "h | a"; padding past a length shows "·".
+        return tuple(
+            " | ".join(r[t] if t < len(r) else "·" for r in table) for t in range(width)
+        )
+
+    tokens = per_step([list(pipe.input_tokens[b]) for b in rows])
+    pred = fwd.scores.detach().max(dim=-1).indices  # (B, T) per step, (B,) for head "last"
+    lengths = pipe.lengths
+    if pred.dim() == 2:
+        predicted = per_step([tv.decode(pred[b, : lengths[b]].tolist()) for b in rows])
+    else:  # one class per sequence, read at its last step
+        last = [[""] * (lengths[b] - 1) + tv.decode([int(pred[b])]) for b in rows]
+        predicted = per_step(last)
+    targets = per_step([list(pipe.target_tokens[b]) for b in rows]) if pipe.target_tokens else ()
+    n = len(rows)
+    c = int(fwd.logits.shape[-1])
+    if model.embedding is not None:
+        encoder = f"Embedding({model.vocab_size}, {s.embedding_dim})"
+    else:
+        encoder = f"one_hot({model.vocab_size})"
+    head = f"Linear({s.hidden_size}, {model.num_classes})" if model.head is not None else ""
+    return TextFrame(
+        tokens=tokens,
+        encoder=encoder,
+        index_shape=f"({n},)",
+        encoded_shape=f"({n}, {model.input_size})",
+        head=head,
+        head_mode=s.head if model.head is not None else "none",
+        head_in_shape=f"({n}, {s.hidden_size})",
+        logits_shape=f"({n}, {c})",
+        predicted=predicted,
+        targets=targets,
+        epoch=epoch,
     )
 
 
