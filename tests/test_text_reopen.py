@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rnnviz.document.document import ResultKey
 from rnnviz.document.jobs import JobContext
 from rnnviz.document.training import TRAIN, TrainRequest, reproduction, run_training
-from rnnviz.document.document import ResultKey
 from rnnviz.io.run_file import load_run, save_run
 from rnnviz.text.presets import text_preset
 from rnnviz.text.training import train
@@ -34,8 +34,8 @@ def test_reopened_file_is_checked_against_its_history(tmp_path):
     assert ok and "all 15 losses match" in msg
     # Through the job, as the window does: the request carries the file.
     req = TrainRequest(saved.settings, 1, saved, str(path))
-    from rnnviz.config.spec import Spec
     from rnnviz.config.options import RunOptions
+    from rnnviz.config.spec import Spec
 
     hist = run_training(
         ResultKey(TRAIN, Spec(), RunOptions(), req), JobContext(lambda p: None, lambda: False)

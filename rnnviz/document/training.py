@@ -406,9 +406,7 @@ def text_frame(prun: Any, epoch: int = 0, sequence: int | None = None) -> Any:
 
     def per_step(table: list[list[str]]) -> tuple[str, ...]:
         # Several sequences at one step read "h | a"; padding past a length shows "·".
-        return tuple(
-            " | ".join(r[t] if t < len(r) else "·" for r in table) for t in range(width)
-        )
+        return tuple(" | ".join(r[t] if t < len(r) else "·" for r in table) for t in range(width))
 
     tokens = per_step([list(pipe.input_tokens[b]) for b in rows])
     pred = fwd.scores.detach().max(dim=-1).indices  # (B, T) per step, (B,) for head "last"

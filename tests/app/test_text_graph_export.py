@@ -51,7 +51,9 @@ def test_embedding_graph_structure_and_data_exports():
         assert g.edges[f"y{t}", f"head{t}"]["shape"] == "(1, 8)"
         assert g.edges[f"head{t}", f"pred{t}"]["shape"] == "(1, 4)"
         assert g.nodes[f"pred{t}"]["target"] == "ohlol"[t]
-    assert "".join(g.nodes[f"pred{t}"]["predicted"] for t in range(5)) == run.epochs[14].predicted[0]
+    assert (
+        "".join(g.nodes[f"pred{t}"]["predicted"] for t in range(5)) == run.epochs[14].predicted[0]
+    )
     # Every edge carries a shape.
     assert all(d.get("shape") for _, _, d in g.edges(data=True))
     # The data exports of the text snapshot carry the same nodes.
@@ -94,7 +96,9 @@ def test_drawn_svg_of_a_text_epoch_renders(qapp, tmp_path):
     assert img.width() > 600 and img.height() > 600
     # Pixels of the head's pink fill (#fce7f3) are drawn.
     arr = np.array(
-        [[img.pixelColor(x, y).name() for x in range(0, img.width(), 3)]
-         for y in range(0, img.height(), 3)]
+        [
+            [img.pixelColor(x, y).name() for x in range(0, img.width(), 3)]
+            for y in range(0, img.height(), 3)
+        ]
     )
     assert (arr == "#fce7f3").sum() > 50

@@ -271,9 +271,8 @@ class GraphScene(QGraphicsScene):
             return f"{attrs['label']} on y_{attrs['t']}: hidden state → one score per class"
         if kind == "pred":
             target = attrs.get("target", "")
-            return (
-                f"argmax of the scores at t = {attrs['t']}: {attrs['label'][2:]}"
-                + (f" (target '{target}')" if target else "")
+            return f"argmax of the scores at t = {attrs['t']}: {attrs['label'][2:]}" + (
+                f" (target '{target}')" if target else ""
             )
         if kind == "concat":
             h = spec.out_hidden
@@ -355,8 +354,10 @@ class GraphScene(QGraphicsScene):
     # ---- row labels, cursor, title, legend ---------------------------------------------------
     def _draw_row_labels(self) -> None:
         left = min(p.x() for p in self.positions.values()) - SIZES["h0"][0] / 2 - 12
-        y_out = max((a["y"] for _, a in self.graph.nodes(data=True) if a["kind"] == "output"),
-                    default=self._top)
+        y_out = max(
+            (a["y"] for _, a in self.graph.nodes(data=True) if a["kind"] == "output"),
+            default=self._top,
+        )
         rows: dict[float, str] = {0.0: "input", y_out: "output"}
         for _, attrs in self.graph.nodes(data=True):
             if attrs["kind"] in TEXT_ROWS:

@@ -216,7 +216,10 @@ class GraphView(QWidget):
         if same and sig != self._frame_sig and self.scene is not None:
             # Another epoch of the same model: new labels, same layout; keep zoom and scroll.
             self._frame_sig = sig
-            zoom, centre = self.zoom(), self.canvas.mapToScene(self.canvas.viewport().rect().center())
+            zoom, centre = (
+                self.zoom(),
+                self.canvas.mapToScene(self.canvas.viewport().rect().center()),
+            )
             self._set_graph(snap.graph, spec)
             self.canvas.resetTransform()
             self.canvas.scale(zoom, zoom)
