@@ -11,9 +11,14 @@ row says how many steps stand in between. Data exports are unfolded unless asked
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import networkx as nx
 
 from rnnviz.config.spec import Spec
+
+if TYPE_CHECKING:
+    from rnnviz.analysis.text_graph import TextFrame
 
 #: Drawn formats fold sequences longer than this by default.
 DRAW_FOLD_ABOVE = 64
@@ -83,9 +88,17 @@ def _fold_suffix(k: int) -> str:
     return "" if k == 0 else f"_{k + 1}"
 
 
-def build_graph(spec: Spec, fold: int | None = None, focus: int | None = None) -> nx.DiGraph:
+def build_graph(
+    spec: Spec,
+    fold: int | None = None,
+    focus: int | None = None,
+    text: TextFrame | None = None,
+) -> nx.DiGraph:
     """The unrolled graph of `spec`; `fold=k` keeps k steps at each end of long sequences,
-    and `focus=t` keeps step t (and its neighbours) drawn when it would be folded.
+    and `focus=t` keeps step t (and its neighbours) drawn when it would be folded. `text`
+    (a text model's forward pass) adds the stages around the RNN: a token and an Embedding
+    (or one-hot) node under every x_t, a Linear head and the predicted token over every y_t
+    (rnnviz.analysis.text_graph.add_text_stages).
 
     Node attributes: kind (input, cell, concat, output, h0, h_n, fold), label, x, y, and
     where they apply layer, direction ("fwd"/"bwd"), t, index (h_n slice), folded (count).
@@ -248,4 +261,8 @@ def build_graph(spec: Spec, fold: int | None = None, focus: int | None = None) -
             flow="x",
             shape=_fmt((b, spec.input_size)),
         )
+    if text is not None:
+        from rnnviz.analysis.text_graph import add_text_stages
+
+        add_text_stages(g, text, steps)
     return g

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -172,9 +173,20 @@ class MainWindow(QMainWindow):
         self.config_dock = self._dock(
             "Configuration", "config", scroll, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        # The epoch slider sits beside the time slider (hidden until something is trained).
+        self.epoch_slider = _view("epoch_slider", "EpochSlider", self.state, self)
+        timeline_row = QWidget(self)
+        row = QHBoxLayout(timeline_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.timeline, 3)
+        row.addWidget(self.epoch_slider, 2)
         self.timeline_dock = self._dock(
-            "Timeline", "timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Timeline", "timeline", timeline_row, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        # While training, the views follow the newest epoch at a bounded rate.
+        from rnnviz.app.epoch_follow import EpochFollower
+
+        self.epoch_follower = EpochFollower(self.state, parent=self)
         self.resizeDocks([self.config_dock], [CONFIG_WIDTH], Qt.Orientation.Horizontal)
 
         self.status = StatusBar(self.state, self)
@@ -222,6 +234,21 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = file.addMenu("Recent sessions")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        from rnnviz.app import run_files
+
+        self.open_run_action = self._action(
+            file,
+            "Open training run…",
+            lambda: run_files.open_run_dialog(self),
+            tip="Open a run file (rnnviz train --out): its loss curve, predictions and epochs",
+        )
+        self.save_run_action = self._action(
+            file,
+            "Save training run…",
+            lambda: run_files.save_run_dialog(self),
+            tip="Save the finished training as a run file (rnnviz trace --run reads it)",
+        )
         file.addSeparator()
         has_export = importlib.util.find_spec("rnnviz.app.dialogs.export_dialog") is not None
         self.export_action = self._action(

@@ -123,6 +123,9 @@ class Document:
         self.selection = Selection()
         self.error = FieldError()
         self.job = JobStatus()
+        #: What runs per result kind (a training and a trace run at once on their own lanes);
+        #: the status bar lists them all. `job` stays the newest one's line and progress.
+        self.jobs: dict[str, JobStatus] = {}
         self._wanted: dict[str, int] = {TRACE: 1}
         #: Result kind → what its key depends on besides spec/options (see ResultKey.source);
         #: a kind listed in `_needs_source` is not computed until it has one.
@@ -321,6 +324,18 @@ class Document:
         if new != self.job:
             self.job = new
             self.sigJobChanged.emit(new)
+
+    def set_kind_job(self, kind: str, text: str, progress: float = 0.0) -> None:
+        """The runner reports what runs for result kind `kind` ("" when it ended); emits
+        sigJobChanged(job) so the status bar redraws the list."""
+        new = JobStatus(text, progress)
+        if (self.jobs.get(kind) or JobStatus()) == new:
+            return
+        if text:
+            self.jobs[kind] = new
+        else:
+            self.jobs.pop(kind, None)
+        self.sigJobChanged.emit(self.job)
 
     def set_progress(self, progress: float) -> None:
         """The running job's progress in [0, 1]."""

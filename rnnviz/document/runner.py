@@ -240,6 +240,7 @@ class Runner:
         req = _Request(self._latest, key, job, threading.Event())
         self._running[req.rid] = req
         self.doc.set_job(job.describe(spec, options), 0.0)
+        self.doc.set_kind_job(kind, job.describe(spec, options), 0.0)
         assert self._pool is not None
         pool = self._pool
         if job.lane != "trace":
@@ -343,6 +344,10 @@ class Runner:
     def _on_progress(self, rid: int, p: float) -> None:
         if self._is_latest(rid) and rid in self._running:
             self.doc.set_progress(p)
+            kind = self._running[rid].key.kind
+            status = self.doc.jobs.get(kind)
+            if status is not None:
+                self.doc.set_kind_job(kind, status.text, p)
 
     def _on_partial(self, rid: int, record: Any) -> None:
         req = self._running.get(rid)
@@ -385,6 +390,10 @@ class Runner:
         self._finish_if_idle()
 
     def _finish_if_idle(self) -> None:
+        # A kind whose last job ended leaves the status bar's list.
+        running = {req.key.kind for req in self._running.values()}
+        for kind in [k for k in self.doc.jobs if k not in running]:
+            self.doc.set_kind_job(kind, "")
         if not self._running and not self._timer:
             self.doc.set_job("")
             self.sigIdle.emit()

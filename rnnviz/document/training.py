@@ -38,6 +38,11 @@ class TrainRequest:
 
     settings: TextSettings
     number: int = 0
+    #: A run file being reopened (rnnviz.io.run_file.SavedRun): the job retrains its settings
+    #: and checks every epoch against the file's history (see `reproduction`).
+    expect: Any = field(default=None, compare=False, repr=False)
+    #: Where `expect` was read from (shown in the UI).
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ class TrainingHistory:
     cancelled: bool = False
     seconds: float = 0.0
     run: Any = field(default=None, compare=False, repr=False)
+    #: For a reopened run file: how the retraining compared with the file ("" otherwise).
+    reproduction: str = ""
+    #: False when a reopened file's history was not reproduced (the views then show the
+    #: retrained epochs, which the message says differ).
+    reproduced: bool = True
 
     @property
     def losses(self) -> list[float]:
@@ -112,6 +122,9 @@ class TextSnapshot(Snapshot):
     epoch: int = 0
     stages: Any = None
     history: TrainingHistory | None = None
+    #: The labels of the graph around the RNN (rnnviz.analysis.text_graph.TextFrame): the
+    #: graph is drawn with them, and a re-fold or an export rebuilds it with them.
+    frame: Any = None
 
 
 # ---- the document side (GUI thread) ---------------------------------------------------------
@@ -133,15 +146,24 @@ def set_text(doc: Document, settings: TextSettings) -> None:
         doc.sigSourceChanged.emit()
 
 
-def request_training(doc: Document, settings: TextSettings | None = None) -> TrainRequest:
+def request_training(
+    doc: Document,
+    settings: TextSettings | None = None,
+    *,
+    expect: Any = None,
+    path: str = "",
+) -> TrainRequest:
     """Train `settings` (default: the document's text settings): a new request each call,
-    so pressing Train again retrains (the same seed gives the same history). Returns it."""
+    so pressing Train again retrains (the same seed gives the same history). `expect` (a
+    SavedRun read from `path`) reopens a run file: its epochs are retrained and compared.
+    Returns the request."""
     settings = settings or text_settings(doc) or TextSettings()
     if settings != text_settings(doc):
         doc.text = settings  # type: ignore[attr-defined]
     old = doc.sources.get(TRAIN)
-    request = TrainRequest(settings, (old.number + 1) if old is not None else 1)
+    request = TrainRequest(settings, (old.number + 1) if old is not None else 1, expect, path)
     doc.paused.discard(TRAIN)
+    set_following(doc, True)
     attach(doc)
     if TRAIN not in doc.wanted():
         doc.want(TRAIN)  # a Train press wants its result even with no training view open
@@ -155,6 +177,28 @@ def history(doc: Document) -> TrainingHistory | None:
     if request is None:
         return None
     return doc.results.get(doc.key(TRAIN))
+
+
+def following(doc: Document) -> bool:
+    """True while the views should follow the newest epoch as training runs (the default;
+    moving an epoch slider back turns it off, moving it to the newest epoch on again)."""
+    return bool(getattr(doc, "follow_epochs", True))
+
+
+def set_following(doc: Document, on: bool) -> None:
+    """Follow the newest epoch (True) or stay on the epoch shown (False)."""
+    doc.follow_epochs = on  # type: ignore[attr-defined]
+
+
+def newest_epoch(doc: Document) -> int:
+    """How many epochs the current training has finished so far (0 before any)."""
+    hist = history(doc)
+    return len(hist.epochs) if hist is not None else 0
+
+
+def epoch_trace_pending(doc: Document) -> bool:
+    """True while the views were asked for an epoch whose trace has not landed yet."""
+    return isinstance(doc.sources.get(TRACE), EpochSource) and doc.key(TRACE) not in doc.results
 
 
 def shown_epoch(doc: Document) -> int | None:
@@ -239,6 +283,9 @@ def run_training(key: ResultKey, ctx: JobContext) -> TrainingHistory:
             )
 
     run = train(settings, on_epoch=on_epoch, cancel=ctx.cancel, pause=ctx.paused)
+    message, ok = ("", True)
+    if request.expect is not None:
+        message, ok = reproduction(run, request.expect)
     return TrainingHistory(
         request,
         run.settings,
@@ -252,6 +299,58 @@ def run_training(key: ResultKey, ctx: JobContext) -> TrainingHistory:
         run.cancelled,
         run.seconds,
         run,
+        message,
+        ok,
+    )
+
+
+#: Largest |Δ| accepted between a retrained epoch's loss and the file's (float32 losses).
+LOSS_TOL = 1e-5
+
+
+def reproduction(run: Any, saved: Any) -> tuple[str, bool]:
+    """Compare a retrained TrainingRun with a SavedRun read from a file: (message, ok).
+
+    A run file keeps initial and final weights and every epoch's loss and predictions, not
+    every epoch's weights; the window retrains from the file's settings (same seed, same
+    torch ops), which reproduces every epoch. This says whether it did: initial weights
+    identical, every loss within LOSS_TOL, every prediction equal, final weights equal."""
+    import numpy as np
+
+    problems = []
+    if set(run.initial) != set(saved.initial) or not all(
+        np.array_equal(run.initial[k], saved.initial[k]) for k in saved.initial
+    ):
+        problems.append("initial weights differ from the file's")
+    if len(run.epochs) != len(saved.history):
+        problems.append(f"{len(run.epochs)} epochs retrained, the file has {len(saved.history)}")
+    worst = 0.0
+    wrong = 0
+    for e, h in zip(run.epochs, saved.history):
+        worst = max(worst, abs(e.loss - h["loss"]))
+        wrong += list(e.predicted) != list(h["predicted"])
+    if worst > LOSS_TOL:
+        problems.append(f"losses differ by up to {worst:.3g}")
+    if wrong:
+        problems.append(f"{wrong} epochs predict differently")
+    final_diff = max(
+        (float(np.max(np.abs(run.final[k] - saved.final[k]))) for k in saved.final), default=0.0
+    )
+    if final_diff > LOSS_TOL:
+        problems.append(f"final weights differ by up to {final_diff:.3g}")
+    n = len(saved.history)
+    if problems:
+        return (
+            f"retrained the file's settings, but NOT reproduced: {'; '.join(problems)}; "
+            "the views show the retrained epochs",
+            False,
+        )
+    return (
+        f"the file keeps initial/final weights and the history, not every epoch's weights: "
+        f"retrained its {n} epochs from its settings and initial weights — identical initial "
+        f"weights, all {n} losses match (max |Δ| {worst:.2g}), predictions equal, final "
+        f"weights match (max |Δ| {final_diff:.2g})",
+        True,
     )
 
 
@@ -276,7 +375,8 @@ def run_epoch_trace(key: ResultKey, ctx: JobContext) -> TextSnapshot:
     prun = run_pipeline(run.pipeline, run.epochs[source.epoch - 1].state)
     if tr.spec != spec:
         spec = tr.spec  # one sequence alone is shorter than the padded batch
-    graph = build_graph(spec, fold=draw_fold(spec))
+    frame = text_frame(prun, source.epoch, source.sequence)
+    graph = build_graph(spec, fold=draw_fold(spec), text=frame)
     return TextSnapshot(
         spec,
         key.options,
@@ -287,6 +387,55 @@ def run_epoch_trace(key: ResultKey, ctx: JobContext) -> TextSnapshot:
         epoch=source.epoch,
         stages=prun,
         history=source.history,
+        frame=frame,
+    )
+
+
+def text_frame(prun: Any, epoch: int = 0, sequence: int | None = None) -> Any:
+    """The TextFrame (rnnviz.analysis.text_graph) of a recorded pass `prun`
+    (rnnviz.text.pipeline.PipelineRun): the tokens fed at each step, the encoder and head
+    modules, the predicted and target token per step and the per-step shapes, all read from
+    that pass's tensors. `sequence` b keeps only row b (the trace of one sequence alone)."""
+    from rnnviz.analysis.text_graph import TextFrame
+
+    model, pipe, fwd = prun.model, prun.pipeline, prun.forward
+    s = pipe.settings
+    rows = list(range(len(pipe.inputs))) if sequence is None else [sequence]
+    width = max(len(pipe.inputs[b]) for b in rows)
+    tv = pipe.target_vocab
+
+    def per_step(table: list[list[str]]) -> tuple[str, ...]:
+        # Several sequences at one step read "h | a"; padding past a length shows "·".
+        return tuple(" | ".join(r[t] if t < len(r) else "·" for r in table) for t in range(width))
+
+    tokens = per_step([list(pipe.input_tokens[b]) for b in rows])
+    pred = fwd.scores.detach().max(dim=-1).indices  # (B, T) per step, (B,) for head "last"
+    lengths = pipe.lengths
+    if pred.dim() == 2:
+        predicted = per_step([tv.decode(pred[b, : lengths[b]].tolist()) for b in rows])
+    else:  # one class per sequence, read at its last step
+        last = [[""] * (lengths[b] - 1) + tv.decode([int(pred[b])]) for b in rows]
+        predicted = per_step(last)
+    targets = per_step([list(pipe.target_tokens[b]) for b in rows]) if pipe.target_tokens else ()
+    n = len(rows)
+    c = int(fwd.logits.shape[-1])
+    if model.embedding is not None:
+        encoder = f"Embedding({model.vocab_size}, {s.embedding_dim})"
+    else:
+        encoder = f"one_hot({model.vocab_size})"
+    head = f"Linear({s.hidden_size}, {model.num_classes})" if model.head is not None else ""
+    return TextFrame(
+        tokens=tokens,
+        encoder=encoder,
+        index_shape=f"({n},)",
+        encoded_shape=f"({n}, {model.input_size})",
+        head=head,
+        head_mode=s.head if model.head is not None else "none",
+        head_in_shape=f"({n}, {s.hidden_size})",
+        logits_shape=f"({n}, {c})",
+        predicted=predicted,
+        targets=targets,
+        epoch=epoch,
     )
 
 

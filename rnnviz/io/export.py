@@ -269,10 +269,18 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def data_bytes(spec: Spec, fmt: str, fold: int | None = None) -> bytes:
+def text_frame_of(snapshot: Any, spec: Spec) -> Any:
+    """The TextFrame of `snapshot` (a text model's epoch) when it shows `spec`, else None:
+    exports of a text snapshot carry the tokens, Embedding and Linear around the RNN."""
+    frame = getattr(snapshot, "frame", None)
+    return frame if frame is not None and snapshot.spec == spec else None
+
+
+def data_bytes(spec: Spec, fmt: str, fold: int | None = None, text: Any = None) -> bytes:
     """GraphML, DOT, JSON, Markdown or CSV of `spec` (no trace or Qt needed).
 
-    Graph formats are unfolded unless `fold` (steps kept at each end, 0 = none) is given.
+    Graph formats are unfolded unless `fold` (steps kept at each end, 0 = none) is given;
+    `text` (a rnnviz.analysis.text_graph.TextFrame) adds the stages of a text model.
     """
     check_fold(fold)
     kind = export_format(fmt).kind
@@ -282,7 +290,7 @@ def data_bytes(spec: Spec, fmt: str, fold: int | None = None) -> bytes:
         return text.encode("utf-8")
     if kind != "data":
         raise ExportError(f"{fmt} is drawn by Qt; use export_bytes")
-    g = build_graph(spec, fold=fold or None)
+    g = build_graph(spec, fold=fold or None, text=text)
     return {"graphml": graphml_bytes, "dot": dot_bytes, "json": node_link_json_bytes}[fmt](g)
 
 
@@ -308,7 +316,7 @@ def export_bytes(
     check_fold(fold)
     check_scale(scale)
     if not f.needs_qt:
-        return data_bytes(spec, fmt, fold)
+        return data_bytes(spec, fmt, fold, text=text_frame_of(snapshot, spec))
     drawer = _DRAWERS.get(f.kind)
     if drawer is None:
         raise ExportError(

@@ -55,7 +55,11 @@ def _draw_export(
     fold: int | None,
     scale: float,
 ) -> bytes:
-    return render_graph(spec, fmt, timestep=timestep, scale=scale, fold=fold)
+    from rnnviz.io.export import text_frame_of
+
+    return render_graph(
+        spec, fmt, timestep=timestep, scale=scale, fold=fold, text=text_frame_of(snapshot, spec)
+    )
 
 
 def _gates_export(

@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import uuid
+from typing import Any
 
 import networkx as nx
 from PySide6.QtCore import (
@@ -225,13 +226,15 @@ def render_graph(
     timestep: int | None = None,
     scale: float = 1.0,
     fold: int | None = None,
+    text: Any = None,
 ) -> bytes:
     """The unrolled diagram as SVG/PNG/PDF bytes, drawn by the window's GraphScene.
 
     `source` is a Spec (drawn folded as `rnnviz.io.export.drawn_fold(spec, fold)`), a Snapshot
     (its drawn graph) or a graph from `rnnviz.analysis.graph.build_graph` (its spec is read from the
     graph's `spec` attribute). `timestep` is highlighted when given; `scale` multiplies the
-    size (1 scene unit = 1 pt = 1 px at scale 1).
+    size (1 scene unit = 1 pt = 1 px at scale 1). `text` (a TextFrame) draws a Spec with
+    the tokens, Embedding and Linear of a text model around the RNN.
     """
     from rnnviz.io.export import check_scale, check_timestep, drawn_fold
 
@@ -239,7 +242,7 @@ def render_graph(
     if isinstance(source, Spec):
         spec = source
         # Folded around the highlighted step, so it is always drawn.
-        graph = build_graph(spec, fold=drawn_fold(spec, fold), focus=timestep)
+        graph = build_graph(spec, fold=drawn_fold(spec, fold), focus=timestep, text=text)
     elif isinstance(source, Snapshot):
         graph, spec = source.graph, source.spec
     else:

@@ -48,9 +48,21 @@ NODE_COLOURS: dict[str, tuple[str, str]] = {
     "state": ("#f1f5f9", "#475569"),
     "fold": ("#ffffff", "#94a3b8"),
     "concat": ("#fef9c3", "#a16207"),
+    # Text models: the stages around the RNN.
+    "token": ("#ecfdf5", "#047857"),
+    "encode": ("#e0f2fe", "#0369a1"),
+    "head": ("#fce7f3", "#be185d"),
+    "pred": ("#fdf4ff", "#a21caf"),
 }
 #: Edge colour per flow; recurrent edges take their direction's colour instead.
-FLOW_COLOURS = {"x": "#15803d", "y": "#7e22ce", "h": "#64748b", "cat": "#a16207"}
+FLOW_COLOURS = {
+    "x": "#15803d",
+    "y": "#7e22ce",
+    "h": "#64748b",
+    "cat": "#a16207",
+    "idx": "#047857",
+    "logits": "#be185d",
+}
 HIGHLIGHT = "#fde68a"
 SELECTED = "#dc2626"
 
@@ -63,7 +75,13 @@ SIZES = {
     "h_n": (104.0, 30.0),
     "fold": (116.0, 40.0),
     "concat": (40.0, 20.0),
+    "token": (64.0, 26.0),
+    "encode": (124.0, 28.0),
+    "head": (100.0, 28.0),
+    "pred": (72.0, 26.0),
 }
+#: Row captions of the text stages (by node kind), left of the grid.
+TEXT_ROWS = {"token": "tokens", "encode": "encoder", "head": "head", "pred": "predicted"}
 
 
 def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
@@ -143,6 +161,8 @@ class GraphScene(QGraphicsScene):
         self.setBackgroundBrush(QColor("white"))
         self._stagger = STAGGER if spec.num_directions == 2 else 0.0
         self._top = float(max(y for _, y in graph.nodes(data="y")))
+        #: lowest grid row: the inputs (0), or a text model's tokens below them
+        self._bottom = float(min(0.0, *(y for _, y in graph.nodes(data="y"))))
         self.positions: dict[str, QPointF] = {}
         #: node id → its box item, for hit tests and tests.
         self.node_items: dict[str, QGraphicsPathItem] = {}
@@ -197,6 +217,11 @@ class GraphScene(QGraphicsScene):
                 text = attrs["label"]
                 self._fold_col = float(attrs["x"])
                 self.fold_cols.append(float(attrs["x"]))
+            elif kind == "pred" and attrs.get("target"):
+                # Right or wrong at a glance: the border says whether argmax hit the target.
+                ok = attrs.get("predicted") == attrs["target"]
+                colours = ("#dcfce7", "#15803d") if ok else ("#fee2e2", "#dc2626")
+                text = attrs["label"]
             else:
                 colours = NODE_COLOURS[kind]
                 text = attrs["label"]
@@ -238,6 +263,17 @@ class GraphScene(QGraphicsScene):
             )
         if kind == "fold":
             return f"{attrs['folded']} timesteps folded to keep the drawing small"
+        if kind == "token":
+            return f"token fed at t = {attrs['t']}: {attrs['label']} (its vocabulary index)"
+        if kind == "encode":
+            return f"{attrs['label']}: token index → the vector x_{attrs['t']} the RNN reads"
+        if kind == "head":
+            return f"{attrs['label']} on y_{attrs['t']}: hidden state → one score per class"
+        if kind == "pred":
+            target = attrs.get("target", "")
+            return f"argmax of the scores at t = {attrs['t']}: {attrs['label'][2:]}" + (
+                f" (target '{target}')" if target else ""
+            )
         if kind == "concat":
             h = spec.out_hidden
             return (
@@ -318,9 +354,15 @@ class GraphScene(QGraphicsScene):
     # ---- row labels, cursor, title, legend ---------------------------------------------------
     def _draw_row_labels(self) -> None:
         left = min(p.x() for p in self.positions.values()) - SIZES["h0"][0] / 2 - 12
-        rows: dict[float, str] = {0.0: "input", self._top: "output"}
+        y_out = max(
+            (a["y"] for _, a in self.graph.nodes(data=True) if a["kind"] == "output"),
+            default=self._top,
+        )
+        rows: dict[float, str] = {0.0: "input", y_out: "output"}
         for _, attrs in self.graph.nodes(data=True):
-            if attrs["kind"] == "h0":
+            if attrs["kind"] in TEXT_ROWS:
+                rows[attrs["y"]] = TEXT_ROWS[attrs["kind"]]
+            elif attrs["kind"] == "h0":
                 arrow = "→" if attrs["direction"] == "fwd" else "←"
                 rows[attrs["y"]] = f"layer {attrs['layer']} {attrs['direction']} {arrow}"
             elif attrs["kind"] == "concat":
@@ -335,7 +377,8 @@ class GraphScene(QGraphicsScene):
             self.addItem(item)
 
     def _make_cursor(self) -> tuple[QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsPathItem]:
-        band = QGraphicsRectItem(QRectF(-COL / 2 + 4, -ROW / 2, COL - 8, (self._top + 1) * ROW))
+        height = (self._top - self._bottom + 1) * ROW
+        band = QGraphicsRectItem(QRectF(-COL / 2 + 4, -ROW / 2, COL - 8, height))
         band.setBrush(QColor(HIGHLIGHT))
         band.setPen(Qt.PenStyle.NoPen)
         band.setZValue(-5)
@@ -403,6 +446,11 @@ class GraphScene(QGraphicsScene):
             f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
             + (", batch_first" if spec.batch_first else "")
         )
+        if self.graph.graph.get("text"):
+            g = self.graph.graph
+            text += f" — text model, epoch {g.get('epoch', 0)}: {g.get('encoder', '')} → " + (
+                "RNN" if g.get("head", "").startswith("none") else f"RNN → {g.get('head', '')}"
+            )
         item = QGraphicsSimpleTextItem(text)
         item.setFont(_font(TITLE_PT, bold=True))
         item.setBrush(QColor("#0f172a"))
@@ -425,6 +473,14 @@ class GraphScene(QGraphicsScene):
         ]
         if self.spec.num_directions == 2:
             entries.append(("concat", "cat: both directions joined, (batch, 2·H)", "box"))
+        if self.graph.graph.get("text"):
+            entries += [
+                ("token", "token", "box"),
+                ("encode", "Embedding / one-hot", "box"),
+            ]
+            if any(k == "head" for _, k in self.graph.nodes(data="kind")):
+                entries.append(("head", "Linear head", "box"))
+            entries.append(("pred", "predicted token", "box"))
         if self._fold_col is not None:
             entries.append(("fold", "folded steps", "box"))
         entries.append(("highlight", "current timestep", "band"))

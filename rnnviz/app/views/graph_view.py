@@ -150,6 +150,7 @@ class GraphView(QWidget):
         super().__init__(parent)
         self.state = state
         self.scene: GraphScene | None = None
+        self._frame_sig: Any = None  # the text frame drawn (None: random inputs)
         self.canvas = _Canvas(self)
         self.placeholder = QLabel("computing the first trace…", self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -208,7 +209,24 @@ class GraphView(QWidget):
             f"{spec.title()} unrolled over {spec.seq_len} steps"
             + (f" (drawn folded: {folded} steps hidden)" if folded else "")
         )
+        # A text model's epochs share a spec but not their tokens' predictions: redraw then.
+        frame = getattr(snap, "frame", None)
+        sig = frame.signature() if frame is not None else None
         same = self.scene is not None and self.scene.spec == spec
+        if same and sig != self._frame_sig and self.scene is not None:
+            # Another epoch of the same model: new labels, same layout; keep zoom and scroll.
+            self._frame_sig = sig
+            zoom, centre = (
+                self.zoom(),
+                self.canvas.mapToScene(self.canvas.viewport().rect().center()),
+            )
+            self._set_graph(snap.graph, spec)
+            self.canvas.resetTransform()
+            self.canvas.scale(zoom, zoom)
+            self.canvas.centerOn(centre)
+            self.on_selection(self.state.selection)
+            return
+        self._frame_sig = sig
         if same:
             return
         self._set_graph(snap.graph, spec)
@@ -233,7 +251,9 @@ class GraphView(QWidget):
         snap = self.state.snapshot
         if snap is None or self.scene is None:
             return
-        graph = build_graph(snap.spec, fold=draw_fold(snap.spec), focus=t)
+        graph = build_graph(
+            snap.spec, fold=draw_fold(snap.spec), focus=t, text=getattr(snap, "frame", None)
+        )
         zoom = self.zoom()
         self._set_graph(graph, snap.spec)
         self.canvas.resetTransform()

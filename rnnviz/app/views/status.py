@@ -83,6 +83,10 @@ class StatusBar(QStatusBar):
         self.cancel_button.clicked.connect(state.cancel)  # through the document, not the runner
         state.sigSnapshotChanged.connect(self._snapshot)
         state.sigJobChanged.connect(self._job)
+        # Training's epoch count lives in its history: the job line follows each epoch.
+        state.sigResultChanged.connect(
+            lambda key: self._job(self.state.job) if key.kind == "train" else None
+        )
         state.sigFailed.connect(lambda msg: self.showMessage(f"trace failed: {msg}", 15000))
         state.sigStatus.connect(lambda msg: self.showMessage(msg, 8000))
         # The gradient badge shows only while a gradient result of the current spec exists.
@@ -102,9 +106,30 @@ class StatusBar(QStatusBar):
         self.grad_badge.setStyleSheet(GOOD if gt.grad_verified else BAD)
         self.grad_badge.setVisible(True)
 
+    def job_line(self) -> str:
+        """Every running job, one part each: 'training epoch 7/15 · tracing …' (from the
+        document's per-kind job state), or the single job line when only one kind runs."""
+        from rnnviz.document.training import TRAIN, history
+
+        parts = []
+        for kind, status in self.state.jobs.items():
+            if kind == TRAIN:
+                hist = history(self.state)
+                n = len(hist.epochs) if hist is not None else 0
+                total = hist.total if hist is not None else 0
+                paused = TRAIN in self.state.paused
+                if total:
+                    parts.append(f"training {'paused at ' if paused else ''}epoch {n}/{total}")
+                else:
+                    parts.append(status.text)
+            else:
+                parts.append(status.text)
+        return " · ".join(p for p in parts if p) or self.state.job.text
+
     def _job(self, job: JobStatus) -> None:
-        if job.text != self.busy.text() or not job.running:
-            self._busy(job.text)
+        text = self.job_line() if job.running else ""
+        if text != self.busy.text() or not job.running:
+            self._busy(text)
         self._progress(job.progress)
 
     def _snapshot(self, snap: Snapshot) -> None:

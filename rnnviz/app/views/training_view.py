@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -41,6 +41,7 @@ from rnnviz.document.training import (
     attach,
     history,
     request_training,
+    set_following,
     set_text,
     show_epoch,
     shown_epoch,
@@ -49,6 +50,8 @@ from rnnviz.document.training import (
 from rnnviz.text.presets import TEXT_PRESETS
 from rnnviz.text.settings import TextSettings
 
+#: Shortest time between two redraws of the loss curve and predictions while training (ms).
+REPAINT_MS = 100
 #: How many values a stage table shows at most (a long text's one-hot is large).
 MAX_CELLS = 2000
 
@@ -102,8 +105,13 @@ class TrainingView(QWidget):
     def __init__(self, state: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._follow = True  # the slider follows the newest epoch while training
         self._loading = False
+        # Partial histories land every few ms while training; the curve and the table are
+        # redrawn at most every REPAINT_MS (the window's EpochFollower moves the views).
+        self._repaint = QTimer(self)
+        self._repaint.setSingleShot(True)
+        self._repaint.setInterval(REPAINT_MS)
+        self._repaint.timeout.connect(self._draw_history)
         attach(state)
         state.want(TRAIN)
 
@@ -167,6 +175,10 @@ class TrainingView(QWidget):
         self.pause_button.setCheckable(True)
         self.cancel_button = QPushButton("Cancel", self)
         self.progress_label = QLabel("not trained", self)
+        #: For a reopened run file: what was done to show its epochs (hidden otherwise).
+        self.file_label = QLabel(self)
+        self.file_label.setWordWrap(True)
+        self.file_label.setVisible(False)
         buttons = QHBoxLayout()
         for b in (self.train_button, self.pause_button, self.cancel_button):
             buttons.addWidget(b)
@@ -222,6 +234,7 @@ class TrainingView(QWidget):
         lay.addLayout(form)
         lay.addWidget(self.error_label)
         lay.addLayout(buttons)
+        lay.addWidget(self.file_label)
         lay.addLayout(epoch_row)
         lay.addWidget(self.epoch_label)
         lay.addWidget(split, 1)
@@ -366,7 +379,6 @@ class TrainingView(QWidget):
         except SpecError as exc:
             self.error_label.setText(f"{exc.field}: {exc.message}")
             return
-        self._follow = True
         self.pause_button.setChecked(False)
         request_training(self.state, s)
         self._source_changed()
@@ -375,7 +387,7 @@ class TrainingView(QWidget):
         hist = history(self.state)
         if hist is None:
             return
-        self._follow = value >= len(hist.epochs)
+        set_following(self.state, value >= len(hist.epochs))
         show_epoch(self.state, value)
         self._show_epoch_line(value)
 
@@ -401,6 +413,23 @@ class TrainingView(QWidget):
             )
 
     def _progress_text(self, hist: Any) -> None:
+        request = self.state.sources.get(TRAIN)
+        path = getattr(request, "path", "")
+        self.file_label.setVisible(bool(path))
+        if path:
+            name = path.rsplit("/", 1)[-1]
+            if hist is not None and hist.reproduction:
+                mark = "✓" if hist.reproduced else "✗"
+                colour = "#166534" if hist.reproduced else "#b00020"
+                self.file_label.setText(
+                    f"<span style='color:{colour}'>{mark} {name}: {hist.reproduction}</span>"
+                )
+            else:
+                self.file_label.setText(
+                    f"{name}: the file keeps initial/final weights and each epoch's loss and "
+                    "predictions, not each epoch's weights — retraining its epochs from its "
+                    "settings and initial weights, then comparing with the file …"
+                )
         if hist is None:
             pending = self.state.sources.get(TRAIN) is not None
             self.progress_label.setText("starting …" if pending else "not trained")
@@ -421,6 +450,16 @@ class TrainingView(QWidget):
         if key.kind != TRAIN or key != self.state.key(TRAIN):
             return
         hist = self.state.results[key]
+        if hist.done or len(hist.epochs) <= 1:
+            self._repaint.stop()
+            self._draw_history()
+        elif not self._repaint.isActive():
+            self._repaint.start()
+
+    def _draw_history(self) -> None:
+        hist = history(self.state)
+        if hist is None:
+            return
         epochs = hist.epochs
         xs = np.arange(1, len(epochs) + 1, dtype=float)
         self.curve.setData(xs, np.array(hist.losses, dtype=float))
@@ -431,10 +470,10 @@ class TrainingView(QWidget):
         self.epoch_slider.setEnabled(True)
         self.epoch_slider.blockSignals(True)
         self.epoch_slider.setRange(1, len(epochs))
+        shown = shown_epoch(self.state)
+        if shown is not None:
+            self.epoch_slider.setValue(shown)
         self.epoch_slider.blockSignals(False)
-        if self._follow or shown_epoch(self.state) is None:
-            self.epoch_slider.setValue(len(epochs))
-            self._slider_moved(len(epochs))
 
     def _fill_predictions(self, hist: Any) -> None:
         rows = [
