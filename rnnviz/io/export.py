@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import networkx as nx
 
 from rnnviz.analysis.graph import build_graph
+from rnnviz.analysis.scales import SCALE_MODES
 from rnnviz.analysis.shapes import shapes
 from rnnviz.analysis.tables import shape_table_csv, shape_table_markdown
 from rnnviz.config.options import RunOptions
@@ -85,12 +86,18 @@ def export_format(key: str) -> ExportFormat:
 
 
 def default_filename(
-    spec: Spec, fmt: str, timestep: int | None = None, fold: int | None = None
+    spec: Spec,
+    fmt: str,
+    timestep: int | None = None,
+    fold: int | None = None,
+    scale_mode: str | None = None,
 ) -> str:
     """A file name that says what the export holds, e.g. `lstm-5x6-l2-bi-T6-t3.svg`.
 
     Built from the spec (cell, sizes, layers, direction, seq_len), the highlighted timestep
-    and a fold that differs from the format's default (0 = "unfolded"), so exports of different configurations do not overwrite each other.
+    and a fold that differs from the format's default (0 = "unfolded"), and a gate colour
+    scale other than fixed (`-signed-log`), so exports of different configurations do not
+    overwrite each other.
     """
     f = export_format(fmt)
     parts = [spec.cell, f"{spec.input_size}x{spec.hidden_size}"]
@@ -107,6 +114,8 @@ def default_filename(
         parts.append(f"t{timestep}")
     if fold is not None and f.kind in ("drawn", "data"):
         parts.append(f"fold{fold}" if fold else "unfolded")
+    if scale_mode not in (None, "fixed") and f.kind == "gates":
+        parts.append(str(scale_mode))
     return "-".join(parts) + "." + f.ext
 
 
@@ -130,6 +139,23 @@ def check_scale(scale: float) -> None:
     """Raise ExportError unless 0 < scale ≤ MAX_SCALE."""
     if not 0 < scale <= MAX_SCALE:
         raise ExportError(f"scale must be above 0 and at most {MAX_SCALE:g}, got {scale:g}")
+
+
+def check_scale_mode(fmt: str, scale_mode: str | None) -> None:
+    """Raise ExportError unless `scale_mode` is None, or one of SCALE_MODES for a gate format
+    (only the gate heatmaps have a colour scale; a mode for any other format would be ignored).
+    """
+    if scale_mode is None:
+        return
+    if scale_mode not in SCALE_MODES:
+        raise ExportError(
+            f"scale mode must be one of {', '.join(SCALE_MODES)}, got {scale_mode!r}"
+        )
+    if export_format(fmt).kind != "gates":
+        raise ExportError(
+            f"--scale-mode colours the gate heatmaps (gates-png, gates-svg); {fmt} has no "
+            f"colour scale"
+        )
 
 
 def drawn_fold(spec: Spec, fold: int | None) -> int | None:
@@ -296,17 +322,20 @@ def export_bytes(
     timestep: int | None = None,
     fold: int | None = None,
     scale: float = 1.0,
+    scale_mode: str | None = None,
 ) -> bytes:
     """The bytes of one export of `spec` in format `fmt` — what the CLI and dialog write.
 
     Drawn formats highlight `timestep` when given and fold as `drawn_fold`; gate heatmaps need
-    a trace, taken from `snapshot` or computed from `options`. A Qt application must exist for
-    drawn and gate formats (the CLI makes one; see `ensure_qt_app`).
+    a trace, taken from `snapshot` or computed from `options`, and are coloured in
+    `scale_mode` (SCALE_MODES; None = "fixed"; ExportError for any other format). A Qt
+    application must exist for drawn and gate formats (the CLI makes one; see `ensure_qt_app`).
     """
     f = export_format(fmt)
     check_timestep(spec, timestep)
     check_fold(fold)
     check_scale(scale)
+    check_scale_mode(fmt, scale_mode)
     if not f.needs_qt:
         return data_bytes(spec, fmt, fold)
     drawer = _DRAWERS.get(f.kind)
@@ -319,11 +348,20 @@ def export_bytes(
         from rnnviz.document.snapshot import compute_snapshot
 
         snapshot = compute_snapshot(spec, options or RunOptions())
-    return drawer(spec, fmt, snapshot=snapshot, timestep=timestep, fold=fold, scale=scale)
+    return drawer(
+        spec,
+        fmt,
+        snapshot=snapshot,
+        timestep=timestep,
+        fold=fold,
+        scale=scale,
+        scale_mode=scale_mode,
+    )
 
 
 class Drawer(Protocol):
-    """Renders a drawn export: (spec, fmt, snapshot, timestep, fold, scale) → file bytes."""
+    """Renders a drawn export: (spec, fmt, snapshot, timestep, fold, scale, scale_mode) → file
+    bytes; scale_mode is None except for the gate heatmaps."""
 
     def __call__(
         self,
@@ -334,6 +372,7 @@ class Drawer(Protocol):
         timestep: int | None,
         fold: int | None,
         scale: float,
+        scale_mode: str | None = None,
     ) -> bytes: ...
 
 
