@@ -229,11 +229,19 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     Written here rather than with networkx's pydot/pygraphviz writers, which need packages
     rnnviz does not depend on; DOT is a small text format and only IDs and strings need
     quoting. Every node and edge attribute of the graph is kept; every edge is labelled with
-    its shape. Backward recurrence edges (t+1 → t) are written `t -> t+1 [dir=back]`, which
-    graphviz draws as the arrow t+1 → t. `dot -Tsvg` draws the grid: one rank per row (layer and direction, inputs at the
-    bottom), nodes ordered by time within it (invisible edges hold the order; the backward
-    recurrence does not constrain it). Nodes also carry `pos` in points from our layout, so
-    `neato -n -Tsvg` draws our exact placement.
+    its shape. Nodes also carry `pos` in points from our layout, so `neato -n -Tsvg` draws our
+    exact placement.
+
+    `dot -Tsvg` draws the grid, time left to right and rows (input, each layer's directions,
+    concat, output) bottom to top, with every step's cells in one column and every row's
+    cells on one line: the graph is laid out `rankdir=LR` with one rank per column (`rank=same`
+    for each time step, and for the h0/h_n columns), so columns cannot drift; within a
+    column an invisible chain fixes the rows' order, and heavy invisible edges along each row
+    keep its nodes level. An edge that would run against that order is written head-first
+    with `dir=back`, graphviz's way of drawing the same arrow without changing the layout:
+    the backward recurrence (t+1 → t) and the edges that go up a column (x → cell → cat → y).
+    Edges inside a column carry their shape as an `xlabel`, as dot cannot place inline labels
+    on flat edges reliably.
     """
     title = str(g.graph.get("title", "rnnviz"))
     bi = '"bwd"' in str(g.graph.get("spec", "")) or any(
@@ -243,10 +251,10 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     graph_attrs = {
         "label": title,
         "labelloc": "t",
-        "rankdir": "BT",
+        "rankdir": "LR",
         "newrank": True,
-        "nodesep": 0.35,
-        "ranksep": 0.5,
+        "nodesep": 0.3,
+        "ranksep": 0.3,
         "fontname": "DejaVu Sans",
     }
     graph_attrs.update({k: v for k, v in g.graph.items() if k not in graph_attrs})
@@ -255,42 +263,44 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     # through fontconfig, so the SVG names it and PNG/PDF embed it.
     lines.append('  node [fontname="DejaVu Sans", fontsize=10];')
     lines.append('  edge [fontname="DejaVu Sans", fontsize=8];')
-    rows: dict[float, list[tuple[float, str]]] = {}
+    cols: dict[float, list[tuple[float, str]]] = {}  # x → (y, node): one rank each
+    rows: dict[float, list[tuple[float, str]]] = {}  # y → (x, node)
     for n, data in g.nodes(data=True):
         attrs = dict(data)
         attrs.setdefault("shape", _DOT_SHAPES.get(str(data.get("kind")), "box"))
         if "x" in data and "y" in data:
             attrs["pos"] = _dot_pos(data, bi)
-            rows.setdefault(float(data["y"]), []).append((float(data["x"]), str(n)))
+            x, y = float(data["x"]), float(data["y"])
+            cols.setdefault(x, []).append((y, str(n)))
+            rows.setdefault(y, []).append((x, str(n)))
         lines.append(f"  {_dot_quote(str(n))} {_dot_attrs(attrs)};")
     for a, b, data in g.edges(data=True):
         attrs = dict(data)
-        same_row = g.nodes[a].get("y") == g.nodes[b].get("y")
+        na, nb = g.nodes[a], g.nodes[b]
+        same_col = "x" in na and na.get("x") == nb.get("x")
         if "shape" in data:
-            # Flat (same-rank) edges take an external label: dot's inline labels on them
-            # break its spline router ("routesplines, illegal values").
-            key = "xlabel" if same_row else "label"
+            key = "xlabel" if same_col else "label"
             attrs.setdefault(key, str(data["shape"]).replace(" + ", "\n"))
             attrs.setdefault("tooltip", data["shape"])
-        if same_row and float(g.nodes[a].get("x", 0)) > float(g.nodes[b].get("x", 0)):
-            # The backward recurrence runs right to left. dot puts a flat edge's tail left
-            # of its head, so it is written head-first with dir=back: graphviz's way to draw
-            # the arrow a → b while keeping time in order along the row.
+        # Rank order runs left → right (time) and, within a column, top → bottom; an edge
+        # pointing the other way (backward in time, or up the column) is written reversed.
+        if same_col:
+            backwards = float(na.get("y", 0)) < float(nb.get("y", 0))
+        else:
+            backwards = float(na.get("x", 0)) > float(nb.get("x", 0))
+        if backwards:
             attrs["dir"] = "back"
             a, b = b, a
         lines.append(f"  {_dot_quote(str(a))} -> {_dot_quote(str(b))} {_dot_attrs(attrs)};")
-    ys = sorted(rows)
-    for lower, upper in zip(ys, ys[1:]):  # each row one rank above the row below it
-        above = {x: n for x, n in rows[upper]}
-        for x, n in sorted(rows[lower]):
-            if x in above:
-                lines.append(f"  {_dot_quote(n)} -> {_dot_quote(above[x])} [style=invis];")
+    for _x, members in sorted(cols.items()):
+        ordered = [n for _, n in sorted(members, reverse=True)]  # top row first
+        lines.append(f"  {{ rank=same; {' '.join(_dot_quote(n) for n in ordered)} }}")
+        for a, b in zip(ordered, ordered[1:]):  # the rows' order within the column
+            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis];")
     for _y, members in sorted(rows.items()):
         ordered = [n for _, n in sorted(members)]
-        ids = " ".join(_dot_quote(n) for n in ordered)
-        lines.append(f"  {{ rank=same; {ids} }}")
-        for a, b in zip(ordered, ordered[1:]):  # time order within the row
-            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=10];")
+        for a, b in zip(ordered, ordered[1:]):  # a row on one line, in time order
+            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=100];")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
