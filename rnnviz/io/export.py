@@ -148,9 +148,7 @@ def check_scale_mode(fmt: str, scale_mode: str | None) -> None:
     if scale_mode is None:
         return
     if scale_mode not in SCALE_MODES:
-        raise ExportError(
-            f"scale mode must be one of {', '.join(SCALE_MODES)}, got {scale_mode!r}"
-        )
+        raise ExportError(f"scale mode must be one of {', '.join(SCALE_MODES)}, got {scale_mode!r}")
     if export_format(fmt).kind != "gates":
         raise ExportError(
             f"--scale-mode colours the gate heatmaps (gates-png, gates-svg); {fmt} has no "

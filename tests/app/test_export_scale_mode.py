@@ -151,7 +151,17 @@ def test_cli_scale_mode_with_and_without_a_preset(capsys, tmp_path, explode):
     assert "stretched to the data" in (tmp_path / "d.svg").read_text()  # the bars say it too
     # A mode for a format without colours is an error, not silently ignored.
     status, _, err = _cli(
-        capsys, ["export", *flags, "-f", "png", "--scale-mode", "signed-log", "-o", str(tmp_path / "x.png")],
+        capsys,
+        [
+            "export",
+            *flags,
+            "-f",
+            "png",
+            "--scale-mode",
+            "signed-log",
+            "-o",
+            str(tmp_path / "x.png"),
+        ],
     )
     assert status == 2 and "no colour scale" in err and not (tmp_path / "x.png").exists()
 
@@ -204,4 +214,3 @@ def test_window_preset_picks_its_scale_and_the_dialog_follows_the_view(qtbot, mo
     # A preset that sets no scale leaves the user's choice alone.
     window.load_preset("bilstm-2")
     assert window.gate_view.scale_mode() == "stretched"
-
