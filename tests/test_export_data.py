@@ -126,7 +126,7 @@ def test_dot_parses_back_to_the_graph(spec):
     nodes, drawn, graph = parse_dot(data_bytes(spec, "dot").decode("utf-8"))
     ref = build_graph(spec)
     # Invisible edges only hold the grid's order; `dir=back` edges are written head-first
-    # (the backward recurrence) and mean the arrow b → a.
+    # (the backward recurrence, and edges up a column) and mean the arrow b → a.
     edges = [
         (b, a, attrs) if attrs.get("dir") == "back" else (a, b, attrs)
         for a, b, attrs in drawn

@@ -34,6 +34,29 @@ NONFINITE_COLOURS: dict[str, tuple[int, int, int]] = {
 
 _SIGMOID = {"i", "f", "o", "r", "z"}
 
+#: The gate view's colour-scale modes, by the names the CLI and exports use, with what each
+#: is called in a figure's caption.
+SCALE_MODES: dict[str, str] = {
+    "fixed": "fixed colour scale",
+    "stretched": "stretched colour scale",
+    "signed-log": "signed-log colour scale",
+}
+#: The mode a view or export uses when nothing else says which.
+DEFAULT_SCALE_MODE = "fixed"
+
+
+def check_scale_mode(mode: str) -> str:
+    """`mode` itself if it is one of SCALE_MODES; ValueError naming the modes otherwise."""
+    if mode not in SCALE_MODES:
+        raise ValueError(f"scale mode must be one of {', '.join(SCALE_MODES)}, got {mode!r}")
+    return mode
+
+
+def signed_log(a: np.ndarray) -> np.ndarray:
+    """sign(a)·log10(1 + |a|) as float32 (same shape as `a`): keeps 0 at 0 and the sign,
+    compresses float32's 3.4e38 to 38.5, so an exploding run stays on a finite scale."""
+    return (np.sign(a) * np.log10(1.0 + np.abs(a.astype(np.float64)))).astype(np.float32)
+
 
 #: What an unbounded quantity with its own scale is, for its bar's caption.
 _OWN = {"c": "memory tape", "a": "pre-activation", "h": "relu, unbounded"}

@@ -59,11 +59,13 @@ def launch(
     screenshot: str | os.PathLike[str] | None = None,
     session: str | os.PathLike[str] | None = None,
     size: tuple[int, int] | None = None,
+    scale_mode: str | None = None,
 ) -> int:
     """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
 
     `size` (width, height) sets the window's size (default: the saved one, or 1400×900
-    fitted to the screen). With `screenshot`, render the window (at `size`, default 1400×900)
+    fitted to the screen). `scale_mode` is the gate view's colour scale to start in (a
+    preset's `gate_scale`; None: fixed). With `screenshot`, render the window (at `size`, default 1400×900)
     to that PNG once the first trace is drawn and return 0 (offscreen if there is no display). Without a display and without
     `screenshot`, print how to run headless and return 2. Returns the exit status.
     """
@@ -119,6 +121,8 @@ def launch(
     if timestep:
         selection["t"] = timestep
     state.set_spec(spec, options, selection)
+    if scale_mode and hasattr(window.gate_view, "set_scale_mode"):
+        window.gate_view.set_scale_mode(scale_mode)
     if screenshot is not None:
         return _screenshot(app, window, Path(screenshot), size)
     window.restore_layout()

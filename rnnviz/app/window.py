@@ -330,6 +330,8 @@ class MainWindow(QMainWindow):
         p = next(p for p in PRESETS if p.key == key)
         if self.state.set_spec(p.spec, p.options):
             self.status.showMessage(f"preset: {p.name}", 5000)
+            if p.gate_scale and hasattr(self.gate_view, "set_scale_mode"):
+                self.gate_view.set_scale_mode(p.gate_scale)  # the scale it is meant to be seen in
 
     def selection_dict(self) -> dict[str, Any]:
         """The selection as plain values for a session file."""
@@ -410,7 +412,9 @@ class MainWindow(QMainWindow):
         """File → Export… (the export module is loaded only when used)."""
         from rnnviz.app.dialogs.export_dialog import show_export_dialog
 
-        show_export_dialog(self.state, self)
+        # The dialog's colour scale starts as the gate view shows it.
+        scale_mode = getattr(self.gate_view, "scale_mode", None)
+        show_export_dialog(self.state, self, scale_mode=scale_mode() if scale_mode else None)
 
     def copy_diagram(self) -> None:
         """Edit → Copy diagram."""

@@ -19,6 +19,7 @@ from rnnviz.io.export import (
     ExportError,
     check_fold,
     check_scale,
+    check_scale_mode,
     check_timestep,
     export_bytes,
     export_format,
@@ -32,17 +33,31 @@ def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
     return export_cli(args, spec, options_from_args(args, args._explicit))
 
 
+def preset_scale_mode(args: argparse.Namespace) -> str | None:
+    """The gate colour scale of the --preset, if one was given and it sets one, else None."""
+    if not getattr(args, "preset", None):
+        return None
+    from rnnviz.config.presets import preset
+
+    return preset(args.preset).gate_scale
+
+
 def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int:
     """`rnnviz export`: render `args.format` of `spec` to `args.out`; returns the exit status.
 
-    Prints one line saying what was written. A bad timestep/fold/scale or an unwritable path
-    raises CliError (one line, exit status 2).
+    Gate heatmaps are coloured in --scale-mode, else the preset's gate scale, else fixed.
+    Prints one line saying what was written. A bad timestep/fold/scale/scale mode or an
+    unwritable path raises CliError (one line, exit status 2).
     """
     fmt = export_format(args.format)
     try:
         check_timestep(spec, args.timestep)
         check_fold(args.fold)
         check_scale(args.scale)
+        scale_mode = getattr(args, "scale_mode", None)
+        check_scale_mode(args.format, scale_mode)
+        if scale_mode is None and fmt.kind == "gates":
+            scale_mode = preset_scale_mode(args)
         if fmt.needs_qt:
             # The drawn formats are registered by the layer that can draw them.
             from rnnviz.app.drawing.formats import ensure_qt_app  # registers them too
@@ -56,11 +71,16 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
             timestep=args.timestep,
             fold=args.fold,
             scale=args.scale,
+            scale_mode=scale_mode,
         )
         write_export(args.out, data)
     except (ExportError, WriteError) as exc:
         raise CliError(str(exc)) from None
     except ImportError as exc:  # no PySide6/pyqtgraph, or a view missing from this build
         raise CliError(f"{fmt.key} export needs the window's drawing code: {exc}") from None
-    print(f"{fmt.key}: {spec.title()} -> {args.out} ({len(data):,} bytes)", file=sys.stdout)
+    colours = f", {scale_mode or 'fixed'} colour scale" if fmt.kind == "gates" else ""
+    print(
+        f"{fmt.key}: {spec.title()} -> {args.out} ({len(data):,} bytes{colours})",
+        file=sys.stdout,
+    )
     return 0

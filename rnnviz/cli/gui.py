@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rnnviz.cli.args import budget_from_args, options_from_args
+from rnnviz.cli.export import preset_scale_mode
 from rnnviz.config.budget import check_budget
 from rnnviz.config.spec import Spec
 
@@ -23,4 +24,5 @@ def cmd_gui(args: argparse.Namespace, spec: Spec | None) -> int:
         screenshot=args.screenshot,
         session=args.session,
         size=getattr(args, "size", None),
+        scale_mode=preset_scale_mode(args) if spec is not None else None,
     )

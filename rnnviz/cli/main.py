@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timestep", type=_int, default=None)
     p.add_argument("--fold", type=_int, default=None)
     p.add_argument("--scale", type=_float, default=1.0)
+    p.add_argument(
+        "--scale-mode",
+        choices=("fixed", "stretched", "signed-log"),
+        default=None,
+        help="colour scale of gates-png/gates-svg, as the gate view's picker (default: the "
+        "preset's, else fixed)",
+    )
     p = sub.add_parser("gui", help="open the window")
     add_spec_flags(p)
     add_run_flags(p)

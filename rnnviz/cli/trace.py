@@ -7,7 +7,6 @@ import argparse
 from rnnviz.cli.args import CliError, budget_from_args, options_from_args
 from rnnviz.config.budget import check_budget, human
 from rnnviz.config.spec import Spec
-from rnnviz.engine.tracing import trace_spec
 from rnnviz.io.atomic import WriteError
 
 
@@ -17,6 +16,9 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
     options.check(spec)
     # No graph is built by a trace, so only the module, activations and gates count.
     check_budget(spec, budget_from_args(args), graph=False)
+    # torch loads only now (≈3 s on a busy machine): a refused configuration never waits for it.
+    from rnnviz.engine.tracing import trace_spec
+
     result = trace_spec(spec, options)
     if args.out:
         try:

@@ -21,6 +21,10 @@ class Preset:
     description: str
     spec: Spec
     options: RunOptions
+    #: The gate view's colour scale this preset is meant to be seen in ("fixed", "stretched",
+    #: "signed-log"; None: whatever the view shows). Loading the preset in the window picks
+    #: it, and `rnnviz export --preset … --format gates-*` uses it unless --scale-mode is given.
+    gate_scale: str | None = None
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -74,6 +78,8 @@ PRESETS: tuple[Preset, ...] = (
         "float32's 3.4e38 and overflow to Inf, then NaN (Inf − Inf).",
         Spec("rnn", 8, 32, 6, nonlinearity="relu", seq_len=80, batch_size=1),
         RunOptions(weight_scale=8.0),
+        # On a fixed (own, ±max) scale one 1e38 value leaves every other cell white.
+        gate_scale="signed-log",
     ),
     Preset(
         "hello-ohlol",

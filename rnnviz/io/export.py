@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import networkx as nx
 
 from rnnviz.analysis.graph import build_graph
+from rnnviz.analysis.scales import SCALE_MODES
 from rnnviz.analysis.shapes import shapes
 from rnnviz.analysis.tables import shape_table_csv, shape_table_markdown
 from rnnviz.config.options import RunOptions
@@ -85,12 +86,18 @@ def export_format(key: str) -> ExportFormat:
 
 
 def default_filename(
-    spec: Spec, fmt: str, timestep: int | None = None, fold: int | None = None
+    spec: Spec,
+    fmt: str,
+    timestep: int | None = None,
+    fold: int | None = None,
+    scale_mode: str | None = None,
 ) -> str:
     """A file name that says what the export holds, e.g. `lstm-5x6-l2-bi-T6-t3.svg`.
 
     Built from the spec (cell, sizes, layers, direction, seq_len), the highlighted timestep
-    and a fold that differs from the format's default (0 = "unfolded"), so exports of different configurations do not overwrite each other.
+    and a fold that differs from the format's default (0 = "unfolded"), and a gate colour
+    scale other than fixed (`-signed-log`), so exports of different configurations do not
+    overwrite each other.
     """
     f = export_format(fmt)
     parts = [spec.cell, f"{spec.input_size}x{spec.hidden_size}"]
@@ -107,6 +114,8 @@ def default_filename(
         parts.append(f"t{timestep}")
     if fold is not None and f.kind in ("drawn", "data"):
         parts.append(f"fold{fold}" if fold else "unfolded")
+    if scale_mode not in (None, "fixed") and f.kind == "gates":
+        parts.append(str(scale_mode))
     return "-".join(parts) + "." + f.ext
 
 
@@ -130,6 +139,21 @@ def check_scale(scale: float) -> None:
     """Raise ExportError unless 0 < scale ≤ MAX_SCALE."""
     if not 0 < scale <= MAX_SCALE:
         raise ExportError(f"scale must be above 0 and at most {MAX_SCALE:g}, got {scale:g}")
+
+
+def check_scale_mode(fmt: str, scale_mode: str | None) -> None:
+    """Raise ExportError unless `scale_mode` is None, or one of SCALE_MODES for a gate format
+    (only the gate heatmaps have a colour scale; a mode for any other format would be ignored).
+    """
+    if scale_mode is None:
+        return
+    if scale_mode not in SCALE_MODES:
+        raise ExportError(f"scale mode must be one of {', '.join(SCALE_MODES)}, got {scale_mode!r}")
+    if export_format(fmt).kind != "gates":
+        raise ExportError(
+            f"--scale-mode colours the gate heatmaps (gates-png, gates-svg); {fmt} has no "
+            f"colour scale"
+        )
 
 
 def drawn_fold(spec: Spec, fold: int | None) -> int | None:
@@ -203,11 +227,19 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     Written here rather than with networkx's pydot/pygraphviz writers, which need packages
     rnnviz does not depend on; DOT is a small text format and only IDs and strings need
     quoting. Every node and edge attribute of the graph is kept; every edge is labelled with
-    its shape. Backward recurrence edges (t+1 → t) are written `t -> t+1 [dir=back]`, which
-    graphviz draws as the arrow t+1 → t. `dot -Tsvg` draws the grid: one rank per row (layer and direction, inputs at the
-    bottom), nodes ordered by time within it (invisible edges hold the order; the backward
-    recurrence does not constrain it). Nodes also carry `pos` in points from our layout, so
-    `neato -n -Tsvg` draws our exact placement.
+    its shape. Nodes also carry `pos` in points from our layout, so `neato -n -Tsvg` draws our
+    exact placement.
+
+    `dot -Tsvg` draws the grid, time left to right and rows (input, each layer's directions,
+    concat, output) bottom to top, with every step's cells in one column and every row's
+    cells on one line: the graph is laid out `rankdir=LR` with one rank per column (`rank=same`
+    for each time step, and for the h0/h_n columns), so columns cannot drift; within a
+    column an invisible chain fixes the rows' order, and heavy invisible edges along each row
+    keep its nodes level. An edge that would run against that order is written head-first
+    with `dir=back`, graphviz's way of drawing the same arrow without changing the layout:
+    the backward recurrence (t+1 → t) and the edges that go up a column (x → cell → cat → y).
+    Edges inside a column carry their shape as an `xlabel`, as dot cannot place inline labels
+    on flat edges reliably.
     """
     title = str(g.graph.get("title", "rnnviz"))
     bi = '"bwd"' in str(g.graph.get("spec", "")) or any(
@@ -217,10 +249,10 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     graph_attrs = {
         "label": title,
         "labelloc": "t",
-        "rankdir": "BT",
+        "rankdir": "LR",
         "newrank": True,
-        "nodesep": 0.35,
-        "ranksep": 0.5,
+        "nodesep": 0.3,
+        "ranksep": 0.3,
         "fontname": "DejaVu Sans",
     }
     graph_attrs.update({k: v for k, v in g.graph.items() if k not in graph_attrs})
@@ -229,42 +261,44 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     # through fontconfig, so the SVG names it and PNG/PDF embed it.
     lines.append('  node [fontname="DejaVu Sans", fontsize=10];')
     lines.append('  edge [fontname="DejaVu Sans", fontsize=8];')
-    rows: dict[float, list[tuple[float, str]]] = {}
+    cols: dict[float, list[tuple[float, str]]] = {}  # x → (y, node): one rank each
+    rows: dict[float, list[tuple[float, str]]] = {}  # y → (x, node)
     for n, data in g.nodes(data=True):
         attrs = dict(data)
         attrs.setdefault("shape", _DOT_SHAPES.get(str(data.get("kind")), "box"))
         if "x" in data and "y" in data:
             attrs["pos"] = _dot_pos(data, bi)
-            rows.setdefault(float(data["y"]), []).append((float(data["x"]), str(n)))
+            x, y = float(data["x"]), float(data["y"])
+            cols.setdefault(x, []).append((y, str(n)))
+            rows.setdefault(y, []).append((x, str(n)))
         lines.append(f"  {_dot_quote(str(n))} {_dot_attrs(attrs)};")
     for a, b, data in g.edges(data=True):
         attrs = dict(data)
-        same_row = g.nodes[a].get("y") == g.nodes[b].get("y")
+        na, nb = g.nodes[a], g.nodes[b]
+        same_col = "x" in na and na.get("x") == nb.get("x")
         if "shape" in data:
-            # Flat (same-rank) edges take an external label: dot's inline labels on them
-            # break its spline router ("routesplines, illegal values").
-            key = "xlabel" if same_row else "label"
+            key = "xlabel" if same_col else "label"
             attrs.setdefault(key, str(data["shape"]).replace(" + ", "\n"))
             attrs.setdefault("tooltip", data["shape"])
-        if same_row and float(g.nodes[a].get("x", 0)) > float(g.nodes[b].get("x", 0)):
-            # The backward recurrence runs right to left. dot puts a flat edge's tail left
-            # of its head, so it is written head-first with dir=back: graphviz's way to draw
-            # the arrow a → b while keeping time in order along the row.
+        # Rank order runs left → right (time) and, within a column, top → bottom; an edge
+        # pointing the other way (backward in time, or up the column) is written reversed.
+        if same_col:
+            backwards = float(na.get("y", 0)) < float(nb.get("y", 0))
+        else:
+            backwards = float(na.get("x", 0)) > float(nb.get("x", 0))
+        if backwards:
             attrs["dir"] = "back"
             a, b = b, a
         lines.append(f"  {_dot_quote(str(a))} -> {_dot_quote(str(b))} {_dot_attrs(attrs)};")
-    ys = sorted(rows)
-    for lower, upper in zip(ys, ys[1:]):  # each row one rank above the row below it
-        above = {x: n for x, n in rows[upper]}
-        for x, n in sorted(rows[lower]):
-            if x in above:
-                lines.append(f"  {_dot_quote(n)} -> {_dot_quote(above[x])} [style=invis];")
+    for _x, members in sorted(cols.items()):
+        ordered = [n for _, n in sorted(members, reverse=True)]  # top row first
+        lines.append(f"  {{ rank=same; {' '.join(_dot_quote(n) for n in ordered)} }}")
+        for a, b in zip(ordered, ordered[1:]):  # the rows' order within the column
+            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis];")
     for _y, members in sorted(rows.items()):
         ordered = [n for _, n in sorted(members)]
-        ids = " ".join(_dot_quote(n) for n in ordered)
-        lines.append(f"  {{ rank=same; {ids} }}")
-        for a, b in zip(ordered, ordered[1:]):  # time order within the row
-            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=10];")
+        for a, b in zip(ordered, ordered[1:]):  # a row on one line, in time order
+            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis, weight=100];")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -304,17 +338,20 @@ def export_bytes(
     timestep: int | None = None,
     fold: int | None = None,
     scale: float = 1.0,
+    scale_mode: str | None = None,
 ) -> bytes:
     """The bytes of one export of `spec` in format `fmt` — what the CLI and dialog write.
 
     Drawn formats highlight `timestep` when given and fold as `drawn_fold`; gate heatmaps need
-    a trace, taken from `snapshot` or computed from `options`. A Qt application must exist for
-    drawn and gate formats (the CLI makes one; see `ensure_qt_app`).
+    a trace, taken from `snapshot` or computed from `options`, and are coloured in
+    `scale_mode` (SCALE_MODES; None = "fixed"; ExportError for any other format). A Qt
+    application must exist for drawn and gate formats (the CLI makes one; see `ensure_qt_app`).
     """
     f = export_format(fmt)
     check_timestep(spec, timestep)
     check_fold(fold)
     check_scale(scale)
+    check_scale_mode(fmt, scale_mode)
     if not f.needs_qt:
         return data_bytes(spec, fmt, fold, text=text_frame_of(snapshot, spec))
     drawer = _DRAWERS.get(f.kind)
@@ -327,11 +364,20 @@ def export_bytes(
         from rnnviz.document.snapshot import compute_snapshot
 
         snapshot = compute_snapshot(spec, options or RunOptions())
-    return drawer(spec, fmt, snapshot=snapshot, timestep=timestep, fold=fold, scale=scale)
+    return drawer(
+        spec,
+        fmt,
+        snapshot=snapshot,
+        timestep=timestep,
+        fold=fold,
+        scale=scale,
+        scale_mode=scale_mode,
+    )
 
 
 class Drawer(Protocol):
-    """Renders a drawn export: (spec, fmt, snapshot, timestep, fold, scale) → file bytes."""
+    """Renders a drawn export: (spec, fmt, snapshot, timestep, fold, scale, scale_mode) → file
+    bytes; scale_mode is None except for the gate heatmaps."""
 
     def __call__(
         self,
@@ -342,6 +388,7 @@ class Drawer(Protocol):
         timestep: int | None,
         fold: int | None,
         scale: float,
+        scale_mode: str | None = None,
     ) -> bytes: ...
 
 

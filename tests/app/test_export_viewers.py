@@ -16,7 +16,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtGui import QImage  # noqa: E402
 
 import rnnviz.app.drawing.render  # noqa: E402, F401  (registers the drawn formats)
+from rnnviz.analysis.graph import build_graph  # noqa: E402
 from rnnviz.config.presets import preset  # noqa: E402
+from rnnviz.config.spec import Spec  # noqa: E402
 from rnnviz.document.snapshot import compute_snapshot  # noqa: E402
 from rnnviz.io.export import export_bytes  # noqa: E402
 
@@ -71,38 +73,71 @@ def _dot(tmp_path, args: list[str]) -> str:
     ).stdout
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz")
-def test_dot_draws_the_grid_with_shapes_on_the_edges(tmp_path):
-    spec = preset("bilstm-2").spec
-    (tmp_path / "g.dot").write_bytes(export_bytes(spec, "dot"))
-    plain = _dot(tmp_path, ["dot", "-Tplain"])
-    assert "Warning" not in plain and "Error" not in plain
+def _plain_positions(plain: str) -> dict[str, tuple[float, float]]:
+    """Node centres (inches, y up) from `dot -Tplain` output."""
     pos = {}
     for line in plain.splitlines():
         parts = line.split()
-        if parts[0] == "node":
+        if parts and parts[0] == "node":
             pos[parts[1].strip('"')] = (float(parts[2]), float(parts[3]))
-    # One rank per row, rows rising layer by layer, concat between them.
-    rows = [
-        "cell_l0_fwd_t0",
-        "cell_l0_bwd_t0",
-        "cat_l0_t0",
-        "cell_l1_fwd_t0",
-        "cell_l1_bwd_t0",
-        "cat_l1_t0",
-    ]
-    heights = [pos[n][1] for n in rows]
-    assert heights == sorted(heights) and len(set(heights)) == len(heights)
-    for layer in (0, 1):
-        for d in ("fwd", "bwd"):
-            ys = {pos[f"cell_l{layer}_{d}_t{t}"][1] for t in range(6)}
-            assert len(ys) == 1
-            xs = [pos[f"cell_l{layer}_{d}_t{t}"][0] for t in range(6)]
-            assert xs == sorted(xs)  # time runs left to right in every row
-    svg = _dot(tmp_path, ["dot", "-Tsvg"])
+    return pos
+
+
+GRID_SPECS = {
+    "bilstm-2": preset("bilstm-2").spec,
+    "gru-3bi": Spec("gru", 5, 6, 3, bidirectional=True, seq_len=5, batch_size=1),
+    "gru-2-folded": Spec("gru", 3, 4, 2, seq_len=40, batch_size=1),
+}
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz")
+@pytest.mark.parametrize("key", list(GRID_SPECS))
+def test_dot_lays_out_the_grid_with_shapes_on_the_edges(tmp_path, key):
+    spec = GRID_SPECS[key]
+    fold = 3 if key.endswith("folded") else None
+    (tmp_path / "g.dot").write_bytes(export_bytes(spec, "dot", fold=fold))
+    proc = subprocess.run(
+        ["dot", "-Tplain", str(tmp_path / "g.dot")], capture_output=True, text=True, check=True
+    )
+    assert proc.stderr == "", proc.stderr  # no warnings (e.g. spline routing) either
+    pos = _plain_positions(proc.stdout)
+    graph = build_graph(spec, fold=fold)
+    assert set(pos) == set(graph.nodes)
+    cols: dict[float, list[str]] = {}
+    rows: dict[float, list[str]] = {}
+    for n, d in graph.nodes(data=True):
+        cols.setdefault(d["x"], []).append(n)
+        rows.setdefault(d["y"], []).append(n)
+    # Every column (a time step, the fold, the h0/h_n columns) on one x; every row on one y.
+    tol = 0.05  # inches
+    col_x = []
+    for x, members in sorted(cols.items()):
+        xs = [pos[n][0] for n in members]
+        assert max(xs) - min(xs) <= tol, (x, {n: pos[n][0] for n in members})
+        col_x.append(sum(xs) / len(xs))
+    row_y = []
+    for y, members in sorted(rows.items()):
+        ys = [pos[n][1] for n in members]
+        assert max(ys) - min(ys) <= tol, (y, {n: pos[n][1] for n in members})
+        row_y.append(sum(ys) / len(ys))
+    # Time runs left to right; rows rise from the inputs through each layer to the outputs.
+    assert all(b - a > 0.5 for a, b in zip(col_x, col_x[1:])), col_x
+    assert all(b - a > 0.3 for a, b in zip(row_y, row_y[1:])), row_y
+    if spec.bidirectional:  # bwd t0 sits above fwd t0, in t0's column
+        f, b = pos["cell_l0_fwd_t0"], pos["cell_l0_bwd_t0"]
+        assert abs(f[0] - b[0]) <= tol and b[1] > f[1]
+        assert pos["h0_l0_fwd"][0] < f[0] < pos["hn_l0_fwd"][0]
+        assert pos["hn_l0_bwd"][0] < b[0] < pos["h0_l0_bwd"][0]
+    svg = subprocess.run(
+        ["dot", "-Tsvg", str(tmp_path / "g.dot")], capture_output=True, text=True, check=True
+    ).stdout
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
-    assert labels.count("(1, 12)") >= 6 + 2 * 6  # concat → output, concat → layer 1
-    assert "(1, 5)" in labels and "h (1, 6)" in labels
+    shown = [t for t in labels if t.startswith(("(", "h (", "c ("))]
+    # Every edge's shape is drawn (an h+c edge as two lines).
+    want = sum(2 if "+" in d["shape"] else 1 for _, _, d in graph.edges(data=True))
+    assert len(shown) == want, (len(shown), want)
+    if spec.bidirectional:
+        assert labels.count("(1, 12)") == spec.seq_len * (spec.num_layers - 1) * 2 + spec.seq_len
     assert 'font-family="DejaVu Sans' in svg
 
 

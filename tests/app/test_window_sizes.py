@@ -98,3 +98,34 @@ def test_row_labels_stay_in_view_while_panning(qtbot):
     # and the selected step far inside the fold is drawn, not folded
     state.select(t=60)
     assert 60 in gv.scene.column_of
+
+
+def test_gate_view_header_keeps_its_whole_text_when_cut(qtbot):
+    """The gate view's caption ('… t 2: h = 2.3611076e+36') and hover line are elided with
+    their whole text as tooltip when the window is narrow, never cut silently."""
+    p = preset("relu-explode")
+    state = Document(p.spec, p.options)
+    window = MainWindow(state)
+    window.persist = False
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        window.runner.start_now()
+    wait_traced(qtbot, window.runner)
+    gv = window.gate_view
+    window.deck.show_view(gv)
+    state.select(t=60)
+    qtbot.wait(20)
+    caption = gv.caption
+    assert isinstance(caption, ElidedLabel) and isinstance(gv.hover, ElidedLabel)
+    assert caption.full_text().endswith("h = 2.3611076e+36"), caption.full_text()
+    assert _cut_labels(window) == []
+    # Narrower than its text: drawn with "…", the whole text in the tooltip.
+    window.resize(900, 720)
+    qtbot.wait(50)
+    caption.resize(180, caption.height())
+    assert caption.is_elided() and caption.full_text() in caption.toolTip()
+    # A heatmap's title, clipped in a narrow plot, has its whole text on hover too.
+    for gate, plot in gv.plots.items():
+        assert plot.titleLabel.toolTip().startswith(f"{gate} — "), gate

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.analysis.graph import DEFAULT_FOLD
+from rnnviz.analysis.scales import DEFAULT_SCALE_MODE, SCALE_MODES, check_scale_mode
 from rnnviz.app.drawing import formats as _formats  # noqa: F401 - registers the drawn formats
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import Document
@@ -60,8 +61,14 @@ class ExportDialog(QDialog):
     sigExported = Signal(str, int)
 
     def __init__(
-        self, state: Document, parent: QWidget | None = None, directory: str | None = None
+        self,
+        state: Document,
+        parent: QWidget | None = None,
+        directory: str | None = None,
+        scale_mode: str | None = None,
     ) -> None:
+        """`scale_mode` is the gate heatmaps' colour scale to start with (what the window's
+        gate view shows; None: fixed)."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.state = state
@@ -96,6 +103,16 @@ class ExportDialog(QDialog):
         self.scale_spin.setSingleStep(0.25)
         self.scale_spin.setValue(1.0)
         self.scale_spin.setSuffix(" ×")
+        self.scale_mode_box = QComboBox()
+        for key, label in SCALE_MODES.items():
+            self.scale_mode_box.addItem(label, key)
+        self.scale_mode_box.setCurrentIndex(
+            self.scale_mode_box.findData(check_scale_mode(scale_mode or DEFAULT_SCALE_MODE))
+        )
+        self.scale_mode_box.setToolTip(
+            "Colour scale of the gate heatmaps, as the gate view's picker: fixed (σ 0…1, "
+            "tanh ±1), stretched to the data, or signed log for values that explode"
+        )
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.message = QLabel()
@@ -108,6 +125,7 @@ class ExportDialog(QDialog):
         form.addRow(self.timestep_check, self.timestep_spin)
         form.addRow(self.fold_check, self.fold_spin)
         form.addRow("Scale", self.scale_spin)
+        form.addRow("Colours", self.scale_mode_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.export)
@@ -126,6 +144,7 @@ class ExportDialog(QDialog):
             self.timestep_spin.valueChanged,
             self.fold_check.toggled,
             self.fold_spin.valueChanged,
+            self.scale_mode_box.currentIndexChanged,
         ):
             sig.connect(self._refresh)
         self._format_changed()
@@ -143,7 +162,8 @@ class ExportDialog(QDialog):
         return str(self.format_box.currentData())
 
     def choices(self) -> dict:
-        """timestep, fold and scale as `export_bytes` takes them (None where not applicable).
+        """timestep, fold, scale and scale_mode as `export_bytes` takes them (None where not
+        applicable: scale_mode is for the gate heatmaps only).
 
         fold is 0 (no fold) when the box is unchecked for drawn formats, which otherwise fold
         long sequences by default; for data formats unchecked means None (never folded).
@@ -161,7 +181,12 @@ class ExportDialog(QDialog):
             elif kind == "drawn":
                 fold = 0
         scale = self.scale_spin.value() if kind in ("drawn", "gates") else 1.0
-        return {"timestep": timestep, "fold": fold, "scale": scale}
+        scale_mode = self.scale_mode_box.currentData() if kind == "gates" else None
+        return {"timestep": timestep, "fold": fold, "scale": scale, "scale_mode": scale_mode}
+
+    def set_scale_mode(self, mode: str) -> None:
+        """Select gate colour scale `mode` ("fixed", "stretched" or "signed-log")."""
+        self.scale_mode_box.setCurrentIndex(self.scale_mode_box.findData(check_scale_mode(mode)))
 
     def set_format(self, key: str) -> None:
         """Select format `key` (as if chosen in the combo box)."""
@@ -176,6 +201,7 @@ class ExportDialog(QDialog):
         self.fold_check.setEnabled(kind in ("drawn", "data"))
         self.fold_spin.setEnabled(kind in ("drawn", "data"))
         self.scale_spin.setEnabled(drawn_like)
+        self.scale_mode_box.setEnabled(kind == "gates")
         # Drawn diagrams fold long sequences as the window does; data keeps every step.
         self.fold_check.blockSignals(True)
         self.fold_check.setChecked(kind == "drawn" and draw_fold(self.spec) is not None)
@@ -198,7 +224,7 @@ class ExportDialog(QDialog):
             # Name the fold only when it is not what the format does by default.
             default = (draw_fold(self.spec) or 0) if f.kind == "drawn" else None
             fold = None if c["fold"] == default else c["fold"]
-            name = default_filename(self.spec, self.fmt, c["timestep"], fold)
+            name = default_filename(self.spec, self.fmt, c["timestep"], fold, c["scale_mode"])
             self.path_edit.setText(str(self._directory / name))
         notes = {
             "drawn": "Drawn as in the window, with title and legend.",
@@ -247,9 +273,12 @@ class ExportDialog(QDialog):
         return True
 
 
-def show_export_dialog(state: Document, parent: QWidget | None = None) -> str | None:
-    """Open the export dialog (modal); returns the path written, or None if cancelled."""
-    dialog = ExportDialog(state, parent)
+def show_export_dialog(
+    state: Document, parent: QWidget | None = None, scale_mode: str | None = None
+) -> str | None:
+    """Open the export dialog (modal), its gate colour scale starting at `scale_mode`;
+    returns the path written, or None if cancelled."""
+    dialog = ExportDialog(state, parent, scale_mode=scale_mode)
     written: list[str] = []
     dialog.sigExported.connect(lambda path, _n: written.append(path))
     dialog.exec()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QSize, Qt
 
+from rnnviz.analysis.scales import DEFAULT_SCALE_MODE
 from rnnviz.app.drawing.render import ensure_qt_app, render_graph, render_widget
 from rnnviz.app.views.gate_view import GateView
 from rnnviz.config.spec import Spec
@@ -20,11 +21,17 @@ from rnnviz.io.export import ExportError, register_drawer
 
 
 def render_gates(
-    snapshot: Snapshot, fmt: str, *, timestep: int | None = None, scale: float = 1.0
+    snapshot: Snapshot,
+    fmt: str,
+    *,
+    timestep: int | None = None,
+    scale: float = 1.0,
+    scale_mode: str = DEFAULT_SCALE_MODE,
 ) -> bytes:
     """The gate heatmaps of `snapshot` as PNG or SVG bytes, drawn by the window's GateView.
 
-    `timestep` is selected (the view marks it) when given.
+    `timestep` is selected (the view marks it) when given; `scale_mode` is the view's colour
+    scale ("fixed", "stretched" or "signed-log"), named in the figure's caption.
     """
     if fmt not in ("png", "svg"):
         raise ExportError(f"gate heatmaps export as png or svg, not {fmt!r}")
@@ -34,9 +41,12 @@ def render_gates(
     if timestep is not None:
         state.select(t=timestep)
     view = GateView(state)
+    view.set_scale_mode(scale_mode)
     view.set_figure_mode(True)
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-    view.resize(view.sizeHint().expandedTo(QSize(900, 600)))
+    # Wide enough for the whole caption: a figure has no tooltip to hold a cut one.
+    wide = QSize(max(900, view.caption.sizeHint().width() + 16), 600)
+    view.resize(view.sizeHint().expandedTo(wide))
     view.show()
     QCoreApplication.processEvents()
     try:
@@ -54,7 +64,9 @@ def _draw_export(
     timestep: int | None,
     fold: int | None,
     scale: float,
+    scale_mode: str | None = None,
 ) -> bytes:
+    # The diagram has no colour scale; export_bytes refuses a scale_mode for it.
     from rnnviz.io.export import text_frame_of
 
     return render_graph(
@@ -70,10 +82,18 @@ def _gates_export(
     timestep: int | None,
     fold: int | None,
     scale: float,
+    scale_mode: str | None = None,
 ) -> bytes:
     assert snapshot is not None  # export_bytes traces the spec first
-    return render_gates(snapshot, fmt.removeprefix("gates-"), timestep=timestep, scale=scale)
+    return render_gates(
+        snapshot,
+        fmt.removeprefix("gates-"),
+        timestep=timestep,
+        scale=scale,
+        scale_mode=scale_mode or DEFAULT_SCALE_MODE,
+    )
 
 
+# The core's export module knows data formats only; the formats drawn by Qt are ours.
 register_drawer("drawn", _draw_export)
 register_drawer("gates", _gates_export)

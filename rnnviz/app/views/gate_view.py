@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -29,12 +28,16 @@ from rnnviz.analysis.equations import fmt
 from rnnviz.analysis.scales import (
     DIVERGING,
     NONFINITE_COLOURS,
+    SCALE_MODES,
     ScaleGroup,
+    check_scale_mode,
     finite_or_zero,
     nonfinite_counts,
     nonfinite_overlay,
     scale_groups,
+    signed_log,
 )
+from rnnviz.app.widgets import ElidedLabel
 from rnnviz.config.glossary import GATES, gate_label
 from rnnviz.document.document import Document
 from rnnviz.document.selection import Selection
@@ -88,11 +91,6 @@ def _small_font() -> Any:
     font = QFont()
     font.setPointSizeF(7.5)
     return font
-
-
-def signed_log(a: np.ndarray) -> np.ndarray:
-    """sign(a)·log10(1 + |a|): keeps 0 at 0 and the sign, compresses 1e38 to 38."""
-    return (np.sign(a) * np.log10(1.0 + np.abs(a.astype(np.float64)))).astype(np.float32)
 
 
 def _drawable(a: np.ndarray) -> np.ndarray:
@@ -149,9 +147,10 @@ class GateView(QWidget):
         self.rows_check.toggled.connect(self._scale_picked)
         self._rows_for: Any = None
         self.scale_combo = QComboBox(self)
-        self.scale_combo.addItem("fixed scale", False)
-        self.scale_combo.addItem("stretched", "stretch")
-        self.scale_combo.addItem("signed log", "log")
+        # Item data are the mode names of SCALE_MODES, which `rnnviz export --scale-mode` takes.
+        self.scale_combo.addItem("fixed scale", "fixed")
+        self.scale_combo.addItem("stretched", "stretched")
+        self.scale_combo.addItem("signed log", "signed-log")
         self.scale_combo.setToolTip(
             "Colour scale.\n"
             "Fixed: σ gates on 0…1 and tanh values on ±1, comparable everywhere.\n"
@@ -165,13 +164,11 @@ class GateView(QWidget):
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
             combo.setMinimumContentsLength(6)
-        self.caption = QLabel(self)
-        self.caption.setTextFormat(Qt.TextFormat.PlainText)
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.hover = QLabel(self)
-        self.hover.setTextFormat(Qt.TextFormat.PlainText)
-        self.hover.setToolTip("The value under the mouse, exactly as recorded (float32)")
-        self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Elided with the whole text as tooltip: beside the pickers at 1280 px the caption's
+        # "c = -0.0123…" would otherwise be cut mid-number with nothing to read it from.
+        self.caption = ElidedLabel("", self)
+        self.hover = ElidedLabel("", self)
+        self.hover.set_tip("The value under the mouse, exactly as recorded (float32)")
         self.legend = QLabel(self)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setVisible(False)
@@ -259,6 +256,14 @@ class GateView(QWidget):
             w.setVisible(not on)
         if self.state.snapshot is not None:
             self._move_cursors(self.state.snapshot, self.state.selection)
+
+    def scale_mode(self) -> str:
+        """The colour-scale mode shown: "fixed", "stretched" or "signed-log" (SCALE_MODES)."""
+        return str(self.scale_combo.currentData())
+
+    def set_scale_mode(self, mode: str) -> None:
+        """Show the heatmaps in colour-scale `mode` (one of SCALE_MODES; ValueError else)."""
+        self.scale_combo.setCurrentIndex(self.scale_combo.findData(check_scale_mode(mode)))
 
     def nonfinite_legend_visible(self) -> bool:
         """Whether the NaN/±Inf legend is shown (only when the data on screen has them)."""
@@ -432,11 +437,11 @@ class GateView(QWidget):
                 for g in spec.trace_gates
             }
         columns = spec.seq_len * spec.batch_size if every else spec.seq_len
-        mode = self.scale_combo.currentData()
+        mode = self.scale_mode()
         shown = {g: finite_or_zero(a) for g, a in self.data.items()}
-        if mode == "log":
+        if mode == "signed-log":
             shown = {g: signed_log(a) for g, a in shown.items()}
-        self.groups = scale_groups(spec, shown, stretch=bool(mode))
+        self.groups = scale_groups(spec, shown, stretch=mode != "fixed")
         group_of = {g: grp for grp in self.groups for g in grp.gates}
         counts: dict[str, int] = {}
         for gate, arr in self.data.items():
@@ -456,11 +461,13 @@ class GateView(QWidget):
             plot = self.plots[gate]
             plot.setTitle(f"{gate} — {en}{tape}<br>{zh} [{grp.short}]", color="k", size="9pt")
             plot.titleLabel.setMinimumWidth(0)
+            # A narrow plot clips its title; the whole title stays readable on hover.
+            plot.titleLabel.setToolTip(f"{gate} — {en}{tape}\n{zh} [{grp.short}]")
         for gate, bar in self.bars.items():
             grp = group_of[gate]
             bar.setLevels(grp.levels)
             caption = grp.caption_for(gate)
-            if mode == "log":
+            if mode == "signed-log":
                 caption += " of sign·log₁₀(1+|v|)"
             bar.getAxis("bottom").setLabel(caption, color="k", size="8pt")
         self._show_legend(counts)
@@ -545,8 +552,10 @@ class GateView(QWidget):
         value = self._value(gate, col, sel.unit)
         where = "" if snap.spec.num_directions == 1 else f" · {_DIRECTION_NAMES[sel.direction]}"
         name = snap.spec.title() if self._figure else snap.spec.cell.upper()
+        # A figure has no scale picker to read the mode from, so its caption names it.
+        mode = f" · {SCALE_MODES[self.scale_mode()]}" if self._figure else ""
         self.caption.setText(
-            f"{name} · layer {sel.layer}{where} · batch {sel.batch} — "
+            f"{name} · layer {sel.layer}{where} · batch {sel.batch}{mode} — "
             f"unit {sel.unit}, t {sel.t}: {gate} = {value}"
         )
 
