@@ -62,5 +62,8 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
         raise CliError(str(exc)) from None
     except ImportError as exc:  # no PySide6/pyqtgraph, or a view missing from this build
         raise CliError(f"{fmt.key} export needs the window's drawing code: {exc}") from None
-    print(f"{fmt.key}: {spec.title()} -> {args.out} ({len(data):,} bytes)", file=sys.stdout)
+    print(
+        f"{fmt.key}: {spec.title()} -> {args.out} ({len(data):,} bytes)",
+        file=sys.stderr if args.out == "-" else sys.stdout,  # "-": stdout holds the data
+    )
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rnnviz.cli.args import CliError, budget_from_args, options_from_args
 from rnnviz.config.budget import check_budget, human
@@ -18,14 +19,16 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
     # No graph is built by a trace, so only the module, activations and gates count.
     check_budget(spec, budget_from_args(args), graph=False)
     result = trace_spec(spec, options)
-    if args.out:
+    if args.out is not None:  # --out '' is refused by the writer, not taken as "no file"
         try:
             result.save(args.out)
         except WriteError as exc:
             raise CliError(str(exc)) from None
+    # With --out - the trace itself goes to stdout, so the summary goes to stderr.
     print(
         result.summary()
-        + (f" -> {args.out}" if args.out else "")
-        + f" ({human(result.nbytes)} recorded, {result.seconds * 1000:.0f} ms)"
+        + (f" -> {args.out}" if args.out is not None else "")
+        + f" ({human(result.nbytes)} recorded, {result.seconds * 1000:.0f} ms)",
+        file=sys.stderr if args.out == "-" else sys.stdout,
     )
     return 0

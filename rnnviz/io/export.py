@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 #: Largest --scale accepted; past this a PNG of even a small graph is absurdly large.
 MAX_SCALE = 16.0
+#: Smallest --scale accepted (the export dialog's minimum too): below it 10 pt text is under
+#: 2.5 px and a small graph shrinks to a few pixels (1e-9 gave a 1×1 PNG).
+MIN_SCALE = 0.25
 
 
 class ExportError(ValueError):
@@ -127,9 +130,12 @@ def check_fold(fold: int | None) -> None:
 
 
 def check_scale(scale: float) -> None:
-    """Raise ExportError unless 0 < scale ≤ MAX_SCALE."""
-    if not 0 < scale <= MAX_SCALE:
-        raise ExportError(f"scale must be above 0 and at most {MAX_SCALE:g}, got {scale:g}")
+    """Raise ExportError unless MIN_SCALE ≤ scale ≤ MAX_SCALE."""
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise ExportError(
+            f"scale must be from {MIN_SCALE:g} to {MAX_SCALE:g} (1 = one pixel per point), "
+            f"got {scale:g}"
+        )
 
 
 def drawn_fold(spec: Spec, fold: int | None) -> int | None:
@@ -295,20 +301,9 @@ def register_drawer(kind: str, drawer: Drawer) -> None:
     _DRAWERS[kind] = drawer
 
 
-def _file_mode(path: str | os.PathLike[str]) -> int:
-    # The temporary file atomic_open writes is private (0600); an export is meant to be
-    # shared, so it gets the mode a plain open() would give: the old file's, else 0666 & ~umask.
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def write_export(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write an export atomically; WriteError (one line) if it cannot be written."""
-    mode = _file_mode(path)
+    """Write an export (atomically to a file, through a symlink to its target, streamed to a
+    FIFO, device or "-" for stdout; see `rnnviz.io.atomic`); WriteError (one line) if it
+    cannot be written."""
     with atomic_open(path, "wb") as fh:
-        os.fchmod(fh.fileno(), mode)
         fh.write(data)
