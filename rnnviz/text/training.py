@@ -9,7 +9,6 @@ the tutorial's loop prints — and its snapshot holds the weights that forward u
 from __future__ import annotations
 
 import dataclasses
-
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
