@@ -277,14 +277,14 @@ class ConfigPanel(QWidget):
         """Say so under any field whose widget cannot show the state's value exactly (the
         state keeps it: only an edit of that field would change it)."""
         for name, value in values.items():
-            if name in self.widgets and name in SPEC_FIELDS | OPTION_FIELDS:
-                if self.value(name) != value:
-                    label = self.errors[name]
-                    label.setText(
-                        f"{value!r} is kept, but this box cannot show it "
-                        f"(it shows {self.value(name)!r}); editing it replaces the value"
-                    )
-                    label.show()
+            shown = name in self.widgets and name in SPEC_FIELDS | OPTION_FIELDS
+            if shown and self.value(name) != value:
+                label = self.errors[name]
+                label.setText(
+                    f"{value!r} is kept, but this box cannot show it "
+                    f"(it shows {self.value(name)!r}); editing it replaces the value"
+                )
+                label.show()
 
     # ---- reacting ------------------------------------------------------------------------------
     def _pending(self, fields: frozenset[str]) -> dict[str, Any]:
