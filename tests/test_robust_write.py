@@ -109,6 +109,23 @@ def test_dev_null_and_dev_stdout_are_streams_never_replaced():
     )
 
 
+def test_a_trace_streams_to_dev_null_and_a_fifo(tmp_path):
+    """/dev/null claims to be seekable with position 0 forever; zipfile must not believe it."""
+    from rnnviz.engine.tracing import trace_spec
+    from rnnviz.io.trace_file import load_trace, save_trace
+
+    t = trace_spec(Spec(seq_len=4000, hidden_size=64, input_size=64), RunOptions())
+    save_trace(t, "/dev/null")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    copy = tmp_path / "copy.npz"
+    reader = threading.Thread(target=lambda: copy.write_bytes(fifo.read_bytes()))
+    reader.start()
+    save_trace(t, fifo)
+    reader.join(30)
+    assert load_trace(copy).spec == t.spec
+
+
 def test_stdout_dash_gets_the_data_and_the_summary_goes_to_stderr():
     r = _rnnviz("export", "-f", "dot", "-o", "-")
     assert r.returncode == 0

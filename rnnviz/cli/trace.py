@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from rnnviz.cli.args import CliError, budget_from_args, options_from_args
-from rnnviz.config.budget import check_budget, human
+from rnnviz.config.budget import check_budget, estimate_for, human
 from rnnviz.config.spec import Spec
 from rnnviz.engine.tracing import trace_spec
 from rnnviz.io.atomic import WriteError
@@ -16,8 +16,9 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
     """`rnnviz trace`: trace a seeded module, print a one-line summary, optionally save .npz."""
     options = options_from_args(args, args._explicit)
     options.check(spec)
-    # No graph is built by a trace, so only the module, activations and gates count.
-    check_budget(spec, budget_from_args(args), graph=False)
+    # No graph is built by a trace: the module, activations (the input twice), the gates and,
+    # when saving, their contiguous copies count.
+    check_budget(spec, budget_from_args(args), estimate_of=estimate_for(spec, "trace"))
     result = trace_spec(spec, options)
     if args.out is not None:  # --out '' is refused by the writer, not taken as "no file"
         try:

@@ -18,13 +18,14 @@ SIGTERM/SIGHUP (`rnnviz.cli.signals`), so an interrupted write leaves no debris.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 #: The output path that means standard output.
 STDOUT = "-"
@@ -105,13 +106,44 @@ def _tmp_prefix(target: Path, directory: Path) -> str:
     return prefix
 
 
+class _StreamOnly(io.RawIOBase):
+    """A write-only, unseekable view of a stream. /dev/null says it is seekable but its
+    position is always 0, so zipfile (np.savez) would write a broken directory (or fail with
+    struct.error); told the truth, zipfile streams with data descriptors, as to a pipe."""
+
+    def __init__(self, fh: IO) -> None:
+        super().__init__()
+        self._fh = fh
+
+    def writable(self) -> bool:
+        """Always: this only writes."""
+        return True
+
+    def seekable(self) -> bool:
+        """Never: a FIFO, device or stdout has no meaningful position."""
+        return False
+
+    def tell(self) -> int:
+        """Unsupported (see seekable)."""
+        raise io.UnsupportedOperation("a stream has no position")
+
+    def write(self, data: Any) -> int:
+        """Write all of `data` to the underlying stream; returns its length."""
+        self._fh.write(data)
+        return len(memoryview(data).cast("B")) if not isinstance(data, str) else len(data)
+
+    def flush(self) -> None:
+        """Flush the underlying stream."""
+        self._fh.flush()
+
+
 @contextlib.contextmanager
 def _stream(path: str | os.PathLike[str], mode: str) -> Iterator[IO]:
     """Yield a handle writing straight to a FIFO, device or stdout (see module docstring)."""
     if os.fspath(path) == STDOUT:
         out = sys.stdout.buffer if "b" in mode else sys.stdout
         try:
-            yield out
+            yield _StreamOnly(out) if "b" in mode else out
             out.flush()
         except BrokenPipeError:
             raise
@@ -124,7 +156,7 @@ def _stream(path: str | os.PathLike[str], mode: str) -> Iterator[IO]:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with fh:
-            yield fh
+            yield _StreamOnly(fh) if "b" in mode else fh
     except OSError as exc:
         if isinstance(exc, WriteError):
             raise

@@ -24,6 +24,13 @@ import networkx as nx
 from rnnviz.analysis.graph import build_graph
 from rnnviz.analysis.shapes import shapes
 from rnnviz.analysis.tables import shape_table_csv, shape_table_markdown
+from rnnviz.config.budget import (
+    MAX_DRAWN_CELLS,
+    MemoryEstimate,
+    drawn_cells,
+    estimate_for,
+    human,
+)
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import draw_fold
@@ -136,6 +143,28 @@ def check_scale(scale: float) -> None:
             f"scale must be from {MIN_SCALE:g} to {MAX_SCALE:g} (1 = one pixel per point), "
             f"got {scale:g}"
         )
+
+
+def check_drawable(spec: Spec, fold: int | None) -> None:
+    """Raise ExportError if a drawing of `spec` with the fold it would use (`drawn_fold`)
+    shows more than MAX_DRAWN_CELLS cells: refused in microseconds with the reason, instead
+    of minutes and gigabytes for a picture nobody can read."""
+    used = drawn_fold(spec, fold)
+    cells = drawn_cells(spec, used)
+    if cells > MAX_DRAWN_CELLS:
+        raise ExportError(
+            f"an unfolded drawing of {cells:,} cells is refused (limit {MAX_DRAWN_CELLS:,}: "
+            f"about {human(estimate_for(spec, 'svg', used).total)} and minutes to draw); "
+            "fold it (--fold 4 keeps 4 steps at each end) or export graphml, dot or json "
+            "for the whole graph"
+        )
+
+
+def output_estimate(spec: Spec, fmt: str, fold: int | None = None) -> MemoryEstimate:
+    """`estimate_for` with the fold format `fmt` really uses (drawn formats fold by default)."""
+    kind = export_format(fmt).kind
+    used = drawn_fold(spec, fold) if kind == "drawn" else (fold or None)
+    return estimate_for(spec, fmt, used)
 
 
 def drawn_fold(spec: Spec, fold: int | None) -> int | None:
@@ -263,6 +292,8 @@ def export_bytes(
     check_scale(scale)
     if not f.needs_qt:
         return data_bytes(spec, fmt, fold)
+    if f.kind == "drawn":
+        check_drawable(spec, fold)
     drawer = _DRAWERS.get(f.kind)
     if drawer is None:
         raise ExportError(
