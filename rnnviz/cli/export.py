@@ -32,7 +32,7 @@ def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
     # What this format allocates (a table needs no trace; GraphML holds an ElementTree of the
     # whole graph; drawings fold), not one figure for every format.
     try:
-        est = output_estimate(spec, args.format, args.fold)
+        est = output_estimate(spec, args.format, args.fold, args.scale)
     except ExportError as exc:
         raise CliError(str(exc)) from None
     check_budget(spec, budget_from_args(args), estimate_of=est)

@@ -195,7 +195,17 @@ MiB = 1 << 20
 #: Bytes per graph node each output allocates at its peak: the networkx graph, the writer's
 #: own structures (GraphML builds an ElementTree, JSON a node-link dict) and the text. Fitted
 #: to `rnnviz bench`'s budget section (`rnnviz.bench.budget`) on CPython 3.11, rounded up.
-PER_NODE = {"graphml": 12_500, "dot": 3_200, "json": 6_800, "drawn": 72_000}
+PER_NODE = {
+    "graphml": 12_500,
+    "dot": 3_200,
+    "json": 6_800,
+    "svg": 72_000,
+    "pdf": 36_000,
+    "png": 72_000,
+}
+#: A PNG also holds its pixels (ARGB32) and the encoder's buffers: bytes per node at scale 1,
+#: times scale² (render.py caps the pixel count).
+PNG_PIXELS_PER_NODE = 44_000
 #: Bytes each output needs whatever the size: torch's and Qt's working set on first use.
 FIXED = {
     "trace": 28 * MiB,
@@ -206,7 +216,7 @@ FIXED = {
     "dot": 2 * MiB,
     "json": 2 * MiB,
     "drawn": 20 * MiB,
-    "gates": 110 * MiB,
+    "gates": 60 * MiB,
 }
 #: Unfolded drawings above this many cells are refused: the scene costs ~70 KB and ~2 ms per
 #: node, so 16k cells would be over a gigabyte and most of a minute for a picture no screen
@@ -230,28 +240,33 @@ def drawn_cells(spec: Spec, fold: int | None) -> int:
     return spec.num_layers * spec.num_directions * steps
 
 
-def estimate_for(spec: Spec, output: str, fold: int | None = None) -> MemoryEstimate:
+def estimate_for(
+    spec: Spec, output: str, fold: int | None = None, scale: float = 1.0
+) -> MemoryEstimate:
     """Estimated peak bytes of producing `output` for `spec` (one of OUTPUTS).
 
     `fold` is the fold the output really uses (None = unfolded; for the drawn formats pass
     `rnnviz.io.export.drawn_fold`). Only what the output computes is counted: tables need no
-    trace, data formats no trace, drawings no trace; "trace" counts the input twice (torch's
+    trace, data formats no trace, drawings no trace (a PNG's pixels grow with `scale`²); "trace" counts the input twice (torch's
     tensor and the record's copy) and the contiguous gate copies made to save it; gate
     heatmaps need a trace. ValueError for an unknown output.
     """
     if output not in OUTPUTS:
         raise ValueError(f"unknown output {output!r} (outputs: {', '.join(OUTPUTS)})")
     base = estimate(spec, graph_nodes=False)
-    params = _param_count(spec) * ITEM
     if output in ("shapes", "md", "csv"):
-        return MemoryEstimate(params, 0, 0, 0, FIXED[output])
+        # Pure arithmetic on the spec (rnnviz.analysis.shapes): no module, no trace, no graph.
+        return MemoryEstimate(0, 0, 0, 0, FIXED[output])
     if output in ("graphml", "dot", "json"):
         nodes = graph_nodes(spec, fold)
         return MemoryEstimate(0, 0, 0, nodes * GRAPH_BYTES_PER_NODE, _graph_output(output, nodes))
     if output in ("svg", "png", "pdf"):
         nodes = graph_nodes(spec, fold)
+        per_node = PER_NODE[output]
+        if output == "png":
+            per_node += int(PNG_PIXELS_PER_NODE * scale * scale)
         return MemoryEstimate(
-            0, 0, 0, nodes * GRAPH_BYTES_PER_NODE, FIXED["drawn"] + nodes * PER_NODE["drawn"]
+            0, 0, 0, nodes * GRAPH_BYTES_PER_NODE, FIXED["drawn"] + nodes * per_node
         )
     input_copy = spec.seq_len * spec.batch_size * spec.input_size * ITEM
     saved_gates = base.gates  # to_arrays makes every gate view contiguous before writing

@@ -160,11 +160,13 @@ def check_drawable(spec: Spec, fold: int | None) -> None:
         )
 
 
-def output_estimate(spec: Spec, fmt: str, fold: int | None = None) -> MemoryEstimate:
+def output_estimate(
+    spec: Spec, fmt: str, fold: int | None = None, scale: float = 1.0
+) -> MemoryEstimate:
     """`estimate_for` with the fold format `fmt` really uses (drawn formats fold by default)."""
     kind = export_format(fmt).kind
     used = drawn_fold(spec, fold) if kind == "drawn" else (fold or None)
-    return estimate_for(spec, fmt, used)
+    return estimate_for(spec, fmt, used, scale)
 
 
 def drawn_fold(spec: Spec, fold: int | None) -> int | None:
