@@ -8,20 +8,17 @@ added at its peak. The estimate is `rnnviz.config.budget.estimate_for` with the 
 output really uses. The contract, checked by tests/test_budget_outputs.py: peak ÷ estimate
 ≤ 1.3 for every case.
 
-Run: `python -m rnnviz.bench.budget` (table) or `--json`. Drawn formats and gate heatmaps
-are measured by `python -m rnnviz.app.bench_budget` children (they need Qt); this module
-never imports Qt.
+Run: `python -m rnnviz.bench.budget` (table), `--json`, or name formats to run only those. Each case is measured by a
+`python -m rnnviz.app.bench_budget` child (it needs the exporters and, for drawn formats and
+gate heatmaps, Qt); this module never imports Qt or the I/O layer.
 """
 
 from __future__ import annotations
 
-import argparse
-import gc
 import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -56,7 +53,6 @@ CASES: tuple[tuple[str, int | None, tuple[dict[str, Any], ...]], ...] = (
         ),
     ),
 )
-QT_OUTPUTS = ("svg", "png", "pdf", "gates-png", "gates-svg")
 
 
 @dataclass(frozen=True)
@@ -76,53 +72,12 @@ class BudgetCase:
         return self.peak / self.estimate if self.estimate else float("inf")
 
 
-def _status(key: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {key} in /proc/self/status")
-
-
-def run_child(spec_dict: dict[str, Any], output: str, fold: int | None) -> dict[str, Any]:
-    """In a child process: produce `output` for the spec and return {"peak", "seconds",
-    "estimate"} (see module docstring). Drawn formats need their drawers registered first."""
-    from rnnviz.config.options import RunOptions
-    from rnnviz.engine import tracing  # noqa: F401 - import torch before the mark
-    from rnnviz.io.atomic import atomic_write
-    from rnnviz.io.export import export_bytes, output_estimate
-
-    spec = Spec(**spec_dict)
-    if output == "trace":
-        from rnnviz.config.budget import estimate_for
-
-        est = estimate_for(spec, "trace")
-    else:
-        est = output_estimate(spec, output, fold)
-    # torch's kernels and allocator initialise on first use; that is the process's, not the
-    # job's (FIXED in the budget covers what a first use still adds).
-    tracing.trace_spec(Spec(cell=spec.cell, seq_len=2), RunOptions())
-    gc.collect()
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")  # reset VmHWM to the current RSS
-    base = _status("VmRSS:")
-    started = time.perf_counter()
-    if output == "trace":
-        from rnnviz.io.trace_file import save_trace
-
-        save_trace(tracing.trace_spec(spec, RunOptions()), os.devnull)
-    else:
-        atomic_write(os.devnull, export_bytes(spec, output, options=RunOptions(), fold=fold))
-    return {
-        "peak": _status("VmHWM:") - base,
-        "seconds": time.perf_counter() - started,
-        "estimate": est.total,
-    }
-
-
 def measure(output: str, spec_dict: dict[str, Any], fold: int | None) -> BudgetCase:
     """Run one case in a child process and return it."""
-    module = "rnnviz.app.bench_budget" if output in QT_OUTPUTS else "rnnviz.bench.budget"
+    # The child lives in the app layer: it needs the exporters (rnnviz.io, a sibling this
+    # module may not import) and, for drawn formats, Qt. It makes a Qt application only for
+    # those.
+    module = "rnnviz.app.bench_budget"
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     proc = subprocess.run(
         [sys.executable, "-m", module, "--child", json.dumps([spec_dict, output, fold])],
@@ -168,18 +123,13 @@ def table(cases: list[BudgetCase]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m rnnviz.bench.budget [--json] [--only FMT ...]` (or `--child CASE`)."""
-    p = argparse.ArgumentParser(prog="rnnviz.bench.budget")
-    p.add_argument("--child", default=None)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--only", nargs="*", default=None)
-    args = p.parse_args(argv)
-    if args.child is not None:
-        spec_dict, output, fold = json.loads(args.child)
-        print(json.dumps(run_child(spec_dict, output, fold)))
-        return 0
-    cases = run(tuple(args.only) if args.only else None)
-    if args.json:
+    """`python -m rnnviz.bench.budget [--json] [FORMAT ...]`; exit 1 if
+    any case is over the contract. (No argparse: this core module stays below the CLI.)"""
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args
+    only = tuple(a for a in args if a != "--json")
+    cases = run(only or None)
+    if as_json:
         print(json.dumps([{**asdict(c), "ratio": c.ratio} for c in cases], indent=1))
     else:
         print(table(cases))

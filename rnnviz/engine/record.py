@@ -273,6 +273,7 @@ def _shape_of(arr: Any, key: str, where: str) -> tuple[int, ...]:
 def _param_shapes(spec: Spec, cell: bool) -> dict[str, tuple[int, ...]]:
     """Torch's parameter names → shapes for `spec` (a *Cell's names when `cell`)."""
     gh, h, hout = spec.gate_count * spec.hidden_size, spec.hidden_size, spec.out_hidden
+    out: dict[str, tuple[int, ...]]
     if cell:
         out = {"weight_ih": (gh, spec.input_size), "weight_hh": (gh, h)}
         if spec.bias:

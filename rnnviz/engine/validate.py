@@ -99,8 +99,8 @@ def check_call(module: nn.Module, x: torch.Tensor, hx: Any) -> None:
     (T, B, I) or (T, I) for a *Cell stepped over T."""
     _check_tensor(module, x, "x")
     is_cell = not isinstance(module, nn.RNNBase)
-    input_size = module.input_size
-    hidden = module.hidden_size
+    input_size = int(module.input_size)  # type: ignore[arg-type]
+    hidden = int(module.hidden_size)  # type: ignore[arg-type]
     if x.dim() not in (2, 3):
         raise TraceInputError(
             f"x: expected 3-D (seq_len, batch, input_size) or 2-D (seq_len, input_size) "
@@ -115,7 +115,7 @@ def check_call(module: nn.Module, x: torch.Tensor, hx: Any) -> None:
         raise TraceInputError(f"x: has no values (shape {tuple(x.shape)}); nothing to trace")
     batched = x.dim() == 3
     batch_first = bool(getattr(module, "batch_first", False)) and not is_cell
-    batch = (x.shape[0] if batch_first else x.shape[1]) if batched else None
+    batch = int(x.shape[0] if batch_first else x.shape[1]) if batched else 0
     lstm = isinstance(module, (nn.LSTM, nn.LSTMCell))
     if hx is None:
         return
@@ -137,12 +137,12 @@ def check_call(module: nn.Module, x: torch.Tensor, hx: Any) -> None:
         for name, t in states:
             _check_tensor(module, t, name)
             if batched:
-                _expect(name, t, (batch, out[name]), ("batch", "hidden_size"))  # type: ignore[arg-type]
+                _expect(name, t, (batch, out[name]), ("batch", "hidden_size"))
             else:
                 _expect(name, t, (out[name],), ("hidden_size",))
         return
-    rows = module.num_layers * (2 if module.bidirectional else 1)
-    proj = getattr(module, "proj_size", 0) or 0
+    rows = int(module.num_layers) * (2 if module.bidirectional else 1)  # type: ignore[arg-type]
+    proj = int(getattr(module, "proj_size", 0) or 0)
     sizes = {"h0": proj or hidden, "c0": hidden}
     labels = {"h0": "proj_size" if proj else "hidden_size", "c0": "hidden_size"}
     for name, t in states:
@@ -151,7 +151,7 @@ def check_call(module: nn.Module, x: torch.Tensor, hx: Any) -> None:
             _expect(
                 name,
                 t,
-                (rows, batch, sizes[name]),  # type: ignore[arg-type]
+                (rows, batch, sizes[name]),
                 ("num_layers × num_directions", "batch", labels[name]),
             )
         else:

@@ -65,6 +65,8 @@ def output_kind(path: str | os.PathLike[str]) -> str:
         return "stdout"
     if not os.fspath(path):
         raise WriteError("cannot write an empty path; give a file name (or - for stdout)")
+    if "\x00" in os.fsdecode(path):
+        raise WriteError(f"cannot write {path!r}: a file name cannot contain a NUL byte")
     try:
         st = os.stat(path)  # follows symlinks: the target's type is what is written
     except FileNotFoundError:
@@ -141,9 +143,11 @@ class _StreamOnly(io.RawIOBase):
 def _stream(path: str | os.PathLike[str], mode: str) -> Iterator[IO]:
     """Yield a handle writing straight to a FIFO, device or stdout (see module docstring)."""
     if os.fspath(path) == STDOUT:
-        out = sys.stdout.buffer if "b" in mode else sys.stdout
+        out = getattr(sys.stdout, "buffer", None) if "b" in mode else sys.stdout
+        if out is None:  # stdout replaced by a text-only stream (a notebook, a test)
+            raise WriteError("cannot write binary data to standard output here")
         try:
-            yield _StreamOnly(out) if "b" in mode else out
+            yield _StreamOnly(out) if "b" in mode else out  # type: ignore[misc]
             out.flush()
         except BrokenPipeError:
             raise
@@ -156,7 +160,7 @@ def _stream(path: str | os.PathLike[str], mode: str) -> Iterator[IO]:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with fh:
-            yield _StreamOnly(fh) if "b" in mode else fh
+            yield _StreamOnly(fh) if "b" in mode else fh  # type: ignore[misc]
     except OSError as exc:
         if isinstance(exc, WriteError):
             raise

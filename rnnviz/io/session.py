@@ -154,6 +154,8 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         raw = p.read_bytes()
     except OSError as exc:
         raise SessionError(f"cannot read {p}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL byte in the name
+        raise SessionError(f"cannot read {str(p)!r}: not a valid file name") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

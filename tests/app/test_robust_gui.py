@@ -178,3 +178,20 @@ def test_file_open_of_a_hostile_session_reports_in_the_status_bar(qtbot, window,
     assert not window.open_session(path)
     assert "huge.json" in window.status.currentMessage()
     assert window.state.spec == spec
+
+
+def test_settings_file_behind_a_symlink_stays_a_symlink(qtbot, window, tmp_path):
+    """Settings are written by QSettings (QSaveFile), which writes through a symlink too."""
+    import os
+
+    path = settings().fileName()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    real = tmp_path / "real-settings.ini"
+    real.write_text("[General]\nkept=1\n")
+    if os.path.lexists(path):
+        os.remove(path)
+    os.symlink(real, path)
+    window.save_settings()
+    assert os.path.islink(path)
+    text = real.read_text()
+    assert "kept=1" in text and "last_session" in text
