@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -278,3 +279,160 @@ def test_damaged_trace_file_loads_or_raises_trace_file_error(source, flips, cut)
         Trace.load(path)
     except TraceFileError as exc:
         assert str(path) in str(exc) and "\n" not in str(exc)
+
+
+# ---- issue 15: --flag=VALUE forms, session JSON, trace metadata -----------------------------
+#: Values that have tripped argparse or our converters: its end-of-options marker, things
+#: that look like flags or negative numbers, empties.
+HOSTILE_VALUES = st.sampled_from(
+    ["--", "-", "", "=", "-inf", "-nan", "-1e-3", "--x", "-1", "1e400", " ", "nan", "\x00"]
+)
+EQ_FLAGS = {
+    "shapes": ["--memory-budget", "--preset", "--dropout", "--hidden-size", "--seq-len", "--cell"],
+    "export": [
+        "--memory-budget",
+        "--timestep",
+        "--fold",
+        "--scale",
+        "--format",
+        "--out",
+        "--preset",
+        "--dropout",
+    ],
+}
+
+
+def _eq_argv(command: str) -> st.SearchStrategy[list[str]]:
+    flag = st.sampled_from(EQ_FLAGS[command])
+    value = HOSTILE_VALUES | st.text(max_size=4)
+    form = st.one_of(
+        st.tuples(flag, value).map(lambda fv: [f"{fv[0]}={fv[1]}"]),
+        st.tuples(flag, value).map(lambda fv: [fv[0], fv[1]]),
+    )
+    base = (
+        ["export", "-f", "md", "-o", str(_OUT_DIR / "t.md")] if command == "export" else [command]
+    )
+    return st.lists(form, min_size=1, max_size=4).map(lambda ps: base + [a for p in ps for a in p])
+
+
+@pytest.mark.fuzz
+@settings(deadline=20_000)
+@given(st.sampled_from(["shapes", "export"]).flatmap(_eq_argv))
+@example(["export", "-f", "md", "-o", str(_OUT_DIR / "t.md"), "--memory-budget=--"])
+@example(["export", "-f", "md", "-o", str(_OUT_DIR / "t.md"), "--timestep=--", "--fold=--"])
+@example(["export", "-f", "md", "-o", str(_OUT_DIR / "t.md"), "--format=--"])
+@example(["shapes", "--dropout", "-inf"])
+@example(["shapes", "--preset="])
+@example(["export", "-f", "md", "--out=\x00"])  # found by the long profile: ValueError
+@example(["export", "-f", "md", "--out=-"])  # found: stdout without a byte buffer
+def test_cli_flag_equals_value_forms_exit_0_or_2(argv):
+    import time
+
+    started = time.monotonic()
+    cwd = os.getcwd()
+    os.chdir(_OUT_DIR)  # `--out=VALUE` writes VALUE relative to here: keep it in the temp dir
+    try:
+        status, out, err = run_cli(argv)
+    finally:
+        os.chdir(cwd)
+    assert status in (0, 2), (argv, status, err)
+    assert "Traceback" not in err
+    if status == 2:
+        assert err.startswith("rnnviz") and err.count("\n") == 1, (argv, err)
+    assert time.monotonic() - started < 15, argv  # no value makes a cheap command slow
+
+
+def _session_text(data) -> str:
+    # allow_nan: a session file may hold NaN/Infinity, which Python's json reads.
+    return json.dumps(data, allow_nan=True)
+
+
+session_dicts = st.fixed_dictionaries(
+    {},
+    optional={
+        "version": st.integers(-2, 3) | json_values,
+        "spec": spec_dicts | json_values,
+        "options": st.dictionaries(
+            st.sampled_from(["seed", "input_kind", "init", "weight_scale", "stepper", "x"]),
+            json_values | st.integers(),
+            max_size=4,
+        )
+        | json_values,
+        "selection": st.dictionaries(
+            st.sampled_from(["layer", "direction", "t", "unit", "batch", "y"]),
+            json_values | st.integers() | st.sampled_from(["fwd", "bwd"]),
+            max_size=4,
+        )
+        | json_values,
+    },
+)
+
+
+@pytest.mark.fuzz
+@given(session_dicts)
+@example({"version": 1, "spec": {"hidden_size": float("inf")}})
+@example({"version": float("nan"), "spec": {}})
+@example({"version": 1, "spec": {}, "selection": {"t": 10**20}})
+def test_session_json_loads_or_raises_session_error(data):
+    from rnnviz.io.session import SessionError, loads_session
+
+    try:
+        loads_session(_session_text(data))
+    except SessionError as exc:
+        assert "\n" not in str(exc)
+
+
+@pytest.mark.fuzz
+@given(st.text(max_size=60) | st.just("9" * 5000) | st.just("[" * 5000))
+def test_session_text_loads_or_raises_session_error(text):
+    from rnnviz.io.session import SessionError, loads_session
+
+    for candidate in (text, '{"version": 1, "spec": ' + text + "}"):
+        with contextlib.suppress(SessionError):
+            loads_session(candidate)
+
+
+_GOOD_ARRAYS: dict = {}
+
+
+@pytest.mark.fuzz
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "version",
+                "spec",
+                "max_abs_diff",
+                "max_rel_diff",
+                "nonfinite",
+                "nonfinite_mismatch",
+                "source",
+                "notes",
+                "extra",
+            ]
+        ),
+        json_values | st.integers() | spec_dicts,
+        max_size=4,
+    ),
+    st.sets(st.sampled_from(["version", "spec", "max_abs_diff", "notes"]), max_size=2),
+)
+def test_trace_metadata_loads_or_raises_trace_file_error(changes, dropped):
+    import numpy as np
+
+    from rnnviz.engine.record import Trace, TraceFileError
+
+    if not _GOOD_ARRAYS:
+        from rnnviz.engine.tracing import trace_spec
+
+        _GOOD_ARRAYS.update(trace_spec(Spec("gru", 2, 3, seq_len=2)).to_arrays())
+    meta = json.loads(str(_GOOD_ARRAYS["meta"]))
+    meta.update(changes)
+    for key in dropped:
+        meta.pop(key, None)
+    data = {**_GOOD_ARRAYS, "meta": np.array(json.dumps(meta, allow_nan=True))}
+    try:
+        t = Trace.from_arrays(data, "fuzz")
+    except TraceFileError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert t.spec.seq_len == 2 and t.max_abs_diff >= 0

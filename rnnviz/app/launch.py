@@ -84,12 +84,13 @@ def launch(
     if app.platformName() == "offscreen":
         _quiet_offscreen()
 
-    from rnnviz.app.window import MainWindow, last_session
+    from rnnviz.app.window import MainWindow, take_last_session
     from rnnviz.config.presets import preset
     from rnnviz.document.document import Document
     from rnnviz.io.session import SessionError, load_session
 
     selection: dict = {}
+    startup_message = ""
     if session is not None:
         try:
             s = load_session(session)
@@ -99,7 +100,7 @@ def launch(
         spec, options, selection = s.spec, s.options, dict(s.selection)
     elif spec is None:
         # A screenshot must not depend on what this user looked at last.
-        remembered = None if screenshot is not None else last_session()
+        remembered, startup_message = (None, "") if screenshot is not None else take_last_session()
         if remembered is not None:
             spec, options, selection = (
                 remembered.spec,
@@ -118,6 +119,8 @@ def launch(
 
     state = Document(spec, options)
     window = MainWindow(state)
+    if startup_message:
+        window.status.showMessage(startup_message, 30_000)
     if timestep:
         selection["t"] = timestep
     state.set_spec(spec, options, selection)

@@ -499,3 +499,32 @@ def last_session() -> Any:
         return loads_session(text)
     except SessionError:
         return None
+
+
+#: Where a last session that failed to restore is kept (so nothing is lost), under settings.
+SET_ASIDE_KEY = "last_session_set_aside"
+
+
+def take_last_session() -> tuple[Any, str]:
+    """(Session, "") when the last session restores; (None, "") when there is none; else
+    (None, one status-bar line) after moving it aside to `SET_ASIDE_KEY`, so a bad value
+    (a 5000-digit seed, a spec over today's memory budget) cannot stop every later start."""
+    from rnnviz.config.budget import check_budget
+    from rnnviz.config.spec import SpecError
+
+    s = settings()
+    text = s.value("last_session")
+    if text is None:
+        return None, ""
+    try:
+        if not isinstance(text, str):
+            raise SessionError(f"is not text ({type(text).__name__})")
+        session = loads_session(text)
+        check_budget(session.spec)
+    except (SessionError, SpecError) as exc:
+        s.setValue(SET_ASIDE_KEY, text if isinstance(text, str) else repr(text))
+        s.remove("last_session")
+        s.sync()
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"last session set aside (saved as {SET_ASIDE_KEY}): {reason[:160]}"
+    return session, ""

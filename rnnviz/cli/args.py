@@ -7,6 +7,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -22,12 +23,35 @@ class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+#: What argparse should take as a negative number rather than a flag (see `_Parser`).
+_NEGATIVE_NUMBER = re.compile(
+    r"^-(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf(inity)?|nan)$", re.IGNORECASE
+)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (status 2) like every other rnnviz error,
     instead of the whole usage block followed by the message."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse takes only -3 and -.5 for negative numbers; -inf, -nan and -1e-3 would be
+        # read as unknown flags ("expected one argument") instead of values the field refuses
+        # or accepts with its own message. No rnnviz flag looks like these.
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # `--out=--` hands argparse the explicit value "--", which it then drops as the
+        # end-of-options marker and passes an empty list on as the value (a traceback later).
+        # The value after "=" is always the value.
+        if arg_strings == ["--"] and action.option_strings and action.nargs is None:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
 
 
 def _int(text: str) -> int:
@@ -126,7 +150,7 @@ def spec_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -
     """The Spec the flags describe (on top of --preset when given); SpecError if invalid."""
     fields: dict[str, Any] = {f: getattr(args, a) for a, f in _SPEC_FLAGS.items()}
     fields["bias"] = not args.no_bias
-    if args.preset:
+    if args.preset is not None:  # --preset '' is a preset name too: refused, not ignored
         try:
             base = preset(args.preset).spec.to_dict()
         except KeyError as exc:
@@ -155,7 +179,7 @@ def options_from_args(args: argparse.Namespace, explicit: set[str] | None = None
     fields = {
         k: getattr(args, k) for k in ("seed", "input_kind", "init", "weight_scale", "stepper")
     }
-    if args.preset:
+    if args.preset is not None:
         base = preset(args.preset).options.to_dict()
         keep = explicit or set()
         fields = {k: (fields[k] if k in keep else v) for k, v in base.items()}

@@ -23,13 +23,20 @@ from rnnviz.io.export import (
     check_timestep,
     export_bytes,
     export_format,
+    output_estimate,
     write_export,
 )
 
 
 def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
     """`rnnviz export`: check the budget, then write the export; returns the exit status."""
-    check_budget(spec, budget_from_args(args))
+    # What this format allocates (a table needs no trace; GraphML holds an ElementTree of the
+    # whole graph; drawings fold), not one figure for every format.
+    try:
+        est = output_estimate(spec, args.format, args.fold, args.scale)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    check_budget(spec, budget_from_args(args), estimate_of=est)
     return export_cli(args, spec, options_from_args(args, args._explicit))
 
 
@@ -81,6 +88,6 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
     colours = f", {scale_mode or 'fixed'} colour scale" if fmt.kind == "gates" else ""
     print(
         f"{fmt.key}: {spec.title()} -> {args.out} ({len(data):,} bytes{colours})",
-        file=sys.stdout,
+        file=sys.stderr if args.out == "-" else sys.stdout,  # "-": stdout holds the data
     )
     return 0

@@ -147,7 +147,26 @@ def _one_line_warning(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `rnnviz`; returns the exit status."""
+    """Entry point of `rnnviz`; returns the exit status.
+
+    Ctrl-C prints one line and returns 130; SIGTERM/SIGHUP return 128 + the signal number,
+    after every partly written output has been removed (`rnnviz.cli.signals`).
+    """
+    from rnnviz.cli.signals import Interrupted, cleanup_on_signals
+
+    try:
+        with cleanup_on_signals():
+            return _run(argv)
+    except KeyboardInterrupt:
+        print("rnnviz: interrupted", file=sys.stderr)
+        return 130
+    except Interrupted as exc:
+        print(f"rnnviz: terminated by {exc.name}", file=sys.stderr)
+        return 128 + exc.signum
+
+
+def _run(argv: Sequence[str] | None = None) -> int:
+    """`main` without the signal handling."""
     warnings.showwarning = _one_line_warning
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):

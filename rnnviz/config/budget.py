@@ -35,11 +35,14 @@ class MemoryEstimate:
     activations: int
     gates: int
     graph: int
+    #: What the output path itself allocates on top (`estimate_for`): serialized text, a
+    #: drawn scene and its painter, copies made to save, the libraries' working set.
+    output: int = 0
 
     @property
     def total(self) -> int:
         """Sum of the parts."""
-        return self.parameters + self.activations + self.gates + self.graph
+        return self.parameters + self.activations + self.gates + self.graph + self.output
 
 
 def _param_count(spec: Spec) -> int:
@@ -140,10 +143,17 @@ def default_budget() -> int:
     return available_memory() // 2
 
 
-def check_budget(spec: Spec, budget: int | None = None, graph: bool = True) -> MemoryEstimate:
-    """The estimate for `spec` (with its drawn graph unless `graph` is False); raises
-    BudgetError naming the largest part if over `budget` (default: `default_budget()`)."""
-    est = estimate(spec, graph_nodes=graph)
+def check_budget(
+    spec: Spec,
+    budget: int | None = None,
+    graph: bool = True,
+    *,
+    estimate_of: MemoryEstimate | None = None,
+) -> MemoryEstimate:
+    """The estimate for `spec` (with its drawn graph unless `graph` is False), or
+    `estimate_of` when given (e.g. `estimate_for(spec, "graphml")`); raises BudgetError
+    naming the largest part if over `budget` (default: `default_budget()`)."""
+    est = estimate(spec, graph_nodes=graph) if estimate_of is None else estimate_of
     limit = default_budget() if budget is None else budget
     if est.total > limit:
         parts = {
@@ -151,6 +161,7 @@ def check_budget(spec: Spec, budget: int | None = None, graph: bool = True) -> M
             "activations": est.activations,
             "recorded gates": est.gates,
             "graph": est.graph,
+            "output": est.output,
         }
         big = max(parts, key=lambda k: parts[k])
         raise BudgetError(
@@ -161,3 +172,124 @@ def check_budget(spec: Spec, budget: int | None = None, graph: bool = True) -> M
             f"batch_size, or raise the budget (--memory-budget / ${ENV_BUDGET})",
         )
     return est
+
+
+# ---- per output ---------------------------------------------------------------------------------
+#: Everything `estimate_for` knows: "trace" (a trace, saved), "shapes" (the report), and each
+#: export format key.
+OUTPUTS = (
+    "trace",
+    "shapes",
+    "svg",
+    "png",
+    "pdf",
+    "graphml",
+    "dot",
+    "json",
+    "md",
+    "csv",
+    "gates-png",
+    "gates-svg",
+)
+MiB = 1 << 20
+#: Bytes per graph node each output allocates at its peak: the networkx graph, the writer's
+#: own structures (GraphML builds an ElementTree, JSON a node-link dict) and the text. Fitted
+#: to `rnnviz bench`'s budget section (`rnnviz.bench.budget`) on CPython 3.11, rounded up.
+PER_NODE = {
+    "graphml": 12_500,
+    "dot": 3_200,
+    "json": 6_800,
+    "svg": 72_000,
+    "pdf": 36_000,
+    "png": 72_000,
+}
+#: A PNG also holds its pixels (ARGB32) and the encoder's buffers: bytes per node at scale 1,
+#: times scale² (render.py caps the pixel count).
+PNG_PIXELS_PER_NODE = 44_000
+#: Bytes each output needs whatever the size: torch's and Qt's working set on first use.
+FIXED = {
+    "trace": 28 * MiB,
+    "shapes": 2 * MiB,
+    "md": 2 * MiB,
+    "csv": 2 * MiB,
+    "graphml": 4 * MiB,
+    "dot": 2 * MiB,
+    "json": 2 * MiB,
+    "drawn": 20 * MiB,
+    "gates": 60 * MiB,
+}
+#: Unfolded drawings above this many cells are refused: the scene costs ~70 KB and ~2 ms per
+#: node, so 16k cells would be over a gigabyte and most of a minute for a picture no screen
+#: or page can show. GraphML/DOT/JSON carry the whole graph; drawings fold.
+MAX_DRAWN_CELLS = 2500
+
+
+def graph_nodes(spec: Spec, fold: int | None = None) -> int:
+    """Nodes of `build_graph(spec, fold)`: per layer and direction a cell per kept step plus
+    h0 and h_n (and c's share of them), an input and an output per kept step, the fold
+    markers, and for a bidirectional spec one concat node per layer and kept step (both
+    directions joined into the next layer's input and the output)."""
+    steps = spec.seq_len
+    if fold and spec.seq_len > 2 * fold + 1:
+        steps = 2 * fold + 1  # kept steps and one "…" marker per row
+    concat = spec.num_layers * steps if spec.bidirectional else 0
+    return spec.num_layers * spec.num_directions * (steps + 2) + 2 * steps + concat
+
+
+def drawn_cells(spec: Spec, fold: int | None) -> int:
+    """Cells a drawing shows with `fold` (None = unfolded)."""
+    steps = spec.seq_len if not fold or spec.seq_len <= 2 * fold + 1 else 2 * fold
+    return spec.num_layers * spec.num_directions * steps
+
+
+def estimate_for(
+    spec: Spec, output: str, fold: int | None = None, scale: float = 1.0
+) -> MemoryEstimate:
+    """Estimated peak bytes of producing `output` for `spec` (one of OUTPUTS).
+
+    `fold` is the fold the output really uses (None = unfolded; for the drawn formats pass
+    `rnnviz.io.export.drawn_fold`). Only what the output computes is counted: tables need no
+    trace, data formats no trace, drawings no trace (a PNG's pixels grow with `scale`²); "trace" counts the input twice (torch's
+    tensor and the record's copy) and the contiguous gate copies made to save it; gate
+    heatmaps need a trace. ValueError for an unknown output.
+    """
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown output {output!r} (outputs: {', '.join(OUTPUTS)})")
+    base = estimate(spec, graph_nodes=False)
+    if output in ("shapes", "md", "csv"):
+        # Pure arithmetic on the spec (rnnviz.analysis.shapes): no module, no trace, no graph.
+        return MemoryEstimate(0, 0, 0, 0, FIXED[output])
+    if output in ("graphml", "dot", "json"):
+        nodes = graph_nodes(spec, fold)
+        return MemoryEstimate(0, 0, 0, nodes * GRAPH_BYTES_PER_NODE, _graph_output(output, nodes))
+    if output in ("svg", "png", "pdf"):
+        nodes = graph_nodes(spec, fold)
+        per_node = PER_NODE[output]
+        if output == "png":
+            per_node += int(PNG_PIXELS_PER_NODE * scale * scale)
+        return MemoryEstimate(
+            0, 0, 0, nodes * GRAPH_BYTES_PER_NODE, FIXED["drawn"] + nodes * per_node
+        )
+    input_copy = spec.seq_len * spec.batch_size * spec.input_size * ITEM
+    saved_gates = base.gates  # to_arrays makes every gate view contiguous before writing
+    if output == "trace":
+        return MemoryEstimate(
+            base.parameters,
+            base.activations + input_copy,
+            base.gates,
+            0,
+            FIXED["trace"] + saved_gates,
+        )
+    # Gate heatmaps: a whole snapshot (trace, report, drawn graph) plus the rendered view.
+    nodes = graph_nodes(spec, 4 if spec.seq_len > 64 else None)
+    return MemoryEstimate(
+        base.parameters,
+        base.activations + input_copy,
+        base.gates,
+        nodes * GRAPH_BYTES_PER_NODE,
+        FIXED["gates"] + base.gates,
+    )
+
+
+def _graph_output(fmt: str, nodes: int) -> int:
+    return FIXED[fmt] + nodes * (PER_NODE[fmt] - GRAPH_BYTES_PER_NODE)

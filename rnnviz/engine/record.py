@@ -159,32 +159,37 @@ class Trace:
 
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray], where: str = "trace") -> Trace:
-        """Inverse of `to_arrays`; anything malformed raises TraceFileError."""
+        """Inverse of `to_arrays`; anything malformed raises TraceFileError.
+
+        Checked: the metadata (a known version ≥ 1, counts whole and ≥ 0, figures numbers),
+        every array is a numeric ndarray, and the set of keys and every shape is exactly what
+        the file's own spec gives (`expected_shapes`), so a file whose arrays contradict its
+        spec is refused rather than shown as verified.
+        """
         if "meta" not in data:
             raise TraceFileError(f"{where}: no rnnviz metadata (was it written by rnnviz?)")
         try:
             return cls._from_arrays(data, where)
         except TraceFileError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+        ) as exc:
             # Anything a foreign or hand-edited file can hold: a missing key, a string where a
-            # number belongs, a gate key of the wrong form.
+            # number belongs, a gate key of the wrong form, Infinity in a count, deep nesting.
             raise TraceFileError(f"{where}: damaged trace ({type(exc).__name__}: {exc})") from None
 
     @classmethod
     def _from_arrays(cls, data: dict[str, np.ndarray], where: str) -> Trace:
         """`from_arrays` without the catch-all for malformed content."""
-        try:
-            meta: dict[str, Any] = json.loads(str(data["meta"]))
-            version = meta["version"]
-            if version > TRACE_VERSION:
-                raise TraceFileError(
-                    f"{where}: trace format {version} is newer than this "
-                    f"rnnviz reads ({TRACE_VERSION})"
-                )
-            spec = Spec.from_dict(meta["spec"])
-        except (KeyError, TypeError, json.JSONDecodeError, SpecError) as exc:
-            raise TraceFileError(f"{where}: damaged metadata ({exc})") from None
+        meta, spec = read_meta(data["meta"], where)
+        source = _text(meta.get("source", ""), "source", where)
+        check_shapes(spec, source, {k: _shape_of(v, k, where) for k, v in data.items()}, where)
         tensors, params, gates = {}, {}, {}
         for key, arr in data.items():
             if key.startswith("param/"):
@@ -194,15 +199,151 @@ class Trace:
                 gates[(int(layer[1:]), d, g)] = arr
             elif key != "meta":
                 tensors[key] = arr
+        notes = meta.get("notes", [])
+        if not isinstance(notes, list):
+            raise TraceFileError(f"{where}: damaged metadata (notes must be a list)")
         return cls(
             spec=spec,
             tensors=tensors,
             gates=gates,
             params=params,
-            max_abs_diff=float(meta["max_abs_diff"]),
-            max_rel_diff=float(meta.get("max_rel_diff", 0.0)),
-            nonfinite=int(meta.get("nonfinite", 0)),
-            nonfinite_mismatch=int(meta.get("nonfinite_mismatch", 0)),
-            source=str(meta.get("source", "")),
-            notes=tuple(str(n) for n in meta.get("notes", [])),
+            max_abs_diff=_figure(meta["max_abs_diff"], "max_abs_diff", where),
+            max_rel_diff=_figure(meta.get("max_rel_diff", 0.0), "max_rel_diff", where),
+            nonfinite=_count(meta.get("nonfinite", 0), "nonfinite", where),
+            nonfinite_mismatch=_count(
+                meta.get("nonfinite_mismatch", 0), "nonfinite_mismatch", where
+            ),
+            source=source,
+            notes=tuple(_text(n, "notes", where) for n in notes),
         )
+
+
+# ---- checking a trace file's contents -----------------------------------------------------------
+#: Largest metadata text accepted (a real one is under 2 KB).
+MAX_META_CHARS = 1 << 20
+
+
+def read_meta(meta: Any, where: str) -> tuple[dict[str, Any], Spec]:
+    """The metadata dict and Spec of a trace's "meta" entry (a 0-d string array);
+    TraceFileError for anything else, including a NaN, negative or newer version."""
+    if not isinstance(meta, np.ndarray) or meta.dtype.kind != "U" or meta.shape != ():
+        raise TraceFileError(f"{where}: damaged metadata (not a text entry)")
+    text = str(meta)
+    if len(text) > MAX_META_CHARS:
+        raise TraceFileError(f"{where}: damaged metadata ({len(text):,} characters)")
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, a 5000-digit number, nesting
+        raise TraceFileError(f"{where}: damaged metadata ({type(exc).__name__})") from None
+    if not isinstance(parsed, dict):
+        raise TraceFileError(f"{where}: damaged metadata (not a JSON object)")
+    version = parsed.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise TraceFileError(f"{where}: damaged metadata (version {str(version)[:20]!r})")
+    if version > TRACE_VERSION:
+        raise TraceFileError(
+            f"{where}: trace format {str(version)[:20]} is newer than this "
+            f"rnnviz reads ({TRACE_VERSION})"
+        )
+    try:
+        spec = Spec.from_dict(parsed["spec"])
+    except KeyError:
+        raise TraceFileError(f"{where}: damaged metadata (no spec)") from None
+    except SpecError as exc:
+        raise TraceFileError(f"{where}: damaged metadata ({exc})") from None
+    return parsed, spec
+
+
+def _count(value: Any, name: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TraceFileError(f"{where}: damaged metadata ({name} must be a whole number ≥ 0)")
+    return value
+
+
+def _figure(value: Any, name: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TraceFileError(f"{where}: damaged metadata ({name} must be a number)")
+    if value != value or value < 0:  # NaN or negative: no such difference
+        raise TraceFileError(f"{where}: damaged metadata ({name} is {value!r})")
+    return float(value)
+
+
+def _text(value: Any, name: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise TraceFileError(f"{where}: damaged metadata ({name} must be text)")
+    return value
+
+
+def _shape_of(arr: Any, key: str, where: str) -> tuple[int, ...]:
+    if not isinstance(arr, np.ndarray):
+        raise TraceFileError(f"{where}: {key} is not an array ({type(arr).__name__})")
+    if key != "meta" and arr.dtype.kind not in "fc":
+        raise TraceFileError(f"{where}: {key} holds {arr.dtype}, not floating-point values")
+    return tuple(arr.shape)
+
+
+def _param_shapes(spec: Spec, cell: bool) -> dict[str, tuple[int, ...]]:
+    """Torch's parameter names → shapes for `spec` (a *Cell's names when `cell`)."""
+    gh, h, hout = spec.gate_count * spec.hidden_size, spec.hidden_size, spec.out_hidden
+    out: dict[str, tuple[int, ...]]
+    if cell:
+        out = {"weight_ih": (gh, spec.input_size), "weight_hh": (gh, h)}
+        if spec.bias:
+            out.update(bias_ih=(gh,), bias_hh=(gh,))
+        return out
+    out = {}
+    for k in range(spec.num_layers):
+        for sfx in ("", "_reverse")[: spec.num_directions]:
+            out[f"weight_ih_l{k}{sfx}"] = (gh, spec.layer_input_size(k))
+            out[f"weight_hh_l{k}{sfx}"] = (gh, hout)
+            if spec.bias:
+                out[f"bias_ih_l{k}{sfx}"] = (gh,)
+                out[f"bias_hh_l{k}{sfx}"] = (gh,)
+            if spec.proj_size:
+                out[f"weight_hr_l{k}{sfx}"] = (spec.proj_size, h)
+    return out
+
+
+def expected_shapes(spec: Spec, source: str) -> tuple[dict[str, tuple[int, ...]], ...]:
+    """The .npz keys → shapes a trace of `spec` holds, one dict per parameter naming (a
+    module's, a stepped *Cell's). `source` says whether a cell was stepped (then input and
+    output are time-major whatever `batch_first` says)."""
+    t, b, d = spec.seq_len, spec.batch_size, spec.num_directions
+    stepped = source == "cell" or source.endswith("Cell")
+    seq_first = stepped or not spec.batch_first
+    io = {
+        "input": (t, b, spec.input_size) if seq_first else (b, t, spec.input_size),
+        "output": (t, b, d * spec.out_hidden) if seq_first else (b, t, d * spec.out_hidden),
+        "h0": (spec.num_layers * d, b, spec.out_hidden),
+        "h_n": (spec.num_layers * d, b, spec.out_hidden),
+    }
+    if spec.cell == "lstm":
+        io.update(c0=(spec.num_layers * d, b, spec.hidden_size))
+        io.update(c_n=(spec.num_layers * d, b, spec.hidden_size))
+    for layer in range(spec.num_layers):
+        for dname in spec.directions:
+            for g in spec.trace_gates:
+                size = spec.out_hidden if g == "h" else spec.hidden_size
+                io[f"gates/l{layer}/{dname}/{g}"] = (t, b, size)
+    return tuple(
+        {**io, **{f"param/{k}": v for k, v in _param_shapes(spec, cell).items()}}
+        for cell in (False, True)
+    )
+
+
+def check_shapes(spec: Spec, source: str, shapes: dict[str, tuple[int, ...]], where: str) -> None:
+    """TraceFileError unless `shapes` (key → shape, "meta" ignored) is exactly what a trace
+    of `spec` holds; the message names the first key that is missing, extra or wrong."""
+    given = {k: tuple(v) for k, v in shapes.items() if k != "meta"}
+    candidates = expected_shapes(spec, source)
+    best = min(candidates, key=lambda e: len(set(e) ^ set(given)))
+    for key in sorted(set(best) | set(given)):
+        if key not in given:
+            raise TraceFileError(f"{where}: {key} is missing for {spec.title()}")
+        if key not in best:
+            raise TraceFileError(f"{where}: {key} does not belong to a trace of {spec.title()}")
+        if given[key] != best[key]:
+            raise TraceFileError(
+                f"{where}: {key} has shape {given[key]}, but {spec.title()} with seq_len "
+                f"{spec.seq_len} and batch {spec.batch_size} gives {best[key]}"
+            )

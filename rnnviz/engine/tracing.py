@@ -37,8 +37,18 @@ from rnnviz.engine.inputs import (
 )
 from rnnviz.engine.recompute import Diff, Lane, recompute
 from rnnviz.engine.record import Trace
+from rnnviz.engine.validate import TraceInputError, as_input, check_call
 
-__all__ = ["Cancelled", "build_module", "make_inputs", "spec_of", "trace", "trace_spec"]
+__all__ = [
+    "Cancelled",
+    "TraceInputError",
+    "build_module",
+    "make_inputs",
+    "spec_of",
+    "trace",
+    "trace_packed",
+    "trace_spec",
+]
 
 
 def trace(
@@ -57,14 +67,25 @@ def trace(
     x is treated as one unbatched sequence (batch 1). `hx` is what the module takes: h0, or
     (h0, c0) for LSTM; None means zeros, as torch does.
 
+    `x` may also be a numpy array or a list of numbers (converted to the module's dtype and
+    device). A PackedSequence is traced with `trace_packed`, which gives one Trace per
+    sequence; `trace` returns that list then.
+
     Returns a `Trace`; gate arrays are (T, B, size) numpy arrays in the module's dtype.
-    Raises `Cancelled` if `cancel()` turns true, TypeError for other modules.
+    Raises `Cancelled` if `cancel()` turns true, TypeError for other modules, and
+    TraceInputError (a ValueError naming the argument, dimension, expected and given) before
+    torch runs for anything `module(x, hx)` would refuse, for half precision and mixed dtypes
+    (`rnnviz.engine.validate`).
     """
     if not isinstance(module, (nn.RNNBase, *CELL_TYPES)):
         raise TypeError(
             f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
             f"not {type(module).__name__}"
         )
+    if isinstance(x, nn.utils.rnn.PackedSequence):
+        return trace_packed(module, x, hx, progress=progress, cancel=cancel)  # type: ignore[return-value]
+    x = as_input(module, x)
+    check_call(module, x, hx)
     started = time.perf_counter()
     was_training = module.training
     module.eval()
@@ -77,6 +98,54 @@ def trace(
     finally:
         module.train(was_training)
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+
+def trace_packed(
+    module: nn.Module,
+    packed: nn.utils.rnn.PackedSequence,
+    hx: Any = None,
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> list[Trace]:
+    """Trace each sequence of a PackedSequence to its own length: one Trace per sequence, in
+    the batch's original order (batch 1, seq_len = that sequence's length; a note records
+    "sequence i of n, length L"). `hx` is the batch's state; sequence i gets its column i.
+
+    This is what torch computes for a packed batch — each sequence stops at its length — so
+    each trace's output equals the packed module output's first L steps of column i (a
+    module is also called on the packed batch and the difference is added to the trace's
+    max_abs_diff)."""
+    if not isinstance(module, nn.RNNBase):
+        raise TraceInputError("x: a PackedSequence is taken by nn.RNN/LSTM/GRU, not a *Cell")
+    padded, lengths = nn.utils.rnn.pad_packed_sequence(packed, batch_first=module.batch_first)
+    check_call(module, padded, hx)
+    with torch.no_grad():
+        was_training = module.training
+        module.eval()
+        try:
+            packed_out, _ = module(packed, hx)
+        finally:
+            module.train(was_training)
+    out, _ = nn.utils.rnn.pad_packed_sequence(packed_out, batch_first=module.batch_first)
+    traces = []
+    n = len(lengths)
+    for i, length in enumerate(lengths.tolist()):
+        xi = padded[i : i + 1, :length] if module.batch_first else padded[:length, i : i + 1]
+        hi = None
+        if hx is not None:
+            hi = tuple(h[:, i : i + 1] for h in hx) if isinstance(hx, tuple) else hx[:, i : i + 1]
+        t = trace(module, xi, hi, progress=progress, cancel=cancel)
+        want = out[i : i + 1, :length] if module.batch_first else out[:length, i : i + 1]
+        gap = float((torch.as_tensor(t.tensors["output"]) - want).abs().max())
+        traces.append(
+            dataclasses.replace(
+                t,
+                max_abs_diff=max(t.max_abs_diff, gap),
+                notes=(*t.notes, f"sequence {i} of {n} in a PackedSequence, length {length}"),
+            )
+        )
+    return traces
 
 
 def _unbatched(module: nn.Module, x: torch.Tensor, hx: Any) -> tuple[torch.Tensor, Any, bool]:

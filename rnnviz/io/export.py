@@ -25,6 +25,13 @@ from rnnviz.analysis.graph import build_graph
 from rnnviz.analysis.scales import SCALE_MODES
 from rnnviz.analysis.shapes import shapes
 from rnnviz.analysis.tables import shape_table_csv, shape_table_markdown
+from rnnviz.config.budget import (
+    MAX_DRAWN_CELLS,
+    MemoryEstimate,
+    drawn_cells,
+    estimate_for,
+    human,
+)
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import draw_fold
@@ -35,6 +42,9 @@ if TYPE_CHECKING:
 
 #: Largest --scale accepted; past this a PNG of even a small graph is absurdly large.
 MAX_SCALE = 16.0
+#: Smallest --scale accepted (the export dialog's minimum too): below it 10 pt text is under
+#: 2.5 px and a small graph shrinks to a few pixels (1e-9 gave a 1×1 PNG).
+MIN_SCALE = 0.25
 
 
 class ExportError(ValueError):
@@ -136,9 +146,36 @@ def check_fold(fold: int | None) -> None:
 
 
 def check_scale(scale: float) -> None:
-    """Raise ExportError unless 0 < scale ≤ MAX_SCALE."""
-    if not 0 < scale <= MAX_SCALE:
-        raise ExportError(f"scale must be above 0 and at most {MAX_SCALE:g}, got {scale:g}")
+    """Raise ExportError unless MIN_SCALE ≤ scale ≤ MAX_SCALE."""
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise ExportError(
+            f"scale must be from {MIN_SCALE:g} to {MAX_SCALE:g} (1 = one pixel per point), "
+            f"got {scale:g}"
+        )
+
+
+def check_drawable(spec: Spec, fold: int | None) -> None:
+    """Raise ExportError if a drawing of `spec` with the fold it would use (`drawn_fold`)
+    shows more than MAX_DRAWN_CELLS cells: refused in microseconds with the reason, instead
+    of minutes and gigabytes for a picture nobody can read."""
+    used = drawn_fold(spec, fold)
+    cells = drawn_cells(spec, used)
+    if cells > MAX_DRAWN_CELLS:
+        raise ExportError(
+            f"an unfolded drawing of {cells:,} cells is refused (limit {MAX_DRAWN_CELLS:,}: "
+            f"about {human(estimate_for(spec, 'svg', used).total)} and minutes to draw); "
+            "fold it (--fold 4 keeps 4 steps at each end) or export graphml, dot or json "
+            "for the whole graph"
+        )
+
+
+def output_estimate(
+    spec: Spec, fmt: str, fold: int | None = None, scale: float = 1.0
+) -> MemoryEstimate:
+    """`estimate_for` with the fold format `fmt` really uses (drawn formats fold by default)."""
+    kind = export_format(fmt).kind
+    used = drawn_fold(spec, fold) if kind == "drawn" else (fold or None)
+    return estimate_for(spec, fmt, used, scale)
 
 
 def check_scale_mode(fmt: str, scale_mode: str | None) -> None:
@@ -354,6 +391,8 @@ def export_bytes(
     check_scale_mode(fmt, scale_mode)
     if not f.needs_qt:
         return data_bytes(spec, fmt, fold, text=text_frame_of(snapshot, spec))
+    if f.kind == "drawn":
+        check_drawable(spec, fold)
     drawer = _DRAWERS.get(f.kind)
     if drawer is None:
         raise ExportError(
@@ -402,20 +441,9 @@ def register_drawer(kind: str, drawer: Drawer) -> None:
     _DRAWERS[kind] = drawer
 
 
-def _file_mode(path: str | os.PathLike[str]) -> int:
-    # The temporary file atomic_open writes is private (0600); an export is meant to be
-    # shared, so it gets the mode a plain open() would give: the old file's, else 0666 & ~umask.
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def write_export(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write an export atomically; WriteError (one line) if it cannot be written."""
-    mode = _file_mode(path)
+    """Write an export (atomically to a file, through a symlink to its target, streamed to a
+    FIFO, device or "-" for stdout; see `rnnviz.io.atomic`); WriteError (one line) if it
+    cannot be written."""
     with atomic_open(path, "wb") as fh:
-        os.fchmod(fh.fileno(), mode)
         fh.write(data)

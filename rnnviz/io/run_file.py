@@ -90,7 +90,14 @@ def load_run(path: str | os.PathLike[str]) -> SavedRun:
             f"{path}: not a readable run file ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''})"
         ) from None
-    return run_from_dict(data, str(path))
+    try:
+        return run_from_dict(data, str(path))
+    except RunFileError:
+        raise
+    except Exception as exc:  # OverflowError, RecursionError … from a hand-edited value
+        raise RunFileError(
+            f"{path}: damaged run file ({type(exc).__name__}: {str(exc)[:80]})"
+        ) from None
 
 
 def run_from_dict(data: Any, where: str = "run") -> SavedRun:

@@ -24,6 +24,8 @@ SESSION_VERSION = 1
 #: How many files File → Recent sessions remembers.
 MAX_RECENT = 8
 SELECTION_KEYS = ("layer", "direction", "t", "unit", "batch")
+#: Largest selection index: what a Qt spin box (a C int) can hold; no spec dimension is larger.
+MAX_INDEX = 2**31 - 1
 
 
 class SessionError(ValueError):
@@ -77,26 +79,46 @@ def _selection(data: Any) -> dict[str, Any]:
         if key == "direction":
             if value not in ("fwd", "bwd"):
                 raise SessionError(f"selection direction must be fwd or bwd, got {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise SessionError(f"selection {key} must be a whole number ≥ 0, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INDEX:
+            raise SessionError(
+                f"selection {key} must be a whole number from 0 to {MAX_INDEX}, "
+                f"got {str(value)[:30]!r}"
+            )
         out[key] = value
     return out
 
 
 def loads_session(text: str) -> Session:
-    """Parse session JSON; any problem raises SessionError saying what is wrong."""
+    """Parse session JSON; any problem raises SessionError saying what is wrong.
+
+    Nothing else escapes: deep nesting, 5000-digit numbers, Infinity and NaN are all
+    SessionErrors (a session restored at start-up must never stop the app)."""
+    try:
+        return _loads_session(text)
+    except SessionError:
+        raise
+    except Exception as exc:  # RecursionError, OverflowError, ValueError … from any field
+        raise SessionError(
+            f"has an unusable value ({type(exc).__name__}: {str(exc)[:80]})"
+        ) from None
+
+
+def _loads_session(text: str) -> Session:
+    """`loads_session` without the catch-all."""
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise SessionError(f"is not valid JSON (truncated or corrupt?): {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError; a >4300-digit integer
+        raise SessionError(f"is not valid JSON (truncated or corrupt?): {str(exc)[:80]}") from None
     if not isinstance(data, dict):
         raise SessionError(f"must hold a JSON object, got {type(data).__name__}")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise SessionError(f"has no valid version (got {version!r}); not an rnnviz session?")
+        raise SessionError(
+            f"has no valid version (got {str(version)[:20]!r}); not an rnnviz session?"
+        )
     if version > SESSION_VERSION:
         raise SessionError(
-            f"is version {version}, newer than this rnnviz understands "
+            f"is version {str(version)[:20]}, newer than this rnnviz understands "
             f"({SESSION_VERSION}); upgrade rnnviz to open it"
         )
     unknown = sorted(set(data) - {"version", "spec", "options", "selection"})
@@ -110,8 +132,8 @@ def loads_session(text: str) -> Session:
         options.check(spec)
     except SpecError as exc:
         raise SessionError(f"invalid {exc.field}: {exc.message}") from None
-    except TypeError as exc:
-        raise SessionError(f"invalid value: {exc}") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise SessionError(f"invalid value: {str(exc)[:80]}") from None
     return Session(spec, options, _selection(data.get("selection")))
 
 
@@ -132,6 +154,8 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         raw = p.read_bytes()
     except OSError as exc:
         raise SessionError(f"cannot read {p}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL byte in the name
+        raise SessionError(f"cannot read {str(p)!r}: not a valid file name") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

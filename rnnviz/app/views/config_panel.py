@@ -1,9 +1,11 @@
 """The configuration form: one widget per Spec field and run option, errors shown inline.
 
-The form is what the user is typing: every edit sends *all* of its spec fields to
-`state.edit_spec` (then all run options to `state.edit_options`), so a combination that is
-invalid now (proj_size 6 with hidden_size 6) becomes valid as soon as another field makes it
-so (hidden_size 8), without the user retyping it. A refused edit leaves the state, and the
+An edit sends the field that was edited — and only the fields the user has edited since the
+state last accepted them — to `state.edit_spec` / `state.edit_options`. Nothing else is sent,
+so a loaded session's other values (a seed of 2**40, weight_scale 1e-5) stay exactly as they
+are; and a combination that is invalid now (proj_size 6 with hidden_size 6) becomes valid as
+soon as another field makes it so (hidden_size 8), without the user retyping it. Every
+widget holds every value its field accepts (`exact_spin`), so nothing is clamped or rounded. A refused edit leaves the state, and the
 last good trace on screen, untouched; the reason appears in red under the offending field.
 When the state's spec changes from elsewhere (a preset, a session) the widgets follow with
 their signals blocked, so loading never echoes back as an edit.
@@ -11,6 +13,7 @@ their signals blocked, so loading never echoes back as an edit.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -26,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app.views.exact_spin import BigIntSpinBox, ExactDoubleSpinBox
 from rnnviz.config.budget import estimate, human
 from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, STEPPERS, RunOptions
 from rnnviz.config.spec import CELLS, MAX_BATCH, MAX_LAYERS, MAX_SEQ, MAX_SIZE, NONLINEARITIES, Spec
@@ -54,8 +58,17 @@ BOOL_FIELDS = (
 )
 #: Where an error about something that is not a widget is shown.
 GENERAL = "general"
-#: QSpinBox holds a C int; seeds above this cannot be typed (sessions keep theirs until edited).
-SEED_MAX = 2**31 - 1
+#: Largest seed (RunOptions' own bound); the seed box holds any Python int up to it.
+SEED_MAX = 2**63 - 1
+#: Largest dropout the Spec accepts ([0, 1)): the float just below 1.
+DROPOUT_MAX = math.nextafter(1.0, 0.0)
+#: Smallest weight_scale the box shows (the RunOptions accept any number in (0, 1e6]; below
+#: 1e-300 Qt's 323 decimals would round; a smaller loaded value is kept and flagged, see load).
+SCALE_MIN = 1e-300
+SPEC_FIELDS = frozenset(
+    ("cell", "nonlinearity", "dropout", *(f[0] for f in INT_FIELDS), *(f[0] for f in BOOL_FIELDS))
+)
+OPTION_FIELDS = frozenset(("seed", "input_kind", "init", "weight_scale", "stepper"))
 
 
 def constructor_line(spec: Spec, options: RunOptions) -> str:
@@ -114,9 +127,8 @@ class ConfigPanel(QWidget):
         nl.addItems(list(NONLINEARITIES))
         nl.setToolTip("Activation of nn.RNN (LSTM and GRU have fixed activations)")
         self._add(self.spec_form, "nonlinearity", "nonlinearity", nl)
-        dropout = QDoubleSpinBox(self)
-        dropout.setRange(0.0, 0.99)
-        dropout.setDecimals(3)
+        dropout = ExactDoubleSpinBox(self)
+        dropout.set_exact_range(0.0, DROPOUT_MAX)
         dropout.setSingleStep(0.05)
         dropout.setKeyboardTracking(False)
         dropout.setToolTip(
@@ -135,14 +147,12 @@ class ConfigPanel(QWidget):
         init.addItems(list(INIT_KINDS))
         init.setToolTip("Initial h0 (and c0): zeros as torch defaults, or seeded randn")
         self._add(self.run_form, "init", "h0 / c0", init)
-        seed = QSpinBox(self)
+        seed = BigIntSpinBox(self)
         seed.setRange(0, SEED_MAX)
-        seed.setKeyboardTracking(False)
         seed.setToolTip("Seed for weights, input and initial state")
         self._add(self.run_form, "seed", "seed", seed)
-        scale = QDoubleSpinBox(self)
-        scale.setRange(0.001, 1e6)
-        scale.setDecimals(3)
+        scale = ExactDoubleSpinBox(self)
+        scale.set_exact_range(SCALE_MIN, 1e6)
         scale.setSingleStep(0.5)
         scale.setKeyboardTracking(False)
         scale.setToolTip("Multiply every weight after init (> 1 shows exploding values)")
@@ -162,6 +172,8 @@ class ConfigPanel(QWidget):
 
         self._loading = False
         self._committing = False
+        #: Fields edited by the user and not yet accepted by the state (see module docstring).
+        self._touched: set[str] = set()
         self.load(state.spec, state.options)
         state.sigSpecChanged.connect(self._state_changed)
         state.sigOptionsChanged.connect(self._state_changed)
@@ -188,12 +200,15 @@ class ConfigPanel(QWidget):
         form.addRow("", err)
 
     def _connect(self, name: str, w: QWidget) -> None:
+        def edited(*_: Any) -> None:
+            self._edited(name)
+
         if isinstance(w, QComboBox):
-            w.currentTextChanged.connect(self._edited)
+            w.currentTextChanged.connect(edited)
         elif isinstance(w, QCheckBox):
-            w.toggled.connect(self._edited)
-        elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-            w.valueChanged.connect(self._edited)
+            w.toggled.connect(edited)
+        elif isinstance(w, (QSpinBox, QDoubleSpinBox, BigIntSpinBox)):
+            w.valueChanged.connect(edited)
 
     # ---- reading and writing the widgets -------------------------------------------------------
     def value(self, name: str) -> Any:
@@ -205,7 +220,7 @@ class ConfigPanel(QWidget):
             return w.isChecked()
         if isinstance(w, QDoubleSpinBox):
             return round(w.value(), w.decimals())
-        assert isinstance(w, QSpinBox)
+        assert isinstance(w, (QSpinBox, BigIntSpinBox))
         return w.value()
 
     def _put(self, name: str, value: Any) -> None:
@@ -216,7 +231,7 @@ class ConfigPanel(QWidget):
                 w.setCurrentText(str(value))
             elif isinstance(w, QCheckBox):
                 w.setChecked(bool(value))
-            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            elif isinstance(w, (QSpinBox, QDoubleSpinBox, BigIntSpinBox)):
                 w.setValue(value)
         finally:
             w.blockSignals(False)
@@ -253,23 +268,62 @@ class ConfigPanel(QWidget):
                     self._put(name, value)
             for name, value in options.to_dict().items():
                 if name in self.widgets:
-                    self._put(name, min(value, SEED_MAX) if name == "seed" else value)
+                    self._put(name, value)
         finally:
             self._loading = False
+        self._touched.clear()  # what is shown is now the state: nothing pending
         self._refresh_labels(spec)
+        self._flag_unshown({**spec.to_dict(), **options.to_dict()})
+
+    def _flag_unshown(self, values: dict[str, Any]) -> None:
+        """Say so under any field whose widget cannot show the state's value exactly (the
+        state keeps it: only an edit of that field would change it)."""
+        for name, value in values.items():
+            shown = name in self.widgets and name in SPEC_FIELDS | OPTION_FIELDS
+            if shown and self.value(name) != value:
+                label = self.errors[name]
+                label.setText(
+                    f"{value!r} is kept, but this box cannot show it "
+                    f"(it shows {self.value(name)!r}); editing it replaces the value"
+                )
+                label.show()
 
     # ---- reacting ------------------------------------------------------------------------------
-    def _edited(self, *_: Any) -> None:
+    def _pending(self, fields: frozenset[str]) -> dict[str, Any]:
+        """The touched fields among `fields`, with their widget values."""
+        values = {n: self.value(n) for n in self._touched if n in fields}
+        if "cell" in values and values["cell"] != "rnn" and self.state.spec.nonlinearity != "tanh":
+            values["nonlinearity"] = "tanh"  # the combo is disabled; torch's rule, not a choice
+        return values
+
+    def _send(self, fields: frozenset[str]) -> bool:
+        """Send the touched `fields` to the state; True (and no longer pending) if accepted."""
+        values = self._pending(fields)
+        if not values:
+            return True
+        edit = self.state.edit_spec if fields is SPEC_FIELDS else self.state.edit_options
+        if edit(**values):
+            self._touched -= fields
+            return True
+        return False
+
+    def _edited(self, name: str) -> None:
         if self._loading:
             return
         self._update_enabled()
-        # Spec first: options are checked against it (stepper cell needs one layer).
+        self._touched.add(name)
+        if name == "cell" and self.value("cell") != "rnn":
+            self._touched.discard("nonlinearity")
+        # Spec first: options are checked against it (stepper cell needs one layer); if the
+        # spec is refused because of the options, the options may be what makes it valid.
         # While committing, the form is the source: a reload from the state in between
-        # would wipe option values not yet sent.
+        # would wipe values not yet sent.
         self._committing = True
         try:
-            if self.state.edit_spec(**self.spec_values()):
-                self.state.edit_options(**self.option_values())
+            if self._send(SPEC_FIELDS):
+                self._send(OPTION_FIELDS)
+            elif self._pending(OPTION_FIELDS) and self._send(OPTION_FIELDS):
+                self._send(SPEC_FIELDS)
         finally:
             self._committing = False
         self._refresh_labels(self.state.spec)
