@@ -40,6 +40,10 @@ class EquationLine:
     unit: int  # the unit of this line (h with proj_size has fewer units than the gates)
     terms: tuple[Term, ...] = ()
     magnitude: float = 0.0  # the size of what was summed: cancellation keeps its rounding
+    #: Whose value `recorded` is: "torch" (h_t; a Cell's c_t) or "rnnviz" — gate
+    #: pre-activations and a module's c_t, which torch never returns, are rnnviz's
+    #: recomputation from the weights (verified through the h and c_n torch does return).
+    recorded_by: str = "torch"
 
     @property
     def diff(self) -> float:
@@ -151,13 +155,14 @@ class _Cell:
         self.x = self._x()
         first = t == (spec.seq_len - 1 if d else 0)
         prev_t = t + 1 if d else t - 1
-        self.h_prev = trace.tensors["h0"][self.index, batch] if first else self.gate("h", prev_t)
+        cell_api = trace.api == "cell"
+        # A Cell's hx is (batch, H); a module's h0 is (layers × directions, batch, H).
+        at = (batch,) if cell_api else (self.index, batch)
+        self.h_prev = trace.tensors["h0"][at] if first else self.gate("h", prev_t)
         self.c_prev: np.ndarray | None = None
         if spec.cell == "lstm":
-            self.c_prev = (
-                trace.tensors["c0"][self.index, batch] if first else self.gate("c", prev_t)
-            )
-        self.prev = "h0" if first else f"h_{prev_t}"
+            self.c_prev = trace.tensors["c0"][at] if first else self.gate("c", prev_t)
+        self.prev = ("hx" if cell_api else "h0") if first else f"h_{prev_t}"
         self.dtype = trace.gates[(layer, direction, "h")].dtype
 
     def _x(self) -> np.ndarray:
@@ -215,7 +220,17 @@ def _line(
     value = rounded
     if magnitude is None:
         magnitude = _add(*(t.magnitude for t in terms)) if terms else 0.0
-    return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude)
+    by = recorded_by(cell.trace, gate)
+    return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude, by)
+
+
+def recorded_by(trace: Trace, gate: str) -> str:
+    """Whose recorded value gate `gate` is: "torch" for h (and a stepped Cell's c, which
+    each call returns), "rnnviz" for what torch never exposes: the gate pre-activations and
+    activations (a, i f g o, r z n) and a module's per-step c_t, recomputed from the weights."""
+    if gate == "h" or (gate == "c" and trace.api == "cell"):
+        return "torch"
+    return "rnnviz"
 
 
 def _sum_text(terms: list[Term]) -> str:

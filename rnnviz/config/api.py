@@ -92,7 +92,8 @@ def call_lines(spec: Spec, api: str) -> tuple[str, ...]:
     lstm = spec.cell == "lstm"
     if api == CELL:
         state = "(h, c)" if lstm else "h"
-        head = "h, c = (torch.zeros(B, H), torch.zeros(B, H))" if lstm else "h = torch.zeros(B, H)"
+        zeros = f"torch.zeros({spec.batch_size}, {spec.hidden_size})"
+        head = f"h, c = {zeros}, {zeros}" if lstm else f"h = {zeros}"
         step = f"{state} = cell(x_t, {state})" if not lstm else "h, c = cell(x_t, (h, c))"
         if spec.batch_first:
             loop = f"for t in range(x.size(1)): x_t = x[:, t]; {step}"

@@ -42,7 +42,7 @@ class IdentityDiff:
     max_abs_diff: float
 
 
-def _exact_diff(a: np.ndarray, b: np.ndarray) -> float:
+def exact_diff(a: np.ndarray, b: np.ndarray) -> float:
     """max |a − b| with equal non-finite values counting as equal (exact equality wanted)."""
     if a.shape != b.shape:
         return float("inf")
@@ -72,7 +72,7 @@ def identity_diffs(spec: Spec, tensors: dict[str, np.ndarray], api: str) -> list
             f"h_n[{last}]",
             f"output{end}{':' + str(h) if spec.bidirectional else ':'}]",
             "last layer, forward: its final step is the last input position",
-            _exact_diff(tensors["h_n"][last], out_tm[-1, :, :h]),
+            exact_diff(tensors["h_n"][last], out_tm[-1, :, :h]),
         )
     ]
     if spec.bidirectional:
@@ -81,7 +81,7 @@ def identity_diffs(spec: Spec, tensors: dict[str, np.ndarray], api: str) -> list
                 f"h_n[{last + 1}]",
                 f"output{start}{h}:]",
                 "last layer, backward: it ends at input position 0",
-                _exact_diff(tensors["h_n"][last + 1], out_tm[0, :, h:]),
+                exact_diff(tensors["h_n"][last + 1], out_tm[0, :, h:]),
             )
         )
     return checks
