@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from rnnviz.config.api import CELL, MODULE, class_name, title
 from rnnviz.config.spec import Spec
 
 #: Drawn formats fold sequences longer than this by default.
@@ -37,14 +38,26 @@ def kept_steps(seq_len: int, fold: int | None) -> list[int | None]:
     return [*range(fold), None, *range(seq_len - fold, seq_len)]
 
 
-def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
+def build_graph(spec: Spec, fold: int | None = None, api: str = MODULE) -> nx.DiGraph:
     """The unrolled graph of `spec`; `fold=k` keeps k steps at each end of long sequences.
+
+    For `api` "cell" it is the loop of Cell calls: x_t into call t, hx into the first call,
+    each call's h_t out; there is no h_n node (a Cell returns none) and labels use the
+    Cell's names (graph attribute `cell_name`, e.g. "RNNCell"; `title` "RNNCell(4, 2)").
 
     Node attributes: kind (input, cell, output, h0, c0, h_n, c_n, fold), label, x, y, and
     where they apply layer, direction ("fwd"/"bwd"), t, index (h_n slice), folded (count).
     Edge attributes: flow and shape.
     """
-    g = nx.DiGraph(title=spec.title(), spec=spec.to_json(), seq_len=spec.seq_len, folded=0)
+    cell_api = api == CELL
+    g = nx.DiGraph(
+        title=title(spec, api),
+        spec=spec.to_json(),
+        seq_len=spec.seq_len,
+        folded=0,
+        api=api,
+        cell_name=class_name(spec, api),
+    )
     b, hout, hs = spec.batch_size, spec.out_hidden, spec.hidden_size
     lstm = spec.cell == "lstm"
     steps = kept_steps(spec.seq_len, fold)
@@ -66,7 +79,9 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
             continue
         c = float(col_of[t])
         g.add_node(f"x{t}", kind="input", t=t, label=f"x{t}", x=c, y=y_input)
-        g.add_node(f"y{t}", kind="output", t=t, label=f"y{t}", x=c, y=y_output)
+        g.add_node(
+            f"y{t}", kind="output", t=t, label=f"h_t[{t}]" if cell_api else f"y{t}", x=c, y=y_output
+        )
     if gap_col is not None:
         for name, y in (("x", y_input), ("y", y_output)):
             g.add_node(
@@ -102,7 +117,11 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
                     layer=layer,
                     direction=dname,
                     t=t,
-                    label=f"{spec.cell.upper()} l{layer} {dname} t{t}",
+                    label=(
+                        f"{class_name(spec, api)} call t{t}"
+                        if cell_api
+                        else f"{spec.cell.upper()} l{layer} {dname} t{t}"
+                    ),
                     x=float(col_of[t]),
                     y=y,
                 )
@@ -135,22 +154,27 @@ def build_graph(spec: Spec, fold: int | None = None) -> nx.DiGraph:
                 layer=layer,
                 direction=dname,
                 index=idx,
-                label=f"h0{label_sfx}" + (" c0" if lstm else ""),
+                label=("hx" + (" cx" if lstm else ""))
+                if cell_api
+                else f"h0{label_sfx}" + (" c0" if lstm else ""),
                 x=first_x,
                 y=y,
             )
             g.add_edge(f"h0_l{layer}_{dname}", nodes[0], flow=state_flow, shape=state_shape)
-            g.add_node(
-                f"hn_l{layer}_{dname}",
-                kind="h_n",
-                layer=layer,
-                direction=dname,
-                index=idx,
-                label=f"h_n{label_sfx}" + (" c_n" if lstm else ""),
-                x=last_x,
-                y=y,
-            )
-            g.add_edge(nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape)
+            if not cell_api:  # a Cell returns no h_n: its last h_t is the final state
+                g.add_node(
+                    f"hn_l{layer}_{dname}",
+                    kind="h_n",
+                    layer=layer,
+                    direction=dname,
+                    index=idx,
+                    label=f"h_n{label_sfx}" + (" c_n" if lstm else ""),
+                    x=last_x,
+                    y=y,
+                )
+                g.add_edge(
+                    nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape
+                )
             if layer == spec.num_layers - 1:
                 for t in steps:
                     if t is not None:

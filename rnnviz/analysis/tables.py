@@ -18,10 +18,10 @@ def _shape(s: tuple[int, ...] | None) -> str:
 
 #: What each tensor is, by API (a Cell's per-call tensors are one call's).
 _CELL_MEANING = {
-    "input": "x, the whole sequence the loop steps through",
+    "input": "the whole sequence the loop steps through",
     "x_t": "one call's input: x[t], or x[:, t] with batch_first",
-    "h0": "hx, the state the first call takes (default zeros)",
-    "c0": "cx, the cell state the first call takes",
+    "h0": "the state the first call takes (default zeros)",
+    "c0": "the cell state the first call takes",
     "h_t": "what each call returns: the next hidden state",
     "c_t": "the cell state each call returns with h_t",
 }

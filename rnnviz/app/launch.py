@@ -7,6 +7,7 @@ torch loads on the worker thread, so the window appears in a fraction of the imp
 from __future__ import annotations
 
 import os
+from typing import Any
 import sys
 from pathlib import Path
 
@@ -69,8 +70,14 @@ def launch(
     timestep: int = 0,
     screenshot: str | os.PathLike[str] | None = None,
     session: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    gate_scale: str | None = None,
 ) -> int:
     """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
+
+    `overrides` are run options given on the command line without a spec: they apply on top
+    of whatever configuration opens. `timestep` outside the opened spec's steps is refused
+    (exit 2), as `rnnviz export` refuses it. `gate_scale` picks the gate heatmaps' scale.
 
     With `screenshot`, render the 1400×900 window to that PNG once the first trace is drawn
     and return 0 (offscreen if there is no display). Without a display and without
@@ -112,7 +119,14 @@ def launch(
             spec, options = p.spec, p.options
     options = options or RunOptions()
     try:
+        if overrides:
+            options = RunOptions.from_dict({**options.to_dict(), **overrides})
         options.check(spec)
+        if not 0 <= timestep < spec.seq_len:
+            raise ValueError(
+                f"timestep: must be from 0 to {spec.seq_len - 1} (seq_len {spec.seq_len}), "
+                f"got {timestep}"
+            )
     except ValueError as exc:
         print(f"rnnviz: {exc}", file=sys.stderr)
         return 2
@@ -122,6 +136,8 @@ def launch(
     if timestep:
         selection["t"] = timestep
     state.set_spec(spec, options, selection)
+    if gate_scale:
+        window.set_gate_scale(gate_scale)
     if screenshot is not None:
         return _screenshot(app, window, Path(screenshot))
     window.restore_layout()

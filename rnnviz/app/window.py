@@ -261,6 +261,18 @@ class MainWindow(QMainWindow):
         p = next(p for p in PRESETS if p.key == key)
         if self.state.set_spec(p.spec, p.options):
             self.status.showMessage(f"preset: {p.name}", 5000)
+            self.set_gate_scale(p.gate_scale)
+
+    def set_gate_scale(self, label: str) -> None:
+        """Put the gate heatmaps on colour scale `label` ("fixed", "stretched", "signed log";
+        matched against the gate view's scale menu, so its wording stays the view's)."""
+        combo = getattr(self.gate_view, "scale_combo", None)
+        if combo is None:
+            return
+        for i in range(combo.count()):
+            if combo.itemText(i).startswith(label):
+                combo.setCurrentIndex(i)
+                return
 
     def selection_dict(self) -> dict[str, Any]:
         """The selection as plain values for a session file."""

@@ -11,10 +11,12 @@ import argparse
 import sys
 
 from rnnviz.cli.args import CliError, budget_from_args, options_from_args
+from rnnviz.config.api import title
 from rnnviz.config.budget import check_budget
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.io.atomic import WriteError
+from rnnviz.io.formats import FORMATS
 from rnnviz.io.export import (
     ExportError,
     check_fold,
@@ -27,9 +29,31 @@ from rnnviz.io.export import (
 
 
 def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
-    """`rnnviz export`: check the budget, then write the export; returns the exit status."""
-    check_budget(spec, budget_from_args(args))
+    """`rnnviz export`: check the budget for what this format needs, then write the export;
+    returns the exit status."""
+    check_export_budget(spec, args)
     return export_cli(args, spec, options_from_args(args, args._explicit))
+
+
+def check_export_budget(spec: Spec, args: argparse.Namespace) -> None:
+    """Refuse (BudgetError) only what the format really makes: tables are arithmetic and need
+    nothing; graph data needs the graph (unfolded unless --fold); a drawn diagram needs its
+    drawn, folded graph; gate heatmaps need the whole trace as well."""
+    kind = FORMATS[args.format].kind
+    if kind == "table":
+        return
+    budget = budget_from_args(args)
+    if kind == "data":
+        check_budget(spec, budget, trace=False, fold=args.fold or None)
+        return
+    fold = args.fold or None if args.fold is not None else _drawn_fold(spec)
+    check_budget(spec, budget, trace=kind == "gates", fold=fold)
+
+
+def _drawn_fold(spec: Spec) -> int | None:
+    from rnnviz.io.export import drawn_fold
+
+    return drawn_fold(spec, None)
 
 
 def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int:
@@ -62,5 +86,5 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
         raise CliError(str(exc)) from None
     except ImportError as exc:  # no PySide6/pyqtgraph, or a view missing from this build
         raise CliError(f"{fmt.key} export needs the window's drawing code: {exc}") from None
-    print(f"{fmt.key}: {spec.title()} -> {args.out} ({len(data):,} bytes)", file=sys.stdout)
+    print(f"{fmt.key}: {title(spec, options.api)} -> {args.out} ({len(data):,} bytes)", file=sys.stdout)
     return 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
@@ -28,6 +27,9 @@ from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import draw_fold
 from rnnviz.io.atomic import atomic_open
+from rnnviz.io.formats import FORMATS, ExportFormat
+
+__all__ = ["FORMATS", "ExportError", "ExportFormat", "export_bytes", "export_format"]
 
 if TYPE_CHECKING:
     from rnnviz.document.snapshot import Snapshot
@@ -38,42 +40,6 @@ MAX_SCALE = 16.0
 
 class ExportError(ValueError):
     """An export cannot be made as asked (bad timestep, fold or scale); the message says why."""
-
-
-@dataclass(frozen=True)
-class ExportFormat:
-    """One export format: its key (the CLI's --format), file extension and what it draws from.
-
-    kind is "data" (from the graph), "table" (from the shape report), "drawn" (the diagram as
-    the window draws it) or "gates" (the gate heatmaps, which need a trace).
-    """
-
-    key: str
-    ext: str
-    label: str
-    kind: str
-
-    @property
-    def needs_qt(self) -> bool:
-        """True for the formats rendered by Qt (drawn diagrams and gate heatmaps)."""
-        return self.kind in ("drawn", "gates")
-
-
-FORMATS: dict[str, ExportFormat] = {
-    f.key: f
-    for f in (
-        ExportFormat("svg", "svg", "SVG diagram (vector, for slides and the web)", "drawn"),
-        ExportFormat("png", "png", "PNG diagram (raster)", "drawn"),
-        ExportFormat("pdf", "pdf", "PDF diagram (vector, for papers)", "drawn"),
-        ExportFormat("graphml", "graphml", "GraphML graph (yEd, Gephi, networkx)", "data"),
-        ExportFormat("dot", "dot", "Graphviz DOT graph", "data"),
-        ExportFormat("json", "json", "node-link JSON graph (networkx, d3)", "data"),
-        ExportFormat("md", "md", "Markdown shape and parameter tables", "table"),
-        ExportFormat("csv", "csv", "CSV shape and parameter table", "table"),
-        ExportFormat("gates-png", "png", "gate heatmaps as PNG", "gates"),
-        ExportFormat("gates-svg", "svg", "gate heatmaps as SVG", "gates"),
-    )
-}
 
 
 def export_format(key: str) -> ExportFormat:
@@ -217,20 +183,20 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def data_bytes(spec: Spec, fmt: str, fold: int | None = None) -> bytes:
-    """GraphML, DOT, JSON, Markdown or CSV of `spec` (no trace or Qt needed).
+def data_bytes(spec: Spec, fmt: str, fold: int | None = None, api: str = "module") -> bytes:
+    """GraphML, DOT, JSON, Markdown or CSV of `spec` run through `api` (no trace or Qt needed).
 
     Graph formats are unfolded unless `fold` (steps kept at each end, 0 = none) is given.
     """
     check_fold(fold)
     kind = export_format(fmt).kind
     if kind == "table":
-        report = shapes(spec)
+        report = shapes(spec, api)
         text = shape_table_markdown(report) if fmt == "md" else shape_table_csv(report)
         return text.encode("utf-8")
     if kind != "data":
         raise ExportError(f"{fmt} is drawn by Qt; use export_bytes")
-    g = build_graph(spec, fold=fold or None)
+    g = build_graph(spec, fold=fold or None, api=api)
     return {"graphml": graphml_bytes, "dot": dot_bytes, "json": node_link_json_bytes}[fmt](g)
 
 
@@ -255,19 +221,26 @@ def export_bytes(
     check_timestep(spec, timestep)
     check_fold(fold)
     check_scale(scale)
+    if snapshot is not None and snapshot.spec == spec and options is None:
+        options = snapshot.options
+    api = (options or RunOptions()).api
     if not f.needs_qt:
-        return data_bytes(spec, fmt, fold)
+        return data_bytes(spec, fmt, fold, api)
     drawer = _DRAWERS.get(f.kind)
     if drawer is None:
         raise ExportError(
             f"{fmt} is drawn by the window's drawing code; import "
             f"rnnviz.app.drawing.render (needs PySide6) to register it"
         )
-    if f.kind == "gates" and (snapshot is None or snapshot.spec != spec):
+    if f.kind == "gates" and (
+        snapshot is None or snapshot.spec != spec or snapshot.options != options
+    ):
         from rnnviz.document.snapshot import compute_snapshot
 
         snapshot = compute_snapshot(spec, options or RunOptions())
-    return drawer(spec, fmt, snapshot=snapshot, timestep=timestep, fold=fold, scale=scale)
+    return drawer(
+        spec, fmt, snapshot=snapshot, timestep=timestep, fold=fold, scale=scale, api=api
+    )
 
 
 class Drawer(Protocol):
@@ -282,6 +255,7 @@ class Drawer(Protocol):
         timestep: int | None,
         fold: int | None,
         scale: float,
+        api: str = "module",
     ) -> bytes: ...
 
 

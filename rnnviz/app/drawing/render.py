@@ -204,20 +204,22 @@ def render_graph(
     timestep: int | None = None,
     scale: float = 1.0,
     fold: int | None = None,
+    api: str = "module",
 ) -> bytes:
     """The unrolled diagram as SVG/PNG/PDF bytes, drawn by the window's GraphScene.
 
     `source` is a Spec (drawn folded as `rnnviz.io.export.drawn_fold(spec, fold)`), a Snapshot
     (its drawn graph) or a graph from `rnnviz.analysis.graph.build_graph` (its spec is read from the
     graph's `spec` attribute). `timestep` is highlighted when given; `scale` multiplies the
-    size (1 scene unit = 1 pt = 1 px at scale 1).
+    size (1 scene unit = 1 pt = 1 px at scale 1). `api` ("module" or "cell") applies to a
+    Spec source: a Cell is drawn as the loop of its calls.
     """
     from rnnviz.io.export import check_scale, check_timestep, drawn_fold
 
     ensure_qt_app()
     if isinstance(source, Spec):
         spec = source
-        graph = build_graph(spec, fold=drawn_fold(spec, fold))
+        graph = build_graph(spec, fold=drawn_fold(spec, fold), api=api)
     elif isinstance(source, Snapshot):
         graph, spec = source.graph, source.spec
     else:
@@ -226,7 +228,7 @@ def render_graph(
     check_scale(scale)
     scene = graph_scene(graph, spec, timestep)
     return render_scene(
-        scene, fmt, scale, title=f"{spec.title()} unrolled over {spec.seq_len} steps"
+        scene, fmt, scale, title=f"{graph.graph.get('title', spec.title())} over {spec.seq_len} steps"
     )
 
 
@@ -254,7 +256,7 @@ def render_gates(
     view.show()
     QCoreApplication.processEvents()
     try:
-        return render_widget(view, fmt, scale, title=f"{snapshot.spec.title()} gates")
+        return render_widget(view, fmt, scale, title=f"{snapshot.trace.title} gates")
     finally:
         view.close()
         view.deleteLater()
@@ -268,8 +270,9 @@ def _draw_export(
     timestep: int | None,
     fold: int | None,
     scale: float,
+    api: str = "module",
 ) -> bytes:
-    return render_graph(spec, fmt, timestep=timestep, scale=scale, fold=fold)
+    return render_graph(spec, fmt, timestep=timestep, scale=scale, fold=fold, api=api)
 
 
 def _gates_export(
@@ -280,6 +283,7 @@ def _gates_export(
     timestep: int | None,
     fold: int | None,
     scale: float,
+    api: str = "module",
 ) -> bytes:
     assert snapshot is not None  # export_bytes traces the spec first
     return render_gates(snapshot, fmt.removeprefix("gates-"), timestep=timestep, scale=scale)

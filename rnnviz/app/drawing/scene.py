@@ -173,7 +173,7 @@ class GraphScene(QGraphicsScene):
 
     # ---- nodes -------------------------------------------------------------------------------
     def _place_nodes(self) -> None:
-        cell_name = self.spec.cell.upper()
+        cell_name = str(self.graph.graph.get("cell_name", self.spec.cell.upper()))
         for node, attrs in self.graph.nodes(data=True):
             pos = self.point(attrs)
             self.positions[node] = pos
@@ -216,6 +216,13 @@ class GraphScene(QGraphicsScene):
     def _tooltip(self, node: str, attrs: dict[str, Any]) -> str:
         spec = self.spec
         kind = attrs["kind"]
+        if kind == "cell" and self.graph.graph.get("api") == "cell":
+            name = self.graph.graph.get("cell_name")
+            return (
+                f"{name} call t = {attrs['t']}: h_t = cell(x_t, h_(t−1))\n"
+                f"x_t ({spec.batch_size}, {spec.input_size}), h ({spec.batch_size}, "
+                f"{spec.hidden_size})\nclick to select"
+            )
         if kind == "cell":
             ins = spec.layer_input_size(attrs["layer"])
             return (
@@ -298,8 +305,11 @@ class GraphScene(QGraphicsScene):
     def _draw_row_labels(self) -> None:
         spec = self.spec
         left = min(p.x() for p in self.positions.values()) - SIZES["h0"][0] / 2 - 12
-        rows = [(0.0, "input"), (self._top, "output")]
-        for layer in range(spec.num_layers):
+        if self.graph.graph.get("api") == "cell":
+            rows = [(0.0, "x_t"), (self._top, "h_t"), (1.0, f"{self.graph.graph['cell_name']} →")]
+        else:
+            rows = [(0.0, "input"), (self._top, "output")]
+        for layer in range(spec.num_layers if len(rows) == 2 else 0):
             for d, name in enumerate(spec.directions):
                 arrow = "→" if name == "fwd" else "←"
                 rows.append(
@@ -369,11 +379,18 @@ class GraphScene(QGraphicsScene):
 
     def _draw_title(self) -> None:
         spec = self.spec
-        text = (
-            f"{spec.title()} unrolled over {spec.seq_len} steps — input "
-            f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
-            + (", batch_first" if spec.batch_first else "")
-        )
+        if self.graph.graph.get("api") == "cell":
+            text = (
+                f"{self.graph.graph['title']} called {spec.seq_len} times — x "
+                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
+                + (", stepped as x[:, t]" if spec.batch_first else "")
+            )
+        else:
+            text = (
+                f"{spec.title()} unrolled over {spec.seq_len} steps — input "
+                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
+                + (", batch_first" if spec.batch_first else "")
+            )
         item = QGraphicsSimpleTextItem(text)
         item.setFont(_font(TITLE_PT, bold=True))
         item.setBrush(QColor("#0f172a"))

@@ -127,12 +127,17 @@ class GraphView(QWidget):
         """Redraw when the drawn graph changed (new spec); keep zoom and scroll otherwise."""
         spec = snap.spec
         folded = snap.graph.graph.get("folded", 0)
+        unrolled = "called once per step," if snap.trace.api == "cell" else "unrolled"
         self.caption.setText(
-            f"<b>{spec.title()}</b> unrolled over {spec.seq_len} steps"
+            f"<b>{snap.trace.title}</b> {unrolled} over {spec.seq_len} steps"
             + (f" (drawn folded: {folded} middle steps hidden)" if folded else "")
             + " — click a cell to select it, drag to pan, wheel to zoom"
         )
-        same = self.scene is not None and self.scene.spec == spec
+        same = (
+            self.scene is not None
+            and self.scene.spec == spec
+            and self.scene.graph.graph.get("api") == snap.graph.graph.get("api")
+        )
         if same:
             return
         old = self.scene
