@@ -44,6 +44,8 @@ class EquationLine:
     #: pre-activations and a module's c_t, which torch never returns, are rnnviz's
     #: recomputation from the weights (verified through the h and c_n torch does return).
     recorded_by: str = "torch"
+    #: True when a recorded value this line reads (a recomputed a, c_t or gate) is Inf/NaN.
+    reads_nonfinite: bool = False
 
     @property
     def diff(self) -> float:
@@ -63,7 +65,7 @@ class EquationLine:
     def overflowed(self) -> bool:
         """True when a value of this equation is Inf or NaN: at float's limit the order of
         summation decides between Inf, NaN and a number, so a disagreement is expected."""
-        return not (
+        return self.reads_nonfinite or not (
             math.isfinite(self.recomputed)
             and math.isfinite(self.recorded)
             and all(math.isfinite(t.value) for t in self.terms)
@@ -209,6 +211,7 @@ def _line(
     unit: int,
     terms: tuple[Term, ...] = (),
     magnitude: float | None = None,
+    reads: tuple[float, ...] = (),
 ) -> EquationLine:
     """An EquationLine whose recomputed value is rounded to the trace's float type, as
     torch's would be: a float64 sum beyond float32's range is Inf there, as in torch.
@@ -221,7 +224,8 @@ def _line(
     if magnitude is None:
         magnitude = _add(*(t.magnitude for t in terms)) if terms else 0.0
     by = recorded_by(cell.trace, gate)
-    return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude, by)
+    bad = not all(math.isfinite(v) for v in reads)
+    return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude, by, bad)
 
 
 def recorded_by(trace: Trace, gate: str) -> str:
@@ -283,6 +287,7 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
             float(cell.gate("c")[unit]),
             unit,
             magnitude=abs(f * c_prev) + abs(i * g),
+            reads=(f, c_prev, i, g),
         )
     )
     c_rec = float(cell.gate("c")[unit])
@@ -298,6 +303,7 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
                 float(cell.gate("h")[unit]),
                 unit,
                 magnitude=lines[-1].magnitude,
+                reads=(o, c_rec),
             )
         )
         return lines
@@ -363,6 +369,7 @@ def _gru(cell: _Cell, unit: int) -> list[EquationLine]:
             float(cell.gate("h")[unit]),
             unit,
             magnitude=abs((1 - z) * n_rec) + abs(z * hp),
+            reads=(z, n_rec, hp),
         )
     )
     return lines
@@ -399,6 +406,7 @@ def _rnn(cell: _Cell, unit: int) -> list[EquationLine]:
             float(cell.gate("h")[unit]),
             unit,
             magnitude=lines[0].magnitude,
+            reads=(a_rec,),
         )
     )
     return lines

@@ -428,9 +428,14 @@ class GateView(QWidget):
         gate = snap.spec.trace_gates[-2] if snap.spec.cell == "lstm" else "h"
         value = self._value(gate, sel.t, sel.unit)
         where = "" if snap.spec.num_directions == 1 else f" · {_DIRECTION_NAMES[sel.direction]}"
-        name = snap.spec.title() if self._figure else snap.spec.cell.upper()
+        cell_api = snap.trace.api == "cell"
+        if self._figure:
+            name = snap.trace.title
+        else:
+            name = snap.spec.cell.upper() + ("Cell" if cell_api else "")
+        layer = "" if cell_api else f" · layer {sel.layer}"  # a Cell has no layers
         self.caption.setText(
-            f"{name} · layer {sel.layer}{where} · batch {sel.batch} — "
+            f"{name}{layer}{where} · batch {sel.batch} — "
             f"unit {sel.unit}, t {sel.t}: {gate} = {value}"
         )
 

@@ -205,7 +205,7 @@ class ShapesView(QWidget):
         verdict = tr.verdict
         colour = _VERDICT_COLOURS[verdict.state]
         self.verdict_label.setText(
-            f"<span style='color:{colour}'><b>{html.escape(verdict.text)}</b></span>"
+            f"<span style='color:{colour}'><b>{html.escape(verdict.text, quote=False)}</b></span>"
             f"<br><span style='color:#555'>{html.escape(verdict.explanation)}</span>"
         )
         self.calls_label.setText(
