@@ -109,8 +109,10 @@ def test_cli_shapes_takes_stepper_and_preset_stepper(capsys):
     d = json.loads(out)
     assert status == 0 and d["api"] == "cell" and d["title"] == "RNNCell(4, 2)"
     assert [p["name"] for p in d["parameters"]][0] == "weight_ih"
-    status, out, _ = run(capsys, ["shapes", "--cell", "rnn", "--input-size", "4",
-                                  "--hidden-size", "2", "--stepper", "cell"])
+    status, out, _ = run(
+        capsys,
+        ["shapes", "--cell", "rnn", "--input-size", "4", "--hidden-size", "2", "--stepper", "cell"],
+    )
     assert status == 0 and out.startswith("RNNCell(4, 2)") and "h_n slices" not in out
     assert "hx      (1, 2)" in out and "h_t     (1, 2)" in out
     status, out, _ = run(capsys, ["shapes", "--preset", "rnncell-4-2", "--stepper", "module"])
@@ -351,9 +353,7 @@ def test_a_refusal_answers_before_torch_is_imported(command):
         f"s = main({[command, *HUGE, '--memory-budget', '1G', *extra]!r}); "
         "print(s, 'torch' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["2", "False"], out.stderr
     assert "refused" in out.stderr
 

@@ -172,9 +172,7 @@ def build_graph(spec: Spec, fold: int | None = None, api: str = MODULE) -> nx.Di
                     x=last_x,
                     y=y,
                 )
-                g.add_edge(
-                    nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape
-                )
+                g.add_edge(nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape)
             if layer == spec.num_layers - 1:
                 for t in steps:
                     if t is not None:

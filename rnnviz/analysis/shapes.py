@@ -204,7 +204,8 @@ def counterpart(spec: Spec, api: str) -> tuple[str, tuple[tuple[str, str, str], 
         (
             f"h_t {_fmt(cell_t['h_t'])} × {spec.seq_len} calls",
             "output " + _fmt(mod_t["output"]),
-            "output stacks every call's h_t" + (" (on dim 1: batch_first)" if spec.batch_first else ""),
+            "output stacks every call's h_t"
+            + (" (on dim 1: batch_first)" if spec.batch_first else ""),
         ),
         (
             "last call's h_t " + _fmt(cell_t["h_t"]),

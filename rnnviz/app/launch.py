@@ -7,9 +7,9 @@ torch loads on the worker thread, so the window appears in a fraction of the imp
 from __future__ import annotations
 
 import os
-from typing import Any
 import sys
 from pathlib import Path
+from typing import Any
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec

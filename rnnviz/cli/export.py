@@ -16,7 +16,6 @@ from rnnviz.config.budget import check_budget
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.io.atomic import WriteError
-from rnnviz.io.formats import FORMATS
 from rnnviz.io.export import (
     ExportError,
     check_fold,
@@ -26,6 +25,7 @@ from rnnviz.io.export import (
     export_format,
     write_export,
 )
+from rnnviz.io.formats import FORMATS
 
 
 def cmd_export(args: argparse.Namespace, spec: Spec) -> int:
@@ -86,5 +86,8 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
         raise CliError(str(exc)) from None
     except ImportError as exc:  # no PySide6/pyqtgraph, or a view missing from this build
         raise CliError(f"{fmt.key} export needs the window's drawing code: {exc}") from None
-    print(f"{fmt.key}: {title(spec, options.api)} -> {args.out} ({len(data):,} bytes)", file=sys.stdout)
+    print(
+        f"{fmt.key}: {title(spec, options.api)} -> {args.out} ({len(data):,} bytes)",
+        file=sys.stdout,
+    )
     return 0

@@ -16,12 +16,12 @@ from typing import Any
 from rnnviz.cli.args import (
     _SPEC_FLAGS,
     EXIT_USAGE,
+    RUN_FLAGS,
     CliError,
     _explicit,
     _float,
     _int,
     _Parser,
-    RUN_FLAGS,
     add_run_flags,
     add_spec_flags,
     add_stepper_flag,

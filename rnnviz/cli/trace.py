@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from rnnviz.cli.args import CliError, budget_from_args, options_from_args
-
-#: Exit status when the trace really disagrees with torch (verdict "differs").
-EXIT_DIFFERS = 1
 from rnnviz.config.budget import check_budget, human
 from rnnviz.config.spec import Spec
 from rnnviz.io.atomic import WriteError
+
+#: Exit status when the trace really disagrees with torch (verdict "differs").
+EXIT_DIFFERS = 1
 
 
 def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:

@@ -86,7 +86,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         "hello-ohlol-shapes",
         "Shapes of tutorial 001's char model (random input)",
-        "The shapes of tutorial 001's \"hello\" → \"ohlol\" model, RNN 4 → 4 over seq_len 5, "
+        'The shapes of tutorial 001\'s "hello" → "ohlol" model, RNN 4 → 4 over seq_len 5, '
         "batch 1 — run on torch.randn input, NOT the one-hot letters of hello (the text "
         "presets feed real characters).",
         Spec("rnn", 4, 4, 1, seq_len=5, batch_size=1),

@@ -84,6 +84,4 @@ def trace_cell(
     ]
     if unbatched:
         notes.append("input was unbatched (2-D); traced as batch 1")
-    return assemble_trace(
-        spec, tensors, gates, cell, diff, type(cell).__name__, notes, api="cell"
-    )
+    return assemble_trace(spec, tensors, gates, cell, diff, type(cell).__name__, notes, api="cell")

@@ -229,9 +229,7 @@ def trace_spec(
     if options.api == "cell":
         # A Cell takes the (batch, H) state; the spec's inputs carry a layers × directions dim.
         hx = tuple(h[0] for h in hx) if isinstance(hx, tuple) else hx[0]
-    result = trace(
-        module, x, hx, progress=progress, cancel=cancel, batch_first=spec.batch_first
-    )
+    result = trace(module, x, hx, progress=progress, cancel=cancel, batch_first=spec.batch_first)
     # Keep the caller's spec (identical in every field the module knows) so fields such as
     # dropout read back exactly as set.
     return dataclasses.replace(

@@ -238,9 +238,7 @@ def export_bytes(
         from rnnviz.document.snapshot import compute_snapshot
 
         snapshot = compute_snapshot(spec, options or RunOptions())
-    return drawer(
-        spec, fmt, snapshot=snapshot, timestep=timestep, fold=fold, scale=scale, api=api
-    )
+    return drawer(spec, fmt, snapshot=snapshot, timestep=timestep, fold=fold, scale=scale, api=api)
 
 
 class Drawer(Protocol):

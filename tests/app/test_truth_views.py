@@ -34,9 +34,7 @@ def test_rnncell_preset_is_a_cell_in_every_view(qtbot, window):
     assert cells["hx"] == ("(1, 2)", "(1, 2) ✓")
     assert cells["h_t"] == ("(1, 2)", "(1, 2) each call ✓")
     assert "for x_t in x: h = cell(x_t, h)" in shapes.calls_label.text()
-    names = [
-        shapes.param_tree.topLevelItem(0).child(0).child(i).text(0) for i in range(4)
-    ]
+    names = [shapes.param_tree.topLevelItem(0).child(0).child(i).text(0) for i in range(4)]
     assert names == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
     assert "RNN(4, 2)" in shapes.counterpart_heading.text()
     assert "weight_ih_l0" in shapes.counterpart_label.text()

@@ -228,7 +228,10 @@ def render_graph(
     check_scale(scale)
     scene = graph_scene(graph, spec, timestep)
     return render_scene(
-        scene, fmt, scale, title=f"{graph.graph.get('title', spec.title())} over {spec.seq_len} steps"
+        scene,
+        fmt,
+        scale,
+        title=f"{graph.graph.get('title', spec.title())} over {spec.seq_len} steps",
     )
 
 

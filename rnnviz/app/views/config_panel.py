@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.config.budget import estimate, human
 from rnnviz.config.api import CELL, MODULE, check_api, class_name, title
+from rnnviz.config.budget import estimate, human
 from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, SEEDINGS, STEPPERS, RunOptions
 from rnnviz.config.spec import CELLS, MAX_BATCH, MAX_LAYERS, MAX_SEQ, MAX_SIZE, NONLINEARITIES, Spec
 from rnnviz.document.document import Document

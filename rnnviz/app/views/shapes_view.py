@@ -199,8 +199,7 @@ class ShapesView(QWidget):
         self.report = report
         spec = snap.spec
         self.title.setText(
-            f"<b>{html.escape(report.title)}</b> on seq_len={spec.seq_len}, "
-            f"batch={spec.batch_size}"
+            f"<b>{html.escape(report.title)}</b> on seq_len={spec.seq_len}, batch={spec.batch_size}"
         )
         verdict = tr.verdict
         colour = _VERDICT_COLOURS[verdict.state]
