@@ -89,7 +89,7 @@ def test_trace_run_traces_the_trained_rnn(capsys, tmp_path):
     status, out, err = run(capsys, ["trace", "--run", str(out_file), "--text", "hello"])
     assert status == 0, err
     first, second = out.splitlines()
-    assert first.startswith("RNN(4, 4) seq_len=5 batch=1: max_abs_diff=")
+    assert first.startswith("RNN(4, 4) seq_len=5 batch=1: matches torch: max |Δ| = ")
     assert second == "Input: 'hello'  Predicted: ohlol"
     status, out, err = run(capsys, ["trace", "--run", str(out_file), "--text", "hex"])
     assert status == 2 and "not in the vocabulary" in err

@@ -344,10 +344,12 @@ def test_cell_stepped_matches_user_loop_and_reference(make, with_hx, unbatched):
     if with_hx:
         hx = ((h[0], c[0]) if unbatched else (h, c)) if lstm else (h[0] if unbatched else h)
     tr = rnnviz.trace(cell, x_in, hx)
-    np.testing.assert_array_equal(tr.tensors["output"], torch.stack(hs).numpy())
-    np.testing.assert_array_equal(tr.tensors["h_n"][0], hh.numpy())
+    # A Cell's own API: h_t is what each call returned; there is no output or h_n.
+    assert tr.api == "cell" and "output" not in tr.tensors and "h_n" not in tr.tensors
+    np.testing.assert_array_equal(tr.tensors["h_t"], torch.stack(hs).numpy())
+    np.testing.assert_array_equal(tr.tensors["h_t"][-1], hh.numpy())
     if lstm:
-        np.testing.assert_array_equal(tr.tensors["c_n"][0], cc.numpy())
+        np.testing.assert_array_equal(tr.tensors["c_t"][-1], cc.numpy())
     assert tr.max_abs_diff <= TOL and tr.verified
     assert tr.spec.num_layers == 1 and not tr.spec.bidirectional and tr.spec.seq_len == steps
     ref = _cell_reference(cell, x.double().numpy(), h.double().numpy(), c.double().numpy())

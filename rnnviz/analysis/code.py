@@ -51,8 +51,17 @@ def _seeding_generator(options: RunOptions) -> Draw:
     )
 
 
-#: Seeding mode → how inputs are drawn. A RunOptions without a `seeding` field is "generator".
-SEEDINGS: dict[str, Callable[[RunOptions], Draw]] = {"generator": _seeding_generator}
+def _seeding_tutorial(options: RunOptions) -> Draw:
+    """The tutorials' order: x and h0 drawn from torch's global generator right after the
+    module is built from manual_seed(seed) (make_run with seeding "tutorial")."""
+    return Draw(("# x and h0 follow the weights on torch's global generator",), "")
+
+
+#: Seeding mode (RunOptions.seeding) → how inputs are drawn.
+SEEDINGS: dict[str, Callable[[RunOptions], Draw]] = {
+    "separate": _seeding_generator,
+    "tutorial": _seeding_tutorial,
+}
 
 
 def _input_randn(shape: str, draw: Draw) -> str:
@@ -147,7 +156,7 @@ def code_for(spec: Spec, options: RunOptions | None = None) -> str:
     """
     options = options or RunOptions()
     options.check(spec)
-    seeding = getattr(options, "seeding", None) or "generator"
+    seeding = options.seeding
     draw = _lookup(SEEDINGS, seeding, "the seeding mode")(options)
     make_x = _lookup(INPUTS, options.input_kind, "the input kind")
     make_h = _lookup(INITS, options.init, "the initial state")

@@ -43,6 +43,12 @@ class EquationLine:
     unit: int  # the unit of this line (h with proj_size has fewer units than the gates)
     terms: tuple[Term, ...] = ()
     magnitude: float = 0.0  # the size of what was summed: cancellation keeps its rounding
+    #: Whose value `recorded` is: "torch" (h_t; a Cell's c_t) or "rnnviz" — gate
+    #: pre-activations and a module's c_t, which torch never returns, are rnnviz's
+    #: recomputation from the weights (verified through the h and c_n torch does return).
+    recorded_by: str = "torch"
+    #: True when a recorded value this line reads (a recomputed a, c_t or gate) is Inf/NaN.
+    reads_nonfinite: bool = False
 
     @property
     def diff(self) -> float:
@@ -62,7 +68,7 @@ class EquationLine:
     def overflowed(self) -> bool:
         """True when a value of this equation is Inf or NaN: at float's limit the order of
         summation decides between Inf, NaN and a number, so a disagreement is expected."""
-        return not (
+        return self.reads_nonfinite or not (
             math.isfinite(self.recomputed)
             and math.isfinite(self.recorded)
             and all(math.isfinite(t.value) for t in self.terms)
@@ -154,13 +160,14 @@ class _Cell:
         self.x = self._x()
         first = t == (spec.seq_len - 1 if d else 0)
         prev_t = t + 1 if d else t - 1
-        self.h_prev = trace.tensors["h0"][self.index, batch] if first else self.gate("h", prev_t)
+        cell_api = trace.api == "cell"
+        # A Cell's hx is (batch, H); a module's h0 is (layers × directions, batch, H).
+        at = (batch,) if cell_api else (self.index, batch)
+        self.h_prev = trace.tensors["h0"][at] if first else self.gate("h", prev_t)
         self.c_prev: np.ndarray | None = None
         if spec.cell == "lstm":
-            self.c_prev = (
-                trace.tensors["c0"][self.index, batch] if first else self.gate("c", prev_t)
-            )
-        self.prev = "h0" if first else f"h_{prev_t}"
+            self.c_prev = trace.tensors["c0"][at] if first else self.gate("c", prev_t)
+        self.prev = ("hx" if cell_api else "h0") if first else f"h_{prev_t}"
         self.dtype = trace.gates[(layer, direction, "h")].dtype
 
     def _x(self) -> np.ndarray:
@@ -209,6 +216,7 @@ def _line(
     unit: int,
     terms: tuple[Term, ...] = (),
     magnitude: float | None = None,
+    reads: tuple[float, ...] = (),
 ) -> EquationLine:
     """An EquationLine whose recomputed value is rounded to the trace's float type, as
     torch's would be: a float64 sum beyond float32's range is Inf there, as in torch.
@@ -220,7 +228,18 @@ def _line(
     value = rounded
     if magnitude is None:
         magnitude = _add(*(t.magnitude for t in terms)) if terms else 0.0
-    return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude)
+    by = recorded_by(cell.trace, gate)
+    bad = not all(math.isfinite(v) for v in reads)
+    return EquationLine(gate, symbolic, numeric, value, recorded, unit, terms, magnitude, by, bad)
+
+
+def recorded_by(trace: Trace, gate: str) -> str:
+    """Whose recorded value gate `gate` is: "torch" for h (and a stepped Cell's c, which
+    each call returns), "rnnviz" for what torch never exposes: the gate pre-activations and
+    activations (a, i f g o, r z n) and a module's per-step c_t, recomputed from the weights."""
+    if gate == "h" or (gate == "c" and trace.api == "cell"):
+        return "torch"
+    return "rnnviz"
 
 
 def _sum_text(terms: list[Term]) -> str:
@@ -273,6 +292,7 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
             float(cell.gate("c")[unit]),
             unit,
             magnitude=abs(f * c_prev) + abs(i * g),
+            reads=(f, c_prev, i, g),
         )
     )
     c_rec = float(cell.gate("c")[unit])
@@ -288,6 +308,7 @@ def _lstm(cell: _Cell, unit: int) -> list[EquationLine]:
                 float(cell.gate("h")[unit]),
                 unit,
                 magnitude=lines[-1].magnitude,
+                reads=(o, c_rec),
             )
         )
         return lines
@@ -353,6 +374,7 @@ def _gru(cell: _Cell, unit: int) -> list[EquationLine]:
             float(cell.gate("h")[unit]),
             unit,
             magnitude=abs((1 - z) * n_rec) + abs(z * hp),
+            reads=(z, n_rec, hp),
         )
     )
     return lines
@@ -389,6 +411,7 @@ def _rnn(cell: _Cell, unit: int) -> list[EquationLine]:
             float(cell.gate("h")[unit]),
             unit,
             magnitude=lines[0].magnitude,
+            reads=(a_rec,),
         )
     )
     return lines

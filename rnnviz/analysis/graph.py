@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from rnnviz.config.api import CELL, MODULE, class_name, title
 from rnnviz.config.spec import Spec
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def build_graph(
     fold: int | None = None,
     focus: int | None = None,
     text: TextFrame | None = None,
+    api: str = MODULE,
 ) -> nx.DiGraph:
     """The unrolled graph of `spec`; `fold=k` keeps k steps at each end of long sequences,
     and `focus=t` keeps step t (and its neighbours) drawn when it would be folded. `text`
@@ -100,13 +102,25 @@ def build_graph(
     (or one-hot) node under every x_t, a Linear head and the predicted token over every y_t
     (rnnviz.analysis.text_graph.add_text_stages).
 
+    For `api` "cell" it is the loop of Cell calls: x_t into call t, hx into the first call,
+    each call's h_t out; there is no h_n node (a Cell returns none) and labels use the
+    Cell's names (graph attribute `cell_name`, e.g. "RNNCell"; `title` "RNNCell(4, 2)").
+
     Node attributes: kind (input, cell, concat, output, h0, h_n, fold), label, x, y, and
     where they apply layer, direction ("fwd"/"bwd"), t, index (h_n slice), folded (count).
     A bidirectional layer's two directions meet in a concat node per step (torch.cat of
     h_fwd and h_bwd, shape (batch, 2·H_out)), which the next layer, or `output`, reads.
     Edge attributes: flow (x, h, h+c, cat, y) and shape.
     """
-    g = nx.DiGraph(title=spec.title(), spec=spec.to_json(), seq_len=spec.seq_len, folded=0)
+    cell_api = api == CELL
+    g = nx.DiGraph(
+        title=title(spec, api),
+        spec=spec.to_json(),
+        seq_len=spec.seq_len,
+        folded=0,
+        api=api,
+        cell_name=class_name(spec, api),
+    )
     b, hout, hs = spec.batch_size, spec.out_hidden, spec.hidden_size
     lstm = spec.cell == "lstm"
     bi = spec.num_directions == 2
@@ -139,7 +153,9 @@ def build_graph(
             continue
         c = float(col_of[t])
         g.add_node(f"x{t}", kind="input", t=t, label=f"x{t}", x=c, y=y_input)
-        g.add_node(f"y{t}", kind="output", t=t, label=f"y{t}", x=c, y=y_output)
+        g.add_node(
+            f"y{t}", kind="output", t=t, label=f"h_t[{t}]" if cell_api else f"y{t}", x=c, y=y_output
+        )
     for k, (col, n) in enumerate(gaps):
         for name, y in (("x", y_input), ("y", y_output)):
             g.add_node(
@@ -178,7 +194,11 @@ def build_graph(
                     layer=layer,
                     direction=dname,
                     t=t,
-                    label=f"{spec.cell.upper()} l{layer} {dname} t{t}",
+                    label=(
+                        f"{class_name(spec, api)} call t{t}"
+                        if cell_api
+                        else f"{spec.cell.upper()} l{layer} {dname} t{t}"
+                    ),
                     x=float(col_of[t]),
                     y=y,
                 )
@@ -213,22 +233,25 @@ def build_graph(
                 layer=layer,
                 direction=dname,
                 index=idx,
-                label=f"h0[{idx}]" + (f" c0[{idx}]" if lstm else ""),
+                label=("hx" + (" cx" if lstm else ""))
+                if cell_api
+                else f"h0[{idx}]" + (f" c0[{idx}]" if lstm else ""),
                 x=first_x,
                 y=y,
             )
             g.add_edge(f"h0_l{layer}_{dname}", nodes[0], flow=state_flow, shape=state_shape)
-            g.add_node(
-                f"hn_l{layer}_{dname}",
-                kind="h_n",
-                layer=layer,
-                direction=dname,
-                index=idx,
-                label=f"h_n[{idx}]" + (f" c_n[{idx}]" if lstm else ""),
-                x=last_x,
-                y=y,
-            )
-            g.add_edge(nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape)
+            if not cell_api:  # a Cell returns no h_n: its last h_t is the final state
+                g.add_node(
+                    f"hn_l{layer}_{dname}",
+                    kind="h_n",
+                    layer=layer,
+                    direction=dname,
+                    index=idx,
+                    label=f"h_n[{idx}]" + (f" c_n[{idx}]" if lstm else ""),
+                    x=last_x,
+                    y=y,
+                )
+                g.add_edge(nodes[-1], f"hn_l{layer}_{dname}", flow=state_flow, shape=state_shape)
         if bi:
             for t in steps:
                 if t is None:

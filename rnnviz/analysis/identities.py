@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnviz.engine.record import Trace
+from rnnviz.engine.verdict import exact_diff, identity_diffs
 
 
 @dataclass(frozen=True)
@@ -48,50 +49,26 @@ class IdentityCheck:
 
 def _diff(a: np.ndarray, b: np.ndarray) -> float:
     """max |a − b| with equal non-finite values counting as equal (exact equality wanted)."""
-    if a.shape != b.shape:
-        return float("inf")
-    same = (a == b) | (np.isnan(a) & np.isnan(b))
-    if same.all():
-        return 0.0
-    with np.errstate(invalid="ignore", over="ignore"):
-        d = np.abs(a.astype(np.float64) - b.astype(np.float64))
-    d = np.where(same, 0.0, d)
-    return float(np.nanmax(d)) if not np.isnan(d).all() else float("nan")
+    return exact_diff(a, b)
 
 
 def output_identities(trace: Trace) -> list[IdentityCheck]:
-    """The last layer's h_n slices against the output's first/last step (time-major terms)."""
-    spec, t = trace.spec, trace.tensors
-    out = t["output"]
-    out_tm = out.transpose(1, 0, 2) if spec.batch_first else out
-    h = spec.out_hidden
-    last = spec.state_index(spec.num_layers - 1, 0)
-    end, start = ("[:, -1, ", "[:, 0, ") if spec.batch_first else ("[-1, :, ", "[0, :, ")
-    checks = [
-        IdentityCheck(
-            f"h_n[{last}]",
-            f"output{end}{':' + str(h) if spec.bidirectional else ':'}]",
-            "last layer, forward: its final step is the last input position",
-            _diff(t["h_n"][last], out_tm[-1, :, :h]),
-        )
+    """The last layer's h_n slices against the output's first/last step — the same checks
+    the trace's verdict counts (`rnnviz.engine.verdict.identity_diffs`). A Cell has none."""
+    return [
+        IdentityCheck(c.lhs, c.rhs, c.note, c.max_abs_diff)
+        for c in identity_diffs(trace.spec, trace.tensors, trace.api)
     ]
-    if spec.bidirectional:
-        checks.append(
-            IdentityCheck(
-                f"h_n[{last + 1}]",
-                f"output{start}{h}:]",
-                "last layer, backward: it ends at input position 0",
-                _diff(t["h_n"][last + 1], out_tm[0, :, h:]),
-            )
-        )
-    return checks
 
 
 def slice_checks(trace: Trace) -> list[IdentityCheck]:
     """Every h_n[k] (and c_n[k]) against the final step of the (layer, direction) its label
-    names — the recorded h (c) at t = T−1 forward, at t = 0 backward."""
+    names — the recorded h (c) at t = T−1 forward, at t = 0 backward. A Cell returns no
+    h_n, so it has none."""
     spec, t = trace.spec, trace.tensors
-    out = []
+    out: list[IdentityCheck] = []
+    if trace.api == "cell":
+        return out
     for layer in range(spec.num_layers):
         for d, name in enumerate(spec.directions):
             k = spec.state_index(layer, d)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rnnviz.config.api import CELL, MODULE, call_lines, check_api, param_name, title
 from rnnviz.config.spec import WEIGHT_GATES, Spec
 
 Shape = tuple[int, ...]
@@ -67,6 +68,22 @@ class ShapeReport:
     macs: int
     macs_formula: str
     notes: tuple[str, ...] = field(default=())
+    #: "module" (nn.RNN/LSTM/GRU) or "cell" (the *Cell called once per step).
+    api: str = MODULE
+    #: The Python that runs it: one module call, or the loop over Cell calls.
+    calls: tuple[str, ...] = ()
+    #: Tensors computed once per call (a Cell's x_t, h_t, c_t): their shape is one call's.
+    per_call: frozenset[str] = frozenset()
+    #: The other API of the same weights, side by side: its constructor line, and rows
+    #: (this API's tensor and shape, the other's, how they relate). Empty where there is no
+    #: counterpart (a *Cell has no num_layers, bidirectional or proj_size).
+    counterpart_title: str = ""
+    counterpart: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The constructor line, e.g. `RNN(4, 2)` or `RNNCell(4, 2)`."""
+        return title(self.spec, self.api)
 
     def __repr__(self) -> str:
         """A few lines (under 2,000 characters): spec, tensor shapes, parameters, total."""
@@ -105,7 +122,12 @@ class ShapeReport:
             )
         return {
             "spec": self.spec.to_dict(),
-            "title": self.spec.title(),
+            "api": self.api,
+            "title": self.title,
+            "calls": list(self.calls),
+            "per_call": sorted(self.per_call),
+            "counterpart_title": self.counterpart_title,
+            "counterpart": [list(r) for r in self.counterpart],
             "tensors": {k: (list(v) if v is not None else None) for k, v in self.tensors.items()},
             "h_n_slices": [asdict(s) for s in self.hn_slices],
             "identities": list(self.identities),
@@ -123,16 +145,28 @@ class ShapeReport:
         }
 
 
-def tensor_shapes(spec: Spec) -> dict[str, Shape | None]:
+def tensor_shapes(spec: Spec, api: str = MODULE) -> dict[str, Shape | None]:
     """Shapes of input, h0, c0, output, h_n, c_n as torch produces them (c0/c_n None unless LSTM).
 
     batch_first swaps the first two dims of input and output only; h0/h_n stay
     (num_layers × directions, batch, H_out). With proj_size, h is proj_size wide and c is not.
+    For a Cell (`api` "cell"): x as the loop holds it, each call's x_t (batch, input), hx
+    (batch, hidden) (+ cx) and what each call returns, h_t (batch, hidden) (+ c_t).
     """
-    ld = spec.state_rows
     b, t = spec.batch_size, spec.seq_len
-    out_feat = spec.num_directions * spec.out_hidden
     is_lstm = spec.cell == "lstm"
+    if api == CELL:
+        h = spec.hidden_size
+        return {
+            "input": spec.input_shape(),
+            "x_t": (b, spec.input_size),
+            "h0": (b, h),
+            "c0": (b, h) if is_lstm else None,
+            "h_t": (b, h),
+            "c_t": (b, h) if is_lstm else None,
+        }
+    ld = spec.num_layers * spec.num_directions
+    out_feat = spec.num_directions * spec.out_hidden
     return {
         "input": spec.input_shape(),
         "h0": (ld, b, spec.out_hidden),
@@ -143,9 +177,71 @@ def tensor_shapes(spec: Spec) -> dict[str, Shape | None]:
     }
 
 
-def hn_slices(spec: Spec) -> tuple[HnSlice, ...]:
-    """Label h_n[k] for every k: torch stores layer-major, so k = layer × directions + direction."""
-    out = []
+def returned_shape(report: ShapeReport, tensors: dict[str, Any], name: str) -> Shape | None:
+    """The shape torch actually gave for report tensor `name`, read from a trace's tensors
+    (one call's shape for per-call tensors, the same at every call); None if absent."""
+    if name == "x_t" and "input" in tensors:
+        x = tensors["input"]
+        return tuple(x[:, 0].shape if report.spec.batch_first else x[0].shape)
+    if name not in tensors:
+        return None
+    arr = tensors[name]
+    return tuple(arr.shape[1:]) if name in report.per_call else tuple(arr.shape)
+
+
+def _fmt(shape: Shape | None) -> str:
+    return "—" if shape is None else "(" + ", ".join(map(str, shape)) + ")"
+
+
+def counterpart(spec: Spec, api: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    """The other API of the same weights beside this one (tutorial 001's RNNCell against
+    RNN): its constructor line and rows (this tensor, the other, how they relate).
+
+    With the same seed both give the same numbers: nn.RNN(4, 2) holds a single RNNCell's
+    weights as weight_ih_l0 …, and its output stacks the h_t a loop of cell calls returns.
+    """
+    try:
+        check_api(spec, CELL)
+    except ValueError:
+        return "", ()
+    cell_t, mod_t = tensor_shapes(spec, CELL), tensor_shapes(spec, MODULE)
+    lstm = spec.cell == "lstm"
+    rows_cell = [
+        ("x " + _fmt(cell_t["input"]), "input " + _fmt(mod_t["input"]), "the same tensor"),
+        (
+            "hx " + _fmt(cell_t["h0"]),
+            "h0 " + _fmt(mod_t["h0"]),
+            "h0 = hx.unsqueeze(0): one layer × one direction",
+        ),
+        (
+            f"h_t {_fmt(cell_t['h_t'])} × {spec.seq_len} calls",
+            "output " + _fmt(mod_t["output"]),
+            "output stacks every call's h_t"
+            + (" (on dim 1: batch_first)" if spec.batch_first else ""),
+        ),
+        (
+            "last call's h_t " + _fmt(cell_t["h_t"]),
+            "h_n " + _fmt(mod_t["h_n"]),
+            "h_n[0] is the last h_t",
+        ),
+    ]
+    if lstm:
+        rows_cell.append(
+            ("last call's c_t " + _fmt(cell_t["c_t"]), "c_n " + _fmt(mod_t["c_n"]), "c_n[0] is it")
+        )
+    for kind in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if spec.bias else ()):
+        rows_cell.append((kind, f"{kind}_l0", "the same values under the module's name"))
+    if api == CELL:
+        return title(spec, MODULE), tuple(rows_cell)
+    return title(spec, CELL), tuple((b, a, why) for a, b, why in rows_cell)
+
+
+def hn_slices(spec: Spec, api: str = MODULE) -> tuple[HnSlice, ...]:
+    """Label h_n[k] for every k: torch stores layer-major, so k = layer × directions + direction.
+    A Cell returns no h_n: none."""
+    out: list[HnSlice] = []
+    if api == CELL:
+        return ()
     for layer in range(spec.num_layers):
         for d, name in enumerate(spec.directions):
             k = spec.state_index(layer, d)
@@ -153,8 +249,15 @@ def hn_slices(spec: Spec) -> tuple[HnSlice, ...]:
     return tuple(out)
 
 
-def identities(spec: Spec) -> tuple[str, ...]:
-    """The output ↔ h_n equalities users most often get wrong, written for this spec."""
+def identities(spec: Spec, api: str = MODULE) -> tuple[str, ...]:
+    """The output ↔ h_n equalities users most often get wrong, written for this spec; for a
+    Cell, what its calls return instead (it has no output or h_n)."""
+    if api == CELL:
+        return (
+            "h_t = cell(x_t, h_(t-1)): each call returns the next state, nothing else"
+            + (" (LSTMCell: (h_t, c_t))" if spec.cell == "lstm" else ""),
+            "no output, no h_n: the loop keeps the h_t it wants (the last is the final state)",
+        )
     h = spec.out_hidden
     last = spec.state_index(spec.num_layers - 1, 0)
     t_last, t_first = ("[:, -1, ", "[:, 0, ") if spec.batch_first else ("[-1, :, ", "[0, :, ")
@@ -172,18 +275,19 @@ def identities(spec: Spec) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def parameter_inventory(spec: Spec) -> tuple[ParamInfo, ...]:
+def parameter_inventory(spec: Spec, api: str = MODULE) -> tuple[ParamInfo, ...]:
     """Every parameter tensor in torch's own `named_parameters()` order, split by gate.
 
     Rows of weight_ih/weight_hh/bias_* stack the gates hidden_size rows apiece (i|f|g|o for
     LSTM, r|z|n for GRU); weight_hr (proj_size) maps h's hidden_size units down to proj_size.
+    Names are torch's for `api`: `weight_ih_l0` for a module, `weight_ih` for a Cell.
     """
     gates = WEIGHT_GATES[spec.cell]
     hs, g = spec.hidden_size, spec.gate_count
     out: list[ParamInfo] = []
     for layer in range(spec.num_layers):
         for d, dname in enumerate(spec.directions):
-            sfx = "_reverse" if d else ""
+            sfx = "_reverse" if d else ""  # (weight_hr only: a Cell has no projection)
             cols = {"weight_ih": spec.layer_input_size(layer), "weight_hh": spec.out_hidden}
             kinds: list[tuple[str, Shape]] = [
                 ("weight_ih", (g * hs, cols["weight_ih"])),
@@ -200,7 +304,13 @@ def parameter_inventory(spec: Spec) -> tuple[ParamInfo, ...]:
                 )
                 out.append(
                     ParamInfo(
-                        f"{kind}_l{layer}{sfx}", shape, _prod(shape), layer, dname, kind, slices
+                        param_name(kind, layer, d, api),
+                        shape,
+                        _prod(shape),
+                        layer,
+                        dname,
+                        kind,
+                        slices,
                     )
                 )
             if spec.proj_size:
@@ -285,9 +395,11 @@ def macs(spec: Spec) -> int:
     return spec.macs
 
 
-def shapes(spec: Spec) -> ShapeReport:
-    """The full shape and parameter report for `spec` (see ShapeReport)."""
-    params = parameter_inventory(spec)
+def shapes(spec: Spec, api: str = MODULE) -> ShapeReport:
+    """The full shape and parameter report for `spec` run through `api` ("module" or "cell";
+    see ShapeReport). SpecError names the field a Cell cannot take."""
+    check_api(spec, api)
+    params = parameter_inventory(spec, api)
     total = sum(p.count for p in params)
     layer_totals = tuple(
         sum(p.count for p in params if p.layer == k) for k in range(spec.num_layers)
@@ -306,11 +418,19 @@ def shapes(spec: Spec) -> ShapeReport:
         )
     if spec.dropout:
         notes.append("dropout is active only in training mode; rnnviz traces in eval mode.")
+    if api == CELL and spec.dropout:
+        notes.append("a *Cell has no dropout argument; it is not applied to the Cell.")
+    other, rows = counterpart(spec, api)
     return ShapeReport(
         spec=spec,
-        tensors=tensor_shapes(spec),
-        hn_slices=hn_slices(spec),
-        identities=identities(spec),
+        api=api,
+        calls=call_lines(spec, api),
+        per_call=frozenset({"x_t", "h_t", "c_t"}) if api == CELL else frozenset(),
+        counterpart_title=other,
+        counterpart=rows,
+        tensors=tensor_shapes(spec, api),
+        hn_slices=hn_slices(spec, api),
+        identities=identities(spec, api),
         parameters=params,
         layer_totals=layer_totals,
         gate_totals=gate_totals,

@@ -10,6 +10,7 @@ holds: x (time-major: the loop steps dim 0), the starting h (and c), then each c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -112,30 +113,41 @@ def value_blocks(
 def _cell_blocks(
     tr: Trace, batch: int | None, t: int, opts: PrintOptions, mark_batch: int | None
 ) -> list[ValueBlock]:
-    """A Cell run: x, the starting h (c), each call's h_t, the last h (c)."""
-    x, hs = tr.tensors["input"], tr.tensors["output"]
+    """A Cell run: x, the starting h (c), each call's h_t, the last h (c).
+
+    A Cell trace records x in the spec's layout (batch-first when the loop steps x[:, t]),
+    hx as h0 (batch, hidden) (+ c0), and every call's return as h_t (+ c_t), (T, batch, H)."""
+    x, hs = tr.tensors["input"], tr.tensors["h_t"]
+    bf = tr.spec.batch_first
     rows = slice(None) if batch is None else batch
     sub = "" if batch is None else f"[{batch}]"
-    xsub = "" if batch is None else f"[:, {batch}]"
+    xsub = "" if batch is None else (f"[{batch}]" if bf else f"[:, {batch}]")
     what = "(batch, hidden)" if batch is None else "(hidden,)"
+    if batch is not None:
+        x_shown = x[batch] if bf else x[:, batch]
+        x_mark: tuple[Any, ...] = (t,)
+    else:
+        x_shown = x
+        b = slice(None) if mark_batch is None else mark_batch
+        x_mark = (b, t) if bf else (t, b)
+    layout = (
+        "(batch, seq_len, input); the loop takes x[:, t]"
+        if bf
+        else ("(seq_len, batch, input); the loop takes x[t]")
+    )
     blocks = [
+        _block(f"x{xsub}", f"x: {layout} each call", x_shown, x_mark, opts),
         _block(
-            f"x{xsub}",
-            "x: (seq_len, batch, input); the loop takes x[t] each call",
-            x[:, rows] if batch is not None else x,
-            (t,) if mark_batch is None or batch is not None else (t, mark_batch),
-            opts,
-        ),
-        _block(
-            f"h0{sub}", f"{what} the h the first call takes", tr.tensors["h0"][0][rows], None, opts
+            f"h0{sub}", f"{what} the h the first call takes", tr.tensors["h0"][rows], None, opts
         ),
     ]
     if "c0" in tr.tensors:
         blocks.append(
-            _block(f"c0{sub}", f"{what} the first call's c", tr.tensors["c0"][0][rows], None, opts)
+            _block(f"c0{sub}", f"{what} the first call's c", tr.tensors["c0"][rows], None, opts)
         )
     steps = hs.shape[0]
-    call = "h, c = cell(x[{s}], (h, c))" if "c0" in tr.tensors else "h = cell(x[{s}], h)"
+    xs = "x[:, {s}]" if bf else "x[{s}]"
+    call = f"h, c = cell({xs}, (h, c))" if "c0" in tr.tensors else f"h = cell({xs}, h)"
     if steps <= MAX_STEP_BLOCKS:
         for s in range(steps):
             a = hs[s][rows]
@@ -155,10 +167,14 @@ def _cell_blocks(
         )
     last = f"{what} the last call's h (h_n)"
     blocks.append(_block(f"h{sub}", last, hs[-1][rows], None, opts))
-    if "c_n" in tr.tensors:
+    if "c_t" in tr.tensors:
         blocks.append(
             _block(
-                f"c{sub}", f"{what} the last call's c (c_n)", tr.tensors["c_n"][0][rows], None, opts
+                f"c{sub}",
+                f"{what} the last call's c (c_n)",
+                tr.tensors["c_t"][-1][rows],
+                None,
+                opts,
             )
         )
     return blocks

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
@@ -60,13 +61,19 @@ def launch(
     session: str | os.PathLike[str] | None = None,
     size: tuple[int, int] | None = None,
     scale_mode: str | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> int:
     """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
 
     `size` (width, height) sets the window's size (default: the saved one, or 1400×900
     fitted to the screen). `scale_mode` is the gate view's colour scale to start in (a
-    preset's `gate_scale`; None: fixed). With `screenshot`, render the window (at `size`, default 1400×900)
-    to that PNG once the first trace is drawn and return 0 (offscreen if there is no display). Without a display and without
+    preset's `gate_scale`; None: fixed). `overrides` are run options given on the command
+    line without a spec: they apply on top of whatever configuration opens. `timestep`
+    outside the opened spec's steps is refused (exit 2), as `rnnviz export` refuses it.
+
+    With `screenshot`, render the window (at `size`, default 1400×900) to that PNG once the
+    first trace is drawn and return 0 (offscreen if there is no display). Without a display
+    and without
     `screenshot`, print how to run headless and return 2. Returns the exit status.
     """
     if screenshot is None and not has_display():
@@ -112,7 +119,14 @@ def launch(
             spec, options = p.spec, p.options
     options = options or RunOptions()
     try:
+        if overrides:
+            options = RunOptions.from_dict({**options.to_dict(), **overrides})
         options.check(spec)
+        if not 0 <= timestep < spec.seq_len:
+            raise ValueError(
+                f"timestep: must be from 0 to {spec.seq_len - 1} (seq_len {spec.seq_len}), "
+                f"got {timestep}"
+            )
     except ValueError as exc:
         print(f"rnnviz: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from rnnviz.config.budget import parse_bytes
-from rnnviz.config.options import RunOptions
+from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, SEEDINGS, STEPPERS, RunOptions
 from rnnviz.config.presets import preset
 from rnnviz.config.spec import CELLS, NONLINEARITIES, Spec, SpecError
 
@@ -34,6 +34,9 @@ class _Parser(argparse.ArgumentParser):
     instead of the whole usage block followed by the message."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # An abbreviated flag (--hidden for --hidden-size) is refused, not guessed: a guess
+        # that a preset then overrides would vanish silently.
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         # argparse takes only -3 and -.5 for negative numbers; -inf, -nan and -1e-3 would be
         # read as unknown flags ("expected one argument") instead of values the field refuses
@@ -123,12 +126,31 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     """Flags for how a spec is run (seed, input, initial state)."""
     g = p.add_argument_group("run")
     g.add_argument("--seed", type=_int, default=0)
-    g.add_argument(
-        "--input", dest="input_kind", choices=("randn", "zeros", "ones"), default="randn"
-    )
-    g.add_argument("--init", choices=("zeros", "randn"), default="zeros")
+    g.add_argument("--input", dest="input_kind", choices=INPUT_KINDS, default="randn")
+    g.add_argument("--init", choices=INIT_KINDS, default="zeros")
     g.add_argument("--weight-scale", type=_float, default=1.0)
-    g.add_argument("--stepper", choices=("module", "cell"), default="module")
+    add_stepper_flag(g)
+    g.add_argument(
+        "--seeding",
+        choices=SEEDINGS,
+        default="separate",
+        help="tutorial: torch.manual_seed(seed); build; x = randn; h0 = randn, the order "
+        "the tutorials' code draws in (the tutorial presets' default)",
+    )
+
+
+def add_stepper_flag(g: Any) -> None:
+    """--stepper: run the module, or step its *Cell (shared by shapes and the run flags)."""
+    g.add_argument(
+        "--stepper",
+        choices=STEPPERS,
+        default="module",
+        help="cell: nn.RNNCell/LSTMCell/GRUCell called once per step (one layer, forward)",
+    )
+
+
+#: Run-option dests of the run flags (RunOptions field names).
+RUN_FLAGS = ("seed", "input_kind", "init", "weight_scale", "stepper", "seeding")
 
 
 _SPEC_FLAGS = {
@@ -156,7 +178,9 @@ def spec_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -
         except KeyError as exc:
             raise SpecError("preset", str(exc.args[0])) from None
         base.pop("version")
-        keep = explicit or set()
+        keep = set(explicit or ())
+        if "no_bias" in keep:  # the flag's dest is no_bias, the field it sets is bias
+            keep.add("bias")
         fields = {k: (fields[k] if k in keep else v) for k, v in base.items()}
     return Spec(**fields)
 
@@ -176,13 +200,11 @@ def budget_from_args(args: argparse.Namespace) -> int | None:
 
 def options_from_args(args: argparse.Namespace, explicit: set[str] | None = None) -> RunOptions:
     """The RunOptions the run flags describe (preset's options unless given explicitly)."""
-    fields = {
-        k: getattr(args, k) for k in ("seed", "input_kind", "init", "weight_scale", "stepper")
-    }
+    fields = {k: getattr(args, k) for k in RUN_FLAGS if hasattr(args, k)}
     if args.preset is not None:
         base = preset(args.preset).options.to_dict()
         keep = explicit or set()
-        fields = {k: (fields[k] if k in keep else v) for k, v in base.items()}
+        fields = {k: (fields[k] if k in keep and k in fields else v) for k, v in base.items()}
     return RunOptions(**fields)
 
 

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from rnnviz.cli.args import CliError, budget_from_args, options_from_args
+from rnnviz.config.api import title
 from rnnviz.config.budget import check_budget
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
@@ -87,7 +88,7 @@ def export_cli(args: argparse.Namespace, spec: Spec, options: RunOptions) -> int
         raise CliError(f"{fmt.key} export needs the window's drawing code: {exc}") from None
     colours = f", {scale_mode or 'fixed'} colour scale" if fmt.kind == "gates" else ""
     print(
-        f"{fmt.key}: {spec.title()} -> {args.out} ({len(data):,} bytes{colours})",
+        f"{fmt.key}: {title(spec, options.api)} -> {args.out} ({len(data):,} bytes{colours})",
         file=sys.stderr if args.out == "-" else sys.stdout,  # "-": stdout holds the data
     )
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 from rnnviz.cli.args import (
     _SPEC_FLAGS,
     EXIT_USAGE,
+    RUN_FLAGS,
     CliError,
     _explicit,
     _float,
@@ -24,11 +25,13 @@ from rnnviz.cli.args import (
     _size,
     add_run_flags,
     add_spec_flags,
+    add_stepper_flag,
     budget_from_args,
     spec_from_args,
 )
 from rnnviz.config.budget import BudgetError, budget_limit
 from rnnviz.config.spec import SpecError
+from rnnviz.io.formats import FORMATS
 
 #: Subcommand → (module, handler). Imported only when run, so `rnnviz shapes` never pays for
 #: torch or Qt.
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("shapes", help="tensor shapes and parameter inventory")
     add_spec_flags(p)
+    add_stepper_flag(p)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p = sub.add_parser("trace", help="run a seeded module and record every gate")
     add_spec_flags(p)
@@ -76,18 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         "-f",
         required=True,
-        choices=(
-            "svg",
-            "png",
-            "pdf",
-            "graphml",
-            "dot",
-            "json",
-            "md",
-            "csv",
-            "gates-png",
-            "gates-svg",
-        ),
+        choices=tuple(FORMATS),
     )
     p.add_argument("-o", "--out", required=True)
     p.add_argument("--timestep", type=_int, default=None)
@@ -187,6 +180,8 @@ def _run(argv: Sequence[str] | None = None) -> int:
         explicit = args._explicit - {"memory_budget"}
         spec_given = bool(explicit & (set(_SPEC_FLAGS.values()) | {"no_bias", "preset"}))
         if args.command == "gui" and not spec_given:
+            # Run flags still apply, on top of whatever configuration the window opens.
+            args.overrides = {k: getattr(args, k) for k in RUN_FLAGS if k in explicit}
             return int(_handler("gui")(args, None))
         spec = spec_from_args(args, explicit)
         handler = _handler(args.command)

@@ -10,9 +10,13 @@ from rnnviz.config.budget import check_budget, estimate_for, human
 from rnnviz.config.spec import Spec
 from rnnviz.io.atomic import WriteError
 
+#: Exit status when the trace really disagrees with torch (verdict "differs").
+EXIT_DIFFERS = 1
+
 
 def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
-    """`rnnviz trace`: trace a seeded module, print a one-line summary, optionally save .npz."""
+    """`rnnviz trace`: trace a seeded module, print its one-line summary with the verdict
+    (the window's words), optionally save .npz. Exit 0 unless the verdict is "differs" (1)."""
     options = options_from_args(args, args._explicit)
     options.check(spec)
     # No graph is built by a trace: the module, activations (the input twice), the gates and,
@@ -34,4 +38,7 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
         + f" ({human(result.nbytes)} recorded, {result.seconds * 1000:.0f} ms)",
         file=sys.stderr if args.out == "-" else sys.stdout,
     )
-    return 0
+    verdict = result.verdict
+    if verdict.state != "ok":
+        print(f"  {verdict.explanation}")
+    return 0 if verdict.agrees else EXIT_DIFFERS

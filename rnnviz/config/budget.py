@@ -59,8 +59,13 @@ def _param_count(spec: Spec) -> int:
     return total * spec.num_directions
 
 
-def estimate(spec: Spec, graph_nodes: bool = True) -> MemoryEstimate:
+def estimate(
+    spec: Spec, graph_nodes: bool = True, trace: bool = True, fold: int | None = None
+) -> MemoryEstimate:
     """Estimated bytes to build, trace and draw `spec` in float32.
+
+    `trace=False` counts only the graph (an export drawn from arithmetic builds no module);
+    `fold=k` counts the graph drawn with k steps kept at each end.
 
     Parameters are held twice (the module and the trace's copy); activations cover the
     module's output, each layer's input and output, and the largest gate pre-activation
@@ -73,7 +78,10 @@ def estimate(spec: Spec, graph_nodes: bool = True) -> MemoryEstimate:
     gates = spec.num_layers * d * tb * per_dir_gates * ITEM
     widest = max(spec.input_size, d * hout)
     activations = (3 * d * hout + widest + spec.gate_count * h * 2) * tb * ITEM
-    nodes = spec.num_layers * d * (spec.seq_len + 2) + 2 * spec.seq_len if graph_nodes else 0
+    steps = spec.seq_len if not fold or spec.seq_len <= 2 * fold + 1 else 2 * fold + 1
+    nodes = spec.num_layers * d * (steps + 2) + 2 * steps if graph_nodes else 0
+    if not trace:
+        params = activations = gates = 0
     return MemoryEstimate(params, activations, gates, nodes * GRAPH_BYTES_PER_NODE)
 
 
@@ -147,13 +155,20 @@ def check_budget(
     spec: Spec,
     budget: int | None = None,
     graph: bool = True,
+    trace: bool = True,
+    fold: int | None = None,
     *,
     estimate_of: MemoryEstimate | None = None,
 ) -> MemoryEstimate:
-    """The estimate for `spec` (with its drawn graph unless `graph` is False), or
+    """The estimate for what is made of `spec` — its trace unless `trace` is False, its graph
+    (folded to `fold` steps at each end when given) unless `graph` is False — or
     `estimate_of` when given (e.g. `estimate_for(spec, "graphml")`); raises BudgetError
     naming the largest part if over `budget` (default: `default_budget()`)."""
-    est = estimate(spec, graph_nodes=graph) if estimate_of is None else estimate_of
+    est = (
+        estimate(spec, graph_nodes=graph, trace=trace, fold=fold)
+        if estimate_of is None
+        else estimate_of
+    )
     limit = default_budget() if budget is None else budget
     if est.total > limit:
         parts = {

@@ -11,22 +11,29 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rnnviz.config.api import CELL, MODULE, check_api
 from rnnviz.config.spec import Spec, SpecError, check_keys
 
-INPUT_KINDS = ("randn", "zeros", "ones")
+INPUT_KINDS = ("randn", "rand", "zeros", "ones")
 INIT_KINDS = ("zeros", "randn")
 STEPPERS = ("module", "cell")
+#: "separate": weights from manual_seed(seed), x and h0 from their own Generator(seed + 1), so
+#: changing the input never changes the weights. "tutorial": the tutorials' order on the
+#: global generator: manual_seed(seed); build the module; x = randn(...); h0 = randn(...).
+SEEDINGS = ("separate", "tutorial")
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """How a Spec is run: weight seed, input and initial state, and optional extras.
 
-    - `input_kind`: randn (seeded normal), zeros or ones;
+    - `input_kind`: randn (seeded normal), rand (seeded uniform [0, 1), tutorial 004's
+      torch.rand), zeros or ones;
     - `init`: zeros (torch's default h0/c0) or randn (seeded, as the tutorials do);
     - `weight_scale`: multiplies every weight after init (> 1 shows exploding activations);
     - `stepper`: "module" runs nn.RNN/LSTM/GRU, "cell" steps nn.RNNCell/LSTMCell/GRUCell
-      (one layer, one direction only).
+      (one layer, one direction only);
+    - `seeding`: "separate" or "tutorial" (see SEEDINGS).
     """
 
     seed: int = 0
@@ -34,6 +41,7 @@ class RunOptions:
     init: str = "zeros"
     weight_scale: float = 1.0
     stepper: str = "module"
+    seeding: str = "separate"
 
     def __post_init__(self) -> None:
         if (
@@ -64,18 +72,20 @@ class RunOptions:
             raise SpecError(
                 "stepper", f"must be one of {', '.join(STEPPERS)}, got {self.stepper!r}"
             )
+        if self.seeding not in SEEDINGS:
+            raise SpecError(
+                "seeding", f"must be one of {', '.join(SEEDINGS)}, got {self.seeding!r}"
+            )
+
+    @property
+    def api(self) -> str:
+        """The API run: "cell" when a *Cell is stepped, else "module" (rnnviz.config.api)."""
+        return CELL if self.stepper == "cell" else MODULE
 
     def check(self, spec: Spec) -> None:
-        """Raise SpecError if these options cannot run `spec` (a cell has one layer, one way)."""
-        if self.stepper == "cell":
-            if spec.num_layers != 1:
-                raise SpecError("num_layers", "a *Cell is one layer: must be 1 with stepper cell")
-            if spec.bidirectional:
-                raise SpecError("bidirectional", "a *Cell runs forward only with stepper cell")
-            if spec.proj_size:
-                raise SpecError(
-                    "proj_size", "LSTMCell has no projection: must be 0 with stepper cell"
-                )
+        """Raise SpecError naming the field if these options cannot run `spec` (a *Cell is one
+        layer, one direction, no projection: see `rnnviz.config.api.check_api`)."""
+        check_api(spec, self.api)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields, for session files."""

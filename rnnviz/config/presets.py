@@ -1,7 +1,9 @@
 """Ready-made configurations taken from the tutorials our users learn from.
 
 Each preset is a Spec plus the RunOptions the tutorial uses (most of them draw h0/c0 with
-torch.randn, so their init is "randn").
+torch.randn, so their init is "randn"). Tutorial examples use seeding "tutorial", the order
+their code draws in (manual_seed; build; x = randn; h0 = randn), so the same seed prints
+the same numbers in the window as in the tutorial's script.
 """
 
 from __future__ import annotations
@@ -33,28 +35,29 @@ PRESETS: tuple[Preset, ...] = (
         "nn.RNN(5, 6, 2) on (1, 3, 5)",
         "Tutorial 000: seq_len 1, batch 3, h0 ~ randn(2, 3, 6); output (1, 3, 6), h_n (2, 3, 6).",
         Spec("rnn", 5, 6, 2, seq_len=1, batch_size=3),
-        RunOptions(init="randn"),
+        RunOptions(init="randn", seeding="tutorial"),
     ),
     Preset(
         "rnncell-4-2",
         "nn.RNNCell(4, 2) over seq 3",
-        "Tutorial 001: a cell stepped by hand over seq_len 3, batch 1, hidden starts at zeros.",
+        "Tutorial 001: a cell stepped by hand over seq_len 3, batch 1, hidden starts at zeros; "
+        "with torch.manual_seed(0) the first call prints h = (-0.6982, -0.2092), as here.",
         Spec("rnn", 4, 2, 1, seq_len=3, batch_size=1),
-        RunOptions(stepper="cell"),
+        RunOptions(stepper="cell", seeding="tutorial"),
     ),
     Preset(
         "lstm-5-6-2",
         "nn.LSTM(5, 6, 2) on (1, 3, 5)",
         "Tutorial 000: as the RNN example, with c0 ~ randn(2, 3, 6) as well.",
         Spec("lstm", 5, 6, 2, seq_len=1, batch_size=3),
-        RunOptions(init="randn"),
+        RunOptions(init="randn", seeding="tutorial"),
     ),
     Preset(
         "gru-5-6-2",
         "nn.GRU(5, 6, 2) on (1, 3, 5)",
         "Tutorial 000: as the RNN example, GRU gates r, z, n.",
         Spec("gru", 5, 6, 2, seq_len=1, batch_size=3),
-        RunOptions(init="randn"),
+        RunOptions(init="randn", seeding="tutorial"),
     ),
     Preset(
         "lstm-28-128",
@@ -62,31 +65,34 @@ PRESETS: tuple[Preset, ...] = (
         "Tutorial 002: (128 + 28) × (128 × 4) + 4 × 128 = 80,384 in Keras' one-bias convention; "
         "PyTorch has 80,896. An MNIST row per step: seq_len 28.",
         Spec("lstm", 28, 128, 1, seq_len=28, batch_size=1),
-        RunOptions(),
+        RunOptions(seeding="tutorial"),
     ),
     Preset(
         "bilstm-2",
         "2-layer bidirectional LSTM",
         "Tutorial 000's Bi-LSTM: both directions, two layers, h_n of shape (4, batch, H).",
         Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1),
-        RunOptions(),
+        RunOptions(seeding="tutorial"),
     ),
     Preset(
         "relu-explode",
         "Deep relu RNN that explodes",
         "Tutorial 000's exploding values, forward: 6 relu layers with weights × 8 pass "
-        "float32's 3.4e38 and overflow to Inf, then NaN (Inf − Inf).",
+        "float32's 3.4e38 and overflow to Inf, then NaN (Inf − Inf). Opens on the signed-log "
+        "colour scale, the one that shows 1e38 beside 0.1.",
         Spec("rnn", 8, 32, 6, nonlinearity="relu", seq_len=80, batch_size=1),
         RunOptions(weight_scale=8.0),
         # On a fixed (own, ±max) scale one 1e38 value leaves every other cell white.
         gate_scale="signed-log",
     ),
     Preset(
-        "hello-ohlol",
-        'Char RNN: "hello" → "ohlol"',
-        "Tutorial 001: 4 characters one-hot, RNN 4 → 4, seq_len 5 (the letters of hello).",
+        "hello-ohlol-shapes",
+        "Shapes of tutorial 001's char model (random input)",
+        'The shapes of tutorial 001\'s "hello" → "ohlol" model, RNN 4 → 4 over seq_len 5, '
+        "batch 1 — run on torch.randn input, NOT the one-hot letters of hello (the text "
+        "presets feed real characters).",
         Spec("rnn", 4, 4, 1, seq_len=5, batch_size=1),
-        RunOptions(),
+        RunOptions(seeding="tutorial"),
     ),
     # Backward through time (Gradients view). The figures are loss "last" at seed 0, checked
     # by tests/test_grad_presets.py.

@@ -289,6 +289,21 @@ class Spec:
         """
         import torch
 
+        gen_state = torch.random.get_rng_state()
+        try:
+            torch.manual_seed(seed)
+            module = self.build_unseeded()
+        finally:
+            # Leave the caller's global RNG as it was: building a module for display must
+            # not change what their own next torch.randn returns.
+            torch.random.set_rng_state(gen_state)
+        return module
+
+    def build_unseeded(self) -> torch.nn.Module:
+        """`build` without seeding: the weights are the global generator's next draws, as in a
+        script that calls torch.manual_seed and then the constructor. Returned in eval mode."""
+        import torch
+
         kwargs: dict[str, Any] = dict(
             input_size=self.input_size,
             hidden_size=self.hidden_size,
@@ -298,19 +313,12 @@ class Spec:
             dropout=self.dropout,
             bidirectional=self.bidirectional,
         )
-        gen_state = torch.random.get_rng_state()
-        try:
-            torch.manual_seed(seed)
-            if self.cell == "lstm":
-                module: torch.nn.Module = torch.nn.LSTM(proj_size=self.proj_size, **kwargs)
-            elif self.cell == "gru":
-                module = torch.nn.GRU(**kwargs)
-            else:
-                module = torch.nn.RNN(nonlinearity=self.nonlinearity, **kwargs)
-        finally:
-            # Leave the caller's global RNG as it was: building a module for display must
-            # not change what their own next torch.randn returns.
-            torch.random.set_rng_state(gen_state)
+        if self.cell == "lstm":
+            module: torch.nn.Module = torch.nn.LSTM(proj_size=self.proj_size, **kwargs)
+        elif self.cell == "gru":
+            module = torch.nn.GRU(**kwargs)
+        else:
+            module = torch.nn.RNN(nonlinearity=self.nonlinearity, **kwargs)
         return module.eval()
 
     def input_shape(self) -> tuple[int, int, int]:

@@ -52,6 +52,6 @@ def compute_snapshot(
     started = time.perf_counter()
     options = options or RunOptions()
     tr = trace_spec(spec, options, progress=progress, cancel=cancel)
-    report = shapes(spec)
-    graph = build_graph(spec, fold=draw_fold(spec))
+    report = shapes(spec, options.api)
+    graph = build_graph(spec, fold=draw_fold(spec), api=options.api)
     return Snapshot(spec, options, tr, report, graph, time.perf_counter() - started)

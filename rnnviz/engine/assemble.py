@@ -22,7 +22,10 @@ def assemble_trace(
     diff: Diff,
     source: str,
     notes: list[str],
+    api: str = "module",
 ) -> Trace:
+    """The frozen Trace of one run: tensors as numpy (the user's own copied), gates, a copy of
+    every parameter and the comparison figures `diff` gathered; `api` is "module" or "cell"."""
     # The user's own tensors (weights, x, h0, c0) are copied: .numpy() shares their memory,
     # and a trace must stay what it was when the user trains on or edits x in place.
     # Everything else was made by this trace and is nobody else's.
@@ -39,8 +42,10 @@ def assemble_trace(
         max_rel_diff=diff.rel,
         nonfinite=nonfinite,
         nonfinite_mismatch=diff.mismatched,
+        at_float_limit=diff.at_float_limit,
         source=source,
         notes=tuple(notes),
+        api=api,
     )
 
 

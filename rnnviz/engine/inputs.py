@@ -96,17 +96,23 @@ def make_inputs(
     input_kind: str = "randn",
     init: str = "zeros",
     dtype: torch.dtype = torch.float32,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, Any]:
-    """The input x (spec.input_shape()) and hx for a spec: x seeded normal / zeros / ones,
-    hx zeros (torch's default) or seeded normal as the tutorials do. hx is h0, or (h0, c0)."""
+    """The input x (spec.input_shape()) and hx for a spec: x seeded normal (randn), uniform
+    [0, 1) (rand), zeros or ones; hx zeros (torch's default) or seeded normal as the
+    tutorials do. hx is h0, or (h0, c0), each (layers × directions, batch, size).
+
+    x and h0 are drawn from `generator` when given, else from their own Generator(seed + 1),
+    never the stream that drew the weights."""
     if input_kind not in INPUT_KINDS:
         raise ValueError(f"input_kind must be one of {', '.join(INPUT_KINDS)}, got {input_kind!r}")
     if init not in INIT_KINDS:
         raise ValueError(f"init must be one of {', '.join(INIT_KINDS)}, got {init!r}")
-    gen = torch.Generator().manual_seed(seed + 1)  # + 1: not the stream that drew the weights
+    gen = generator or torch.Generator().manual_seed(seed + 1)
     shape = spec.input_shape()
-    if input_kind == "randn":
-        x = torch.randn(shape, generator=gen, dtype=dtype)
+    if input_kind in ("randn", "rand"):
+        draw = torch.randn if input_kind == "randn" else torch.rand
+        x = draw(shape, generator=gen, dtype=dtype)
     else:
         x = (torch.zeros if input_kind == "zeros" else torch.ones)(shape, dtype=dtype)
     ld, b = spec.state_rows, spec.batch_size
@@ -120,26 +126,64 @@ def make_inputs(
     return x, ((h0, state(spec.hidden_size)) if spec.cell == "lstm" else h0)
 
 
-def build_module(spec: Spec, options: RunOptions) -> nn.Module:
-    """The module `options` asks for: spec.build(seed), or the matching *Cell with weights from
-    the same seed, then every weight scaled by `weight_scale`."""
-    options.check(spec)
+def _new_module(spec: Spec, options: RunOptions) -> nn.Module:
+    """The module or *Cell, its weights drawn from torch's global generator as it stands."""
     if options.stepper == "cell":
-        state = torch.random.get_rng_state()
-        try:
-            torch.manual_seed(options.seed)
-            cls = {"lstm": nn.LSTMCell, "gru": nn.GRUCell, "rnn": nn.RNNCell}[spec.cell]
-            kwargs: dict[str, Any] = {"bias": spec.bias}
-            if spec.cell == "rnn":
-                kwargs["nonlinearity"] = spec.nonlinearity
-            module: nn.Module = cls(spec.input_size, spec.hidden_size, **kwargs).eval()
-        finally:
-            torch.random.set_rng_state(state)
-    else:
-        module = spec.build(options.seed)
+        cls = {"lstm": nn.LSTMCell, "gru": nn.GRUCell, "rnn": nn.RNNCell}[spec.cell]
+        kwargs: dict[str, Any] = {"bias": spec.bias}
+        if spec.cell == "rnn":
+            kwargs["nonlinearity"] = spec.nonlinearity
+        return cls(spec.input_size, spec.hidden_size, **kwargs).eval()
+    # Spec.build seeds and restores the global generator itself; the tutorial order needs
+    # the draws to continue on it, so the constructor is called the same way here.
+    return spec.build_unseeded()
+
+
+def _scale(module: nn.Module, options: RunOptions) -> nn.Module:
     if options.weight_scale != 1.0:
         with torch.no_grad():
             for name, p in module.named_parameters():
                 if name.startswith("weight"):
                     p.mul_(options.weight_scale)
     return module
+
+
+def build_module(spec: Spec, options: RunOptions) -> nn.Module:
+    """The module `options` asks for: spec.build(seed), or the matching *Cell with weights from
+    the same seed, then every weight scaled by `weight_scale`."""
+    options.check(spec)
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(options.seed)
+        module = _new_module(spec, options)
+    finally:
+        # Leave the caller's global RNG as it was.
+        torch.random.set_rng_state(state)
+    return _scale(module, options)
+
+
+def make_run(spec: Spec, options: RunOptions) -> tuple[nn.Module, torch.Tensor, Any]:
+    """The module, input x and hx a run of `spec` under `options` uses.
+
+    Seeding "separate": the module from manual_seed(seed), x and h0 from Generator(seed + 1).
+    Seeding "tutorial": the order the tutorials write, on torch's global generator —
+    `torch.manual_seed(seed)`; build the module; `x = torch.randn(...)` (or rand);
+    `h0 = torch.randn(...)` (then c0) — so a pasted tutorial example gives the same numbers.
+    The caller's global generator is restored either way. x is in the spec's layout and hx is
+    (layers × directions, batch, size), as `make_inputs` returns them.
+    """
+    if options.seeding != "tutorial":
+        module = build_module(spec, options)
+        x, hx = make_inputs(spec, options.seed, options.input_kind, options.init)
+        return module, x, hx
+    options.check(spec)
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(options.seed)
+        module = _new_module(spec, options)
+        x, hx = make_inputs(
+            spec, options.seed, options.input_kind, options.init, generator=torch.default_generator
+        )
+    finally:
+        torch.random.set_rng_state(state)
+    return _scale(module, options), x, hx

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from rnnviz.config.api import APIS, CELL, MODULE, title
 from rnnviz.config.spec import Spec, SpecError
+from rnnviz.engine.verdict import Verdict, identity_diffs, judge
 
 GateKey = tuple[int, str, str]  # (layer, "fwd"|"bwd", gate name)
 
@@ -30,16 +33,22 @@ class TraceFileError(ValueError):
 class Trace:
     """Everything one traced forward pass produced.
 
-    - `tensors`: "input", "h0", "output", "h_n" (+ "c0", "c_n" for LSTM) exactly as torch
-      returned them (input/output in the module's batch_first layout).
+    - `tensors`: for a module call (`api` "module") "input", "h0", "output", "h_n" (+ "c0",
+      "c_n" for LSTM) exactly as torch returned them (input/output in the module's
+      batch_first layout). For a *Cell stepped over time (`api` "cell"): "input" x as the
+      loop holds it (T, B, I), or (B, T, I) with batch_first; "h0" the hx the first call
+      took, (B, H) (+ "c0" cx); "h_t" what each call returned, stacked (T, B, H) (+ "c_t").
     - `gates`: (layer, direction, gate) → array (seq_len, batch, size); gate names are
       `spec.trace_gates` (LSTM i f g o c h, GRU r z n h, RNN a h).
     - `params`: torch parameter name → array.
     - `max_abs_diff`: largest |recomputed − torch| over every compared value finite on both
       sides; `max_rel_diff` is it over 1 + the compared tensor's largest |value|;
       `nonfinite_mismatch` counts values where only one side overflowed (or they overflowed
-      differently), which happens only at float's limit.
+      differently), which happens only at float's limit; `at_float_limit` is True when
+      every disagreement beyond round-off lies in values that reach float's limit.
     - `nonfinite`: how many recorded values are Inf or NaN.
+    - `api`: "module" (nn.RNN/LSTM/GRU called once) or "cell" (a *Cell called per step).
+    - `verdict`: the one judgement of all this (rnnviz.engine.verdict), computed once.
     """
 
     spec: Spec
@@ -53,6 +62,8 @@ class Trace:
     source: str = "spec"
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    at_float_limit: bool = False
+    api: str = MODULE
 
     def __repr__(self) -> str:
         """A few lines (under 2,000 characters): spec, verdict, array shapes."""
@@ -100,25 +111,43 @@ class Trace:
                 buffers[id(arr)] = arr.nbytes
         return sum(buffers.values())
 
+    @cached_property
+    def verdict(self) -> Verdict:
+        """The one verdict on this trace (state, figures, text), computed once."""
+        return judge(
+            self.max_abs_diff,
+            self.max_rel_diff,
+            self.nonfinite,
+            self.nonfinite_mismatch,
+            self.at_float_limit,
+            identity_diffs(self.spec, self.tensors, self.api),
+        )
+
     @property
     def verified(self) -> bool:
-        """True when the recomputation matches torch to float32 round-off (≤ 1e-4 relative)
-        and agrees on every non-finite value."""
-        return self.max_rel_diff <= 1e-4 and self.nonfinite_mismatch == 0
+        """True unless the verdict is "differs": the recomputation matches torch to float32
+        round-off, or differs only where values reach float's limit (`verdict` says which)."""
+        return self.verdict.agrees
+
+    @property
+    def title(self) -> str:
+        """The constructor torch ran: `RNN(4, 2)` for a module, `RNNCell(4, 2)` for a Cell."""
+        return title(self.spec, self.api)
 
     def summary(self) -> str:
-        """One line: the spec, the verification figure and any non-finite values."""
-        line = (
-            f"{self.spec.title()} seq_len={self.spec.seq_len} batch={self.spec.batch_size}: "
-            f"max_abs_diff={self.max_abs_diff:.3g}"
-        )
-        if self.nonfinite:
-            line += f", {self.nonfinite} non-finite values (Inf/NaN)"
-        if self.nonfinite_mismatch:
-            line += (
-                f", {self.nonfinite_mismatch} of them overflowed differently in the "
-                "recomputation (summation order at float's limit)"
+        """One line: what ran, on what, and the verdict (the same text the window shows)."""
+        spec = self.spec
+        if self.api == CELL:
+            layout = "(batch, seq, input)" if spec.batch_first else "(seq, batch, input)"
+            ran = (
+                f"{self.title} called {spec.seq_len}× over x {layout} = "
+                f"{tuple(self.tensors['input'].shape)}, batch={spec.batch_size}"
             )
+        else:
+            ran = f"{self.title} seq_len={spec.seq_len} batch={spec.batch_size}"
+        line = f"{ran}: {self.verdict.text}"
+        if self.nonfinite and self.verdict.state != "partial":
+            line += f" ({self.nonfinite} Inf/NaN values recorded)"
         return line
 
     # ---- .npz ----------------------------------------------------------------------------
@@ -140,6 +169,8 @@ class Trace:
             "nonfinite_mismatch": self.nonfinite_mismatch,
             "source": self.source,
             "notes": list(self.notes),
+            "at_float_limit": self.at_float_limit,
+            "api": self.api,
         }
         out["meta"] = np.array(json.dumps(meta, sort_keys=True))
         return out
@@ -189,7 +220,9 @@ class Trace:
         """`from_arrays` without the catch-all for malformed content."""
         meta, spec = read_meta(data["meta"], where)
         source = _text(meta.get("source", ""), "source", where)
-        check_shapes(spec, source, {k: _shape_of(v, k, where) for k, v in data.items()}, where)
+        api = _api(meta.get("api", MODULE), where)
+        shapes = {k: _shape_of(v, k, where) for k, v in data.items()}
+        check_shapes(spec, source, shapes, where, api)
         tensors, params, gates = {}, {}, {}
         for key, arr in data.items():
             if key.startswith("param/"):
@@ -215,6 +248,8 @@ class Trace:
             ),
             source=source,
             notes=tuple(_text(n, "notes", where) for n in notes),
+            at_float_limit=bool(meta.get("at_float_limit", False)),
+            api=api,
         )
 
 
@@ -304,11 +339,25 @@ def _param_shapes(spec: Spec, cell: bool) -> dict[str, tuple[int, ...]]:
     return out
 
 
-def expected_shapes(spec: Spec, source: str) -> tuple[dict[str, tuple[int, ...]], ...]:
+def expected_shapes(
+    spec: Spec, source: str, api: str = MODULE
+) -> tuple[dict[str, tuple[int, ...]], ...]:
     """The .npz keys → shapes a trace of `spec` holds, one dict per parameter naming (a
-    module's, a stepped *Cell's). `source` says whether a cell was stepped (then input and
-    output are time-major whatever `batch_first` says)."""
+    module's, a stepped *Cell's). For `api` "cell" (a Cell's own API): input in the spec's
+    layout, hx as h0 (batch, H) (+ c0), and each call's h_t (T, batch, H) (+ c_t). Before
+    traces recorded `api`, a stepped cell (`source`) kept module-style keys, time-major."""
     t, b, d = spec.seq_len, spec.batch_size, spec.num_directions
+    if api == CELL:
+        h = spec.hidden_size
+        cell_io = {
+            "input": spec.input_shape(),
+            "h0": (b, h),
+            "h_t": (t, b, h),
+            **({"c0": (b, h), "c_t": (t, b, h)} if spec.cell == "lstm" else {}),
+        }
+        for g in spec.trace_gates:
+            cell_io[f"gates/l0/fwd/{g}"] = (t, b, h)
+        return ({**cell_io, **{f"param/{k}": v for k, v in _param_shapes(spec, True).items()}},)
     stepped = source == "cell" or source.endswith("Cell")
     seq_first = stepped or not spec.batch_first
     io = {
@@ -331,11 +380,18 @@ def expected_shapes(spec: Spec, source: str) -> tuple[dict[str, tuple[int, ...]]
     )
 
 
-def check_shapes(spec: Spec, source: str, shapes: dict[str, tuple[int, ...]], where: str) -> None:
+def check_shapes(
+    spec: Spec,
+    source: str,
+    shapes: dict[str, tuple[int, ...]],
+    where: str,
+    api: str = MODULE,
+) -> None:
     """TraceFileError unless `shapes` (key → shape, "meta" ignored) is exactly what a trace
-    of `spec` holds; the message names the first key that is missing, extra or wrong."""
+    of `spec` run through `api` holds; the message names the first key that is missing,
+    extra or wrong."""
     given = {k: tuple(v) for k, v in shapes.items() if k != "meta"}
-    candidates = expected_shapes(spec, source)
+    candidates = expected_shapes(spec, source, api)
     best = min(candidates, key=lambda e: len(set(e) ^ set(given)))
     for key in sorted(set(best) | set(given)):
         if key not in given:
@@ -347,3 +403,9 @@ def check_shapes(spec: Spec, source: str, shapes: dict[str, tuple[int, ...]], wh
                 f"{where}: {key} has shape {given[key]}, but {spec.title()} with seq_len "
                 f"{spec.seq_len} and batch {spec.batch_size} gives {best[key]}"
             )
+
+
+def _api(value: Any, where: str) -> str:
+    if value not in APIS:
+        raise TraceFileError(f"{where}: damaged metadata (api {value!r})")
+    return str(value)

@@ -33,6 +33,7 @@ from rnnviz.engine.inputs import (
     default_state,
     direction_weights,
     make_inputs,
+    make_run,
     spec_of,
 )
 from rnnviz.engine.recompute import Diff, Lane, recompute
@@ -58,6 +59,7 @@ def trace(
     *,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    batch_first: bool = False,
 ) -> Trace:
     """Trace a real forward pass of `module` on `x` and recompute every gate.
 
@@ -65,7 +67,8 @@ def trace(
     bias=False, any device and float dtype), or an nn.RNNCell / LSTMCell / GRUCell, which is
     stepped over x's first dimension. `x` is (T, B, I), or (B, T, I) with batch_first; a 2-D
     x is treated as one unbatched sequence (batch 1). `hx` is what the module takes: h0, or
-    (h0, c0) for LSTM; None means zeros, as torch does.
+    (h0, c0) for LSTM; None means zeros, as torch does. A *Cell has no batch_first of its
+    own: `batch_first=True` says the loop steps x (B, T, I) as `x[:, t]`.
 
     `x` may also be a numpy array or a list of numbers (converted to the module's dtype and
     device). A PackedSequence is traced with `trace_packed`, which gives one Trace per
@@ -85,7 +88,7 @@ def trace(
     if isinstance(x, nn.utils.rnn.PackedSequence):
         return trace_packed(module, x, hx, progress=progress, cancel=cancel)  # type: ignore[return-value]
     x = as_input(module, x)
-    check_call(module, x, hx)
+    check_call(module, x, hx, batch_first)
     started = time.perf_counter()
     was_training = module.training
     module.eval()
@@ -94,7 +97,7 @@ def trace(
             if isinstance(module, nn.RNNBase):
                 result = _trace_rnnbase(module, x, hx, progress, cancel)
             else:
-                result = trace_cell(module, x, hx, progress, cancel)
+                result = trace_cell(module, x, hx, progress, cancel, batch_first)
     finally:
         module.train(was_training)
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
@@ -284,21 +287,20 @@ def trace_spec(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> Trace:
-    """Build `spec`'s module as `options` say, make its input (make_inputs) and trace it.
+    """Build `spec`'s module and input as `options` say (make_run) and trace it.
 
-    For stepper "cell" the input is made time-major and h0 is the (batch, H) slice a cell
-    takes, so the values equal those of the 1-layer module with the same weights.
+    For stepper "cell" the *Cell is stepped over x in the spec's layout and takes the
+    (batch, H) slice of h0, so the values equal those of the 1-layer module with the same
+    weights; the Trace has api "cell".
     """
     options = options or RunOptions()
-    module = build_module(spec, options)
-    x, hx = make_inputs(spec, options.seed, options.input_kind, options.init)
-    if options.stepper == "cell":
-        if spec.batch_first:
-            x = x.transpose(0, 1)
+    module, x, hx = make_run(spec, options)
+    if options.api == "cell":
+        # A Cell takes the (batch, H) state; the spec's inputs carry a layers × directions dim.
         hx = tuple(h[0] for h in hx) if isinstance(hx, tuple) else hx[0]
-    result = trace(module, x, hx, progress=progress, cancel=cancel)
+    result = trace(module, x, hx, progress=progress, cancel=cancel, batch_first=spec.batch_first)
     # Keep the caller's spec (identical in every field the module knows) so fields such as
-    # dropout, and batch_first under a cell stepper, read back exactly as set.
+    # dropout read back exactly as set.
     return dataclasses.replace(
-        result, spec=spec, source="cell" if options.stepper == "cell" else "spec"
+        result, spec=spec, source="cell" if options.api == "cell" else "spec"
     )

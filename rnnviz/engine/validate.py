@@ -93,10 +93,11 @@ def _expect(name: str, t: torch.Tensor, shape: tuple[int, ...], dims: tuple[str,
             )
 
 
-def check_call(module: nn.Module, x: torch.Tensor, hx: Any) -> None:
+def check_call(module: nn.Module, x: torch.Tensor, hx: Any, cell_batch_first: bool = False) -> None:
     """Raise TraceInputError unless `module(x, hx)` is a call torch accepts (see module
     docstring); x is (T, B, I) / (B, T, I) with batch_first / (T, I) unbatched for a module,
-    (T, B, I) or (T, I) for a *Cell stepped over T."""
+    (T, B, I) or (T, I) for a *Cell stepped over T — (B, T, I) when `cell_batch_first` says
+    the loop steps x[:, t]."""
     _check_tensor(module, x, "x")
     is_cell = not isinstance(module, nn.RNNBase)
     input_size = int(module.input_size)  # type: ignore[arg-type]
@@ -114,7 +115,7 @@ def check_call(module: nn.Module, x: torch.Tensor, hx: Any) -> None:
     if x.numel() == 0:
         raise TraceInputError(f"x: has no values (shape {tuple(x.shape)}); nothing to trace")
     batched = x.dim() == 3
-    batch_first = bool(getattr(module, "batch_first", False)) and not is_cell
+    batch_first = cell_batch_first if is_cell else bool(getattr(module, "batch_first", False))
     batch = int(x.shape[0] if batch_first else x.shape[1]) if batched else 0
     lstm = isinstance(module, (nn.LSTM, nn.LSTMCell))
     if hx is None:

@@ -175,6 +175,23 @@ def gradients(
     return _finish(module, tr, loss, started, progress, cancel)
 
 
+def module_view(tr: Trace) -> Trace:
+    """`tr` with a Cell's tensors in the layout the backward pass works in: input time-major
+    (T, B, I), h0/c0 as one state row (1, B, H), output the stacked h_t and h_n/c_n the last
+    call's. A Cell trace (`api` "cell") records what its calls took and returned; the
+    gradients of a Cell loop are those of a one-layer module over the same steps."""
+    if tr.api != "cell":
+        return tr
+    t = dict(tr.tensors)
+    x = t["input"]
+    if tr.spec.batch_first:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2))
+    view = {"input": x, "h0": t["h0"][None], "output": t["h_t"], "h_n": t["h_t"][-1:]}
+    if "c0" in t:
+        view.update(c0=t["c0"][None], c_n=t["c_t"][-1:])
+    return dataclasses.replace(tr, tensors=view, api="module")
+
+
 def _finish(
     module: nn.Module,
     tr: Trace,
@@ -191,6 +208,8 @@ def _finish(
 
     check()
     is_cell = isinstance(module, _CELLS)
+    cell_first = is_cell and tr.api == "cell" and tr.spec.batch_first
+    tr = module_view(tr)
     value, tdx, tdh0, tdc0, tdp = torch_gradients(module, tr, loss)
     if progress is not None:
         progress(0.6)
@@ -204,10 +223,12 @@ def _finish(
 
     ours = backward(tr, loss, is_cell, check, tick)
     dx = ours.dx
-    if tr.spec.batch_first and not is_cell:
-        dx = np.ascontiguousarray(dx.transpose(1, 0, 2))  # back to the input's layout
     t_np = {k: v.detach().cpu().numpy() for k, v in tdp.items()}
     torch_dx, torch_dh0 = tdx.detach().cpu().numpy(), tdh0.detach().cpu().numpy()
+    if (tr.spec.batch_first and not is_cell) or cell_first:
+        dx = np.ascontiguousarray(dx.transpose(1, 0, 2))  # back to the input's layout
+        if cell_first:
+            torch_dx = np.ascontiguousarray(torch_dx.transpose(1, 0, 2))
     torch_dc0 = tdc0.detach().cpu().numpy() if tdc0 is not None else None
     diff = _GradDiff()
     diff.add(dx, torch_dx)

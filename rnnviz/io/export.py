@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
@@ -36,6 +35,9 @@ from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import draw_fold
 from rnnviz.io.atomic import atomic_open
+from rnnviz.io.formats import FORMATS, ExportFormat
+
+__all__ = ["FORMATS", "ExportError", "ExportFormat", "export_bytes", "export_format"]
 
 if TYPE_CHECKING:
     from rnnviz.document.snapshot import Snapshot
@@ -49,42 +51,6 @@ MIN_SCALE = 0.25
 
 class ExportError(ValueError):
     """An export cannot be made as asked (bad timestep, fold or scale); the message says why."""
-
-
-@dataclass(frozen=True)
-class ExportFormat:
-    """One export format: its key (the CLI's --format), file extension and what it draws from.
-
-    kind is "data" (from the graph), "table" (from the shape report), "drawn" (the diagram as
-    the window draws it) or "gates" (the gate heatmaps, which need a trace).
-    """
-
-    key: str
-    ext: str
-    label: str
-    kind: str
-
-    @property
-    def needs_qt(self) -> bool:
-        """True for the formats rendered by Qt (drawn diagrams and gate heatmaps)."""
-        return self.kind in ("drawn", "gates")
-
-
-FORMATS: dict[str, ExportFormat] = {
-    f.key: f
-    for f in (
-        ExportFormat("svg", "svg", "SVG diagram (vector, for slides and the web)", "drawn"),
-        ExportFormat("png", "png", "PNG diagram (raster)", "drawn"),
-        ExportFormat("pdf", "pdf", "PDF diagram (vector, for papers)", "drawn"),
-        ExportFormat("graphml", "graphml", "GraphML graph (yEd, Gephi, networkx)", "data"),
-        ExportFormat("dot", "dot", "Graphviz DOT graph", "data"),
-        ExportFormat("json", "json", "node-link JSON graph (networkx, d3)", "data"),
-        ExportFormat("md", "md", "Markdown shape and parameter tables", "table"),
-        ExportFormat("csv", "csv", "CSV shape and parameter table", "table"),
-        ExportFormat("gates-png", "png", "gate heatmaps as PNG", "gates"),
-        ExportFormat("gates-svg", "svg", "gate heatmaps as SVG", "gates"),
-    )
-}
 
 
 def export_format(key: str) -> ExportFormat:
@@ -347,8 +313,10 @@ def text_frame_of(snapshot: Any, spec: Spec) -> Any:
     return frame if frame is not None and snapshot.spec == spec else None
 
 
-def data_bytes(spec: Spec, fmt: str, fold: int | None = None, text: Any = None) -> bytes:
-    """GraphML, DOT, JSON, Markdown or CSV of `spec` (no trace or Qt needed).
+def data_bytes(
+    spec: Spec, fmt: str, fold: int | None = None, api: str = "module", text: Any = None
+) -> bytes:
+    """GraphML, DOT, JSON, Markdown or CSV of `spec` run through `api` (no trace or Qt needed).
 
     Graph formats are unfolded unless `fold` (steps kept at each end, 0 = none) is given;
     `text` (a rnnviz.analysis.text_graph.TextFrame) adds the stages of a text model.
@@ -356,12 +324,12 @@ def data_bytes(spec: Spec, fmt: str, fold: int | None = None, text: Any = None) 
     check_fold(fold)
     kind = export_format(fmt).kind
     if kind == "table":
-        report = shapes(spec)
+        report = shapes(spec, api)
         text = shape_table_markdown(report) if fmt == "md" else shape_table_csv(report)
         return text.encode("utf-8")
     if kind != "data":
         raise ExportError(f"{fmt} is drawn by Qt; use export_bytes")
-    g = build_graph(spec, fold=fold or None, text=text)
+    g = build_graph(spec, fold=fold or None, api=api, text=text)
     return {"graphml": graphml_bytes, "dot": dot_bytes, "json": node_link_json_bytes}[fmt](g)
 
 
@@ -389,8 +357,11 @@ def export_bytes(
     check_fold(fold)
     check_scale(scale)
     check_scale_mode(fmt, scale_mode)
+    if snapshot is not None and snapshot.spec == spec and options is None:
+        options = snapshot.options
+    api = (options or RunOptions()).api
     if not f.needs_qt:
-        return data_bytes(spec, fmt, fold, text=text_frame_of(snapshot, spec))
+        return data_bytes(spec, fmt, fold, api, text=text_frame_of(snapshot, spec))
     if f.kind == "drawn":
         check_drawable(spec, fold)
     drawer = _DRAWERS.get(f.kind)
@@ -399,7 +370,9 @@ def export_bytes(
             f"{fmt} is drawn by the window's drawing code; import "
             f"rnnviz.app.drawing.render (needs PySide6) to register it"
         )
-    if f.kind == "gates" and (snapshot is None or snapshot.spec != spec):
+    if f.kind == "gates" and (
+        snapshot is None or snapshot.spec != spec or snapshot.options != options
+    ):
         from rnnviz.document.snapshot import compute_snapshot
 
         snapshot = compute_snapshot(spec, options or RunOptions())
@@ -411,6 +384,7 @@ def export_bytes(
         fold=fold,
         scale=scale,
         scale_mode=scale_mode,
+        api=api,
     )
 
 
@@ -428,6 +402,7 @@ class Drawer(Protocol):
         fold: int | None,
         scale: float,
         scale_mode: str | None = None,
+        api: str = "module",
     ) -> bytes: ...
 
 

@@ -114,6 +114,7 @@ def _load(path: str | os.PathLike[str], where: str, limit: int) -> Trace:
             source if isinstance(source, str) else "",
             {k: shape for k, (shape, _) in headers.items()},
             where,
+            meta.get("api", "module") if meta.get("api") in ("module", "cell") else "module",
         )
         declared = sum(
             int(np.prod(shape, dtype=np.float64)) * dtype.itemsize

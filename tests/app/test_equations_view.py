@@ -48,7 +48,12 @@ def test_step_changes_the_numbers_to_the_traces_values_at_the_new_t(qtbot):
     tr = state.snapshot.trace
     for line in view.lines:
         assert line.recorded == float(tr.gates[(0, "fwd", line.gate)][2, 0, 2])
-        assert f"recorded: {fmt(line.recorded)}" in view.text()
+        # Whose value it is, in words: torch's h, rnnviz's recomputed pre-activations.
+        who = (
+            "torch returned" if line.gate == "h" else "rnnviz recomputed (torch does not expose it)"
+        )
+        assert line.recorded_by == ("torch" if line.gate == "h" else "rnnviz")
+        assert f"{who}: {fmt(line.recorded)}" in view.text()
     assert "t = 2, unit 2" in view.header.text()
 
 

@@ -67,11 +67,11 @@ def test_cell_mode_shows_each_call_s_h(qtbot) -> None:
     text = view.plain_text()
     for s in range(p.spec.seq_len):
         assert f"after call {s}: h = cell(x[{s}], h)" in text
-        assert _t(tr.tensors["output"][s, 0]) in text
+        assert _t(tr.tensors["h_t"][s, 0]) in text
     assert "h_n[:" not in text and "output" not in text.split("\n")[0]
     state.select(t=2)
     assert [m.strip() for m in view.marked_texts()[-2:]] == [
-        f"{v:.4f}" for v in tr.tensors["output"][2, 0]
+        f"{v:.4f}" for v in tr.tensors["h_t"][2, 0]
     ]
 
 

@@ -64,7 +64,13 @@ def test_status_badge_on_overflow(qtbot, window):
     assert tr.nonfinite > 0
     text = window.status.badge.text()
     assert f"max |Δ| = {tr.max_abs_diff:.3g}" in text
-    assert "Inf/NaN" in text or "non-finite mismatches" in text
+    # Amber, in words, and the same words as the Shapes tab and `rnnviz trace`.
+    assert text == tr.verdict.text and "float32's limit" in text and "DIFFERS" not in text
+    assert "#b36b00" in window.status.badge.styleSheet()
+    assert "summation order" in window.status.badge.toolTip()
+    assert tr.verdict.text in window.shapes_view.verdict_label.text()
+    # The preset opens on the scale that shows the explosion.
+    assert window.gate_view.scale_combo.currentText() == "signed log"
     wait_traced(qtbot, window.runner)
 
 

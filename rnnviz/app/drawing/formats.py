@@ -50,7 +50,7 @@ def render_gates(
     view.show()
     QCoreApplication.processEvents()
     try:
-        return render_widget(view, fmt, scale, title=f"{snapshot.spec.title()} gates")
+        return render_widget(view, fmt, scale, title=f"{snapshot.trace.title} gates")
     finally:
         view.close()
         view.deleteLater()
@@ -65,12 +65,19 @@ def _draw_export(
     fold: int | None,
     scale: float,
     scale_mode: str | None = None,
+    api: str = "module",
 ) -> bytes:
     # The diagram has no colour scale; export_bytes refuses a scale_mode for it.
     from rnnviz.io.export import text_frame_of
 
     return render_graph(
-        spec, fmt, timestep=timestep, scale=scale, fold=fold, text=text_frame_of(snapshot, spec)
+        spec,
+        fmt,
+        timestep=timestep,
+        scale=scale,
+        fold=fold,
+        text=text_frame_of(snapshot, spec),
+        api=api,
     )
 
 
@@ -83,6 +90,7 @@ def _gates_export(
     fold: int | None,
     scale: float,
     scale_mode: str | None = None,
+    api: str = "module",
 ) -> bytes:
     assert snapshot is not None  # export_bytes traces the spec first
     return render_gates(

@@ -227,6 +227,7 @@ def render_graph(
     scale: float = 1.0,
     fold: int | None = None,
     text: Any = None,
+    api: str = "module",
 ) -> bytes:
     """The unrolled diagram as SVG/PNG/PDF bytes, drawn by the window's GraphScene.
 
@@ -234,7 +235,8 @@ def render_graph(
     (its drawn graph) or a graph from `rnnviz.analysis.graph.build_graph` (its spec is read from the
     graph's `spec` attribute). `timestep` is highlighted when given; `scale` multiplies the
     size (1 scene unit = 1 pt = 1 px at scale 1). `text` (a TextFrame) draws a Spec with
-    the tokens, Embedding and Linear of a text model around the RNN.
+    the tokens, Embedding and Linear of a text model around the RNN. `api` ("module" or
+    "cell") applies to a Spec source: a Cell is drawn as the loop of its calls.
     """
     from rnnviz.io.export import check_scale, check_timestep, drawn_fold
 
@@ -242,7 +244,7 @@ def render_graph(
     if isinstance(source, Spec):
         spec = source
         # Folded around the highlighted step, so it is always drawn.
-        graph = build_graph(spec, fold=drawn_fold(spec, fold), focus=timestep, text=text)
+        graph = build_graph(spec, fold=drawn_fold(spec, fold), focus=timestep, text=text, api=api)
     elif isinstance(source, Snapshot):
         graph, spec = source.graph, source.spec
     else:
@@ -251,5 +253,8 @@ def render_graph(
     check_scale(scale)
     scene = graph_scene(graph, spec, timestep)
     return render_scene(
-        scene, fmt, scale, title=f"{spec.title()} unrolled over {spec.seq_len} steps"
+        scene,
+        fmt,
+        scale,
+        title=f"{graph.graph.get('title', spec.title())} over {spec.seq_len} steps",
     )

@@ -199,7 +199,7 @@ class GraphScene(QGraphicsScene):
 
     # ---- nodes -------------------------------------------------------------------------------
     def _place_nodes(self) -> None:
-        cell_name = self.spec.cell.upper()
+        cell_name = str(self.graph.graph.get("cell_name", self.spec.cell.upper()))
         for node, attrs in self.graph.nodes(data=True):
             pos = self.point(attrs)
             self.positions[node] = pos
@@ -248,6 +248,13 @@ class GraphScene(QGraphicsScene):
     def _tooltip(self, node: str, attrs: dict[str, Any]) -> str:
         spec = self.spec
         kind = attrs["kind"]
+        if kind == "cell" and self.graph.graph.get("api") == "cell":
+            name = self.graph.graph.get("cell_name")
+            return (
+                f"{name} call t = {attrs['t']}: h_t = cell(x_t, h_(t−1))\n"
+                f"x_t ({spec.batch_size}, {spec.input_size}), h ({spec.batch_size}, "
+                f"{spec.hidden_size})\nclick to select"
+            )
         if kind == "cell":
             ins = spec.layer_input_size(attrs["layer"])
             return (
@@ -354,14 +361,20 @@ class GraphScene(QGraphicsScene):
     # ---- row labels, cursor, title, legend ---------------------------------------------------
     def _draw_row_labels(self) -> None:
         left = min(p.x() for p in self.positions.values()) - SIZES["h0"][0] / 2 - 12
+        cell_api = self.graph.graph.get("api") == "cell"
         y_out = max(
             (a["y"] for _, a in self.graph.nodes(data=True) if a["kind"] == "output"),
             default=self._top,
         )
-        rows: dict[float, str] = {0.0: "input", y_out: "output"}
+        rows: dict[float, str] = {
+            0.0: "x_t" if cell_api else "input",
+            y_out: "h_t" if cell_api else "output",
+        }
         for _, attrs in self.graph.nodes(data=True):
             if attrs["kind"] in TEXT_ROWS:
                 rows[attrs["y"]] = TEXT_ROWS[attrs["kind"]]
+            elif attrs["kind"] == "h0" and cell_api:
+                rows[attrs["y"]] = f"{self.graph.graph['cell_name']} →"
             elif attrs["kind"] == "h0":
                 arrow = "→" if attrs["direction"] == "fwd" else "←"
                 rows[attrs["y"]] = f"layer {attrs['layer']} {attrs['direction']} {arrow}"
@@ -441,11 +454,18 @@ class GraphScene(QGraphicsScene):
 
     def _draw_title(self) -> None:
         spec = self.spec
-        text = (
-            f"{spec.title()} unrolled over {spec.seq_len} steps — input "
-            f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
-            + (", batch_first" if spec.batch_first else "")
-        )
+        if self.graph.graph.get("api") == "cell":
+            text = (
+                f"{self.graph.graph['title']} called {spec.seq_len} times — x "
+                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
+                + (", stepped as x[:, t]" if spec.batch_first else "")
+            )
+        else:
+            text = (
+                f"{spec.title()} unrolled over {spec.seq_len} steps — input "
+                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
+                + (", batch_first" if spec.batch_first else "")
+            )
         if self.graph.graph.get("text"):
             g = self.graph.graph
             text += f" — text model, epoch {g.get('epoch', 0)}: {g.get('encoder', '')} → " + (

@@ -24,14 +24,16 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from rnnviz.app.views.exact_spin import BigIntSpinBox, ExactDoubleSpinBox
+from rnnviz.config.api import CELL, MODULE, check_api, class_name, title
 from rnnviz.config.budget import estimate, human
-from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, STEPPERS, RunOptions
+from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, SEEDINGS, STEPPERS, RunOptions
 from rnnviz.config.spec import CELLS, MAX_BATCH, MAX_LAYERS, MAX_SEQ, MAX_SIZE, NONLINEARITIES, Spec
 from rnnviz.document.document import Document
 
@@ -72,12 +74,9 @@ OPTION_FIELDS = frozenset(("seed", "input_kind", "init", "weight_scale", "steppe
 
 
 def constructor_line(spec: Spec, options: RunOptions) -> str:
-    """What torch builds: `spec.title()`, or `LSTMCell(5, 6)` when a *Cell is stepped."""
-    title = spec.title()
-    if options.stepper == "cell":
-        name = spec.cell.upper()
-        title = title.replace(f"{name}(", f"{name}Cell(", 1)
-    return title
+    """What torch builds: `spec.title()`, or `LSTMCell(5, 6)` when a *Cell is stepped
+    (`rnnviz.config.api.title`, the line every view shows)."""
+    return title(spec, options.api)
 
 
 class ConfigPanel(QWidget):
@@ -97,6 +96,10 @@ class ConfigPanel(QWidget):
         self.title.setStyleSheet("font-family: monospace; font-weight: bold;")
         self.title.setToolTip("The torch constructor this configuration builds")
         outer.addWidget(self.title)
+        #: Tutorial 001's lesson: the same weights as nn.RNN or as RNNCell, one click apart.
+        self.api_button = QPushButton(self)
+        self.api_button.clicked.connect(self.toggle_api)
+        outer.addWidget(self.api_button)
         self.memory = QLabel(self)
         self.memory.setWordWrap(True)
         self.memory.setToolTip(
@@ -163,6 +166,14 @@ class ConfigPanel(QWidget):
             "module: nn.RNN/LSTM/GRU; cell: step nn.*Cell by hand (one layer, one direction)"
         )
         self._add(self.run_form, "stepper", "stepper", stepper)
+        seeding = QComboBox(self)
+        seeding.addItems(list(SEEDINGS))
+        seeding.setToolTip(
+            "separate: weights from manual_seed(seed), x and h0 from their own generator; "
+            "tutorial: the tutorials' order — torch.manual_seed(seed), build the module, "
+            "x = torch.randn(…), h0 = torch.randn(…) — so a pasted example's numbers match"
+        )
+        self._add(self.run_form, "seeding", "seeding", seeding)
         outer.addWidget(run_box)
         self.run_box = run_box
 
@@ -256,7 +267,7 @@ class ConfigPanel(QWidget):
         """The run options as the form shows them."""
         return {
             name: self.value(name)
-            for name in ("seed", "input_kind", "init", "weight_scale", "stepper")
+            for name in ("seed", "input_kind", "init", "weight_scale", "stepper", "seeding")
         }
 
     def load(self, spec: Spec, options: RunOptions) -> None:
@@ -353,9 +364,28 @@ class ConfigPanel(QWidget):
         if not rnn:
             self._put("nonlinearity", "tanh")
 
+    def toggle_api(self) -> None:
+        """Switch between the module and its *Cell, keeping every other field and option."""
+        other = MODULE if self.state.options.api == CELL else CELL
+        self._put("stepper", "cell" if other == CELL else "module")
+        self._edited("stepper")
+
     def _refresh_labels(self, spec: Spec) -> None:
         self._update_enabled()
-        self.title.setText(constructor_line(spec, self.state.options))
+        options = self.state.options
+        self.title.setText(constructor_line(spec, options))
+        other = MODULE if options.api == CELL else CELL
+        self.api_button.setText(f"Show as {title(spec, other)}")
+        try:
+            check_api(spec, other)
+            self.api_button.setEnabled(True)
+            self.api_button.setToolTip(
+                f"Run the same weights as {class_name(spec, other)}: tutorial 001's "
+                "RNNCell-against-RNN lesson, every other setting kept"
+            )
+        except ValueError as exc:
+            self.api_button.setEnabled(False)
+            self.api_button.setToolTip(str(exc))
         est = estimate(spec)
         self.memory.setText(
             f"≈ {human(est.total)} to trace and draw "

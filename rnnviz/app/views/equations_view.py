@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.analysis.equations import EquationLine, fmt, fmt_diff, max_rel_diff, substitute
+from rnnviz.config.api import title
 from rnnviz.config.glossary import GATES
 from rnnviz.document.document import Document
 from rnnviz.document.selection import Selection
@@ -57,8 +58,10 @@ def _line_html(line: EquationLine) -> str:
         verdict = f"<span class='ok'>✓ |Δ| = {fmt_diff(line.diff)}</span>"
     elif line.overflowed:
         verdict = (
-            f"<span class='warn'>|Δ| = {fmt_diff(line.diff)} — float overflow: the "
-            "order of summation decides between Inf, NaN and a number</span>"
+            f"<span class='warn'>⚠ |Δ| = {fmt_diff(line.diff)} at float32's limit: this line "
+            "reads rnnviz's recomputed values, and adding the same terms in another order than "
+            "torch's kernel overflows differently (Inf, NaN or a number); not a model "
+            "error</span>"
         )
     else:
         verdict = f"<span class='bad'>✗ |Δ| = {fmt_diff(line.diff)}</span>"
@@ -67,7 +70,19 @@ def _line_html(line: EquationLine) -> str:
         f"<p><span class='name'>{html.escape(name)}{unit}</span><br>"
         f"<span class='eq'>{html.escape(line.symbolic)}</span><br>"
         f"<span class='num'>= {numeric}</span><br>"
-        f"recorded: {_value_html(line.recorded)} &nbsp; {verdict}</p>"
+        f"{_recorded_label(line)}: {_value_html(line.recorded)} &nbsp; {verdict}</p>"
+    )
+
+
+def _recorded_label(line: EquationLine) -> str:
+    """Say whose value the recorded one is: torch's, or rnnviz's recomputation."""
+    if line.recorded_by == "torch":
+        return "torch returned"
+    return (
+        "<span class='name' title='torch never exposes gate pre-activations or a "
+        "module's per-step c_t: rnnviz recomputes them in float32 from the weights and "
+        "checks them through the h (and c_n) torch does return'>rnnviz recomputed "
+        "(torch does not expose it)</span>"
     )
 
 
@@ -128,23 +143,31 @@ class EquationsView(QWidget):
             return
         where = f", {_DIRECTION_NAMES[sel.direction]}" if spec.num_directions > 1 else ""
         batch = f", batch {sel.batch}" if spec.batch_size > 1 else ""
+        api = snap.trace.api
         prev = next((t.reads for t in self.lines[0].terms if t.reads), "h_(t−1)")
         why = " (backward: its previous step is t + 1)" if sel.direction == "bwd" else ""
-        reads = "the initial state h0" if prev == "h0" else prev
+        reads = {"h0": "the initial state h0", "hx": "hx, the state the first call took"}.get(
+            prev, prev
+        )
+        at = f"call t = {sel.t}" if api == "cell" else f"layer {sel.layer}{where}, t = {sel.t}"
         self.header.setText(
-            f"{spec.title()} — layer {sel.layer}{where}, t = {sel.t}, "
-            f"unit {sel.unit}{batch}\nh_(t−1) here is {reads}{why}"
+            f"{title(spec, api)} — {at}, unit {sel.unit}{batch}\nh_(t−1) here is {reads}{why}"
         )
         worst = max_rel_diff(self.lines)
         summary = (
             "every line agrees with the recorded values"
             if worst <= AGREE
+            else "some lines differ only where values overflow at float32's limit"
+            if all(ln.rel_diff <= AGREE or ln.overflowed for ln in self.lines)
             else "some lines differ from the recorded values"
         )
         body = "".join(_line_html(line) for line in self.lines)
         note = (
             "<p class='name'>Each line is evaluated again here, in float64, from the "
             "module's weights and the values it reads as recorded (x_t, h_(t−1), "
-            f"c_(t−1), the other gates at t); {summary}.</p>"
+            f"c_(t−1), the other gates at t); {summary}. torch returns only h"
+            + (" and c" if api == "cell" and spec.cell == "lstm" else "")
+            + "; values marked “rnnviz recomputed” are rnnviz's float32 recomputation "
+            "from the weights, never torch's own.</p>"
         )
         self.browser.setHtml(body + note)

@@ -551,11 +551,16 @@ class GateView(QWidget):
         gate = "c" if snap.spec.cell == "lstm" else "h"  # the memory tape, else the state
         value = self._value(gate, col, sel.unit)
         where = "" if snap.spec.num_directions == 1 else f" · {_DIRECTION_NAMES[sel.direction]}"
-        name = snap.spec.title() if self._figure else snap.spec.cell.upper()
+        cell_api = snap.trace.api == "cell"
+        if self._figure:
+            name = snap.trace.title
+        else:
+            name = snap.spec.cell.upper() + ("Cell" if cell_api else "")
+        layer = "" if cell_api else f" · layer {sel.layer}"  # a Cell has no layers
         # A figure has no scale picker to read the mode from, so its caption names it.
         mode = f" · {SCALE_MODES[self.scale_mode()]}" if self._figure else ""
         self.caption.setText(
-            f"{name} · layer {sel.layer}{where} · batch {sel.batch}{mode} — "
+            f"{name}{layer}{where} · batch {sel.batch}{mode} — "
             f"unit {sel.unit}, t {sel.t}: {gate} = {value}"
         )
 

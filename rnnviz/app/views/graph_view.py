@@ -205,14 +205,19 @@ class GraphView(QWidget):
         """Redraw when the drawn graph changed (new spec); keep zoom and scroll otherwise."""
         spec = snap.spec
         folded = snap.graph.graph.get("folded", 0)
+        unrolled = "called once per step," if snap.trace.api == "cell" else "unrolled"
         self.caption.setText(
-            f"{spec.title()} unrolled over {spec.seq_len} steps"
+            f"{snap.trace.title} {unrolled} over {spec.seq_len} steps"
             + (f" (drawn folded: {folded} steps hidden)" if folded else "")
         )
         # A text model's epochs share a spec but not their tokens' predictions: redraw then.
         frame = getattr(snap, "frame", None)
         sig = frame.signature() if frame is not None else None
-        same = self.scene is not None and self.scene.spec == spec
+        same = (
+            self.scene is not None
+            and self.scene.spec == spec
+            and self.scene.graph.graph.get("api") == snap.graph.graph.get("api")
+        )
         if same and sig != self._frame_sig and self.scene is not None:
             # Another epoch of the same model: new labels, same layout; keep zoom and scroll.
             self._frame_sig = sig

@@ -29,14 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.analysis.identities import IdentityCheck, output_identities, slice_checks
-from rnnviz.analysis.shapes import ShapeReport
-from rnnviz.analysis.tables import shape_table_markdown, tensor_rows
+from rnnviz.analysis.shapes import ShapeReport, returned_shape
+from rnnviz.analysis.tables import shape_table_markdown, tensor_keys, tensor_rows
 from rnnviz.config.glossary import TENSORS, gate_label
 from rnnviz.document.document import Document
 from rnnviz.document.selection import Selection
 from rnnviz.document.snapshot import Snapshot
 
 _OK, _BAD = QColor(27, 122, 27), QColor(192, 21, 31)
+_VERDICT_COLOURS = {"ok": "#1b7a1b", "partial": "#55707d", "amber": "#b36b00", "differs": "#c0151f"}
 _DIRECTION_NAMES = {"fwd": "forward", "bwd": "backward"}
 
 
@@ -111,6 +112,15 @@ class ShapesView(QWidget):
         top.addWidget(self.title, 1)
         top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
         lay.addLayout(top)
+        #: The trace's one verdict, worded exactly as the status badge words it.
+        self.verdict_label = QLabel(body)
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.verdict_label)
+        self.calls_label = QLabel(body)
+        self.calls_label.setTextFormat(Qt.TextFormat.RichText)
+        self.calls_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.calls_label)
 
         lay.addWidget(_heading("Tensors — predicted, and what torch returned", body))
         self.tensor_table = QTableWidget(0, 3, body)
@@ -126,11 +136,19 @@ class ShapesView(QWidget):
         self.layout_note.setStyleSheet("color: #555")
         lay.addWidget(self.layout_note)
 
-        lay.addWidget(_heading("h_n slices and the output ↔ h_n identities", body))
+        self.identity_heading = _heading("h_n slices and the output ↔ h_n identities", body)
+        lay.addWidget(self.identity_heading)
         self.identity_label = QLabel(body)
         self.identity_label.setWordWrap(True)
         self.identity_label.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.identity_label)
+
+        self.counterpart_heading = _heading("The same weights through the other API", body)
+        lay.addWidget(self.counterpart_heading)
+        self.counterpart_label = QLabel(body)
+        self.counterpart_label.setWordWrap(True)
+        self.counterpart_label.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.counterpart_label)
 
         lay.addWidget(_heading("Parameters by layer, direction and gate", body))
         self.param_tree = QTreeWidget(body)
@@ -187,41 +205,79 @@ class ShapesView(QWidget):
         self.report = report
         spec = snap.spec
         self.title.setText(
-            f"<b>{html.escape(spec.title())}</b> on seq_len={spec.seq_len}, batch={spec.batch_size}"
+            f"<b>{html.escape(report.title)}</b> on seq_len={spec.seq_len}, batch={spec.batch_size}"
+        )
+        verdict = tr.verdict
+        colour = _VERDICT_COLOURS[verdict.state]
+        self.verdict_label.setText(
+            f"<span style='color:{colour}'><b>{html.escape(verdict.text, quote=False)}</b></span>"
+            f"<br><span style='color:#555'>{html.escape(verdict.explanation)}</span>"
+        )
+        self.calls_label.setText(
+            "<tt>" + "<br>".join(html.escape(line) for line in report.calls) + "</tt>"
         )
         self._fill_tensors(report, tr.tensors)
         identities, slices = output_identities(tr), slice_checks(tr)
         self.checks = identities + slices
-        parts = [_check_html(c) for c in identities]
-        parts.append(
-            "<br>Each h_n slice is the final h of the layer and direction it is "
-            "labelled with (checked on the numbers):"
-        )
-        parts += [
-            _slice_html(k, [c for c in slices if c.index == k]) for k in range(spec.state_rows)
-        ]
-        if spec.num_layers > 1:
-            last = spec.state_index(spec.num_layers - 1, 0)
+        if tr.api == "cell":
+            self.identity_heading.setText("<b>What each call returns</b>")
+            parts = [html.escape(line) for line in report.identities]
+        else:
+            self.identity_heading.setText("<b>h_n slices and the output ↔ h_n identities</b>")
+            parts = [_check_html(c) for c in identities]
             parts.append(
-                f"h_n[0:{last}] (lower layers) appear in no output: output is the last layer only."
+                "<br>Each h_n slice is the final h of the layer and direction it is "
+                "labelled with (checked on the numbers):"
             )
+            parts += [
+                _slice_html(k, [c for c in slices if c.index == k]) for k in range(spec.state_rows)
+            ]
+            if spec.num_layers > 1:
+                last = spec.state_index(spec.num_layers - 1, 0)
+                parts.append(
+                    f"h_n[0:{last}] (lower layers) appear in no output: output is the last "
+                    "layer only."
+                )
         self.identity_label.setText("<br>".join(parts))
-        if spec != self._shown_spec:  # the inventory depends on the spec alone
+        self._fill_counterpart(report)
+        if (spec, report.api) != self._shown_spec:  # the inventory depends on these alone
             self._fill_parameters(report)
-            self._shown_spec = spec
+            self._shown_spec = (spec, report.api)
         self._fill_totals(report)
         self._selection_changed(self.state.selection)
 
+    def _fill_counterpart(self, report: ShapeReport) -> None:
+        """The other API beside this one (RNNCell ↔ RNN), or why there is none."""
+        if not report.counterpart:
+            self.counterpart_heading.setText("<b>The same weights through the other API</b>")
+            self.counterpart_label.setText(
+                "<span style='color:#555'>No *Cell counterpart: a Cell is one layer, one "
+                "direction, no projection.</span>"
+            )
+            return
+        self.counterpart_heading.setText(
+            f"<b>{html.escape(report.title)} beside {html.escape(report.counterpart_title)}"
+            "</b> (same seed: same weights, same numbers; switch with the stepper)"
+        )
+        rows = "".join(
+            f"<tr><td><tt>{html.escape(a)}</tt></td><td>↔</td><td><tt>{html.escape(b)}</tt>"
+            f"</td><td style='color:#555'>{html.escape(why)}</td></tr>"
+            for a, b, why in report.counterpart
+        )
+        self.counterpart_label.setText(f"<table cellspacing='4'>{rows}</table>")
+
     def _fill_tensors(self, report: ShapeReport, returned: dict[str, Any]) -> None:
         rows = tensor_rows(report)
+        keys = tensor_keys(report)
         t = self.tensor_table
         t.setRowCount(len(rows))
         notes = []
-        for r, (name, shape, meaning) in enumerate(rows):
-            en, zh = TENSORS.get(name, (name, ""))
-            got = tuple(returned[name].shape) if name in returned else None
-            ok = got == report.tensors[name]
-            cells = [name, shape, f"{_shape(got)} {'✓' if ok else '✗'}"]
+        for r, ((name, shape, meaning), key) in enumerate(zip(rows, keys)):
+            en, zh = TENSORS.get(key, (name, ""))
+            got = returned_shape(report, returned, key)
+            ok = got == report.tensors[key]
+            per_call = " each call" if key in report.per_call else ""
+            cells = [name, shape, f"{_shape(got)}{per_call} {'✓' if ok else '✗'}"]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{name}: {en} ({zh}) — {meaning}")
@@ -240,21 +296,35 @@ class ShapesView(QWidget):
         self.layer_items.clear()
         spec = report.spec
         for layer in range(spec.num_layers):
+            cell_api = report.api == "cell"
             layer_item = QTreeWidgetItem(
-                tree, [f"layer {layer}", "", f"{report.layer_totals[layer]:,}"]
+                tree,
+                [
+                    report.title if cell_api else f"layer {layer}",
+                    "",
+                    f"{report.layer_totals[layer]:,}",
+                ],
             )
             layer_item.setExpanded(True)
             for d in spec.directions:
                 params = [p for p in report.parameters if p.layer == layer and p.direction == d]
                 dir_item = QTreeWidgetItem(
-                    layer_item, [_DIRECTION_NAMES[d], "", f"{sum(p.count for p in params):,}"]
+                    layer_item,
+                    [
+                        "its parameters" if cell_api else _DIRECTION_NAMES[d],
+                        "",
+                        f"{sum(p.count for p in params):,}",
+                    ],
                 )
                 dir_item.setExpanded(spec.num_layers * spec.num_directions <= 4)
                 self.layer_items[(layer, d)] = dir_item
                 for p in params:
                     item = QTreeWidgetItem(dir_item, [p.name, _shape(p.shape), f"{p.count:,}"])
                     item.setToolTip(
-                        0, f"{p.name}: {p.kind}, layer {p.layer}, {_DIRECTION_NAMES[p.direction]}"
+                        0,
+                        f"{p.name}: torch's name in named_parameters()"
+                        if cell_api
+                        else f"{p.name}: {p.kind}, layer {p.layer}, {_DIRECTION_NAMES[p.direction]}",
                     )
                     for g in p.gates:
                         label = gate_label(g.gate) if g.gate != "proj" else "projection (proj_size)"

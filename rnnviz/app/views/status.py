@@ -1,12 +1,10 @@
 """The status bar: does the recomputation match torch, what it cost, and what is running.
 
-The badge text comes straight from the trace (`max_abs_diff`, `max_rel_diff`, `nonfinite`,
-`nonfinite_mismatch`, `verified`); nothing here is computed, only formatted.
+The badge is the trace's one verdict (`Trace.verdict`: its state picks the colour, its text
+and explanation are shown as they are); nothing here is computed or reworded.
 """
 
 from __future__ import annotations
-
-import math
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
@@ -18,21 +16,16 @@ from rnnviz.engine.record import Trace
 
 GOOD = "background: #2e7d32; color: white; border-radius: 3px; padding: 1px 6px;"
 BAD = "background: #c62828; color: white; border-radius: 3px; padding: 1px 6px;"
-#: Above this magnitude an absolute difference says little; the relative one is shown too.
-HUGE = 1e4
+AMBER = "background: #b36b00; color: white; border-radius: 3px; padding: 1px 6px;"
+PARTIAL = "background: #55707d; color: white; border-radius: 3px; padding: 1px 6px;"
+#: Badge style per verdict state (rnnviz.engine.verdict.STATES).
+STYLES = {"ok": GOOD, "partial": PARTIAL, "amber": AMBER, "differs": BAD}
 
 
 def badge_text(trace: Trace) -> str:
-    """'matches torch: max |Δ| = 5.96e-08' (plus relative and non-finite counts when useful)."""
-    head = "matches torch" if trace.verified else "DIFFERS from torch"
-    text = f"{head}: max |Δ| = {trace.max_abs_diff:.3g}"
-    if trace.max_abs_diff > HUGE or not math.isfinite(trace.max_abs_diff) or not trace.verified:
-        text += f", max rel Δ = {trace.max_rel_diff:.3g}"
-    if trace.nonfinite_mismatch:
-        text += f", {trace.nonfinite_mismatch} non-finite mismatches"
-    elif trace.nonfinite:
-        text += f" ({trace.nonfinite} Inf/NaN, same as torch)"
-    return text
+    """The trace's one verdict line (`trace.verdict.text`), e.g. 'matches torch: max |Δ| =
+    5.96e-08' — the same words the Shapes tab and `rnnviz trace` print."""
+    return trace.verdict.text
 
 
 #: How long a trace runs before the status bar shows what is computing, progress and Cancel.
@@ -134,8 +127,10 @@ class StatusBar(QStatusBar):
 
     def _snapshot(self, snap: Snapshot) -> None:
         tr = snap.trace
+        verdict = tr.verdict
         self.badge.setText(badge_text(tr))
-        self.badge.setStyleSheet(GOOD if tr.verified else BAD)
+        self.badge.setStyleSheet(STYLES[verdict.state])
+        self.badge.setToolTip(verdict.explanation)
         took = f"{snap.seconds * 1000:.0f} ms" if snap.seconds < 1 else f"{snap.seconds:.2f} s"
         self.seconds.setText(f"traced in {took}")
         self.memory.setText(f"trace {human(tr.nbytes)}")
