@@ -22,14 +22,20 @@ def assemble_trace(
     diff: Diff,
     source: str,
     notes: list[str],
+    *,
+    pending: frozenset[tuple[int, str]] = frozenset(),
+    copy_params: bool = True,
 ) -> Trace:
+    """The frozen Trace of one run. `pending` lanes have only "h" in `gates`; with
+    `copy_params` False the parameters are recorded as views (the module is the trace's own,
+    made by trace_spec and dropped after, so nobody can change them)."""
     # The user's own tensors (weights, x, h0, c0) are copied: .numpy() shares their memory,
     # and a trace must stay what it was when the user trains on or edits x in place.
     # Everything else was made by this trace and is nobody else's.
     arrays = {k: to_numpy(v, copy=k in USER_TENSORS) for k, v in tensors.items()}
     nonfinite = sum(count_nonfinite(a) for a in gates.values())
     nonfinite += sum(count_nonfinite(a) for k, a in arrays.items() if k != "input")
-    params = param_copies(module)
+    params = param_copies(module) if copy_params else param_views(module)
     return Trace(
         spec=spec,
         tensors=arrays,
@@ -41,7 +47,13 @@ def assemble_trace(
         nonfinite_mismatch=diff.mismatched,
         source=source,
         notes=tuple(notes),
+        pending_lanes=pending,
     )
+
+
+def param_views(module: nn.Module) -> dict[str, np.ndarray]:
+    """Every parameter as a numpy view of its own memory (name → array), no copy."""
+    return {name: to_numpy(p.detach()) for name, p in module.named_parameters()}
 
 
 def param_copies(module: nn.Module) -> dict[str, np.ndarray]:

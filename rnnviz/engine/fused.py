@@ -118,6 +118,62 @@ def run_layer(
     return hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
 
 
+def onednn_lstm(spec: Spec, x: torch.Tensor) -> bool:
+    """Whether torch's own LSTM forward on `x` runs oneDNN's per-direction layer kernel
+    (aten::mkldnn_rnn_layer): CPU float32, oneDNN enabled, no projection. Then
+    `run_layer_onednn` calls that very kernel and is bit-identical to module(x), in chunks
+    and for the backward direction too (tests assert it)."""
+    return (
+        spec.cell == "lstm"
+        and spec.proj_size == 0
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and x.numel() > 0
+        and torch.backends.mkldnn.is_available()
+        and torch._C._get_mkldnn_enabled()
+    )
+
+
+def run_layer_onednn(
+    spec: Spec,
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    ws: list[DirectionWeights],
+    tick: Callable[[], None],
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor | None]]:
+    """One LSTM layer through the kernel torch's forward runs per direction, in chunks of
+    `chunk_steps` so a cancel is seen between them; the backward direction runs with the
+    kernel's own `reverse` flag, last chunk first. Every chunk writes into one (T, B, D·H)
+    buffer, which is the next layer's input: no flips, no cat.
+
+    Returns (that buffer, per direction its (T, B, H) view indexed by input position, per
+    direction the final c (B, H))."""
+    steps, bsz, hid = x.shape[0], x.shape[1], spec.hidden_size
+    out = x.new_empty((steps, bsz, hid * len(ws)))
+    step = chunk_steps(spec)
+    starts = list(range(0, steps, step))
+    hseqs, c_last = [], []
+    xs = x.contiguous()  # the kernel reads its input as dense (T, B, I), as torch's forward does
+    for d, w in enumerate(ws):
+        if w.b_ih is not None and w.b_hh is not None:
+            b_ih, b_hh, has_bias = w.b_ih, w.b_hh, True
+        else:  # torch's forward passes zeros to the kernel when the module has no bias
+            b_ih = b_hh = x.new_zeros(spec.gate_count * hid)
+            has_bias = False
+        h, c = h0[d], c0[d]
+        for start in reversed(starts) if d else starts:
+            y, h, c, _ = torch.ops.aten.mkldnn_rnn_layer(
+                xs[start : start + step], w.w_ih, w.w_hh, b_ih, b_hh, h, c,
+                bool(d), [], 2, hid, 1, has_bias, False, False, False,
+            )  # fmt: skip
+            out[start : start + step, :, d * hid : (d + 1) * hid] = y
+            tick()
+        hseqs.append(out[:, :, d * hid : (d + 1) * hid])
+        c_last.append(c)
+    return out, hseqs, c_last
+
+
 def kernel(spec: Spec) -> Any:
     """torch's fused kernel for a GRU or Elman RNN."""
     if spec.cell == "gru":

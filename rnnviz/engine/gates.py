@@ -94,19 +94,41 @@ def cell_scan(
     elementwise op per timestep in all, instead of one per timestep per lane. Backward lanes
     are stored time-reversed for the scan and flipped back. Returns each lane's c (T, B, H)
     indexed by input position.
+
+    A lane's c is the same bit for bit whichever other lanes are scanned with it (a lane
+    verified later equals the full trace): each lane has its own slot, lane-major, padded to
+    SCAN_ALIGN values, so its values sit at the same offsets within the same vector loop
+    and its layout does not depend on how many lanes share the buffer.
     """
     steps = lanes[0][0].shape[0]
     if lanes[0][0][0].numel() >= SCAN_LANE_ALONE:
         # Wide lanes: per-step ops are big enough that Python's loop overhead is noise, and
         # scanning each lane in place saves gathering every lane into one buffer.
         return [_scan_one(i, f, g, c0, rev) for i, f, g, c0, rev in lanes]
-    f_all = torch.stack([f.flip(0) if rev else f for _, f, _, _, rev in lanes], dim=1)
-    ig_all = torch.stack([(i * g).flip(0) if rev else i * g for i, _, g, _, rev in lanes], dim=1)
-    c_all = ig_all  # c_t overwrites i⊙g_t in place: each slot is read once, then written
-    prev = torch.stack([c0 for _, _, _, c0, _ in lanes])
+    i0 = lanes[0][0]
+    per = i0[0].numel()
+    pad = -(-per // SCAN_ALIGN) * SCAN_ALIGN
+    n = len(lanes)
+    f_all = i0.new_zeros((n, steps, pad))
+    c_all = i0.new_zeros((n, steps, pad))  # i⊙g_t, overwritten in place by c_t
+    prev = i0.new_zeros((n, pad))
+    for k, (i, f, g, c0, rev) in enumerate(lanes):
+        ig = i * g
+        f_all[k, :, :per].unflatten(1, i.shape[1:]).copy_(f.flip(0) if rev else f)
+        c_all[k, :, :per].unflatten(1, i.shape[1:]).copy_(ig.flip(0) if rev else ig)
+        prev[k, :per] = c0.reshape(-1)
     for t in range(steps):
-        prev = c_all[t].addcmul_(f_all[t], prev)
-    return [c_all[:, k].flip(0) if lane[4] else c_all[:, k] for k, lane in enumerate(lanes)]
+        prev = c_all[:, t].addcmul_(f_all[:, t], prev)
+    out = []
+    for k, lane in enumerate(lanes):
+        c = c_all[k, :, :per].unflatten(1, lane[0].shape[1:])
+        out.append(c.flip(0) if lane[4] else c)
+    return out
+
+
+#: Values per lane slot in `cell_scan`'s shared buffer are padded to a multiple of this
+#: (64 floats: a whole number of the widest vector loop, so no lane lands in a scalar tail).
+SCAN_ALIGN = 64
 
 
 #: Lanes with at least this many values per timestep (batch × hidden) are scanned one by one.

@@ -17,6 +17,7 @@ import numpy as np
 from rnnviz.config.spec import Spec, SpecError
 
 GateKey = tuple[int, str, str]  # (layer, "fwd"|"bwd", gate name)
+LaneKey = tuple[int, str]  # (layer, "fwd"|"bwd"): one lane of the recurrence
 
 #: Format version of the .npz trace file.
 TRACE_VERSION = 1
@@ -40,6 +41,11 @@ class Trace:
       `nonfinite_mismatch` counts values where only one side overflowed (or they overflowed
       differently), which happens only at float's limit.
     - `nonfinite`: how many recorded values are Inf or NaN.
+    - `pending_lanes`: (layer, direction) lanes whose gates are not recomputed yet (a trace
+      made with `lanes=` a subset; `rnnviz.engine.lanes.complete_lanes` fills them in). Such
+      a lane holds only torch's own h_t ("h"); its other gates are absent and it is not
+      verified: the diff figures cover `verified_lanes` only, and `verified` is False until
+      `complete`.
     """
 
     spec: Spec
@@ -53,10 +59,41 @@ class Trace:
     source: str = "spec"
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    pending_lanes: frozenset[LaneKey] = frozenset()
 
     def gate(self, layer: int, direction: str, name: str) -> np.ndarray:
         """The (seq_len, batch, size) array of gate `name` for (layer, direction)."""
         return self.gates[(layer, direction, name)]
+
+    # ---- lanes (which (layer, direction) recurrences are recomputed and verified) ----------
+    @property
+    def lanes(self) -> tuple[LaneKey, ...]:
+        """Every (layer, direction) of the spec, in state_index order."""
+        return tuple((k, d) for k in range(self.spec.num_layers) for d in self.spec.directions)
+
+    @property
+    def verified_lanes(self) -> frozenset[LaneKey]:
+        """The lanes whose gates are recomputed and compared with torch."""
+        return frozenset(self.lanes) - self.pending_lanes
+
+    @property
+    def lanes_total(self) -> int:
+        """How many lanes the spec has (num_layers × num_directions)."""
+        return len(self.lanes)
+
+    @property
+    def lanes_verified(self) -> int:
+        """How many lanes are recomputed and compared (== lanes_total when complete)."""
+        return self.lanes_total - len(self.pending_lanes)
+
+    @property
+    def complete(self) -> bool:
+        """True when every lane's gates are recomputed and compared."""
+        return not self.pending_lanes
+
+    def has_lane(self, layer: int, direction: str) -> bool:
+        """Whether (layer, direction)'s gates are recorded (else only its h is, unverified)."""
+        return (layer, direction) not in self.pending_lanes
 
     def _arrays(self) -> list[np.ndarray]:
         return [*self.tensors.values(), *self.gates.values(), *self.params.values()]
@@ -90,9 +127,22 @@ class Trace:
 
     @property
     def verified(self) -> bool:
-        """True when the recomputation matches torch to float32 round-off (≤ 1e-4 relative)
-        and agrees on every non-finite value."""
-        return self.max_rel_diff <= 1e-4 and self.nonfinite_mismatch == 0
+        """True when every lane is recomputed (`complete`) and matches torch to float32
+        round-off (≤ 1e-4 relative) and agrees on every non-finite value. A partial trace is
+        never "verified": `lanes_verified` of `lanes_total` says how far it got."""
+        return self.complete and self.max_rel_diff <= 1e-4 and self.nonfinite_mismatch == 0
+
+    def lanes_text(self) -> str:
+        """"" when complete, else e.g. "verified 1 of 8 lanes (layer 0 fwd); 7 not yet
+        recomputed" — what a partial trace may claim, and no more."""
+        if self.complete:
+            return ""
+        done = ", ".join(f"layer {k} {d}" for k, d in self.lanes if self.has_lane(k, d))
+        return (
+            f"verified {self.lanes_verified} of {self.lanes_total} lanes"
+            + (f" ({done})" if done else "")
+            + f"; {len(self.pending_lanes)} not yet recomputed"
+        )
 
     def summary(self) -> str:
         """One line: the spec, the verification figure and any non-finite values."""
@@ -100,6 +150,8 @@ class Trace:
             f"{self.spec.title()} seq_len={self.spec.seq_len} batch={self.spec.batch_size}: "
             f"max_abs_diff={self.max_abs_diff:.3g}"
         )
+        if not self.complete:
+            line += f" over {self.lanes_text()}"
         if self.nonfinite:
             line += f", {self.nonfinite} non-finite values (Inf/NaN)"
         if self.nonfinite_mismatch:
@@ -129,6 +181,8 @@ class Trace:
             "source": self.source,
             "notes": list(self.notes),
         }
+        if self.pending_lanes:  # absent from complete traces: files stay as they were
+            meta["pending_lanes"] = sorted([k, d] for k, d in self.pending_lanes)
         out["meta"] = np.array(json.dumps(meta, sort_keys=True))
         return out
 
@@ -193,4 +247,5 @@ class Trace:
             nonfinite_mismatch=int(meta.get("nonfinite_mismatch", 0)),
             source=str(meta.get("source", "")),
             notes=tuple(str(n) for n in meta.get("notes", [])),
+            pending_lanes=frozenset((int(k), str(d)) for k, d in meta.get("pending_lanes", [])),
         )
