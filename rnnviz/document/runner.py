@@ -261,7 +261,10 @@ class Runner:
             self._post_end(req.rid, "failed", f"cannot load torch: {exc}")
             return
         try:
-            record = req.job.run(req.key.spec, req.key.options, progress, req.cancel.is_set)
+            if req.job.stream is None:
+                record = req.job.run(req.key.spec, req.key.options, progress, req.cancel.is_set)
+            else:
+                record = self._stream(req, progress)
         except Cancelled:
             self._post_end(req.rid, "cancelled", "")
         except SpecError as exc:
@@ -273,6 +276,24 @@ class Runner:
             self._post_end(req.rid, "failed", f"{type(exc).__name__}: {exc}")
         else:
             self._post_safe(lambda: self._on_result(req.rid, record))
+
+    def _stream(self, req: _Request, progress: Callable[[float], None]) -> Any:
+        """Run a streaming job: post each early record as it comes, return the final one."""
+        assert req.job.stream is not None
+
+        def focus() -> tuple[int, str]:
+            now = self.doc.selection  # a frozen record swapped whole: safe to read off-thread
+            return now.layer, now.direction
+
+        record = None
+        for record, next_text in req.job.stream(
+            req.key.spec, req.key.options, progress, req.cancel.is_set, focus
+        ):
+            if not next_text:
+                break
+            early, text = record, next_text
+            self._post_safe(lambda early=early, text=text: self._on_early(req.rid, early, text))
+        return record
 
     def _post_safe(self, fn: Callable[[], None]) -> None:
         if self._pool is not None:
@@ -297,6 +318,15 @@ class Runner:
         ):
             self.doc.set_result(req.key, record)
         self._finish_if_idle()
+
+    def _on_early(self, rid: int, record: Any, text: str) -> None:
+        """An early record of a running streaming job: shown now; the job goes on."""
+        req = self._running.get(rid)
+        if req is None or self._pool is None or self._pending or req.cancel.is_set():
+            return
+        self.doc.set_result(req.key, record)
+        if rid == self._latest:
+            self.doc.set_job(text, self.doc.job.progress)
 
     def _on_refused(self, rid: int, exc: SpecError) -> None:
         self._running.pop(rid, None)

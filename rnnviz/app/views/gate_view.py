@@ -274,6 +274,17 @@ class GateView(QWidget):
             return
         self._sync_pickers(snap, sel)
         key = (id(snap), sel.layer, sel.direction, sel.batch)
+        if not snap.trace.has_lane(sel.layer, sel.direction):
+            # Only this lane's h is recorded so far: say so and ask for it (the runner then
+            # verifies it next), never draw gates that were not recomputed.
+            self._shown, self.data = None, {}
+            self.placeholder.setText(
+                f"layer {sel.layer} {_DIRECTION_NAMES[sel.direction]}: gates not recomputed "
+                f"yet ({snap.trace.lanes_text()}) — computing this lane next …"
+            )
+            self.stack.setCurrentWidget(self.placeholder)
+            self.state.ask_lanes()
+            return
         if key != self._shown:
             self._show_images(snap, sel)
             self._shown = key

@@ -18,15 +18,22 @@ from rnnviz.engine.record import Trace
 
 GOOD = "background: #2e7d32; color: white; border-radius: 3px; padding: 1px 6px;"
 BAD = "background: #c62828; color: white; border-radius: 3px; padding: 1px 6px;"
+#: A partial trace (some lanes not recomputed yet) that agrees so far: neither green nor red.
+PENDING = "background: #55707d; color: white; border-radius: 3px; padding: 1px 6px;"
 #: Above this magnitude an absolute difference says little; the relative one is shown too.
 HUGE = 1e4
 
 
 def badge_text(trace: Trace) -> str:
     """'matches torch: max |Δ| = 5.96e-08' (plus relative and non-finite counts when useful)."""
-    head = "matches torch" if trace.verified else "DIFFERS from torch"
+    agrees = trace.max_rel_diff <= 1e-4 and not trace.nonfinite_mismatch
+    if not trace.complete:
+        # Partial: claim nothing for the lanes not recomputed yet.
+        head = f"{trace.lanes_text()}" + ("" if agrees else "; DIFFERS from torch")
+    else:
+        head = "matches torch" if trace.verified else "DIFFERS from torch"
     text = f"{head}: max |Δ| = {trace.max_abs_diff:.3g}"
-    if trace.max_abs_diff > HUGE or not math.isfinite(trace.max_abs_diff) or not trace.verified:
+    if trace.max_abs_diff > HUGE or not math.isfinite(trace.max_abs_diff) or not agrees:
         text += f", max rel Δ = {trace.max_rel_diff:.3g}"
     if trace.nonfinite_mismatch:
         text += f", {trace.nonfinite_mismatch} non-finite mismatches"
@@ -88,7 +95,8 @@ class StatusBar(QStatusBar):
     def _snapshot(self, snap: Snapshot) -> None:
         tr = snap.trace
         self.badge.setText(badge_text(tr))
-        self.badge.setStyleSheet(GOOD if tr.verified else BAD)
+        agrees = tr.max_rel_diff <= 1e-4 and not tr.nonfinite_mismatch
+        self.badge.setStyleSheet(GOOD if tr.verified else PENDING if agrees else BAD)
         took = f"{snap.seconds * 1000:.0f} ms" if snap.seconds < 1 else f"{snap.seconds:.2f} s"
         self.seconds.setText(f"traced in {took}")
         self.memory.setText(f"trace {human(tr.nbytes)}")
