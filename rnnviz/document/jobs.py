@@ -60,6 +60,11 @@ def _run_trace(spec: Spec, options: RunOptions, progress: Progress, cancel: Canc
     return compute_snapshot(spec, options, progress=progress, cancel=cancel)
 
 
+#: Forward multiply-accumulates from which the window verifies the lane on screen first and
+#: the other lanes after; below it the full trace costs a few ms and lands in one piece.
+STREAM_MACS = 5e7
+
+
 def _stream_trace(
     spec: Spec, options: RunOptions, progress: Progress, cancel: Cancel, focus: Focus
 ) -> Iterator[tuple[Any, str]]:
@@ -71,6 +76,11 @@ def _stream_trace(
     from rnnviz.engine.threads import set_threads_for
 
     set_threads_for(spec)
+    if spec.macs < STREAM_MACS:
+        # The whole recompute costs a few ms here: a second repaint of every view would cost
+        # more than it saves, so the first result is the complete one.
+        yield compute_snapshot(spec, options, progress=progress, cancel=cancel), ""
+        return
     first = [_lane(spec, focus)]
     snap = compute_snapshot(spec, options, lanes=first, progress=progress, cancel=cancel)
     total = snap.trace.lanes_total
