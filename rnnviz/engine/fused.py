@@ -101,10 +101,11 @@ def run_layer(
     h0: torch.Tensor,
     c0: torch.Tensor | None,
     ws: list[DirectionWeights],
-) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor | None]]:
     """One whole layer (every direction) in one fused call, as nn.RNNBase.forward runs it.
 
-    Returns per direction torch's h_t for every t (T, B, H_out), indexed by input position,
+    Returns the kernel's output (T, B, D·H_out) (the next layer's input, as is), per
+    direction its view of torch's h_t for every t (T, B, H_out), indexed by input position,
     and the final c (B, H) for LSTM (else None)."""
     flat = [t for w in ws for t in w.flat()]
     args = (flat, spec.bias, 1, 0.0, False, spec.bidirectional, False)
@@ -115,7 +116,7 @@ def run_layer(
         cn = None
     hout = spec.out_hidden
     hseqs = [out[:, :, d * hout : (d + 1) * hout] for d in range(len(ws))]
-    return hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
+    return out, hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
 
 
 def onednn_lstm(spec: Spec, x: torch.Tensor) -> bool:

@@ -117,8 +117,9 @@ def cell_scan(
         f_all[k, :, :per].unflatten(1, i.shape[1:]).copy_(f.flip(0) if rev else f)
         c_all[k, :, :per].unflatten(1, i.shape[1:]).copy_(ig.flip(0) if rev else ig)
         prev[k, :per] = c0.reshape(-1)
-    for t in range(steps):
-        prev = c_all[:, t].addcmul_(f_all[:, t], prev)
+    # unbind makes every step's view in one call; indexing per step cost more than the op.
+    for c_t, f_t in zip(c_all.unbind(1), f_all.unbind(1)):
+        prev = c_t.addcmul_(f_t, prev)
     out = []
     for k, lane in enumerate(lanes):
         c = c_all[k, :, :per].unflatten(1, lane[0].shape[1:])
@@ -140,10 +141,12 @@ def _scan_one(
 ) -> torch.Tensor:
     """The cell-state scan of one lane, in place in the i ⊙ g buffer: (T, B, H)."""
     c = i * g
-    steps = range(c.shape[0] - 1, -1, -1) if reverse else range(c.shape[0])
+    c_rows, f_rows = c.unbind(0), f.unbind(0)
+    if reverse:
+        c_rows, f_rows = c_rows[::-1], f_rows[::-1]
     prev = c0
-    for t in steps:
-        prev = c[t].addcmul_(f[t], prev)
+    for c_t, f_t in zip(c_rows, f_rows):
+        prev = c_t.addcmul_(f_t, prev)
     return c
 
 

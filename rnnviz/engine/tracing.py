@@ -182,9 +182,9 @@ def _trace_rnnbase(
         rows = slice(spec.state_index(layer, 0), spec.state_index(layer + 1, 0))
         ws = [direction_weights(module, layer, d) for d in range(spec.num_directions)]
         c_layer = c0[rows] if c0 is not None else None
-        layer_out = None
+        layer_out: torch.Tensor | None = None
         if whole:
-            hseqs, c_lasts = run_layer(spec, layer_in, h0[rows], c_layer, ws)
+            layer_out, hseqs, c_lasts = run_layer(spec, layer_in, h0[rows], c_layer, ws)
             meter.tick()
         elif onednn:
             assert c_layer is not None
