@@ -168,3 +168,21 @@ def test_hypothesis_lanes_later_equal_the_full_trace(
     if not part.complete:
         assert f"verified {len(set(first))} of {len(lanes)} lanes" in part.summary()
     assert_same_trace(complete_lanes(part), full)
+
+
+def test_the_window_stream_verifies_the_lane_the_user_moves_to_next(monkeypatch):
+    import rnnviz.document.jobs as jobs
+    from rnnviz.config.options import RunOptions
+
+    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
+    spec = Spec("gru", 3, 4, 3, bidirectional=True, seq_len=5, batch_size=2)
+    focus = [(0, "fwd")]
+    stream = jobs._stream_trace(spec, RunOptions(), lambda p: None, lambda: False, lambda: focus[0])
+    snap, next_text = next(stream)
+    assert snap.trace.verified_lanes == {(0, "fwd")} and "other lanes" in next_text
+    focus[0] = (2, "bwd")  # the user selects a lane still pending
+    snap, next_text = next(stream)
+    assert snap.trace.verified_lanes == {(0, "fwd"), (2, "bwd")} and next_text
+    *_, (last, final_text) = stream
+    assert final_text == "" and last.trace.complete and last.trace.verified
+    assert_same_trace(last.trace, trace_spec(spec))
