@@ -63,6 +63,23 @@ def _quiet_offscreen() -> None:
     previous = qInstallMessageHandler(handler)
 
 
+def import_engine_early() -> None:
+    """Start importing torch and the trace engine on a short-lived thread, so the import
+    (the largest part of launch → first trace) overlaps building the window instead of
+    starting after it. Only imports run there: no torch op, so no OpenMP team is made on
+    that thread (torch work stays on the runner's one worker thread)."""
+    import threading
+
+    def load() -> None:
+        try:
+            import rnnviz.document.snapshot  # noqa: F401  (networkx, the analysis)
+            import rnnviz.engine.tracing  # noqa: F401  (torch)
+        except Exception:  # noqa: S110 - the runner imports again and reports any failure
+            pass
+
+    threading.Thread(target=load, name="rnnviz-import", daemon=True).start()
+
+
 def launch(
     spec: Spec | None,
     options: RunOptions | None,
@@ -81,6 +98,7 @@ def launch(
         return 2
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import_engine_early()
     app = _app()
     if app.platformName() == "offscreen":
         _quiet_offscreen()

@@ -113,9 +113,12 @@ def cell_scan(
     c_all = i0.new_zeros((n, steps, pad))  # i⊙g_t, overwritten in place by c_t
     prev = i0.new_zeros((n, pad))
     for k, (i, f, g, c0, rev) in enumerate(lanes):
-        ig = i * g
         f_all[k, :, :per].unflatten(1, i.shape[1:]).copy_(f.flip(0) if rev else f)
-        c_all[k, :, :per].unflatten(1, i.shape[1:]).copy_(ig.flip(0) if rev else ig)
+        slot = c_all[k, :, :per].unflatten(1, i.shape[1:])
+        if rev:
+            slot.copy_((i * g).flip(0))
+        else:
+            torch.mul(i, g, out=slot)  # straight into the slot: no temporary, no copy
         prev[k, :per] = c0.reshape(-1)
     # unbind makes every step's view in one call; indexing per step cost more than the op.
     for c_t, f_t in zip(c_all.unbind(1), f_all.unbind(1)):
