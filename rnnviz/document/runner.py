@@ -17,6 +17,7 @@ worker thread, so the window is on screen before that slow import starts.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -291,8 +292,7 @@ class Runner:
         ):
             if not next_text:
                 break
-            early, text = record, next_text
-            self._post_safe(lambda early=early, text=text: self._on_early(req.rid, early, text))
+            self._post_safe(functools.partial(self._on_early, req.rid, record, next_text))
         return record
 
     def _post_safe(self, fn: Callable[[], None]) -> None:

@@ -3,8 +3,10 @@
 nn.RNNBase.forward makes one call of torch._VF.lstm/gru/rnn_* for all layers; the same kernel
 called per layer with that layer's flat weights returns every layer's h_t, which the module
 call does not. Run whole (both directions in one call, as the module does) it is bit-identical
-to the module's own output; run in chunks (very large layers, so a cancel is seen) it agrees
-to round-off, and the trace says so in its notes.
+to the module's own output. Very large layers run in chunks, so a cancel is seen: a float32
+LSTM on the CPU through oneDNN's per-direction layer kernel (what torch's forward calls
+itself), which stays bit-identical; anything else through the per-layer kernel on flipped
+input, which agrees to round-off, and the trace says so in its notes.
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ def run_layer_onednn(
     out = x.new_empty((steps, bsz, hid * len(ws)))
     step = chunk_steps(spec)
     starts = list(range(0, steps, step))
-    hseqs, c_last = [], []
+    hseqs: list[torch.Tensor] = []
+    c_last: list[torch.Tensor | None] = []
     xs = x.contiguous()  # the kernel reads its input as dense (T, B, I), as torch's forward does
     for d, w in enumerate(ws):
         if w.b_ih is not None and w.b_hh is not None:

@@ -133,8 +133,8 @@ class Trace:
         return self.complete and self.max_rel_diff <= 1e-4 and self.nonfinite_mismatch == 0
 
     def lanes_text(self) -> str:
-        """"" when complete, else e.g. "verified 1 of 8 lanes (layer 0 fwd); 7 not yet
-        recomputed" — what a partial trace may claim, and no more."""
+        """What a partial trace may claim, and no more, e.g. "verified 1 of 8 lanes (layer 0
+        fwd); 7 not yet recomputed"; the empty string when complete."""
         if self.complete:
             return ""
         done = ", ".join(f"layer {k} {d}" for k, d in self.lanes if self.has_lane(k, d))

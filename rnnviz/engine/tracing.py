@@ -232,7 +232,7 @@ def _trace_rnnbase(
     recomputed = recompute(
         spec, [ln for ln in all_lanes if (ln.layer, ln.direction) in wanted], diff, meter
     )
-    gates = {}
+    gates: dict[tuple[int, str, str], Any] = {}
     for ln in all_lanes:
         if (ln.layer, ln.direction) in wanted:
             gates.update((k, v) for k, v in recomputed.items() if k[:2] == (ln.layer, ln.direction))
