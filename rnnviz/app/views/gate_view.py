@@ -91,6 +91,18 @@ def format_value(v: float) -> str:
     return fmt(v, 8)
 
 
+def _same_key(a: Any, b: Any) -> bool:
+    """Whether two (spec, arrays, batch) keys name the same images (arrays by identity)."""
+    if a is None or b is None:
+        return False
+    return (
+        a[0] == b[0]
+        and a[2] == b[2]
+        and len(a[1]) == len(b[1])
+        and all(x is y for x, y in zip(a[1], b[1]))
+    )
+
+
 class GateView(QWidget):
     """Heatmaps of every gate of the selected (layer, direction, batch row) over time."""
 
@@ -265,7 +277,8 @@ class GateView(QWidget):
 
     # ---- state → view -------------------------------------------------------------------------
     def _snapshot_changed(self, snap: Snapshot) -> None:
-        self._shown = None  # force new images even if layer/direction/batch are unchanged
+        # New arrays make a new key; the lane on screen kept from an earlier result of the
+        # same run (the window's remaining lanes landing) keeps its images.
         self._selection_changed(self.state.selection)
 
     def _selection_changed(self, sel: Selection) -> None:
@@ -273,7 +286,12 @@ class GateView(QWidget):
         if snap is None:
             return
         self._sync_pickers(snap, sel)
-        key = (id(snap), sel.layer, sel.direction, sel.batch)
+        # Keyed by the lane's arrays themselves (held, compared by identity): when the window's
+        # remaining lanes land, the lane on screen is the same arrays and is not redrawn.
+        arrays = tuple(
+            snap.trace.gates.get((sel.layer, sel.direction, g)) for g in snap.spec.trace_gates
+        )
+        key = (snap.spec, arrays, sel.batch)
         if not snap.trace.has_lane(sel.layer, sel.direction):
             # Only this lane's h is recorded so far: say so and ask for it (the runner then
             # verifies it next), never draw gates that were not recomputed.
@@ -285,7 +303,7 @@ class GateView(QWidget):
             self.stack.setCurrentWidget(self.placeholder)
             self.state.ask_lanes()
             return
-        if key != self._shown:
+        if not _same_key(key, self._shown):
             self._show_images(snap, sel)
             self._shown = key
         self._move_cursors(snap, sel)
