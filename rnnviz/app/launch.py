@@ -187,7 +187,12 @@ def _screenshot(app, window, path: Path) -> int:  # type: ignore[no-untyped-def]
         outcome.setdefault(kind, message)
         loop.quit()
 
-    state.sigSnapshotChanged.connect(lambda _: done("ok"))
+    def landed(snap) -> None:  # type: ignore[no-untyped-def]
+        # A large trace lands the lane on screen first; the picture waits for every lane.
+        if snap.trace.complete:
+            done("ok")
+
+    state.sigSnapshotChanged.connect(landed)
     state.sigFailed.connect(lambda msg: done("failed", msg))
 
     def refused(field: str, message: str) -> None:
