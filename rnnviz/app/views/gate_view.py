@@ -300,6 +300,11 @@ class GateView(QWidget):
                 f"layer {sel.layer} {_DIRECTION_NAMES[sel.direction]}: gates not recomputed "
                 f"yet ({snap.trace.lanes_text()}) — computing this lane next …"
             )
+            self.placeholder.setWordWrap(True)
+            self.caption.setText(
+                f"{snap.spec.cell.upper()} · layer {sel.layer} · "
+                f"{_DIRECTION_NAMES[sel.direction]} — not recomputed yet"
+            )
             self.stack.setCurrentWidget(self.placeholder)
             self.state.ask_lanes()
             return
