@@ -74,6 +74,8 @@ def slice_checks(trace: Trace) -> list[IdentityCheck]:
             k = spec.state_index(layer, d)
             step = 0 if d else spec.seq_len - 1
             for state in ("h", "c") if spec.cell == "lstm" else ("h",):
+                if (layer, name, state) not in trace.gates:
+                    continue  # a lane not recomputed yet has torch's h only, no c
                 final = trace.gates[(layer, name, state)][step]
                 finite = final[np.isfinite(final)]
                 out.append(

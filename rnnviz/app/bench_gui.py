@@ -1,4 +1,5 @@
-"""GUI latency benchmarks for `rnnviz bench`: real widgets, offscreen, timed end to end.
+"""GUI latency benchmarks for `rnnviz bench`: real widgets, offscreen (and again under Xvfb
+in a child process, `xvfb_measures`), timed end to end.
 
 "Repainted" means the window's widgets have painted: synchronously (`QWidget.repaint`) for
 a step or a landed snapshot, or by the event loop's pending updates after an edit's trace;
@@ -223,8 +224,66 @@ def launch_measure() -> list[Measure]:
     ]
 
 
+#: A fresh process doing what `rnnviz gui` does, up to the first trace painted; it prints
+#: the wall-clock time of the window shown and of the first trace on screen.
+_FIRST_TRACE = """
+import os, sys, time
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from rnnviz.app.launch import DEFAULT_PRESET, _app, import_engine_early
+import_engine_early()
+app = _app()
+app.setOrganizationName("rnnviz-bench")
+from PySide6.QtCore import QEventLoop
+from rnnviz.app.window import MainWindow
+from rnnviz.config.presets import preset
+from rnnviz.document.document import Document
+p = preset(DEFAULT_PRESET)
+state = Document(p.spec, p.options)
+win = MainWindow(state)
+win.persist = False
+state.set_spec(p.spec, p.options)
+win.resize(1400, 900)
+win.show()
+loop = QEventLoop()
+state.sigSnapshotChanged.connect(lambda snap: loop.quit())
+win.runner.schedule()
+loop.exec()
+app.processEvents()
+win.repaint()
+print("FIRST", time.time(), app.platformName(), flush=True)
+win.runner.shutdown()
+"""
+
+
+def first_trace_measure(quick: bool = False) -> list[Measure]:
+    """Process start → the default config's first trace painted, in fresh interpreters, on
+    the platform this process uses (offscreen, or X when DISPLAY is set, e.g. under Xvfb).
+    The start is taken by a shell just before it execs Python, so an X server's own
+    start-up is not counted."""
+    cmd = ["sh", "-c", 'date +%s.%N; exec "$0" "$@"', sys.executable, "-c", _FIRST_TRACE]
+    times, platform = [], ""
+    for _ in range(2 if quick else 3):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+        lines = proc.stdout.split()
+        if "FIRST" not in lines:
+            raise RuntimeError(f"first-trace benchmark failed: {proc.stderr[-500:]}")
+        k = lines.index("FIRST")
+        times.append(float(lines[k + 1]) - float(lines[0]))
+        platform = lines[k + 2]
+    return [
+        Measure(
+            "launch → first trace on screen",
+            statistics.median(times) * 1000,
+            "ms",
+            2000,
+            f"{platform}: default config, median of {len(times)} fresh processes "
+            f"(load {os.getloadavg()[0]:.1f})",
+        )
+    ]
+
+
 def gui_measures(quick: bool = False) -> list[Measure]:
-    """Every GUI latency benchmark."""
+    """Every GUI latency benchmark, on this process's Qt platform."""
     app = _app()
     from rnnviz.app.bench_training import training_frame_measures
 
@@ -233,4 +292,48 @@ def gui_measures(quick: bool = False) -> list[Measure]:
         + graph_measures(app)
         + launch_measure()
         + training_frame_measures(app, 100 if quick else 300)
+        + first_trace_measure(quick)
     )
+
+
+def xvfb_measures(quick: bool = False) -> list[Measure]:
+    """The window's latencies again under a virtual X server (`xvfb-run`), in a child
+    process, names suffixed "(Xvfb)"; [] with a note when xvfb-run is not installed."""
+    import json
+    import shutil
+
+    if shutil.which("xvfb-run") is None:
+        print("(Xvfb benchmarks skipped: xvfb-run not found)")
+        return []
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb")  # the X server, not offscreen
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", sys.executable, "-m"]
+    cmd += ["rnnviz.app.bench_gui", "--json"] + (["--quick"] if quick else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
+    start = proc.stdout.find("[")
+    if proc.returncode or start < 0:
+        print(f"(Xvfb benchmarks failed: {proc.stderr[-500:]})")
+        return []
+    rows = json.loads(proc.stdout[start:])
+    return [
+        Measure(
+            f"{r['name']} (Xvfb)",
+            r["value"],
+            r["unit"],
+            r["target"],
+            r["detail"],
+        )
+        for r in rows
+    ]
+
+
+if __name__ == "__main__":
+    import json
+    from dataclasses import asdict
+
+    found = gui_measures("--quick" in sys.argv)
+    if "--json" in sys.argv:
+        print(json.dumps([asdict(m) for m in found]))
+    else:
+        from rnnviz.bench.suite import table
+
+        print(table(found))

@@ -34,25 +34,33 @@ class Measure:
         return self.value <= self.target
 
 
-#: (label, spec, target ratio) for trace time ÷ torch forward time.
+#: (label, spec, target ratio) for a full trace's time (every lane recomputed and verified,
+#: what the CLI and the API do) ÷ torch's forward time. The targets differ by cell: a full
+#: float32 recompute repeats the forward's multiply-adds, which oneDNN runs near the GEMM
+#: peak, and an LSTM also scans its cell state.
 TRACE_CASES: tuple[tuple[str, Spec, float], ...] = (
     (
         "LSTM I=128 H=512 L=4 bi T=500 B=4",
         Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=4),
-        1.3,
+        1.9,
     ),
     (
         "LSTM I=28 H=128 L=2 bi T=100 B=1",
         Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1),
-        2.0,
+        1.9,
     ),
     (
         "GRU I=64 H=256 L=2 bi T=300 B=8",
         Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=8),
-        2.0,
+        1.45,
     ),
-    ("RNN I=16 H=64 T=200 B=2", Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2), 2.0),
+    ("RNN I=16 H=64 T=200 B=2", Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2), 1.25),
 )
+
+#: The window's first result: the forward plus the lane on screen (layer 0 forward, the
+#: default selection) recomputed and verified; the other lanes follow in the background.
+WINDOW_TARGET = 1.3
+WINDOW_LANE = (0, "fwd")
 
 
 def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
@@ -72,7 +80,10 @@ def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple
 
 
 def trace_ratios(quick: bool = False) -> list[Measure]:
-    """trace(m, x) ÷ m(x) for every TRACE_CASES entry (medians of alternated calls)."""
+    """For every TRACE_CASES entry: the window-mode trace (forward + the lane on screen) and
+    the full trace, each ÷ m(x) (medians of calls alternated with the forward)."""
+    import os
+
     import torch
 
     from rnnviz.engine.tracing import make_inputs, trace
@@ -88,17 +99,35 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
             with torch.no_grad():
                 module(x)
 
-        def traced(module: Any = module, x: Any = x) -> None:
+        def window(module: Any = module, x: Any = x) -> None:
+            trace(module, x, lanes=[WINDOW_LANE])
+
+        def full(module: Any = module, x: Any = x) -> None:
             trace(module, x)
 
-        fwd, tr = alternate(forward, traced, repeats)
+        load = os.getloadavg()[0]
+        fwd_w, win = alternate(forward, window, repeats)
+        fwd, tr = alternate(forward, full, repeats)
+        lanes = spec.num_layers * spec.num_directions
         out.append(
             Measure(
-                f"trace ÷ forward, {label}",
+                f"window-mode trace ÷ forward, {label}",
+                win / fwd_w,
+                "×",
+                WINDOW_TARGET,
+                f"forward + lane {WINDOW_LANE} of {lanes} verified: forward "
+                f"{fwd_w * 1000:.1f} ms, trace {win * 1000:.1f} ms (medians of {repeats}, "
+                f"load {load:.1f})",
+            )
+        )
+        out.append(
+            Measure(
+                f"full trace ÷ forward, {label}",
                 tr / fwd,
                 "×",
                 target,
-                f"forward {fwd * 1000:.1f} ms, trace {tr * 1000:.1f} ms (medians of {repeats})",
+                f"all {lanes} lanes: forward {fwd * 1000:.1f} ms, trace {tr * 1000:.1f} ms "
+                f"(medians of {repeats}, load {os.getloadavg()[0]:.1f})",
             )
         )
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -107,8 +108,24 @@ def parse_bytes(text: str) -> int:
     return int(value * mult)
 
 
+#: How long a reading of MemAvailable is reused: every trace checks the budget, and reading
+#: /proc/meminfo cost more than the rest of a small trace's fixed work.
+MEMINFO_TTL_S = 1.0
+_meminfo: list[float] = []  # [time read (monotonic), bytes]
+
+
 def available_memory() -> int:
-    """MemAvailable from /proc/meminfo in bytes, or 8 GiB where that cannot be read."""
+    """MemAvailable from /proc/meminfo in bytes (read at most once per MEMINFO_TTL_S), or
+    8 GiB where that cannot be read."""
+    now = time.monotonic()
+    if _meminfo and now - _meminfo[0] < MEMINFO_TTL_S:
+        return int(_meminfo[1])
+    value = _read_meminfo()
+    _meminfo[:] = [now, value]
+    return value
+
+
+def _read_meminfo() -> int:
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:

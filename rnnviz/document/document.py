@@ -268,6 +268,14 @@ class Document:
             self._wanted.pop(kind, None)
         self.sigWantedChanged.emit()
 
+    def ask_lanes(self) -> None:
+        """A view shows a lane the trace has not verified yet: if nothing is running (the
+        window's trace job verifies every lane after the first, the one on screen first),
+        ask the runner to compute again; it starts with the lane on screen."""
+        snap = self.snapshot
+        if snap is not None and not snap.trace.complete and not self.job.running:
+            self.sigWantedChanged.emit()
+
     def wanted(self) -> tuple[str, ...]:
         """The result kinds some open view draws, the forward trace first."""
         return tuple(self._wanted)

@@ -7,7 +7,7 @@ and reporting `progress`), and a view that `want`s its kind on the document.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,10 @@ from rnnviz.document.document import COMPARE, GRAD, TRACE
 
 Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
+#: What the user looks at now, as (layer, direction): read by a streaming job between chunks.
+Focus = Callable[[], tuple[int, str]]
+#: A streaming job yields (record, what it does next); "" next marks the final record.
+Stream = Callable[[Spec, RunOptions, Progress, Cancel, Focus], Iterator[tuple[Any, str]]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class Job:
       runs on the document's thread, so it must take microseconds.
     - `describe(spec, options)`: the status bar's one line while it runs.
     - `run(spec, options, progress, cancel)`: the record; runs on the worker thread.
+    - `stream` (optional; the window's runner uses it instead of `run`): yields a first
+      record early and better ones after, each with what it does next ("" for the last);
+      `focus()` says what the user is looking at, so that comes first.
     """
 
     check: Callable[[Spec, RunOptions], None]
@@ -56,6 +63,8 @@ class Job:
     #: Jobs of one lane run one at a time on their own worker thread; training has its own
     #: lane so a paused or long training never blocks the traces the views need.
     lane: str = "trace"
+    #: The window's streaming variant of `run` (lanes on demand; see _stream_trace).
+    stream: Stream | None = None
 
 
 def _check_trace(spec: Spec, options: RunOptions) -> None:
@@ -143,10 +152,62 @@ def _run_compare(
     return compare(spec, options, loss, None, forget_bias, clip, progress=progress, cancel=cancel)
 
 
+#: Forward multiply-accumulates from which the window verifies the lane on screen first and
+#: the other lanes after; below it the full trace costs a few ms and lands in one piece.
+STREAM_MACS = 5e7
+
+
+def _stream_trace(
+    spec: Spec, options: RunOptions, progress: Progress, cancel: Cancel, focus: Focus
+) -> Iterator[tuple[Any, str]]:
+    """The window's trace: the forward and the lane on screen first (about the cost of the
+    forward alone), then every other lane, one at a time, the lane on screen first whenever
+    the user moved to one still pending. Yields a snapshot after the first lane, after each
+    lane the user is waiting for, and when complete."""
+    from rnnviz.document.snapshot import complete_snapshot, compute_snapshot
+    from rnnviz.engine.threads import set_threads_for
+
+    set_threads_for(spec)
+    if spec.macs < STREAM_MACS:
+        # The whole recompute costs a few ms here: a second repaint of every view would cost
+        # more than it saves, so the first result is the complete one.
+        yield compute_snapshot(spec, options, progress=progress, cancel=cancel), ""
+        return
+    first = [_lane(spec, focus)]
+    snap = compute_snapshot(spec, options, lanes=first, progress=progress, cancel=cancel)
+    total = snap.trace.lanes_total
+    while not snap.trace.complete:
+        yield snap, f"verifying the other lanes ({snap.trace.lanes_verified} of {total} done) …"
+        while not snap.trace.complete:
+            wanted = _lane(spec, focus)
+            pending = snap.trace.pending_lanes
+            lane = wanted if wanted in pending else min(pending)
+            snap = complete_snapshot(snap, [lane], cancel=cancel)
+            progress(1.0 - len(snap.trace.pending_lanes) / total)
+            if lane == wanted:
+                break  # the user moved to this lane and waits for it: show it now
+    yield snap, ""
+
+
+def _lane(spec: Spec, focus: Focus) -> tuple[int, str]:
+    """The lane on screen, clamped to `spec` (the selection may still be an old spec's)."""
+    layer, direction = focus()
+    return (
+        max(0, min(layer, spec.num_layers - 1)),
+        direction if direction in spec.directions else "fwd",
+    )
+
+
 #: Result kind → job. The forward trace is what every view draws; gradients and the
 #: comparison only while the Gradients view (or its Compare panel) is open.
 JOBS: dict[str, Job] = {
-    TRACE: Job(_check_trace, _describe_trace, _run_trace, run_source=_run_trace_source),
+    TRACE: Job(
+        _check_trace,
+        _describe_trace,
+        _run_trace,
+        run_source=_run_trace_source,
+        stream=_stream_trace,
+    ),
     GRAD: Job(_check_grad, _describe_grad, _run_grad),
     COMPARE: Job(_check_compare, _describe_compare, _run_compare),
 }

@@ -17,6 +17,7 @@ worker thread, so the window is on screen before that slow import starts.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -312,6 +313,8 @@ class Runner:
                     progress, req.cancel.is_set, partial, lambda: kind in self.doc.paused
                 )
                 record = req.job.run_source(req.key, ctx)
+            elif req.job.stream is not None and not req.key.params:
+                record = self._stream(req, progress)
             else:
                 # A kind with settings of its own (ResultKey.params) gets them as keywords.
                 record = req.job.run(
@@ -332,6 +335,23 @@ class Runner:
             self._post_end(req.rid, "failed", f"{type(exc).__name__}: {exc}")
         else:
             self._post_safe(lambda: self._on_result(req.rid, record))
+
+    def _stream(self, req: _Request, progress: Callable[[float], None]) -> Any:
+        """Run a streaming job: post each early record as it comes, return the final one."""
+        assert req.job.stream is not None
+
+        def focus() -> tuple[int, str]:
+            now = self.doc.selection  # a frozen record swapped whole: safe to read off-thread
+            return now.layer, now.direction
+
+        record = None
+        for record, next_text in req.job.stream(
+            req.key.spec, req.key.options, progress, req.cancel.is_set, focus
+        ):
+            if not next_text:
+                break
+            self._post_safe(functools.partial(self._on_early, req.rid, record, next_text))
+        return record
 
     def _post_safe(self, fn: Callable[[], None]) -> None:
         if self._pool is not None:
@@ -371,6 +391,15 @@ class Runner:
             elif not self._pending and not req.cancel.is_set():
                 self.doc.set_result(req.key, record)
         self._finish_if_idle()
+
+    def _on_early(self, rid: int, record: Any, text: str) -> None:
+        """An early record of a running streaming job: shown now; the job goes on."""
+        req = self._running.get(rid)
+        if req is None or self._pool is None or self._pending or req.cancel.is_set():
+            return
+        self.doc.set_result(req.key, record)
+        if rid == self._latest:
+            self.doc.set_job(text, self.doc.job.progress)
 
     def _on_refused(self, rid: int, exc: SpecError) -> None:
         latest = self._is_latest(rid)

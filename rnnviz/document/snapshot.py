@@ -6,9 +6,11 @@ window's worker and the CLI both call `compute_snapshot`, so they show the same 
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 
@@ -43,15 +45,40 @@ def compute_snapshot(
     spec: Spec,
     options: RunOptions | None = None,
     *,
+    lanes: Literal["all"] | Iterable[tuple[int, str]] = "all",
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> Snapshot:
-    """Trace `spec` (see trace_spec) and derive its shape report and drawn graph."""
+    """Trace `spec` (see trace_spec) and derive its shape report and drawn graph.
+
+    `lanes` as for `trace`: the window asks for the lane on screen first and completes the
+    rest with `complete_snapshot`."""
     from rnnviz.engine.tracing import trace_spec
 
     started = time.perf_counter()
     options = options or RunOptions()
-    tr = trace_spec(spec, options, progress=progress, cancel=cancel)
+    tr = trace_spec(spec, options, lanes=lanes, progress=progress, cancel=cancel)
     report = shapes(spec, options.api)
     graph = build_graph(spec, fold=draw_fold(spec), api=options.api)
     return Snapshot(spec, options, tr, report, graph, time.perf_counter() - started)
+
+
+def complete_snapshot(
+    snap: Snapshot,
+    lanes: Literal["all"] | Iterable[tuple[int, str]] = "all",
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> Snapshot:
+    """`snap` with its trace's pending `lanes` recomputed and verified (`complete_lanes`);
+    the same shape report and graph objects, so views see an unchanged drawing. Returns
+    `snap` itself when nothing asked for is pending."""
+    if snap.trace.complete:
+        return snap
+    from rnnviz.engine.lanes import complete_lanes
+
+    started = time.perf_counter()
+    tr = complete_lanes(snap.trace, lanes, progress=progress, cancel=cancel)
+    if tr is snap.trace:
+        return snap
+    return dataclasses.replace(snap, trace=tr, seconds=snap.seconds + time.perf_counter() - started)

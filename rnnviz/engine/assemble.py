@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from rnnviz.config.spec import Spec
-from rnnviz.engine.recompute import Diff, count_nonfinite, to_numpy
+from rnnviz.engine.recompute import Diff, count_nonfinite_all, to_numpy
 from rnnviz.engine.record import Trace
 
 #: Trace tensors that may be the caller's own objects.
@@ -23,16 +23,22 @@ def assemble_trace(
     source: str,
     notes: list[str],
     api: str = "module",
+    *,
+    pending: frozenset[tuple[int, str]] = frozenset(),
+    copy_params: bool = True,
 ) -> Trace:
-    """The frozen Trace of one run: tensors as numpy (the user's own copied), gates, a copy of
-    every parameter and the comparison figures `diff` gathered; `api` is "module" or "cell"."""
+    """The frozen Trace of one run: tensors as numpy (the user's own copied), gates, the
+    parameters and the comparison figures `diff` gathered; `api` is "module" or "cell".
+    `pending` lanes have only "h" in `gates`; with `copy_params` False the parameters are
+    recorded as views (the module is the trace's own, made by trace_spec and dropped after,
+    so nobody can change them)."""
     # The user's own tensors (weights, x, h0, c0) are copied: .numpy() shares their memory,
     # and a trace must stay what it was when the user trains on or edits x in place.
     # Everything else was made by this trace and is nobody else's.
     arrays = {k: to_numpy(v, copy=k in USER_TENSORS) for k, v in tensors.items()}
-    nonfinite = sum(count_nonfinite(a) for a in gates.values())
-    nonfinite += sum(count_nonfinite(a) for k, a in arrays.items() if k != "input")
-    params = param_copies(module)
+    nonfinite = count_nonfinite_all(gates.values())
+    nonfinite += count_nonfinite_all(a for k, a in arrays.items() if k != "input")
+    params = param_copies(module) if copy_params else param_views(module)
     return Trace(
         spec=spec,
         tensors=arrays,
@@ -46,7 +52,13 @@ def assemble_trace(
         source=source,
         notes=tuple(notes),
         api=api,
+        pending_lanes=pending,
     )
+
+
+def param_views(module: nn.Module) -> dict[str, np.ndarray]:
+    """Every parameter as a numpy view of its own memory (name → array), no copy."""
+    return {name: to_numpy(p.detach()) for name, p in module.named_parameters()}
 
 
 def param_copies(module: nn.Module) -> dict[str, np.ndarray]:

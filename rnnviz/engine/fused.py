@@ -3,8 +3,10 @@
 nn.RNNBase.forward makes one call of torch._VF.lstm/gru/rnn_* for all layers; the same kernel
 called per layer with that layer's flat weights returns every layer's h_t, which the module
 call does not. Run whole (both directions in one call, as the module does) it is bit-identical
-to the module's own output; run in chunks (very large layers, so a cancel is seen) it agrees
-to round-off, and the trace says so in its notes.
+to the module's own output. Very large layers run in chunks, so a cancel is seen: a float32
+LSTM on the CPU through oneDNN's per-direction layer kernel (what torch's forward calls
+itself), which stays bit-identical; anything else through the per-layer kernel on flipped
+input, which agrees to round-off, and the trace says so in its notes.
 """
 
 from __future__ import annotations
@@ -101,10 +103,11 @@ def run_layer(
     h0: torch.Tensor,
     c0: torch.Tensor | None,
     ws: list[DirectionWeights],
-) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor | None]]:
     """One whole layer (every direction) in one fused call, as nn.RNNBase.forward runs it.
 
-    Returns per direction torch's h_t for every t (T, B, H_out), indexed by input position,
+    Returns the kernel's output (T, B, D·H_out) (the next layer's input, as is), per
+    direction its view of torch's h_t for every t (T, B, H_out), indexed by input position,
     and the final c (B, H) for LSTM (else None)."""
     flat = [t for w in ws for t in w.flat()]
     args = (flat, spec.bias, 1, 0.0, False, spec.bidirectional, False)
@@ -115,7 +118,64 @@ def run_layer(
         cn = None
     hout = spec.out_hidden
     hseqs = [out[:, :, d * hout : (d + 1) * hout] for d in range(len(ws))]
-    return hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
+    return out, hseqs, [cn[d] if cn is not None else None for d in range(len(ws))]
+
+
+def onednn_lstm(spec: Spec, x: torch.Tensor) -> bool:
+    """Whether torch's own LSTM forward on `x` runs oneDNN's per-direction layer kernel
+    (aten::mkldnn_rnn_layer): CPU float32, oneDNN enabled, no projection. Then
+    `run_layer_onednn` calls that very kernel and is bit-identical to module(x), in chunks
+    and for the backward direction too (tests assert it)."""
+    return (
+        spec.cell == "lstm"
+        and spec.proj_size == 0
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and x.numel() > 0
+        and torch.backends.mkldnn.is_available()
+        and torch._C._get_mkldnn_enabled()
+    )
+
+
+def run_layer_onednn(
+    spec: Spec,
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    ws: list[DirectionWeights],
+    tick: Callable[[], None],
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor | None]]:
+    """One LSTM layer through the kernel torch's forward runs per direction, in chunks of
+    `chunk_steps` so a cancel is seen between them; the backward direction runs with the
+    kernel's own `reverse` flag, last chunk first. Every chunk writes into one (T, B, D·H)
+    buffer, which is the next layer's input: no flips, no cat.
+
+    Returns (that buffer, per direction its (T, B, H) view indexed by input position, per
+    direction the final c (B, H))."""
+    steps, bsz, hid = x.shape[0], x.shape[1], spec.hidden_size
+    out = x.new_empty((steps, bsz, hid * len(ws)))
+    step = chunk_steps(spec)
+    starts = list(range(0, steps, step))
+    hseqs: list[torch.Tensor] = []
+    c_last: list[torch.Tensor | None] = []
+    xs = x.contiguous()  # the kernel reads its input as dense (T, B, I), as torch's forward does
+    for d, w in enumerate(ws):
+        if w.b_ih is not None and w.b_hh is not None:
+            b_ih, b_hh, has_bias = w.b_ih, w.b_hh, True
+        else:  # torch's forward passes zeros to the kernel when the module has no bias
+            b_ih = b_hh = x.new_zeros(spec.gate_count * hid)
+            has_bias = False
+        h, c = h0[d], c0[d]
+        for start in reversed(starts) if d else starts:
+            y, h, c, _ = torch.ops.aten.mkldnn_rnn_layer(
+                xs[start : start + step], w.w_ih, w.w_hh, b_ih, b_hh, h, c,
+                bool(d), [], 2, hid, 1, has_bias, False, False, False,
+            )  # fmt: skip
+            out[start : start + step, :, d * hid : (d + 1) * hid] = y
+            tick()
+        hseqs.append(out[:, :, d * hid : (d + 1) * hid])
+        c_last.append(c)
+    return out, hseqs, c_last
 
 
 def kernel(spec: Spec) -> Any:

@@ -94,19 +94,45 @@ def cell_scan(
     elementwise op per timestep in all, instead of one per timestep per lane. Backward lanes
     are stored time-reversed for the scan and flipped back. Returns each lane's c (T, B, H)
     indexed by input position.
+
+    A lane's c is the same bit for bit whichever other lanes are scanned with it (a lane
+    verified later equals the full trace): each lane has its own slot, lane-major, padded to
+    SCAN_ALIGN values, so its values sit at the same offsets within the same vector loop
+    and its layout does not depend on how many lanes share the buffer.
     """
     steps = lanes[0][0].shape[0]
     if lanes[0][0][0].numel() >= SCAN_LANE_ALONE:
         # Wide lanes: per-step ops are big enough that Python's loop overhead is noise, and
         # scanning each lane in place saves gathering every lane into one buffer.
         return [_scan_one(i, f, g, c0, rev) for i, f, g, c0, rev in lanes]
-    f_all = torch.stack([f.flip(0) if rev else f for _, f, _, _, rev in lanes], dim=1)
-    ig_all = torch.stack([(i * g).flip(0) if rev else i * g for i, _, g, _, rev in lanes], dim=1)
-    c_all = ig_all  # c_t overwrites i⊙g_t in place: each slot is read once, then written
-    prev = torch.stack([c0 for _, _, _, c0, _ in lanes])
-    for t in range(steps):
-        prev = c_all[t].addcmul_(f_all[t], prev)
-    return [c_all[:, k].flip(0) if lane[4] else c_all[:, k] for k, lane in enumerate(lanes)]
+    i0 = lanes[0][0]
+    per = i0[0].numel()
+    pad = -(-per // SCAN_ALIGN) * SCAN_ALIGN
+    n = len(lanes)
+    f_all = i0.new_zeros((n, steps, pad))
+    c_all = i0.new_zeros((n, steps, pad))  # i⊙g_t, overwritten in place by c_t
+    prev = i0.new_zeros((n, pad))
+    for k, (i, f, g, c0, rev) in enumerate(lanes):
+        f_all[k, :, :per].unflatten(1, i.shape[1:]).copy_(f.flip(0) if rev else f)
+        slot = c_all[k, :, :per].unflatten(1, i.shape[1:])
+        if rev:
+            slot.copy_((i * g).flip(0))
+        else:
+            torch.mul(i, g, out=slot)  # straight into the slot: no temporary, no copy
+        prev[k, :per] = c0.reshape(-1)
+    # unbind makes every step's view in one call; indexing per step cost more than the op.
+    for c_t, f_t in zip(c_all.unbind(1), f_all.unbind(1)):
+        prev = c_t.addcmul_(f_t, prev)
+    out = []
+    for k, lane in enumerate(lanes):
+        c = c_all[k, :, :per].unflatten(1, lane[0].shape[1:])
+        out.append(c.flip(0) if lane[4] else c)
+    return out
+
+
+#: Values per lane slot in `cell_scan`'s shared buffer are padded to a multiple of this
+#: (64 floats: a whole number of the widest vector loop, so no lane lands in a scalar tail).
+SCAN_ALIGN = 64
 
 
 #: Lanes with at least this many values per timestep (batch × hidden) are scanned one by one.
@@ -118,10 +144,12 @@ def _scan_one(
 ) -> torch.Tensor:
     """The cell-state scan of one lane, in place in the i ⊙ g buffer: (T, B, H)."""
     c = i * g
-    steps = range(c.shape[0] - 1, -1, -1) if reverse else range(c.shape[0])
+    c_rows, f_rows = c.unbind(0), f.unbind(0)
+    if reverse:
+        c_rows, f_rows = c_rows[::-1], f_rows[::-1]
     prev = c0
-    for t in steps:
-        prev = c[t].addcmul_(f[t], prev)
+    for c_t, f_t in zip(c_rows, f_rows):
+        prev = c_t.addcmul_(f_t, prev)
     return c
 
 

@@ -3,6 +3,7 @@ torch's own h_t (and c_t), as the trace records them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +30,19 @@ def count_nonfinite(a: np.ndarray) -> int:
     the exact count runs only when the sum is not finite (or overflowed on its own).
     """
     with np.errstate(invalid="ignore", over="ignore"):  # Inf − Inf in the sum is the point
-        if a.size == 0 or np.isfinite(a.sum()):
-            return 0
+        return _count(a)
+
+
+def count_nonfinite_all(arrays: Iterable[np.ndarray]) -> int:
+    """`count_nonfinite` summed over `arrays`, under one errstate (entering it per array
+    cost more than a small array's sum)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return sum(_count(a) for a in arrays)
+
+
+def _count(a: np.ndarray) -> int:
+    if a.size == 0 or np.isfinite(np.add.reduce(a, axis=None)):
+        return 0
     return int(a.size - np.count_nonzero(np.isfinite(a)))
 
 

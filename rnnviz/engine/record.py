@@ -20,6 +20,7 @@ from rnnviz.config.spec import Spec, SpecError
 from rnnviz.engine.verdict import Verdict, identity_diffs, judge
 
 GateKey = tuple[int, str, str]  # (layer, "fwd"|"bwd", gate name)
+LaneKey = tuple[int, str]  # (layer, "fwd"|"bwd"): one lane of the recurrence
 
 #: Format version of the .npz trace file.
 TRACE_VERSION = 1
@@ -49,6 +50,11 @@ class Trace:
     - `nonfinite`: how many recorded values are Inf or NaN.
     - `api`: "module" (nn.RNN/LSTM/GRU called once) or "cell" (a *Cell called per step).
     - `verdict`: the one judgement of all this (rnnviz.engine.verdict), computed once.
+    - `pending_lanes`: (layer, direction) lanes whose gates are not recomputed yet (a trace
+      made with `lanes=` a subset; `rnnviz.engine.lanes.complete_lanes` fills them in). Such
+      a lane holds only torch's own h_t ("h"); its other gates are absent and it is not
+      verified: the diff figures cover `verified_lanes` only, and `verified` is False until
+      `complete`.
     """
 
     spec: Spec
@@ -62,6 +68,7 @@ class Trace:
     source: str = "spec"
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    pending_lanes: frozenset[LaneKey] = frozenset()
     at_float_limit: bool = False
     api: str = MODULE
 
@@ -80,6 +87,36 @@ class Trace:
     def gate(self, layer: int, direction: str, name: str) -> np.ndarray:
         """The (seq_len, batch, size) array of gate `name` for (layer, direction)."""
         return self.gates[(layer, direction, name)]
+
+    # ---- lanes (which (layer, direction) recurrences are recomputed and verified) ----------
+    @property
+    def lanes(self) -> tuple[LaneKey, ...]:
+        """Every (layer, direction) of the spec, in state_index order."""
+        return tuple((k, d) for k in range(self.spec.num_layers) for d in self.spec.directions)
+
+    @property
+    def verified_lanes(self) -> frozenset[LaneKey]:
+        """The lanes whose gates are recomputed and compared with torch."""
+        return frozenset(self.lanes) - self.pending_lanes
+
+    @property
+    def lanes_total(self) -> int:
+        """How many lanes the spec has (num_layers × num_directions)."""
+        return len(self.lanes)
+
+    @property
+    def lanes_verified(self) -> int:
+        """How many lanes are recomputed and compared (== lanes_total when complete)."""
+        return self.lanes_total - len(self.pending_lanes)
+
+    @property
+    def complete(self) -> bool:
+        """True when every lane's gates are recomputed and compared."""
+        return not self.pending_lanes
+
+    def has_lane(self, layer: int, direction: str) -> bool:
+        """Whether (layer, direction)'s gates are recorded (else only its h is, unverified)."""
+        return (layer, direction) not in self.pending_lanes
 
     def _arrays(self) -> list[np.ndarray]:
         return [*self.tensors.values(), *self.gates.values(), *self.params.values()]
@@ -121,13 +158,28 @@ class Trace:
             self.nonfinite_mismatch,
             self.at_float_limit,
             identity_diffs(self.spec, self.tensors, self.api),
+            self.lanes_text(),
         )
 
     @property
     def verified(self) -> bool:
-        """True unless the verdict is "differs": the recomputation matches torch to float32
-        round-off, or differs only where values reach float's limit (`verdict` says which)."""
-        return self.verdict.agrees
+        """True when every lane is recomputed (`complete`) and the verdict is not "differs":
+        the recomputation matches torch to float32 round-off, or differs only where values
+        reach float's limit (`verdict` says which). A partial trace is never "verified":
+        `lanes_verified` of `lanes_total` says how far it got."""
+        return self.complete and self.verdict.agrees
+
+    def lanes_text(self) -> str:
+        """What a partial trace may claim, and no more, e.g. "verified 1 of 8 lanes (layer 0
+        fwd); 7 not yet recomputed"; the empty string when complete."""
+        if self.complete:
+            return ""
+        done = ", ".join(f"layer {k} {d}" for k, d in self.lanes if self.has_lane(k, d))
+        return (
+            f"verified {self.lanes_verified} of {self.lanes_total} lanes"
+            + (f" ({done})" if done else "")
+            + f"; {len(self.pending_lanes)} not yet recomputed"
+        )
 
     @property
     def title(self) -> str:
@@ -172,6 +224,8 @@ class Trace:
             "at_float_limit": self.at_float_limit,
             "api": self.api,
         }
+        if self.pending_lanes:  # absent from complete traces: files stay as they were
+            meta["pending_lanes"] = sorted([k, d] for k, d in self.pending_lanes)
         out["meta"] = np.array(json.dumps(meta, sort_keys=True))
         return out
 
@@ -222,7 +276,7 @@ class Trace:
         source = _text(meta.get("source", ""), "source", where)
         api = _api(meta.get("api", MODULE), where)
         shapes = {k: _shape_of(v, k, where) for k, v in data.items()}
-        check_shapes(spec, source, shapes, where, api)
+        check_shapes(spec, source, shapes, where, api, _pending(meta, where))
         tensors, params, gates = {}, {}, {}
         for key, arr in data.items():
             if key.startswith("param/"):
@@ -250,6 +304,7 @@ class Trace:
             notes=tuple(_text(n, "notes", where) for n in notes),
             at_float_limit=bool(meta.get("at_float_limit", False)),
             api=api,
+            pending_lanes=_pending(meta, where),
         )
 
 
@@ -340,7 +395,7 @@ def _param_shapes(spec: Spec, cell: bool) -> dict[str, tuple[int, ...]]:
 
 
 def expected_shapes(
-    spec: Spec, source: str, api: str = MODULE
+    spec: Spec, source: str, api: str = MODULE, pending: frozenset[LaneKey] = frozenset()
 ) -> tuple[dict[str, tuple[int, ...]], ...]:
     """The .npz keys → shapes a trace of `spec` holds, one dict per parameter naming (a
     module's, a stepped *Cell's). For `api` "cell" (a Cell's own API): input in the spec's
@@ -371,7 +426,8 @@ def expected_shapes(
         io.update(c_n=(spec.num_layers * d, b, spec.hidden_size))
     for layer in range(spec.num_layers):
         for dname in spec.directions:
-            for g in spec.trace_gates:
+            # A lane still pending holds torch's own h only (see Trace.pending_lanes).
+            for g in ("h",) if (layer, dname) in pending else spec.trace_gates:
                 size = spec.out_hidden if g == "h" else spec.hidden_size
                 io[f"gates/l{layer}/{dname}/{g}"] = (t, b, size)
     return tuple(
@@ -386,12 +442,13 @@ def check_shapes(
     shapes: dict[str, tuple[int, ...]],
     where: str,
     api: str = MODULE,
+    pending: frozenset[LaneKey] = frozenset(),
 ) -> None:
     """TraceFileError unless `shapes` (key → shape, "meta" ignored) is exactly what a trace
     of `spec` run through `api` holds; the message names the first key that is missing,
     extra or wrong."""
     given = {k: tuple(v) for k, v in shapes.items() if k != "meta"}
-    candidates = expected_shapes(spec, source, api)
+    candidates = expected_shapes(spec, source, api, pending)
     best = min(candidates, key=lambda e: len(set(e) ^ set(given)))
     for key in sorted(set(best) | set(given)):
         if key not in given:
@@ -403,6 +460,18 @@ def check_shapes(
                 f"{where}: {key} has shape {given[key]}, but {spec.title()} with seq_len "
                 f"{spec.seq_len} and batch {spec.batch_size} gives {best[key]}"
             )
+
+
+def _pending(meta: dict[str, Any], where: str) -> frozenset[LaneKey]:
+    """The metadata's pending lanes, [[layer, "fwd"|"bwd"], …]; TraceFileError otherwise."""
+    raw = meta.get("pending_lanes", [])
+    try:
+        lanes = frozenset((int(k), str(d)) for k, d in raw)
+    except (TypeError, ValueError, OverflowError):
+        raise TraceFileError(f"{where}: damaged metadata (pending_lanes)") from None
+    if any(d not in ("fwd", "bwd") or k < 0 for k, d in lanes):
+        raise TraceFileError(f"{where}: damaged metadata (pending_lanes)")
+    return lanes
 
 
 def _api(value: Any, where: str) -> str:

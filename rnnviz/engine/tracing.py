@@ -25,7 +25,14 @@ from rnnviz.config.spec import Spec
 from rnnviz.engine.assemble import assemble_trace
 from rnnviz.engine.cancel import Cancel, Cancelled, Meter, Progress
 from rnnviz.engine.cells import trace_cell
-from rnnviz.engine.fused import chunk_steps, run_direction, run_layer, whole_layers
+from rnnviz.engine.fused import (
+    chunk_steps,
+    onednn_lstm,
+    run_direction,
+    run_layer,
+    run_layer_onednn,
+    whole_layers,
+)
 from rnnviz.engine.inputs import (
     CELL_TYPES,
     MAX_SPEC_DROPOUT,
@@ -36,7 +43,8 @@ from rnnviz.engine.inputs import (
     make_run,
     spec_of,
 )
-from rnnviz.engine.recompute import Diff, Lane, recompute
+from rnnviz.engine.lanes import Lanes, complete_lanes, lane_set
+from rnnviz.engine.recompute import Diff, Lane, recompute, to_numpy
 from rnnviz.engine.record import Trace
 from rnnviz.engine.validate import TraceInputError, as_input, check_call
 
@@ -44,6 +52,7 @@ __all__ = [
     "Cancelled",
     "TraceInputError",
     "build_module",
+    "complete_lanes",
     "make_inputs",
     "spec_of",
     "trace",
@@ -57,6 +66,7 @@ def trace(
     x: torch.Tensor,
     hx: Any = None,
     *,
+    lanes: Lanes = "all",
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     batch_first: bool = False,
@@ -74,12 +84,33 @@ def trace(
     device). A PackedSequence is traced with `trace_packed`, which gives one Trace per
     sequence; `trace` returns that list then.
 
+    `lanes` ("all", or an iterable of (layer, "fwd"|"bwd")) says which lanes' gates are
+    recomputed and verified now. The forward (every h_t, bit-identical to module(x)) always
+    runs in full; the other lanes keep torch's h_t only, are listed in `Trace.pending_lanes`
+    and can be filled in later by `rnnviz.engine.lanes.complete_lanes`, bit for bit equal to
+    a full trace. A *Cell has one lane and is always traced whole.
+
     Returns a `Trace`; gate arrays are (T, B, size) numpy arrays in the module's dtype.
-    Raises `Cancelled` if `cancel()` turns true, TypeError for other modules, and
-    TraceInputError (a ValueError naming the argument, dimension, expected and given) before
-    torch runs for anything `module(x, hx)` would refuse, for half precision and mixed dtypes
-    (`rnnviz.engine.validate`).
+    Raises `Cancelled` if `cancel()` turns true, TypeError for other modules, ValueError
+    for a lane the module does not have, and TraceInputError (a ValueError naming the
+    argument, dimension, expected and given) before torch runs for anything `module(x, hx)`
+    would refuse, for half precision and mixed dtypes (`rnnviz.engine.validate`).
     """
+    return _trace(module, x, hx, lanes, progress, cancel, owned=False, batch_first=batch_first)
+
+
+def _trace(
+    module: nn.Module,
+    x: torch.Tensor,
+    hx: Any,
+    lanes: Lanes,
+    progress: Progress | None,
+    cancel: Cancel | None,
+    owned: bool,
+    batch_first: bool = False,
+) -> Trace:
+    """`trace`; `owned` says nobody else holds `module`, so its parameters need no copy;
+    `batch_first` is a Cell loop's layout (see `trace`)."""
     if not isinstance(module, (nn.RNNBase, *CELL_TYPES)):
         raise TypeError(
             f"rnnviz traces nn.RNN, nn.LSTM, nn.GRU and their *Cell versions, "
@@ -95,7 +126,7 @@ def trace(
     try:
         with torch.no_grad():
             if isinstance(module, nn.RNNBase):
-                result = _trace_rnnbase(module, x, hx, progress, cancel)
+                result = _trace_rnnbase(module, x, hx, progress, cancel, lanes, not owned)
             else:
                 result = trace_cell(module, x, hx, progress, cancel, batch_first)
     finally:
@@ -178,10 +209,17 @@ def _is_stock(module: nn.Module) -> bool:
 
 
 def _trace_rnnbase(
-    module: nn.RNNBase, x: torch.Tensor, hx: Any, progress: Progress | None, cancel: Cancel | None
+    module: nn.RNNBase,
+    x: torch.Tensor,
+    hx: Any,
+    progress: Progress | None,
+    cancel: Cancel | None,
+    lanes: Lanes = "all",
+    copy_params: bool = True,
 ) -> Trace:
     x, hx, unbatched = _unbatched(module, x, hx)
     spec = spec_of(module, x)
+    wanted = lane_set(spec, lanes)
     # Refuse before torch allocates: the recorded gates alone can dwarf the module.
     check_budget(spec, graph=False)
     xt = x.transpose(0, 1) if spec.batch_first else x
@@ -198,10 +236,11 @@ def _trace_rnnbase(
     module_out = None if _is_stock(module) else module(x, (h0, c0) if spec.cell == "lstm" else h0)
 
     whole = whole_layers(spec)
+    onednn = not whole and onednn_lstm(spec, xt)
     chunks = 1 if whole else -(-spec.seq_len // chunk_steps(spec))
-    meter = Meter(spec.state_rows * (chunks + 1), progress, cancel)
+    meter = Meter(spec.state_rows * chunks + len(wanted), progress, cancel)
     diff = Diff()
-    lanes: list[Lane] = []
+    all_lanes: list[Lane] = []
     h_last: list[torch.Tensor] = []
     c_last_all: list[torch.Tensor] = []
     layer_in = xt
@@ -209,9 +248,15 @@ def _trace_rnnbase(
         rows = slice(spec.state_index(layer, 0), spec.state_index(layer + 1, 0))
         ws = [direction_weights(module, layer, d) for d in range(spec.num_directions)]
         c_layer = c0[rows] if c0 is not None else None
+        layer_out: torch.Tensor | None = None
         if whole:
-            hseqs, c_lasts = run_layer(spec, layer_in, h0[rows], c_layer, ws)
+            layer_out, hseqs, c_lasts = run_layer(spec, layer_in, h0[rows], c_layer, ws)
             meter.tick()
+        elif onednn:
+            assert c_layer is not None
+            layer_out, hseqs, c_lasts = run_layer_onednn(
+                spec, layer_in, h0[rows], c_layer, ws, meter.tick
+            )
         else:
             hseqs, c_lasts = [], []
             for d in range(spec.num_directions):
@@ -228,7 +273,7 @@ def _trace_rnnbase(
                 c_lasts.append(c_fin)
         for d, dname in enumerate(spec.directions):
             idx = spec.state_index(layer, d)
-            lanes.append(
+            all_lanes.append(
                 Lane(
                     layer,
                     dname,
@@ -243,9 +288,22 @@ def _trace_rnnbase(
             h_last.append(hseqs[d][0 if d else -1])
             if c_lasts[d] is not None:
                 c_last_all.append(c_lasts[d])  # type: ignore[arg-type]
-        layer_in = torch.cat(hseqs, dim=2) if len(hseqs) > 1 else hseqs[0]
+        if layer_out is not None:
+            layer_in = layer_out
+        else:
+            layer_in = torch.cat(hseqs, dim=2) if len(hseqs) > 1 else hseqs[0]
     # Gates come after every layer has run: all lanes' cell states then share one scan.
-    gates = recompute(spec, lanes, diff, meter)
+    # Lanes not asked for keep torch's own h_t only; `complete_lanes` recomputes them later
+    # from the recorded forward, bit for bit as here.
+    recomputed = recompute(
+        spec, [ln for ln in all_lanes if (ln.layer, ln.direction) in wanted], diff, meter
+    )
+    gates: dict[tuple[int, str, str], Any] = {}
+    for ln in all_lanes:
+        if (ln.layer, ln.direction) in wanted:
+            gates.update((k, v) for k, v in recomputed.items() if k[:2] == (ln.layer, ln.direction))
+        else:
+            gates[(ln.layer, ln.direction, "h")] = to_numpy(ln.hseq)
     meter.check()
     output = layer_in.transpose(0, 1) if spec.batch_first else layer_in
     h_n = torch.stack(h_last)
@@ -271,34 +329,48 @@ def _trace_rnnbase(
             f"{MAX_SPEC_DROPOUT}; dropout acts only in training, so the traced "
             "(eval) pass is the same"
         )
-    if not whole:
+    if not whole and not onednn:
         notes.append(
             f"layers this large run in chunks of {chunk_steps(spec)} steps so a cancel "
             "takes effect; torch's kernel then rounds each chunk's input projection on "
             "its own, so output may differ from one module(x) call by round-off"
         )
-    return assemble_trace(spec, tensors, gates, module, diff, "module", notes)
+    return assemble_trace(
+        spec,
+        tensors,
+        gates,
+        module,
+        diff,
+        "module",
+        notes,
+        pending=frozenset(lane_set(spec, "all")) - wanted,
+        copy_params=copy_params,
+    )
 
 
 def trace_spec(
     spec: Spec,
     options: RunOptions | None = None,
     *,
+    lanes: Lanes = "all",
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> Trace:
     """Build `spec`'s module and input as `options` say (make_run) and trace it.
 
-    For stepper "cell" the *Cell is stepped over x in the spec's layout and takes the
-    (batch, H) slice of h0, so the values equal those of the 1-layer module with the same
-    weights; the Trace has api "cell".
+    `lanes` as for `trace`. For stepper "cell" the *Cell is stepped over x in the spec's
+    layout and takes the (batch, H) slice of h0, so the values equal those of the 1-layer
+    module with the same weights; the Trace has api "cell".
     """
     options = options or RunOptions()
     module, x, hx = make_run(spec, options)
     if options.api == "cell":
         # A Cell takes the (batch, H) state; the spec's inputs carry a layers × directions dim.
         hx = tuple(h[0] for h in hx) if isinstance(hx, tuple) else hx[0]
-    result = trace(module, x, hx, progress=progress, cancel=cancel, batch_first=spec.batch_first)
+    # The module is made here and dropped after: the trace may keep its parameters uncopied.
+    result = _trace(
+        module, x, hx, lanes, progress, cancel, owned=True, batch_first=spec.batch_first
+    )
     # Keep the caller's spec (identical in every field the module knows) so fields such as
     # dropout read back exactly as set.
     return dataclasses.replace(

@@ -29,7 +29,7 @@ from rnnviz.config.spec import Spec
 REL_TOL = 1e-4
 #: Above this magnitude an absolute difference says little; the relative one is shown too.
 HUGE = 1e4
-STATES = ("ok", "partial", "amber", "differs")
+STATES = ("ok", "partial", "amber", "differs", "pending")
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,9 @@ class Verdict:
     nonfinite: int
     nonfinite_mismatch: int
     failed_identities: tuple[str, ...] = ()
+    #: For a trace whose other lanes are still being recomputed (state "pending"): what has
+    #: been verified, e.g. "verified 1 of 8 lanes (layer 0 fwd); 7 not yet recomputed".
+    lanes: str = ""
 
     @property
     def agrees(self) -> bool:
@@ -117,6 +120,9 @@ class Verdict:
         rel = f", max rel Δ = {self.max_rel_diff:.3g}"
         if self.state == "ok":
             return "matches torch: " + d + (rel if self.max_abs_diff > HUGE else "")
+        if self.state == "pending":
+            # Never "matches": only the lanes recomputed so far are checked.
+            return f"{self.lanes}: {d} on those so far"
         if self.state == "partial":
             return (
                 f"matches torch where finite: {d}{rel if self.max_abs_diff > HUGE else ''}; "
@@ -138,6 +144,12 @@ class Verdict:
     @property
     def explanation(self) -> str:
         """Why the state is what it is, in a sentence or two (for tooltips and the CLI)."""
+        if self.state == "pending":
+            return (
+                "torch's forward ran in full; the gates of the lane on screen were recomputed "
+                "and checked first, and the other lanes are being checked now. Nothing is "
+                "claimed for a lane until it is."
+            )
         if self.state == "ok":
             return (
                 "Every gate was recomputed from the module's weights; the recomputed h (and c) "
@@ -168,8 +180,10 @@ def judge(
     nonfinite_mismatch: int,
     at_float_limit: bool,
     identities: list[IdentityDiff],
+    pending: str = "",
 ) -> Verdict:
-    """The Verdict for a trace's comparison figures and identity checks (see module doc)."""
+    """The Verdict for a trace's comparison figures and identity checks (see module doc);
+    `pending` (the trace's lanes_text) makes an agreeing partial trace "pending"."""
     failed = tuple(f"{c.lhs} == {c.rhs}" for c in identities if c.max_abs_diff != 0.0)
     within = max_rel_diff <= REL_TOL and nonfinite_mismatch == 0
     if failed:
@@ -180,4 +194,8 @@ def judge(
         state = "amber"
     else:
         state = "differs"
-    return Verdict(state, max_abs_diff, max_rel_diff, nonfinite, nonfinite_mismatch, failed)
+    if pending and state != "differs":
+        state = "pending"
+    return Verdict(
+        state, max_abs_diff, max_rel_diff, nonfinite, nonfinite_mismatch, failed, pending
+    )

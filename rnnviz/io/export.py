@@ -376,6 +376,11 @@ def export_bytes(
         from rnnviz.document.snapshot import compute_snapshot
 
         snapshot = compute_snapshot(spec, options or RunOptions())
+    elif f.kind == "gates" and snapshot is not None and not snapshot.trace.complete:
+        # The window may still be verifying lanes: an export shows verified gates only.
+        from rnnviz.document.snapshot import complete_snapshot
+
+        snapshot = complete_snapshot(snapshot)
     return drawer(
         spec,
         fmt,

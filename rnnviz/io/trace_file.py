@@ -21,7 +21,14 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from rnnviz.config.budget import default_budget, human
-from rnnviz.engine.record import MAX_META_CHARS, Trace, TraceFileError, check_shapes, read_meta
+from rnnviz.engine.record import (
+    MAX_META_CHARS,
+    Trace,
+    TraceFileError,
+    _pending,
+    check_shapes,
+    read_meta,
+)
 from rnnviz.grad.record import GradTrace
 from rnnviz.io.atomic import atomic_open
 
@@ -115,6 +122,7 @@ def _load(path: str | os.PathLike[str], where: str, limit: int) -> Trace:
             {k: shape for k, (shape, _) in headers.items()},
             where,
             meta.get("api", "module") if meta.get("api") in ("module", "cell") else "module",
+            _pending(meta, where),
         )
         declared = sum(
             int(np.prod(shape, dtype=np.float64)) * dtype.itemsize

@@ -132,6 +132,16 @@ class EquationsView(QWidget):
         self.unit_spin.setValue(sel.unit)
         self.unit_spin.blockSignals(False)
         spec = snap.spec
+        if not snap.trace.has_lane(sel.layer, sel.direction):
+            # This lane's gates are not recomputed yet: nothing to substitute; ask for them.
+            self.lines = []
+            self.header.setText(
+                f"{spec.title()} — layer {sel.layer}, {_DIRECTION_NAMES[sel.direction]}: "
+                f"gates not recomputed yet ({snap.trace.lanes_text()}) — computing this lane"
+            )
+            self.browser.clear()
+            self.state.ask_lanes()
+            return
         try:
             self.lines = substitute(
                 snap.trace, sel.layer, sel.direction, sel.t, sel.unit, sel.batch

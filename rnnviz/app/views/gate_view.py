@@ -108,6 +108,18 @@ def format_value(v: float) -> str:
     return fmt(v, 8)
 
 
+def _same_key(a: Any, b: Any) -> bool:
+    """Whether two (spec, arrays, batch) keys name the same images (arrays by identity)."""
+    if a is None or b is None:
+        return False
+    return (
+        a[0] == b[0]
+        and a[2] == b[2]
+        and len(a[1]) == len(b[1])
+        and all(x is y for x, y in zip(a[1], b[1]))
+    )
+
+
 class GateView(QWidget):
     """Heatmaps of every gate of the selected (layer, direction, batch row) over time."""
 
@@ -315,7 +327,8 @@ class GateView(QWidget):
             self.rows_check.setChecked(shape[0] == 1 and shape[1] > 1)
             self.rows_check.blockSignals(False)
         self.rows_check.setEnabled(snap.spec.batch_size > 1)
-        self._shown = None  # force new images even if layer/direction/batch are unchanged
+        # New arrays make a new key; the lane on screen kept from an earlier result of the
+        # same run (the window's remaining lanes landing) keeps its images.
         self._selection_changed(self.state.selection)
 
     def _selection_changed(self, sel: Selection) -> None:
@@ -323,8 +336,29 @@ class GateView(QWidget):
         if snap is None:
             return
         self._sync_pickers(snap, sel)
-        key = (id(snap), sel.layer, sel.direction, None if self._all_rows() else sel.batch)
-        if key != self._shown:
+        # Keyed by the lane's arrays themselves (held, compared by identity): when the window's
+        # remaining lanes land, the lane on screen is the same arrays and is not redrawn.
+        arrays = tuple(
+            snap.trace.gates.get((sel.layer, sel.direction, g)) for g in snap.spec.trace_gates
+        )
+        key = (snap.spec, arrays, None if self._all_rows() else sel.batch)
+        if not snap.trace.has_lane(sel.layer, sel.direction):
+            # Only this lane's h is recorded so far: say so and ask for it (the runner then
+            # verifies it next), never draw gates that were not recomputed.
+            self._shown, self.data = None, {}
+            self.placeholder.setText(
+                f"layer {sel.layer} {_DIRECTION_NAMES[sel.direction]}: gates not recomputed "
+                f"yet ({snap.trace.lanes_text()}) — computing this lane next …"
+            )
+            self.placeholder.setWordWrap(True)
+            self.caption.setText(
+                f"{snap.spec.cell.upper()} · layer {sel.layer} · "
+                f"{_DIRECTION_NAMES[sel.direction]} — not recomputed yet"
+            )
+            self.stack.setCurrentWidget(self.placeholder)
+            self.state.ask_lanes()
+            return
+        if not _same_key(key, self._shown):
             self._show_images(snap, sel)
             self._shown = key
         self._move_cursors(snap, sel)

@@ -37,7 +37,13 @@ from rnnviz.document.selection import Selection
 from rnnviz.document.snapshot import Snapshot
 
 _OK, _BAD = QColor(27, 122, 27), QColor(192, 21, 31)
-_VERDICT_COLOURS = {"ok": "#1b7a1b", "partial": "#55707d", "amber": "#b36b00", "differs": "#c0151f"}
+_VERDICT_COLOURS = {
+    "ok": "#1b7a1b",
+    "partial": "#55707d",
+    "amber": "#b36b00",
+    "differs": "#c0151f",
+    "pending": "#6b7280",
+}
 _DIRECTION_NAMES = {"fwd": "forward", "bwd": "backward"}
 
 

@@ -18,8 +18,11 @@ GOOD = "background: #2e7d32; color: white; border-radius: 3px; padding: 1px 6px;
 BAD = "background: #c62828; color: white; border-radius: 3px; padding: 1px 6px;"
 AMBER = "background: #b36b00; color: white; border-radius: 3px; padding: 1px 6px;"
 PARTIAL = "background: #55707d; color: white; border-radius: 3px; padding: 1px 6px;"
+#: A trace whose other lanes are still being recomputed, agreeing so far: neither green nor
+#: red, and never "matches".
+PENDING = "background: #6b7280; color: white; border-radius: 3px; padding: 1px 6px;"
 #: Badge style per verdict state (rnnviz.engine.verdict.STATES).
-STYLES = {"ok": GOOD, "partial": PARTIAL, "amber": AMBER, "differs": BAD}
+STYLES = {"ok": GOOD, "partial": PARTIAL, "amber": AMBER, "differs": BAD, "pending": PENDING}
 
 
 def badge_text(trace: Trace) -> str:
@@ -134,6 +137,9 @@ class StatusBar(QStatusBar):
         took = f"{snap.seconds * 1000:.0f} ms" if snap.seconds < 1 else f"{snap.seconds:.2f} s"
         self.seconds.setText(f"traced in {took}")
         self.memory.setText(f"trace {human(tr.nbytes)}")
+        # A crowded status bar squeezes these first: the whole text stays as the tooltip.
+        self.seconds.setToolTip(self.seconds.text())
+        self.memory.setToolTip(self.memory.text())
 
     def _busy(self, what: str) -> None:
         self.busy.setText(what)
