@@ -28,6 +28,8 @@ _LAZY = {
     "Cancelled": ("rnnviz.engine.tracing", "Cancelled"),
     "Trace": ("rnnviz.engine.record", "Trace"),
     "load_trace": ("rnnviz.io.trace_file", "load_trace"),
+    "save_trace": ("rnnviz.io.trace_file", "save_trace"),
+    "save_gradients": ("rnnviz.io.trace_file", "save_gradients"),
     "build_graph": ("rnnviz.analysis.graph", "build_graph"),
     "PRESETS": ("rnnviz.config.presets", "PRESETS"),
     "gradients": ("rnnviz.grad.gradients", "gradients"),

@@ -16,7 +16,7 @@ import torch
 from rnnviz.cli.main import main
 from rnnviz.config.presets import PRESETS
 from rnnviz.config.spec import Spec
-from rnnviz.engine.record import Trace
+from rnnviz.io.trace_file import load_trace
 
 HUGE = ["--hidden-size", "65536", "--num-layers", "64", "--seq-len", "100000"]
 
@@ -101,7 +101,7 @@ def test_trace_out_npz(capsys, tmp_path):
     assert len(lines) == 1 and "matches torch: max |Δ| = " in lines[0] and str(path) in lines[0]
     diff = float(re.search(r"max \|Δ\| = ([0-9.e+-]+)", lines[0]).group(1).rstrip(","))
     assert diff <= 1e-5
-    tr = Trace.load(path)
+    tr = load_trace(path)
     assert tr.spec == Spec("gru", num_layers=2, bidirectional=True)
     with np.load(path) as npz:
         assert {"input", "h0", "output", "h_n"} <= set(npz.files)
@@ -269,7 +269,7 @@ def test_subprocess_shapes_json():
 def test_subprocess_trace_and_errors(tmp_path):
     p = _proc("trace", "--cell", "lstm", "--out", str(tmp_path / "x.npz"))
     assert p.returncode == 0 and p.stdout.count("\n") == 1 and "max |Δ| = " in p.stdout
-    assert Trace.load(tmp_path / "x.npz").spec.cell == "lstm"
+    assert load_trace(tmp_path / "x.npz").spec.cell == "lstm"
     started = time.perf_counter()
     p = _proc("trace", *HUGE)
     print(f"\nsubprocess refusal: {time.perf_counter() - started:.2f} s")

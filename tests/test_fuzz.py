@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
+from rnnviz.io.trace_file import load_trace, save_trace
 
 FIELDS = (
     "cell",
@@ -247,7 +248,7 @@ def _trace_bytes() -> dict[str, bytes]:
     from rnnviz.engine.tracing import trace_spec
 
     good = _OUT_DIR / "good.npz"
-    trace_spec(Spec("lstm", 3, 4, num_layers=2, bidirectional=True)).save(good)
+    save_trace(trace_spec(Spec("lstm", 3, 4, num_layers=2, bidirectional=True)), good)
     squeezed = _OUT_DIR / "squeezed.npz"  # a compressed npz: corruption reaches zlib
     np.savez_compressed(squeezed, meta=np.array("x" * 500), a=np.arange(2000.0))
     return {"trace": good.read_bytes(), "compressed": squeezed.read_bytes()}
@@ -264,7 +265,7 @@ _SOURCES: dict[str, bytes] = {}
     st.none() | st.integers(0, 2**32),
 )
 def test_damaged_trace_file_loads_or_raises_trace_file_error(source, flips, cut):
-    from rnnviz.engine.record import Trace, TraceFileError
+    from rnnviz.engine.record import TraceFileError
 
     if not _SOURCES:
         _SOURCES.update(_trace_bytes())
@@ -276,7 +277,7 @@ def test_damaged_trace_file_loads_or_raises_trace_file_error(source, flips, cut)
     path = _OUT_DIR / "damaged.npz"
     path.write_bytes(bytes(data))
     try:
-        Trace.load(path)
+        load_trace(path)
     except TraceFileError as exc:
         assert str(path) in str(exc) and "\n" not in str(exc)
 

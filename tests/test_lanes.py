@@ -14,6 +14,7 @@ from rnnviz.config.spec import Spec
 from rnnviz.engine.lanes import complete_lanes, lane_set
 from rnnviz.engine.record import Trace
 from rnnviz.engine.tracing import make_inputs, trace, trace_spec
+from rnnviz.io.trace_file import load_trace, save_trace
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # oneDNN's proj_size notice
 
@@ -65,8 +66,8 @@ def test_a_partial_trace_never_says_verified_for_a_lane_it_did_not_verify():
 
 def test_a_partial_trace_round_trips_through_npz_as_partial(tmp_path):
     part = trace_spec(BILSTM, lanes=[(0, "bwd")])
-    part.save(tmp_path / "p.npz")
-    back = Trace.load(tmp_path / "p.npz")
+    save_trace(part, tmp_path / "p.npz")
+    back = load_trace(tmp_path / "p.npz")
     assert back.pending_lanes == part.pending_lanes and not back.verified
     assert_same_trace(complete_lanes(back), trace_spec(BILSTM))
 

@@ -17,8 +17,9 @@ import rnnviz
 from rnnviz.config.options import RunOptions
 from rnnviz.config.presets import PRESETS, preset
 from rnnviz.config.spec import Spec
-from rnnviz.engine.record import Trace, TraceFileError
+from rnnviz.engine.record import TraceFileError
 from rnnviz.engine.tracing import Cancelled, build_module, make_inputs, trace, trace_spec
+from rnnviz.io.trace_file import load_trace, save_trace
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -172,8 +173,8 @@ def test_relu_explode_reports_nonfinite_without_crashing(tmp_path):
     assert tr.verdict.state == "amber" and "float32's limit" in tr.summary()
     assert tr.verdict.nonfinite_mismatch > 0 and tr.verified
     assert np.isfinite(tr.max_abs_diff)
-    tr.save(tmp_path / "x.npz")
-    back = Trace.load(tmp_path / "x.npz")
+    save_trace(tr, tmp_path / "x.npz")
+    back = load_trace(tmp_path / "x.npz")
     assert back.nonfinite == tr.nonfinite and back.verdict == tr.verdict
     np.testing.assert_array_equal(back.tensors["output"], out)  # NaN-aware equality
 
@@ -192,8 +193,8 @@ def test_relu_explode_reports_nonfinite_without_crashing(tmp_path):
 def test_save_load_round_trip_and_npz_contract(spec, tmp_path):
     tr = trace_spec(spec, RunOptions(seed=2, init="randn"))
     path = tmp_path / "t.npz"
-    tr.save(path)
-    back = Trace.load(path)
+    save_trace(tr, path)
+    back = load_trace(path)
     assert back.spec == spec
     assert back.max_abs_diff == tr.max_abs_diff and back.nonfinite == tr.nonfinite
     assert back.source == tr.source and back.notes == tr.notes
@@ -229,7 +230,7 @@ def test_save_load_round_trip_and_npz_contract(spec, tmp_path):
 def test_load_rejects_damaged_files(tmp_path):
     tr = trace_spec(Spec("gru", 2, 3))
     good = tmp_path / "good.npz"
-    tr.save(good)
+    save_trace(tr, good)
     raw = good.read_bytes()
     cases = {
         "truncated.npz": raw[: len(raw) // 2],
@@ -271,10 +272,10 @@ def test_load_rejects_damaged_files(tmp_path):
         "metaarr.npz",
     ]:
         with pytest.raises(TraceFileError) as info:
-            Trace.load(tmp_path / name)
+            load_trace(tmp_path / name)
         msg = str(info.value)
         assert name in msg and "\n" not in msg, (name, msg)
-    assert "newer" in str(pytest.raises(TraceFileError, Trace.load, tmp_path / "future.npz").value)
+    assert "newer" in str(pytest.raises(TraceFileError, load_trace, tmp_path / "future.npz").value)
     assert rnnviz.load_trace(good).spec == tr.spec
 
 

@@ -23,6 +23,7 @@ from rnnviz.config.spec import Spec, SpecError
 from rnnviz.engine.record import Trace
 from rnnviz.engine.tracing import trace, trace_spec
 from rnnviz.io.export import data_bytes
+from rnnviz.io.trace_file import load_trace, save_trace
 
 TUTORIAL_004 = Spec("lstm", 64, 128, seq_len=10, batch_size=3, batch_first=True)
 
@@ -135,8 +136,8 @@ def test_batch_first_cell_stores_input_in_the_layout_its_meta_says(tmp_path):
     assert tr.spec.batch_first and tr.tensors["input"].shape == (3, 10, 64)
     assert shapes(tr.spec, "cell").tensors["input"] == (3, 10, 64)
     assert tr.verdict.state == "ok" and output_identities(tr) == []
-    tr.save(tmp_path / "t.npz")
-    back = Trace.load(tmp_path / "t.npz")
+    save_trace(tr, tmp_path / "t.npz")
+    back = load_trace(tmp_path / "t.npz")
     assert back.spec.batch_first and back.tensors["input"].shape == (3, 10, 64)
     assert back.api == "cell" and back.verdict == tr.verdict
     # The loop x[:, t] over the stored input reproduces every h_t, as tutorial 004 writes it.

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from rnnviz.bench.suite import Measure
+from rnnviz.bench.measure import Measure
 from rnnviz.config.spec import Spec
 
 BIG = Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=1)
@@ -285,13 +285,10 @@ def first_trace_measure(quick: bool = False) -> list[Measure]:
 def gui_measures(quick: bool = False) -> list[Measure]:
     """Every GUI latency benchmark, on this process's Qt platform."""
     app = _app()
-    from rnnviz.app.bench_training import training_frame_measures
-
     return (
         edit_measures(app, quick)
         + graph_measures(app)
         + launch_measure()
-        + training_frame_measures(app, 100 if quick else 300)
         + first_trace_measure(quick)
     )
 
@@ -334,6 +331,6 @@ if __name__ == "__main__":
     if "--json" in sys.argv:
         print(json.dumps([asdict(m) for m in found]))
     else:
-        from rnnviz.bench.suite import table
+        from rnnviz.bench.measure import table
 
         print(table(found))

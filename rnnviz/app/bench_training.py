@@ -11,7 +11,7 @@ import statistics
 import time
 from typing import Any
 
-from rnnviz.bench.suite import Measure
+from rnnviz.bench.measure import Measure
 
 
 def training_frame_measures(app: Any, epochs: int = 300) -> list[Measure]:

@@ -11,27 +11,12 @@ from __future__ import annotations
 import statistics
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from rnnviz.bench.measure import Measure, alternate, table
 from rnnviz.config.spec import Spec
 
-
-@dataclass
-class Measure:
-    """One benchmark row: a figure against its target."""
-
-    name: str
-    value: float
-    unit: str
-    target: float
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """Whether the figure meets its target (all targets are upper bounds)."""
-        return self.value <= self.target
+__all__ = ["Measure", "alternate", "run", "table"]
 
 
 #: (label, spec, target ratio) for a full trace's time (every lane recomputed and verified,
@@ -61,22 +46,6 @@ TRACE_CASES: tuple[tuple[str, Spec, float], ...] = (
 #: default selection) recomputed and verified; the other lanes follow in the background.
 WINDOW_TARGET = 1.3
 WINDOW_LANE = (0, "fwd")
-
-
-def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    """Median seconds of `a` and of `b`, called alternately `repeats` times after a warm-up."""
-    a()
-    b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a()
-        t1 = time.perf_counter()
-        b()
-        t2 = time.perf_counter()
-        ta.append(t1 - t0)
-        tb.append(t2 - t1)
-    return statistics.median(ta), statistics.median(tb)
 
 
 def trace_ratios(quick: bool = False) -> list[Measure]:
@@ -240,14 +209,3 @@ def run(quick: bool = False) -> list[Measure]:
         + training_ratio(quick)
         + grad_ratios(quick)
     )
-
-
-def table(results: list[Measure]) -> str:
-    """Results as a Markdown table (the README's Performance section is this output)."""
-    lines = ["| measure | value | target | ok | detail |", "|---|---|---|---|---|"]
-    for r in results:
-        lines.append(
-            f"| {r.name} | {r.value:.3g} {r.unit} | ≤ {r.target:g} {r.unit} | "
-            f"{'yes' if r.ok else 'NO'} | {r.detail} |"
-        )
-    return "\n".join(lines)

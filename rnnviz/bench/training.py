@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnviz.bench.suite import Measure, alternate
+from rnnviz.bench.measure import Measure, alternate
 
 
 def _plain_loop(epochs: int, init: dict[str, Any]) -> None:

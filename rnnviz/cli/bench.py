@@ -17,11 +17,13 @@ def all_measures(quick: bool = False) -> list[Measure]:
     """Every benchmark: the core's, then the GUI latencies when Qt can start."""
     results = run(quick)
     try:
-        from rnnviz.app.bench_gui import gui_measures, xvfb_measures
+        from rnnviz.app.bench_gui import _app, gui_measures, xvfb_measures
+        from rnnviz.app.bench_training import training_frame_measures
     except ImportError as exc:  # pragma: no cover - depends on the install
         print(f"(GUI benchmarks skipped: {exc})")
     else:
         results += gui_measures(quick)
+        results += training_frame_measures(_app(), 100 if quick else 300)
         results += xvfb_measures(quick)
     return results
 

@@ -17,6 +17,7 @@ from rnnviz.cli.args import CliError, options_from_args
 from rnnviz.config.budget import human
 from rnnviz.config.spec import Spec, SpecError
 from rnnviz.io.atomic import WriteError
+from rnnviz.io.trace_file import save_gradients
 
 
 def add_grad_flags(p: argparse.ArgumentParser) -> None:
@@ -150,7 +151,7 @@ def cmd_grad(args: argparse.Namespace, spec: Spec) -> int:
         if args.csv:
             _write(args.csv, compare_csv(cmp))
         if args.plot:
-            from rnnviz.app.drawing.grad_render import render_compare
+            from rnnviz.app.drawing.grad_figures import render_compare
 
             _write(args.plot, render_compare(cmp, _plot_format(args.plot)))
         return 0
@@ -163,13 +164,13 @@ def cmd_grad(args: argparse.Namespace, spec: Spec) -> int:
     gt = res.grads
     if args.out:
         try:
-            gt.save(args.out)
+            save_gradients(gt, args.out)
         except WriteError as exc:
             raise CliError(str(exc)) from None
     if args.csv:
         _write(args.csv, norms_csv(gt))
     if args.plot:
-        from rnnviz.app.drawing.grad_render import render_norms
+        from rnnviz.app.drawing.grad_figures import render_norms
 
         _write(args.plot, render_norms(res, _plot_format(args.plot), options))
     if args.json:

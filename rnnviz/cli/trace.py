@@ -9,6 +9,7 @@ from rnnviz.cli.args import CliError, budget_from_args, options_from_args
 from rnnviz.config.budget import check_budget, estimate_for, human
 from rnnviz.config.spec import Spec
 from rnnviz.io.atomic import WriteError
+from rnnviz.io.trace_file import save_trace
 
 #: Exit status when the trace really disagrees with torch (verdict "differs").
 EXIT_DIFFERS = 1
@@ -28,7 +29,7 @@ def cmd_trace(args: argparse.Namespace, spec: Spec) -> int:
     result = trace_spec(spec, options)
     if args.out is not None:  # --out '' is refused by the writer, not taken as "no file"
         try:
-            result.save(args.out)
+            save_trace(result, args.out)
         except WriteError as exc:
             raise CliError(str(exc)) from None
     # With --out - the trace itself goes to stdout, so the summary goes to stderr.

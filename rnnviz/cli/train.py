@@ -14,6 +14,7 @@ from typing import Any
 
 from rnnviz.cli.args import CliError, _float, _int
 from rnnviz.config.spec import CELLS, SpecError
+from rnnviz.io.trace_file import save_trace
 from rnnviz.text.presets import TEXT_PRESETS, text_preset
 from rnnviz.text.settings import TextSettings
 
@@ -144,7 +145,7 @@ def cmd_trace_run(args: argparse.Namespace) -> int:
     result = trace(prun.model.recurrent, prun.rnn_input, prun.hx)
     if args.out:
         try:
-            result.save(args.out)
+            save_trace(result, args.out)
         except WriteError as exc:
             raise CliError(str(exc)) from None
     pred = prun.stage("predicted").value[0]

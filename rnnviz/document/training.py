@@ -21,7 +21,7 @@ from typing import Any
 
 from rnnviz.config.spec import Spec, SpecError
 from rnnviz.document.document import TRACE, Document, ResultKey
-from rnnviz.document.jobs import Job, JobContext
+from rnnviz.document.job import Job, JobContext
 from rnnviz.document.snapshot import Snapshot
 from rnnviz.text.settings import TextSettings
 

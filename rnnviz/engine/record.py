@@ -8,7 +8,6 @@ direction index t is the step that read input t (its recurrence runs from T-1 do
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -228,19 +227,6 @@ class Trace:
             meta["pending_lanes"] = sorted([k, d] for k, d in self.pending_lanes)
         out["meta"] = np.array(json.dumps(meta, sort_keys=True))
         return out
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to `path` as .npz, atomically (see `rnnviz.io.trace_file`)."""
-        from rnnviz.io.trace_file import save_trace  # the notebook's shortcut to the I/O layer
-
-        save_trace(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Trace:
-        """Read a trace written by `save`; a damaged or foreign file raises TraceFileError."""
-        from rnnviz.io.trace_file import load_trace
-
-        return load_trace(path)
 
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray], where: str = "trace") -> Trace:

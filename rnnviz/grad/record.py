@@ -9,7 +9,6 @@ the shape and layout of the trace's input (batch-first when the module is).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,12 +144,6 @@ class GradTrace:
         }
         out["grad/meta"] = np.array(json.dumps(meta, sort_keys=True))
         return out
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write to `path` as .npz, atomically (see `rnnviz.io.trace_file.save_gradients`)."""
-        from rnnviz.io.trace_file import save_gradients  # the notebook's shortcut to the I/O
-
-        save_gradients(self, path)
 
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray], where: str = "gradients") -> GradTrace:

@@ -1,8 +1,8 @@
 """Gradient plots as files: PNG/SVG drawn by the window's own plot widgets, or CSV data.
 
-`render_norms` and `render_compare` build the Gradients view's widgets offscreen over a
-result (as `render_gates` does for the gate view) and paint them with `render_widget`, so a
-`rnnviz grad --plot` file looks like the window. `save_plot` is the view's Export… button.
+`save_plot` is the Gradients view's Export… button; `render_plot` paints any plot widget.
+The CLI's figures (`rnnviz grad --plot`) are built from the view itself in
+`rnnviz.app.drawing.grad_figures`, which is kept apart so the view can import this module.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from PySide6.QtCore import QCoreApplication, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QWidget
 
-from rnnviz.app.drawing.render import ensure_qt_app, paint_to_bytes
-from rnnviz.config.options import RunOptions
+from rnnviz.app.drawing.render import paint_to_bytes
 from rnnviz.io.export import ExportError, write_export
 
 #: Size of a plot drawn for a file, in pixels at scale 1.
@@ -95,49 +94,6 @@ def _paint(widget: QWidget, fmt: str, scale: float, title: str) -> bytes:
     finally:
         widget.close()
         widget.deleteLater()
-
-
-def render_norms(
-    result: Any, fmt: str, options: RunOptions | None = None, scale: float = 1.0
-) -> bytes:
-    """The norm plot of a GradResult (‖∂L/∂h_t‖ per lane, ‖∂L/∂c_t‖ dashed) as PNG/SVG bytes."""
-    ensure_qt_app()
-    from rnnviz.app.views.gradients_view import GradientsView
-    from rnnviz.document.document import GRAD, Document
-
-    spec = result.spec
-    doc = Document(spec, options or RunOptions())
-    doc.set_params(GRAD, loss=result.grads.loss)
-    doc.set_result(doc.key(GRAD), result)
-    view = GradientsView(doc)
-    plot = view.norms
-    plot.cursor.setVisible(False)  # a file shows every step, not the window's selection
-    plot.setParent(None)
-    try:
-        return _paint(plot, fmt, scale, f"{spec.title()} gradient norms")
-    finally:
-        view.deleteLater()
-
-
-def render_compare(comparison: Any, fmt: str, layer: int = 0, direction: str = "fwd") -> bytes:
-    """The Compare page's overlaid norm plot of a Comparison as PNG/SVG bytes."""
-    ensure_qt_app()
-    from rnnviz.app.views.grad_compare import ComparePage
-    from rnnviz.document.document import Document
-    from rnnviz.document.selection import Selection
-
-    doc = Document(comparison.entries[0].spec)
-    page = ComparePage(doc)
-    page.result = comparison
-    page.set_selection(Selection(layer=layer, direction=direction))
-    page._draw()
-    plot = page.plot
-    plot.cursor.setVisible(False)
-    plot.setParent(None)
-    try:
-        return _paint(plot, fmt, 1.0, "gradient norms: RNN tanh, RNN relu, LSTM, GRU")
-    finally:
-        page.deleteLater()
 
 
 def plot_csv(view: Any) -> bytes:

@@ -82,7 +82,7 @@ class ValuesView(QWidget):
 
         self.rows_combo.currentIndexChanged.connect(self._refresh)
         self.full_check.toggled.connect(self._refresh)
-        state.sigSnapshotChanged.connect(self._refresh)
+        state.sigSnapshotChanged.connect(self._snapshot_changed)
         state.sigSelectionChanged.connect(self._selection_changed)
         if state.snapshot is not None:
             self._refresh()
@@ -105,7 +105,19 @@ class ValuesView(QWidget):
 
     # ---- state → view -------------------------------------------------------------------------
     def _selection_changed(self, sel: Selection) -> None:
-        if self._key(sel) != self._shown:
+        # A hidden tab prints nothing: formatting a long trace costs ~10 ms per step, paid on
+        # every step of the timeline otherwise. It catches up when shown (showEvent).
+        if self.isVisible() and self._key(sel) != self._shown:
+            self._refresh()
+
+    def _snapshot_changed(self, *_: Any) -> None:
+        if self.isVisible():
+            self._refresh()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """Print what the selection is now, if it changed while the tab was hidden."""
+        super().showEvent(event)
+        if self._key(self.state.selection) != self._shown:
             self._refresh()
 
     def _key(self, sel: Selection) -> Any:

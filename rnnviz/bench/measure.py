@@ -1,0 +1,53 @@
+"""One benchmark figure against its target, how two calls are timed against each other, and
+the table `rnnviz bench` prints. Shared by the core's benchmarks and the app's."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Measure:
+    """One benchmark row: a figure against its target."""
+
+    name: str
+    value: float
+    unit: str
+    target: float
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the figure meets its target (all targets are upper bounds)."""
+        return self.value <= self.target
+
+
+def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Median seconds of `a` and of `b`, called alternately `repeats` times after a warm-up."""
+    a()
+    b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def table(results: list[Measure]) -> str:
+    """Results as a Markdown table (the README's Performance section is this output)."""
+    lines = ["| measure | value | target | ok | detail |", "|---|---|---|---|---|"]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {r.value:.3g} {r.unit} | ≤ {r.target:g} {r.unit} | "
+            f"{'yes' if r.ok else 'NO'} | {r.detail} |"
+        )
+    return "\n".join(lines)
