@@ -295,3 +295,13 @@ def test_shapes_json_golden(capsys, request, key):
         path.write_text(out)
     assert path.exists(), f"missing {path}; run with --regen-golden"
     assert json.loads(out) == json.loads(path.read_text())
+
+
+def test_the_console_script_is_the_cli_entry_point():
+    """`rnnviz` (pyproject's [project.scripts]) must load a callable: the CLI is a package,
+    so the entry point names its module, rnnviz.cli.main:main."""
+    from importlib.metadata import entry_points
+
+    (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "rnnviz"]
+    assert ep.value == "rnnviz.cli.main:main"
+    assert callable(ep.load())

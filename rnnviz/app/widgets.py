@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QSpinBox, QWidget
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -79,3 +80,33 @@ class ElidedLabel(QLabel):
         painter.setFont(font)
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
         painter.end()
+
+
+#: How the lane pickers name a direction.
+DIRECTION_NAMES = {"fwd": "forward", "bwd": "backward"}
+
+
+def sync_lane_pickers(
+    layer: QSpinBox, direction: QComboBox, batch: QSpinBox, spec: Any, sel: Any
+) -> None:
+    """Show the selection (layer, direction, batch row) in a view's three pickers, with
+    ranges and choices from `spec`, without their signals echoing it back to the document."""
+    pickers = (layer, direction, batch)
+    for w in pickers:
+        w.blockSignals(True)
+    try:
+        layer.setRange(0, spec.num_layers - 1)
+        layer.setValue(sel.layer)
+        layer.setEnabled(spec.num_layers > 1)
+        if [direction.itemData(i) for i in range(direction.count())] != list(spec.directions):
+            direction.clear()
+            for d in spec.directions:
+                direction.addItem(DIRECTION_NAMES[d], d)
+        direction.setCurrentIndex(spec.directions.index(sel.direction))
+        direction.setEnabled(len(spec.directions) > 1)
+        batch.setRange(0, spec.batch_size - 1)
+        batch.setValue(sel.batch)
+        batch.setEnabled(spec.batch_size > 1)
+    finally:
+        for w in pickers:
+            w.blockSignals(False)

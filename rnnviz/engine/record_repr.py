@@ -36,7 +36,7 @@ def _gate_rows(tr: Trace) -> list[tuple[str, str]]:
 def trace_repr(tr: Trace) -> str:
     """`Trace(...)` in a few lines: the spec, the verdict, each tensor's and some gates' shapes,
     the parameter count. Always under MAX_REPR characters."""
-    lines = [f"Trace({tr.spec.title()}, seq_len={tr.spec.seq_len}, batch={tr.spec.batch_size},"]
+    lines = [f"Trace({tr.title}, seq_len={tr.spec.seq_len}, batch={tr.spec.batch_size},"]
     lines.append(f"  source={tr.source!r}, {_verdict(tr)}")
     lines.append(
         "  tensors: "
@@ -69,7 +69,7 @@ def trace_html(tr: Trace) -> str:
     """An HTML table for Jupyter: spec, verdict, then one row per tensor, gate array and
     parameter with its shape and dtype (gate rows cut after 24)."""
     rows = [
-        ("spec", tr.spec.title()),
+        ("spec", tr.title),
         ("seq_len × batch", f"{tr.spec.seq_len} × {tr.spec.batch_size}"),
         ("verdict", _verdict(tr)),
     ]

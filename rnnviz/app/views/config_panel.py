@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -98,6 +99,9 @@ class ConfigPanel(QWidget):
         outer.addWidget(self.title)
         #: Tutorial 001's lesson: the same weights as nn.RNN or as RNNCell, one click apart.
         self.api_button = QPushButton(self)
+        # A long constructor would widen the whole panel past a laptop's dock: the button
+        # takes the dock's width and keeps its whole text as the tooltip.
+        self.api_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.api_button.clicked.connect(self.toggle_api)
         outer.addWidget(self.api_button)
         self.memory = QLabel(self)
@@ -376,6 +380,7 @@ class ConfigPanel(QWidget):
         self.title.setText(constructor_line(spec, options))
         other = MODULE if options.api == CELL else CELL
         self.api_button.setText(f"Show as {title(spec, other)}")
+        self.api_button.setToolTip(self.api_button.text())
         try:
             check_api(spec, other)
             self.api_button.setEnabled(True)

@@ -12,9 +12,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QWidget
+
+#: Widest these boxes ask to be: Qt sizes a spin box for its longest possible text (323
+#: decimals, 19 digits), which would push the configuration panel past a laptop's dock.
+HINT_WIDTH = 110
+
+
+def _capped(hint: QSize) -> QSize:
+    return QSize(min(hint.width(), HINT_WIDTH), hint.height())
 
 
 class ExactDoubleSpinBox(QDoubleSpinBox):
@@ -27,6 +35,14 @@ class ExactDoubleSpinBox(QDoubleSpinBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setDecimals(self.DECIMALS)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """Qt's hint, no wider than HINT_WIDTH (the text scrolls; the value is exact)."""
+        return _capped(super().sizeHint())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """Qt's minimum, no wider than HINT_WIDTH."""
+        return _capped(super().minimumSizeHint())
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
         """Shortest text that reads back as exactly `value`."""
@@ -64,6 +80,14 @@ class BigIntSpinBox(QAbstractSpinBox):
     committed (Enter or focus out), like a QSpinBox without keyboard tracking."""
 
     valueChanged = Signal(object)  # noqa: N815 - Qt naming
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """Qt's hint, no wider than HINT_WIDTH (the text scrolls; the value is exact)."""
+        return _capped(super().sizeHint())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """Qt's minimum, no wider than HINT_WIDTH."""
+        return _capped(super().minimumSizeHint())
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

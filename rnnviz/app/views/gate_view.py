@@ -37,7 +37,7 @@ from rnnviz.analysis.scales import (
     scale_groups,
     signed_log,
 )
-from rnnviz.app.widgets import ElidedLabel
+from rnnviz.app.widgets import ElidedLabel, sync_lane_pickers
 from rnnviz.config.glossary import GATES, gate_label
 from rnnviz.document.document import Document
 from rnnviz.document.selection import Selection
@@ -295,28 +295,7 @@ class GateView(QWidget):
             self._selection_changed(self.state.selection)
 
     def _sync_pickers(self, snap: Snapshot, sel: Selection) -> None:
-        spec = snap.spec
-        pickers = (self.layer_spin, self.direction_combo, self.batch_spin)
-        for w in pickers:
-            w.blockSignals(True)
-        try:
-            self.layer_spin.setRange(0, spec.num_layers - 1)
-            self.layer_spin.setValue(sel.layer)
-            self.layer_spin.setEnabled(spec.num_layers > 1)
-            if [
-                self.direction_combo.itemData(i) for i in range(self.direction_combo.count())
-            ] != list(spec.directions):
-                self.direction_combo.clear()
-                for d in spec.directions:
-                    self.direction_combo.addItem(_DIRECTION_NAMES[d], d)
-            self.direction_combo.setCurrentIndex(spec.directions.index(sel.direction))
-            self.direction_combo.setEnabled(len(spec.directions) > 1)
-            self.batch_spin.setRange(0, spec.batch_size - 1)
-            self.batch_spin.setValue(sel.batch)
-            self.batch_spin.setEnabled(spec.batch_size > 1)
-        finally:
-            for w in pickers:
-                w.blockSignals(False)
+        sync_lane_pickers(self.layer_spin, self.direction_combo, self.batch_spin, snap.spec, sel)
 
     # ---- state → view -------------------------------------------------------------------------
     def _snapshot_changed(self, snap: Snapshot) -> None:

@@ -31,13 +31,13 @@ from PySide6.QtWidgets import (
 
 from rnnviz.app.views.grad_compare import ComparePage
 from rnnviz.app.views.grad_panels import (
-    DIRECTION_NAMES,
     PALETTE,
     ChainPlot,
     GradHeatmap,
     NormPlot,
     SaturationPlot,
 )
+from rnnviz.app.widgets import sync_lane_pickers
 from rnnviz.document.document import GRAD, Document, ResultKey
 from rnnviz.document.selection import Selection
 from rnnviz.grad.result import reached
@@ -195,28 +195,9 @@ class GradientsView(QWidget):
             self.state.select(direction=d)
 
     def _sync_pickers(self, sel: Selection) -> None:
-        spec = self.result.spec
-        widgets = (self.layer_spin, self.direction_combo, self.batch_spin)
-        for w in widgets:
-            w.blockSignals(True)
-        try:
-            self.layer_spin.setRange(0, spec.num_layers - 1)
-            self.layer_spin.setValue(sel.layer)
-            self.layer_spin.setEnabled(spec.num_layers > 1)
-            if [
-                self.direction_combo.itemData(i) for i in range(self.direction_combo.count())
-            ] != list(spec.directions):
-                self.direction_combo.clear()
-                for d in spec.directions:
-                    self.direction_combo.addItem(DIRECTION_NAMES[d], d)
-            self.direction_combo.setCurrentIndex(spec.directions.index(sel.direction))
-            self.direction_combo.setEnabled(spec.num_directions > 1)
-            self.batch_spin.setRange(0, spec.batch_size - 1)
-            self.batch_spin.setValue(sel.batch)
-            self.batch_spin.setEnabled(spec.batch_size > 1)
-        finally:
-            for w in widgets:
-                w.blockSignals(False)
+        sync_lane_pickers(
+            self.layer_spin, self.direction_combo, self.batch_spin, self.result.spec, sel
+        )
 
     # ---- document → view -----------------------------------------------------------------------
     def _result_changed(self, key: ResultKey) -> None:
