@@ -287,17 +287,13 @@ class Spec:
         The module is returned in eval mode: dropout only acts between layers in training,
         and a visualiser must show the deterministic pass.
         """
-        import torch
+        from rnnviz.config.rng import seeded_global
 
-        gen_state = torch.random.get_rng_state()
-        try:
-            torch.manual_seed(seed)
-            module = self.build_unseeded()
-        finally:
-            # Leave the caller's global RNG as it was: building a module for display must
-            # not change what their own next torch.randn returns.
-            torch.random.set_rng_state(gen_state)
-        return module
+        # The caller's global RNG is left as it was: building a module for display must not
+        # change what their own next torch.randn returns (and no other thread reseeds it
+        # while the weights are drawn).
+        with seeded_global(seed):
+            return self.build_unseeded()
 
     def build_unseeded(self) -> torch.nn.Module:
         """`build` without seeding: the weights are the global generator's next draws, as in a

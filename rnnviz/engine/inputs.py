@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, RunOptions
+from rnnviz.config.rng import seeded_global
 from rnnviz.config.spec import Spec
 from rnnviz.engine.gates import DirectionWeights
 
@@ -152,13 +153,8 @@ def build_module(spec: Spec, options: RunOptions) -> nn.Module:
     """The module `options` asks for: spec.build(seed), or the matching *Cell with weights from
     the same seed, then every weight scaled by `weight_scale`."""
     options.check(spec)
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(options.seed)
+    with seeded_global(options.seed):  # the caller's global RNG is left as it was
         module = _new_module(spec, options)
-    finally:
-        # Leave the caller's global RNG as it was.
-        torch.random.set_rng_state(state)
     return _scale(module, options)
 
 
@@ -177,13 +173,9 @@ def make_run(spec: Spec, options: RunOptions) -> tuple[nn.Module, torch.Tensor, 
         x, hx = make_inputs(spec, options.seed, options.input_kind, options.init)
         return module, x, hx
     options.check(spec)
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(options.seed)
+    with seeded_global(options.seed):
         module = _new_module(spec, options)
         x, hx = make_inputs(
             spec, options.seed, options.input_kind, options.init, generator=torch.default_generator
         )
-    finally:
-        torch.random.set_rng_state(state)
     return _scale(module, options), x, hx

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
+from rnnviz.config.rng import seeded_global
 from rnnviz.text.graph import GraphEdge, GraphNode, graph_around
 from rnnviz.text.model import IGNORE_INDEX, Forward, TextModel, compute_loss, load_snapshot
 from rnnviz.text.settings import TextSettings
@@ -161,8 +162,7 @@ def seeded(seed: int) -> Iterator[None]:
     The global generator (not a private one) because that is what the tutorials' module
     constructors draw from: torch.manual_seed(seed) then building gives the same weights.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global(seed):  # one lock for every thread that seeds the global generator
         yield
 
 

@@ -105,40 +105,42 @@ def train(
         if settings.update == "batch"
         else [pipeline.batch([b]) for b in range(len(pipeline.inputs))]
     )
+    # Only drawing the initial weights holds the global generator (rnnviz.config.rng); the
+    # epochs draw nothing from it, so they run without blocking other threads' modules.
     with seeded(settings.seed):
         model = make_model(pipeline)
         model.train()
         initial = snapshot(model)
         optimizer = make_optimizer(settings, model)
-        for epoch in range(1, settings.epochs + 1):
-            while pause is not None and pause() and not (cancel is not None and cancel()):
-                time.sleep(0.02)
-            if cancel is not None and cancel():
-                cancelled = True
-                break
-            state = initial if epoch == 1 else snapshot(model)
-            losses: list[float] = []
-            preds: list[str] = []
-            right, total = 0, 0
-            for batch in batches:
-                optimizer.zero_grad()
-                fwd = model(batch.indices, batch.lengths)
-                assert batch.targets is not None
-                loss = compute_loss(settings, fwd.scores, batch.targets)
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
-                pred = fwd.scores.detach().max(dim=-1).indices
-                preds.extend(decode_rows(pipeline, pred, batch.lengths))
-                right += int(((pred == batch.targets) & batch.mask).sum())
-                total += int(batch.mask.sum())
-            # One step: its loss as is (no float round-trip through a mean of one).
-            mean = losses[0] if len(losses) == 1 else float(np.mean(losses))
-            record = EpochRecord(epoch, mean, tuple(preds), right / total, state, tuple(losses))
-            records.append(record)
-            if on_epoch is not None:
-                on_epoch(record)
-        final = snapshot(model)
+    for epoch in range(1, settings.epochs + 1):
+        while pause is not None and pause() and not (cancel is not None and cancel()):
+            time.sleep(0.02)
+        if cancel is not None and cancel():
+            cancelled = True
+            break
+        state = initial if epoch == 1 else snapshot(model)
+        losses: list[float] = []
+        preds: list[str] = []
+        right, total = 0, 0
+        for batch in batches:
+            optimizer.zero_grad()
+            fwd = model(batch.indices, batch.lengths)
+            assert batch.targets is not None
+            loss = compute_loss(settings, fwd.scores, batch.targets)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            pred = fwd.scores.detach().max(dim=-1).indices
+            preds.extend(decode_rows(pipeline, pred, batch.lengths))
+            right += int(((pred == batch.targets) & batch.mask).sum())
+            total += int(batch.mask.sum())
+        # One step: its loss as is (no float round-trip through a mean of one).
+        mean = losses[0] if len(losses) == 1 else float(np.mean(losses))
+        record = EpochRecord(epoch, mean, tuple(preds), right / total, state, tuple(losses))
+        records.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    final = snapshot(model)
     return TrainingRun(
         settings, pipeline, initial, final, tuple(records), cancelled, time.perf_counter() - started
     )
