@@ -98,28 +98,8 @@ def _shape(dims: tuple[int, ...]) -> str:
 def constructor(spec: Spec, cell: bool) -> str:
     """The torch constructor call, only non-default arguments: 'nn.LSTM(5, 6, num_layers=2)'
     or 'nn.RNNCell(4, 2)'."""
-    args = [str(spec.input_size), str(spec.hidden_size)]
-    if cell:
-        if not spec.bias:
-            args.append("bias=False")
-        if spec.cell == "rnn" and spec.nonlinearity != "tanh":
-            args.append(f"nonlinearity={spec.nonlinearity!r}")
-        return f"nn.{_CLASS[spec.cell]}Cell({', '.join(args)})"
-    if spec.num_layers != 1:
-        args.append(f"num_layers={spec.num_layers}")
-    if spec.cell == "rnn" and spec.nonlinearity != "tanh":
-        args.append(f"nonlinearity={spec.nonlinearity!r}")
-    if not spec.bias:
-        args.append("bias=False")
-    if spec.batch_first:
-        args.append("batch_first=True")
-    if spec.dropout:
-        args.append(f"dropout={spec.dropout!r}")
-    if spec.bidirectional:
-        args.append("bidirectional=True")
-    if spec.cell == "lstm" and spec.proj_size:
-        args.append(f"proj_size={spec.proj_size}")
-    return f"nn.{_CLASS[spec.cell]}({', '.join(args)})"
+    args = ", ".join(spec.constructor_args(cell, exact=True))
+    return f"nn.{_CLASS[spec.cell]}{'Cell' if cell else ''}({args})"
 
 
 def _module_lines(spec: Spec, options: RunOptions, name: str) -> list[str]:

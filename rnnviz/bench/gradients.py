@@ -13,54 +13,14 @@ import time
 
 import torch
 
+from rnnviz.bench.measure import BENCH_CONFIGS
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.engine.tracing import build_module
 from rnnviz.grad.gradients import _loss_of, gradients_spec, spec_inputs
 
-#: (label, spec) pairs timed by `main`.
-CONFIGS = (
-    (
-        "LSTM I=128 H=512 L=4 bi T=500 B=4",
-        Spec(
-            cell="lstm",
-            input_size=128,
-            hidden_size=512,
-            num_layers=4,
-            bidirectional=True,
-            seq_len=500,
-            batch_size=4,
-        ),
-    ),
-    (
-        "LSTM I=28 H=128 L=2 bi T=100 B=1",
-        Spec(
-            cell="lstm",
-            input_size=28,
-            hidden_size=128,
-            num_layers=2,
-            bidirectional=True,
-            seq_len=100,
-            batch_size=1,
-        ),
-    ),
-    (
-        "GRU I=64 H=256 L=2 bi T=300 B=8",
-        Spec(
-            cell="gru",
-            input_size=64,
-            hidden_size=256,
-            num_layers=2,
-            bidirectional=True,
-            seq_len=300,
-            batch_size=8,
-        ),
-    ),
-    (
-        "RNN I=16 H=64 T=200 B=2",
-        Spec(cell="rnn", input_size=16, hidden_size=64, seq_len=200, batch_size=2),
-    ),
-)
+#: (label, spec) pairs timed by `main`: the benchmark suite's four configurations.
+CONFIGS = BENCH_CONFIGS
 
 
 def torch_forward_backward(

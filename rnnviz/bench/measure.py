@@ -9,6 +9,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rnnviz.config.spec import Spec
+
+#: The four configurations every speed benchmark times (trace, gradients): (label, spec).
+BENCH_CONFIGS: tuple[tuple[str, Spec], ...] = (
+    (
+        "LSTM I=128 H=512 L=4 bi T=500 B=4",
+        Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=4),
+    ),
+    (
+        "LSTM I=28 H=128 L=2 bi T=100 B=1",
+        Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1),
+    ),
+    (
+        "GRU I=64 H=256 L=2 bi T=300 B=8",
+        Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=8),
+    ),
+    ("RNN I=16 H=64 T=200 B=2", Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2)),
+)
+
 
 @dataclass
 class Measure:

@@ -13,7 +13,7 @@ import time
 import warnings
 from typing import Any
 
-from rnnviz.bench.measure import Measure, alternate, table
+from rnnviz.bench.measure import BENCH_CONFIGS, Measure, alternate, table
 from rnnviz.config.spec import Spec
 
 __all__ = ["Measure", "alternate", "run", "table"]
@@ -23,23 +23,8 @@ __all__ = ["Measure", "alternate", "run", "table"]
 #: what the CLI and the API do) ÷ torch's forward time. The targets differ by cell: a full
 #: float32 recompute repeats the forward's multiply-adds, which oneDNN runs near the GEMM
 #: peak, and an LSTM also scans its cell state.
-TRACE_CASES: tuple[tuple[str, Spec, float], ...] = (
-    (
-        "LSTM I=128 H=512 L=4 bi T=500 B=4",
-        Spec("lstm", 128, 512, 4, bidirectional=True, seq_len=500, batch_size=4),
-        1.9,
-    ),
-    (
-        "LSTM I=28 H=128 L=2 bi T=100 B=1",
-        Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1),
-        1.9,
-    ),
-    (
-        "GRU I=64 H=256 L=2 bi T=300 B=8",
-        Spec("gru", 64, 256, 2, bidirectional=True, seq_len=300, batch_size=8),
-        1.45,
-    ),
-    ("RNN I=16 H=64 T=200 B=2", Spec("rnn", 16, 64, 1, seq_len=200, batch_size=2), 1.25),
+TRACE_CASES: tuple[tuple[str, Spec, float], ...] = tuple(
+    (label, spec, target) for (label, spec), target in zip(BENCH_CONFIGS, (1.9, 1.9, 1.45, 1.25))
 )
 
 #: The window's first result: the forward plus the lane on screen (layer 0 forward, the

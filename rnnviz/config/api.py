@@ -68,12 +68,7 @@ def title(spec: Spec, api: str) -> str:
     """
     if api != CELL:
         return spec.title()
-    args = [str(spec.input_size), str(spec.hidden_size)]
-    if not spec.bias:
-        args.append("bias=False")
-    if spec.cell == "rnn" and spec.nonlinearity != "tanh":
-        args.append(f"nonlinearity='{spec.nonlinearity}'")
-    return f"{class_name(spec, api)}({', '.join(args)})"
+    return f"{class_name(spec, api)}({', '.join(spec.constructor_args(cell=True))})"
 
 
 def param_name(kind: str, layer: int, direction: int, api: str) -> str:

@@ -217,24 +217,38 @@ class Spec:
             per_step += one * self.num_directions
         return per_step * self.seq_len * self.batch_size
 
-    def title(self) -> str:
-        """A torch-like constructor call, e.g. `LSTM(5, 6, num_layers=2, bidirectional=True)`."""
+    def constructor_args(self, cell: bool = False, exact: bool = False) -> list[str]:
+        """The arguments torch's constructor needs for this spec, non-defaults only, in the
+        constructor's own order: ['5', '6', 'num_layers=2', 'bidirectional=True']. With `cell`
+        those of the *Cell (input_size, hidden_size, bias, RNNCell's nonlinearity). `exact`
+        writes dropout as Python's repr (for runnable code) instead of the short display form.
+        """
         args = [str(self.input_size), str(self.hidden_size)]
+        nonlinearity = (
+            [f"nonlinearity='{self.nonlinearity}'"]
+            if self.cell == "rnn" and self.nonlinearity != "tanh"
+            else []
+        )
+        if cell:
+            return args + (["bias=False"] if not self.bias else []) + nonlinearity
         if self.num_layers != 1:
             args.append(f"num_layers={self.num_layers}")
-        if self.cell == "rnn" and self.nonlinearity != "tanh":
-            args.append(f"nonlinearity='{self.nonlinearity}'")
+        args += nonlinearity
         if not self.bias:
             args.append("bias=False")
         if self.batch_first:
             args.append("batch_first=True")
         if self.dropout:
-            args.append(f"dropout={self.dropout:g}")
+            args.append(f"dropout={self.dropout!r}" if exact else f"dropout={self.dropout:g}")
         if self.bidirectional:
             args.append("bidirectional=True")
         if self.proj_size:
             args.append(f"proj_size={self.proj_size}")
-        return f"{self.cell.upper()}({', '.join(args)})"
+        return args
+
+    def title(self) -> str:
+        """A torch-like constructor call, e.g. `LSTM(5, 6, num_layers=2, bidirectional=True)`."""
+        return f"{self.cell.upper()}({', '.join(self.constructor_args())})"
 
     def replace(self, **changes: Any) -> Spec:
         """A copy with `changes` applied, validated like a new Spec."""

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -381,34 +383,27 @@ def export_bytes(
         from rnnviz.document.snapshot import complete_snapshot
 
         snapshot = complete_snapshot(snapshot)
-    return drawer(
-        spec,
-        fmt,
-        snapshot=snapshot,
-        timestep=timestep,
-        fold=fold,
-        scale=scale,
-        scale_mode=scale_mode,
-        api=api,
-    )
+    return drawer(DrawRequest(spec, fmt, snapshot, timestep, fold, scale, scale_mode, api))
 
 
-class Drawer(Protocol):
-    """Renders a drawn export: (spec, fmt, snapshot, timestep, fold, scale, scale_mode) → file
-    bytes; scale_mode is None except for the gate heatmaps."""
+@dataclass(frozen=True)
+class DrawRequest:
+    """One drawn export, checked by `export_bytes`: the spec and format, the snapshot the
+    gate heatmaps draw (traced first when missing), the highlighted timestep, the fold, the
+    PNG scale, the gate heatmaps' colour scale (None for the diagram) and the API."""
 
-    def __call__(
-        self,
-        spec: Spec,
-        fmt: str,
-        *,
-        snapshot: Snapshot | None,
-        timestep: int | None,
-        fold: int | None,
-        scale: float,
-        scale_mode: str | None = None,
-        api: str = "module",
-    ) -> bytes: ...
+    spec: Spec
+    fmt: str
+    snapshot: Snapshot | None
+    timestep: int | None
+    fold: int | None
+    scale: float
+    scale_mode: str | None = None
+    api: str = "module"
+
+
+#: Renders a drawn export's file bytes.
+Drawer = Callable[[DrawRequest], bytes]
 
 
 #: Drawn formats by kind ("drawn", "gates"), registered by the layer that can draw them (the

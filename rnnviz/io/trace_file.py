@@ -5,7 +5,7 @@ this module only moves them to and from disk.
 
 Reading checks before it decompresses: every zip member must be a `.npy` array; each
 member's header (dtype and shape, a few hundred bytes) is read first; the metadata's spec
-says which arrays and shapes a trace holds (`rnnviz.engine.record.check_shapes`); and the
+says which arrays and shapes a trace holds (`rnnviz.engine.trace_checks.check_shapes`); and the
 declared total must fit the memory budget. Only then are the arrays read, each exactly as
 large as its header declared — so a 2 MB file of compressed zeros that claims gigabytes is
 refused in milliseconds instead of filling memory. Every failure is a TraceFileError.
@@ -21,9 +21,9 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from rnnviz.config.budget import default_budget, human
-from rnnviz.engine.record import (
+from rnnviz.engine.record import Trace
+from rnnviz.engine.trace_checks import (
     MAX_META_CHARS,
-    Trace,
     TraceFileError,
     _pending,
     check_shapes,

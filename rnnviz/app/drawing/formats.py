@@ -14,10 +14,9 @@ from PySide6.QtCore import QCoreApplication, QSize, Qt
 from rnnviz.analysis.scales import DEFAULT_SCALE_MODE
 from rnnviz.app.drawing.render import ensure_qt_app, render_graph, render_widget
 from rnnviz.app.views.gate_view import GateView
-from rnnviz.config.spec import Spec
 from rnnviz.document.document import Document
 from rnnviz.document.snapshot import Snapshot
-from rnnviz.io.export import ExportError, register_drawer
+from rnnviz.io.export import DrawRequest, ExportError, register_drawer, text_frame_of
 
 
 def render_gates(
@@ -56,49 +55,27 @@ def render_gates(
         view.deleteLater()
 
 
-def _draw_export(
-    spec: Spec,
-    fmt: str,
-    *,
-    snapshot: Snapshot | None,
-    timestep: int | None,
-    fold: int | None,
-    scale: float,
-    scale_mode: str | None = None,
-    api: str = "module",
-) -> bytes:
+def _draw_export(req: DrawRequest) -> bytes:
     # The diagram has no colour scale; export_bytes refuses a scale_mode for it.
-    from rnnviz.io.export import text_frame_of
-
     return render_graph(
-        spec,
-        fmt,
-        timestep=timestep,
-        scale=scale,
-        fold=fold,
-        text=text_frame_of(snapshot, spec),
-        api=api,
+        req.spec,
+        req.fmt,
+        timestep=req.timestep,
+        scale=req.scale,
+        fold=req.fold,
+        text=text_frame_of(req.snapshot, req.spec),
+        api=req.api,
     )
 
 
-def _gates_export(
-    spec: Spec,
-    fmt: str,
-    *,
-    snapshot: Snapshot | None,
-    timestep: int | None,
-    fold: int | None,
-    scale: float,
-    scale_mode: str | None = None,
-    api: str = "module",
-) -> bytes:
-    assert snapshot is not None  # export_bytes traces the spec first
+def _gates_export(req: DrawRequest) -> bytes:
+    assert req.snapshot is not None  # export_bytes traces the spec first
     return render_gates(
-        snapshot,
-        fmt.removeprefix("gates-"),
-        timestep=timestep,
-        scale=scale,
-        scale_mode=scale_mode or DEFAULT_SCALE_MODE,
+        req.snapshot,
+        req.fmt.removeprefix("gates-"),
+        timestep=req.timestep,
+        scale=req.scale,
+        scale_mode=req.scale_mode or DEFAULT_SCALE_MODE,
     )
 
 
