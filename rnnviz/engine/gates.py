@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnviz.engine.gemm import linear, linear_add
+
 
 @dataclass
 class DirectionWeights:
@@ -43,24 +45,17 @@ def _pre(
 ) -> torch.Tensor:
     """W_ih x + W_hh h_{t-1} + b_ih + b_hh for every (t, b): (T, B, gates × H).
 
-    The recurrent product reads torch's own h_t shifted by one step (h0 at the start; for
-    the backward direction the previous step of position t is t + 1), and both products go
-    into one buffer (the second GEMM accumulates with beta = 1): two matrix products, no
-    copy of h and no extra pass over memory.
+    The recurrent product reads torch's own h_t shifted by one step (`previous_h`), and
+    the second product adds onto the first (`linear_add`): two matrix products over all
+    T·B rows, the sum fused into the second on oneDNN.
     """
     t, bsz, _ = x.shape
     bias = None
     if w.b_ih is not None and w.b_hh is not None:
         bias = w.b_ih + w.b_hh
-    x2 = x.reshape(t * bsz, -1)
-    out = torch.addmm(bias, x2, w.w_ih.t()) if bias is not None else x2 @ w.w_ih.t()
-    out3 = out.view(t, bsz, -1)
-    first, rest = (t - 1, slice(0, t - 1)) if reverse else (0, slice(1, t))
-    prev = hseq[1:] if reverse else hseq[:-1]
-    if t > 1:
-        out3[rest].view((t - 1) * bsz, -1).addmm_(prev.reshape((t - 1) * bsz, -1), w.w_hh.t())
-    out3[first].addmm_(h0, w.w_hh.t())
-    return out3
+    hprev = previous_h(hseq, h0, reverse)
+    out = linear(x.reshape(t * bsz, -1), w.w_ih, bias)
+    return linear_add(hprev.reshape(t * bsz, -1), w.w_hh, out).view(t, bsz, -1)
 
 
 def lstm_gates(
@@ -158,7 +153,7 @@ def lstm_h(o: torch.Tensor, c: torch.Tensor, w: DirectionWeights) -> torch.Tenso
     h = torch.tanh(c).mul_(o)
     if w.w_hr is not None:
         t, bsz, _ = h.shape
-        h = (h.reshape(t * bsz, -1) @ w.w_hr.t()).view(t, bsz, -1)
+        h = linear(h.reshape(t * bsz, -1), w.w_hr).view(t, bsz, -1)
     return h
 
 
@@ -173,9 +168,8 @@ def gru_gates(x: torch.Tensor, hprev: torch.Tensor, w: DirectionWeights) -> dict
     """
     t, bsz, hs = hprev.shape
     x2, h2 = x.reshape(t * bsz, -1), hprev.reshape(t * bsz, -1)
-    gi = torch.addmm(w.b_ih, x2, w.w_ih.t()) if w.b_ih is not None else x2 @ w.w_ih.t()
-    gh = torch.addmm(w.b_hh, h2, w.w_hh.t()) if w.b_hh is not None else h2 @ w.w_hh.t()
-    gi, gh = gi.view(t, bsz, -1), gh.view(t, bsz, -1)
+    gi = linear(x2, w.w_ih, w.b_ih).view(t, bsz, -1)
+    gh = linear(h2, w.w_hh, w.b_hh).view(t, bsz, -1)
     rz = gi[:, :, : 2 * hs].add_(gh[:, :, : 2 * hs]).sigmoid_()
     r, z = rz.split(hs, dim=2)
     n = gi[:, :, 2 * hs :].addcmul_(r, gh[:, :, 2 * hs :]).tanh_()
