@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnviz.engine.gemm import linear, linear_add
+
 
 @dataclass
 class DirectionWeights:
@@ -43,24 +45,17 @@ def _pre(
 ) -> torch.Tensor:
     """W_ih x + W_hh h_{t-1} + b_ih + b_hh for every (t, b): (T, B, gates × H).
 
-    The recurrent product reads torch's own h_t shifted by one step (h0 at the start; for
-    the backward direction the previous step of position t is t + 1), and both products go
-    into one buffer (the second GEMM accumulates with beta = 1): two matrix products, no
-    copy of h and no extra pass over memory.
+    The recurrent product reads torch's own h_t shifted by one step (`previous_h`), and
+    the second product adds onto the first (`linear_add`): two matrix products over all
+    T·B rows, the sum fused into the second on oneDNN.
     """
     t, bsz, _ = x.shape
     bias = None
     if w.b_ih is not None and w.b_hh is not None:
         bias = w.b_ih + w.b_hh
-    x2 = x.reshape(t * bsz, -1)
-    out = torch.addmm(bias, x2, w.w_ih.t()) if bias is not None else x2 @ w.w_ih.t()
-    out3 = out.view(t, bsz, -1)
-    first, rest = (t - 1, slice(0, t - 1)) if reverse else (0, slice(1, t))
-    prev = hseq[1:] if reverse else hseq[:-1]
-    if t > 1:
-        out3[rest].view((t - 1) * bsz, -1).addmm_(prev.reshape((t - 1) * bsz, -1), w.w_hh.t())
-    out3[first].addmm_(h0, w.w_hh.t())
-    return out3
+    hprev = previous_h(hseq, h0, reverse)
+    out = linear(x.reshape(t * bsz, -1), w.w_ih, bias)
+    return linear_add(hprev.reshape(t * bsz, -1), w.w_hh, out).view(t, bsz, -1)
 
 
 def lstm_gates(
@@ -144,7 +139,10 @@ def _scan_one(
 ) -> torch.Tensor:
     """The cell-state scan of one lane, in place in the i ⊙ g buffer: (T, B, H)."""
     c = i * g
-    c_rows, f_rows = c.unbind(0), f.unbind(0)
+    # Iterating makes the same per-step views as unbind, but the scan over them measured 4×
+    # faster for (500, 4, 512) lanes (4.7 ms vs 1.1 ms a lane; unbind's views were slower to
+    # write into), and the same for small ones.
+    c_rows, f_rows = list(c), list(f)
     if reverse:
         c_rows, f_rows = c_rows[::-1], f_rows[::-1]
     prev = c0
@@ -158,7 +156,7 @@ def lstm_h(o: torch.Tensor, c: torch.Tensor, w: DirectionWeights) -> torch.Tenso
     h = torch.tanh(c).mul_(o)
     if w.w_hr is not None:
         t, bsz, _ = h.shape
-        h = (h.reshape(t * bsz, -1) @ w.w_hr.t()).view(t, bsz, -1)
+        h = linear(h.reshape(t * bsz, -1), w.w_hr).view(t, bsz, -1)
     return h
 
 
@@ -173,9 +171,8 @@ def gru_gates(x: torch.Tensor, hprev: torch.Tensor, w: DirectionWeights) -> dict
     """
     t, bsz, hs = hprev.shape
     x2, h2 = x.reshape(t * bsz, -1), hprev.reshape(t * bsz, -1)
-    gi = torch.addmm(w.b_ih, x2, w.w_ih.t()) if w.b_ih is not None else x2 @ w.w_ih.t()
-    gh = torch.addmm(w.b_hh, h2, w.w_hh.t()) if w.b_hh is not None else h2 @ w.w_hh.t()
-    gi, gh = gi.view(t, bsz, -1), gh.view(t, bsz, -1)
+    gi = linear(x2, w.w_ih, w.b_ih).view(t, bsz, -1)
+    gh = linear(h2, w.w_hh, w.b_hh).view(t, bsz, -1)
     rz = gi[:, :, : 2 * hs].add_(gh[:, :, : 2 * hs]).sigmoid_()
     r, z = rz.split(hs, dim=2)
     n = gi[:, :, 2 * hs :].addcmul_(r, gh[:, :, 2 * hs :]).tanh_()
@@ -208,11 +205,13 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float, int]:
     """
     if a.numel() == 0:
         return 0.0, 0.0, 0
-    d = (a - b).abs()
+    d = torch.sub(a, b).abs_()  # one temporary, not two
     dmax = float(d.max())
     if math.isfinite(dmax):
-        # A finite max means no NaN and no Inf anywhere in a − b, so both sides are finite.
-        return dmax, dmax / (1.0 + float(b.abs().max())), 0
+        # A finite max means no NaN and no Inf anywhere in a − b, so both sides are finite,
+        # and max |b| = max(−min b, max b) exactly, without a temporary |b|.
+        lo, hi = b.aminmax()
+        return dmax, dmax / (1.0 + max(-float(lo), float(hi))), 0
     both = torch.isfinite(a) & torch.isfinite(b)
     agree = both | (a == b) | (torch.isnan(a) & torch.isnan(b))
     mismatched = int((~agree).sum())

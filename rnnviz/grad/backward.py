@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from rnnviz.engine.gates import previous_h
+from rnnviz.engine.gemm import linear, linear_add
 from rnnviz.engine.record import Trace
 
 LaneKey = tuple[int, str]  # (layer, "fwd"|"bwd")
@@ -186,19 +187,21 @@ def backward(
         dh0[rows] = carry_h
         if dc0 is not None and carry_c is not None:
             dc0[rows] = carry_c
-        # The bulk products: every timestep at once, per direction.
-        dx = torch.zeros(layer_in.shape, dtype=dtype)
+        # The bulk products: every timestep at once, per direction, through the engine's
+        # gemm (oneDNN for float32 on the CPU: about twice MKL's speed here, even with the
+        # transposed operands copied dense first).
         tb = spec.seq_len * spec.batch_size
         hprev_all = lane.hprev
+        layer_in2 = layer_in.reshape(tb, -1)
+        dx2: torch.Tensor | None = None
         for k, d in enumerate(dirs):
             gi, gh = d_in[k].reshape(tb, -1), d_rec[k].reshape(tb, -1)
             assert w.w_ih is not None
-            dx.view(tb, -1).addmm_(gi, w.w_ih[k])
-            dparams[param_name("weight_ih", layer, d, cell)] = _np(
-                gi.t() @ layer_in.reshape(tb, -1)
-            )
+            w_ih_t = w.w_ih[k].t()  # gi @ W_ih is gi @ (W_ih^T)^T
+            dx2 = linear(gi, w_ih_t) if dx2 is None else linear_add(gi, w_ih_t, dx2)
+            dparams[param_name("weight_ih", layer, d, cell)] = _np(linear(gi.t(), layer_in2.t()))
             dparams[param_name("weight_hh", layer, d, cell)] = _np(
-                gh.t() @ hprev_all[k].reshape(tb, -1)
+                linear(gh.t(), hprev_all[k].reshape(tb, -1).t())
             )
             if spec.bias:
                 dparams[param_name("bias_ih", layer, d, cell)] = _np(gi.sum(0))
@@ -206,11 +209,13 @@ def backward(
             if w.w_hr is not None:
                 dh_k, m_k = dm_parts[k]
                 dparams[param_name("weight_hr", layer, d, cell)] = _np(
-                    dh_k.reshape(tb, -1).t() @ m_k.reshape(tb, -1)
+                    linear(dh_k.reshape(tb, -1).t(), m_k.reshape(tb, -1).t())
                 )
             dh[(layer, d)] = _np(dh_all[k])
             if dc_all is not None:
                 dc[(layer, d)] = _np(dc_all[k])
+        assert dx2 is not None
+        dx = dx2.view(layer_in.shape)
         from_above = dx
         if tick is not None:
             tick()
