@@ -4,6 +4,7 @@ the Shapes tab, recomputed values labelled as rnnviz's, tutorial 001's numbers o
 from __future__ import annotations
 
 import pytest
+from app_helpers import front
 
 from rnnviz.analysis.equations import substitute
 from rnnviz.config.options import RunOptions
@@ -38,10 +39,10 @@ def test_rnncell_preset_is_a_cell_in_every_view(qtbot, window):
     assert names == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
     assert "RNN(4, 2)" in shapes.counterpart_heading.text()
     assert "weight_ih_l0" in shapes.counterpart_label.text()
-    assert "RNNCell" in window.gate_view.caption.text()
+    assert "RNNCell" in front(window, window.gate_view).caption.text()
     assert "layer" not in window.gate_view.caption.text()
     window.state.select(t=1)
-    assert "RNNCell(4, 2) — call t = 1" in window.equations_view.header.text()
+    assert "RNNCell(4, 2) — call t = 1" in front(window, window.equations_view).header.text()
     assert snap.trace.api == "cell"
 
 
@@ -53,7 +54,7 @@ def test_tutorial_001_numbers_in_the_window(qtbot, window):
     h0 = snap.trace.tensors["h_t"][0, 0]
     assert f"{h0[0]:.4f}" == "-0.6982" and f"{h0[1]:.4f}" == "-0.2092"
     window.state.select(t=0, unit=0)
-    assert "h = -0.6981" in window.gate_view.caption.text()
+    assert "h = -0.6981" in front(window, window.gate_view).caption.text()
     window.state.select(t=0, unit=1)
     assert "h = -0.2091" in window.gate_view.caption.text()
 
@@ -99,7 +100,7 @@ def test_relu_explode_labels_recomputed_values_and_warns_in_amber(qtbot, window)
     assert a.recorded_by == "rnnviz" and h.recorded_by == "torch"
     assert a.recorded == float("-inf") and h.recorded > 1e37 and h.overflowed
     window.state.select(layer=1, t=61, unit=13)
-    text = window.equations_view.text()
+    text = front(window, window.equations_view).text()
     assert "rnnviz recomputed (torch does not expose it): -inf" in text
     assert "torch returned: 1.80699e+37" in text
     assert "✗" not in text and "float32's limit" in text
