@@ -44,6 +44,9 @@ class _Ruler(QWidget):
         super().__init__(canvas)
         self.canvas = canvas
         self.rows: list[tuple[float, str]] = []
+        #: (scene, left edge of its items): itemsBoundingRect walks every item, and the
+        #: ruler asks on every scroll; a scene's extent never changes once built.
+        self._left: tuple[Any, float] | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         font = self.font()
         font.setBold(True)
@@ -59,8 +62,10 @@ class _Ruler(QWidget):
         scene = self.canvas.scene()
         if scene is None or not self.rows:
             return False
+        if self._left is None or self._left[0] is not scene:
+            self._left = (scene, scene.itemsBoundingRect().left())
         left = self.canvas.mapToScene(QPoint(0, 0)).x()
-        return left > scene.itemsBoundingRect().left() + 4
+        return left > self._left[1] + 4
 
     def visible_labels(self) -> list[tuple[str, int]]:
         """(text, viewport y) of the labels drawn now (empty while inactive)."""
