@@ -7,8 +7,8 @@ import numpy as np
 from app_helpers import front, wait_traced
 
 
-def test_a_hidden_gate_view_draws_nothing_then_catches_up(qtbot, window):
-    gates, eqs = window.gate_view, window.equations_view
+def test_hidden_tabs_draw_nothing_then_catch_up(qtbot, window):
+    gates, eqs, shapes = window.gate_view, window.equations_view, window.shapes_view
     front(window, window.graph_view)
     assert not gates.isVisible() and not eqs.isVisible()
     updates = gates.image_updates
@@ -18,6 +18,7 @@ def test_a_hidden_gate_view_draws_nothing_then_catches_up(qtbot, window):
         window.runner.start_now()
     wait_traced(qtbot, window.runner)
     assert gates.image_updates == updates  # neither the step nor the new trace drew
+    assert "h_n" not in shapes.tensor_cells()  # never shown yet: no table filled
     front(window, gates)
     snap = window.state.snapshot
     assert snap.spec.hidden_size == 7
@@ -29,3 +30,6 @@ def test_a_hidden_gate_view_draws_nothing_then_catches_up(qtbot, window):
     header = front(window, eqs).header.text()
     assert "layer 1, backward, t = 4, unit 2" in header
     assert eqs.lines[0].recorded == float(snap.trace.gates[(1, "bwd", "i")][4, 0, 2])
+    cells = front(window, shapes).tensor_cells()
+    assert cells["h_n"] == ("(4, 1, 7)", "(4, 1, 7) ✓")
+    assert shapes.param_tree.currentItem() is shapes.layer_items[(1, "bwd")]

@@ -28,7 +28,7 @@ def test_hidden_size_spinbox_updates_table_edges_and_heatmaps(qtbot, window):
         window.runner.start_now()
     wait_traced(qtbot, window.runner)
     assert window.state.snapshot.spec.hidden_size == 9
-    assert window.shapes_view.tensor_cells()["h_n"] == ("(4, 1, 9)", "(4, 1, 9) ✓")
+    assert front(window, window.shapes_view).tensor_cells()["h_n"] == ("(4, 1, 9)", "(4, 1, 9) ✓")
     labels = {text for _, text in window.graph_view.scene.edge_labels}
     assert {"h (1, 9)", "c (1, 9)"} <= labels and "h (1, 6)" not in labels
     assert window.gate_view.image_shape("f") == (SMALL.seq_len, 9)
@@ -71,7 +71,8 @@ def test_clicking_a_graph_cell_selects_it_in_the_gate_and_equation_views(qtbot, 
         gates.images["f"].image, window.state.snapshot.trace.gates[(1, "bwd", "f")][:, 0, :]
     )
     assert "layer 1, backward, t = 4" in front(window, window.equations_view).header.text()
-    assert window.shapes_view.param_tree.currentItem() is window.shapes_view.layer_items[(1, "bwd")]
+    shapes = front(window, window.shapes_view)
+    assert shapes.param_tree.currentItem() is shapes.layer_items[(1, "bwd")]
 
 
 def test_clicking_a_heatmap_pixel_moves_the_graph_and_equations(qtbot, window):
@@ -99,4 +100,4 @@ def test_invalid_combination_keeps_every_view_on_the_last_good_trace(qtbot, wind
     wait_traced(qtbot, window.runner)
     assert window.state.snapshot is good
     assert window.gate_view.images["i"].image is images
-    assert window.shapes_view.tensor_cells()["h_n"][0] == "(4, 1, 6)"
+    assert front(window, window.shapes_view).tensor_cells()["h_n"][0] == "(4, 1, 6)"

@@ -28,7 +28,7 @@ def test_rnncell_preset_is_a_cell_in_every_view(qtbot, window):
     labels = {n: item.childItems()[0].text() for n, item in scene.node_items.items()}
     assert labels["cell_l0_fwd_t0"] == "RNNCell t=0" and labels["h0_l0_fwd"] == "hx"
     assert not any(k.startswith("hn_") for k in labels)
-    shapes = window.shapes_view
+    shapes = front(window, window.shapes_view)
     assert "RNNCell(4, 2)" in shapes.title.text()
     cells = shapes.tensor_cells()
     assert set(cells) == {"x", "x_t", "hx", "h_t"}
@@ -69,7 +69,7 @@ def test_toggle_switches_module_and_cell_keeping_the_rest(qtbot, window):
     snap = blocker.args[0]
     assert snap.options == RunOptions(stepper="module", seeding="tutorial")
     assert snap.spec == p.spec and snap.trace.api == "module"
-    assert "RNN(4, 2)" in window.shapes_view.title.text()
+    assert "RNN(4, 2)" in front(window, window.shapes_view).title.text()
     assert panel.api_button.text() == "Show as RNNCell(4, 2)"
     # The same weights: the module's output is the cell's h_t.
     assert f"{snap.trace.tensors['output'][0, 0, 0]:.4f}" == "-0.6982"
@@ -81,7 +81,7 @@ def test_toggle_switches_module_and_cell_keeping_the_rest(qtbot, window):
 def test_batch_first_cell_one_verdict_no_contradiction(qtbot, window):
     spec = Spec("lstm", 64, 128, seq_len=10, batch_size=3, batch_first=True)
     snap = _load(qtbot, window, spec, RunOptions(stepper="cell", input_kind="rand"))
-    cells = window.shapes_view.tensor_cells()
+    cells = front(window, window.shapes_view).tensor_cells()
     assert cells["x"] == ("(3, 10, 64)", "(3, 10, 64) ✓")
     assert all("✗" not in got for _, got in cells.values())
     assert "FAILS" not in window.shapes_view.identity_label.text()
