@@ -208,10 +208,14 @@ class GraphScene(QGraphicsScene):
         self._draw_edges()
         self._draw_row_labels()
         self._band, self._band_text, self._outline = self._make_cursor()
-        if title:
-            self._draw_title()
-        if legend:
-            self._draw_legend()
+        if title or legend:
+            # The exports' title and legend live in their own module, which imports this one.
+            from rnnviz.app.drawing.legend import draw_legend, draw_title
+
+            if title:
+                draw_title(self)
+            if legend:
+                draw_legend(self)
 
     # ---- geometry ----------------------------------------------------------------------------
     def point(self, attrs: dict[str, Any]) -> QPointF:
@@ -469,84 +473,6 @@ class GraphScene(QGraphicsScene):
         if not self._band.isVisible():
             return QRectF()
         return self._band.sceneBoundingRect()
-
-    def _draw_title(self) -> None:
-        spec = self.spec
-        if self.graph.graph.get("api") == "cell":
-            text = (
-                f"{self.graph.graph['title']} called {spec.seq_len} times — x "
-                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
-                + (", stepped as x[:, t]" if spec.batch_first else "")
-            )
-        else:
-            text = (
-                f"{spec.title()} unrolled over {spec.seq_len} steps — input "
-                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
-                + (", batch_first" if spec.batch_first else "")
-            )
-        if self.graph.graph.get("text"):
-            g = self.graph.graph
-            text += f" — text model, epoch {g.get('epoch', 0)}: {g.get('encoder', '')} → " + (
-                "RNN" if g.get("head", "").startswith("none") else f"RNN → {g.get('head', '')}"
-            )
-        item = QGraphicsSimpleTextItem(text)
-        item.setFont(_font(TITLE_PT, bold=True))
-        item.setBrush(QColor("#0f172a"))
-        body = self.itemsBoundingRect()
-        item.setPos(body.left(), body.top() - item.boundingRect().height() - 12)
-        self.addItem(item)
-
-    def _draw_legend(self) -> None:
-        body = self.itemsBoundingRect()
-        x, y = body.left(), body.bottom() + 18
-        entries: list[tuple[str, str, str]] = [
-            ("fwd", "forward cell (time runs →)", "box"),
-        ]
-        if self.spec.num_directions == 2:
-            entries.append(("bwd", "backward cell (time runs ←)", "box"))
-        entries += [
-            ("input", "input x_t", "box"),
-            ("output", "output y_t", "box"),
-            ("state", "h0/c0 in, h_n/c_n out [slice]", "box"),
-        ]
-        if self.spec.num_directions == 2:
-            entries.append(("concat", "cat: both directions joined, (batch, 2·H)", "box"))
-        if self.graph.graph.get("text"):
-            entries += [
-                ("token", "token", "box"),
-                ("encode", "Embedding / one-hot", "box"),
-            ]
-            if any(k == "head" for _, k in self.graph.nodes(data="kind")):
-                entries.append(("head", "Linear head", "box"))
-            entries.append(("pred", "predicted token", "box"))
-        if self._fold_col is not None:
-            entries.append(("fold", "folded steps", "box"))
-        entries.append(("highlight", "current timestep", "band"))
-        for key, text, _ in entries:
-            if key == "highlight":
-                fill, border = HIGHLIGHT, HIGHLIGHT
-            else:
-                fill, border = NODE_COLOURS[key]
-            swatch = QGraphicsRectItem(QRectF(0, 0, 22, 14))
-            swatch.setBrush(QColor(fill))
-            swatch.setPen(_pen(border, 1.2, dash=key == "fold"))
-            swatch.setPos(x, y)
-            self.addItem(swatch)
-            label = QGraphicsSimpleTextItem(text)
-            label.setFont(_font(NODE_PT))
-            label.setBrush(QColor("#0f172a"))
-            label.setPos(x + 28, y - 1)
-            self.addItem(label)
-            x += 28 + label.boundingRect().width() + 22
-        note = QGraphicsSimpleTextItem(
-            "edge labels: tensor shape (batch, features) carried by "
-            "the arrow; LSTM state arrows carry h (above) and c "
-            "(below)"
-        )
-        note.setFont(_font(EDGE_PT))
-        note.setBrush(QColor("#475569"))
-        note.setPos(body.left(), y + 22)
-        self.addItem(note)
 
     # ---- hit test ------------------------------------------------------------------------------
     def node_at(self, item: QGraphicsItem | None) -> dict[str, Any] | None:
