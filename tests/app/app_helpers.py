@@ -11,6 +11,13 @@ SMALL = Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1)
 SLOW = Spec("lstm", 64, 256, 2, seq_len=5000, batch_size=1)
 
 
+def front(window, view):
+    """Bring `view`'s tab to the front of `window`, as a click on the tab would, and return
+    it: a view behind another tab draws nothing until it is shown."""
+    window.deck.show_view(view)
+    return view
+
+
 def wait_traced(qtbot, runner: TraceRunner, timeout: int = 60_000) -> None:
     """Wait until the runner has nothing running or waiting."""
     qtbot.waitUntil(lambda: not runner.busy, timeout=timeout)

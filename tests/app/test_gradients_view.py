@@ -4,7 +4,7 @@ selection, its curves equal to the record's norms, saturation clicks select unit
 from __future__ import annotations
 
 import numpy as np
-from app_helpers import SMALL, wait_traced
+from app_helpers import SMALL, front, wait_traced
 from PySide6.QtCore import QPointF, Qt
 
 from rnnviz.config.options import RunOptions
@@ -98,7 +98,7 @@ def test_clicking_a_saturation_point_selects_its_unit(qtbot, window):
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: state.selection.unit == unit, timeout=5_000)
     # Selected everywhere: the gate view's unit line follows.
-    assert window.gate_view.cursor_unit() == unit
+    assert front(window, window.gate_view).cursor_unit() == unit
 
 
 def test_hidden_view_computes_no_gradients_on_edit(qtbot, window):

@@ -4,6 +4,7 @@ verified yet is never drawn as if it were, and selecting it gets it computed."""
 from __future__ import annotations
 
 import pytest
+from app_helpers import front
 
 import rnnviz.document.jobs as jobs
 from rnnviz.app.views.status import badge_text
@@ -32,6 +33,7 @@ def test_the_selected_lane_comes_first_and_the_others_arrive(qtbot, streaming):
     win.persist = False
     qtbot.addWidget(win)
     win.show()
+    front(win, win.gate_view)  # drawn from the first result on (a hidden tab draws nothing)
     landed = []
     badges = []
     drawn = []
@@ -76,6 +78,8 @@ def test_a_pending_lane_is_shown_as_not_recomputed_and_then_drawn(qtbot, streami
     eqs = EquationsView(state)
     qtbot.addWidget(gates)
     qtbot.addWidget(eqs)
+    gates.show()
+    eqs.show()
     assert gates.stack.currentWidget() is gates.canvas
     asked = []
     state.sigWantedChanged.connect(lambda: asked.append(True))

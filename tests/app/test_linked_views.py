@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from app_helpers import SMALL, wait_traced
+from app_helpers import SMALL, front, wait_traced
 from PySide6.QtCore import Qt
 
 from rnnviz.analysis.graph import cell_id
@@ -22,18 +22,18 @@ def test_all_four_views_are_real(window):
 
 def test_hidden_size_spinbox_updates_table_edges_and_heatmaps(qtbot, window):
     spin = window.config_panel.widgets["hidden_size"]
-    assert window.gate_view.image_shape("f") == (SMALL.seq_len, 6)
+    assert front(window, window.gate_view).image_shape("f") == (SMALL.seq_len, 6)
     with qtbot.waitSignal(window.state.sigSnapshotChanged, timeout=60_000):
         spin.setValue(9)
         window.runner.start_now()
     wait_traced(qtbot, window.runner)
     assert window.state.snapshot.spec.hidden_size == 9
-    assert window.shapes_view.tensor_cells()["h_n"] == ("(4, 1, 9)", "(4, 1, 9) ✓")
+    assert front(window, window.shapes_view).tensor_cells()["h_n"] == ("(4, 1, 9)", "(4, 1, 9) ✓")
     labels = {text for _, text in window.graph_view.scene.edge_labels}
     assert {"h (1, 9)", "c (1, 9)"} <= labels and "h (1, 6)" not in labels
     assert window.gate_view.image_shape("f") == (SMALL.seq_len, 9)
     assert window.gate_view.image_shape("c") == (SMALL.seq_len, 9)
-    assert window.equations_view.unit_spin.maximum() == 8
+    assert front(window, window.equations_view).unit_spin.maximum() == 8
 
 
 def test_stepping_moves_the_cursor_in_every_view(qtbot, window):
@@ -43,8 +43,9 @@ def test_stepping_moves_the_cursor_in_every_view(qtbot, window):
     window.timeline.step_forward()
     assert state.selection.t == 2
     assert window.graph_view.scene.current_t == 2
-    assert window.gate_view.cursor_t() == 2
-    assert "t = 2" in window.equations_view.header.text()
+    # The tabs behind the graph catch up when shown.
+    assert front(window, window.gate_view).cursor_t() == 2
+    assert "t = 2" in front(window, window.equations_view).header.text()
     assert window.timeline.slider.value() == 2
     tr = state.snapshot.trace
     i_line = window.equations_view.lines[0]
@@ -63,14 +64,15 @@ def test_clicking_a_graph_cell_selects_it_in_the_gate_and_equation_views(qtbot, 
     )
     sel = window.state.selection
     assert (sel.layer, sel.direction, sel.t) == (1, "bwd", 4)
-    gates = window.gate_view
+    gates = front(window, window.gate_view)
     assert gates.layer_spin.value() == 1 and gates.direction_combo.currentData() == "bwd"
     assert gates.cursor_t() == 4
     np.testing.assert_array_equal(
         gates.images["f"].image, window.state.snapshot.trace.gates[(1, "bwd", "f")][:, 0, :]
     )
-    assert "layer 1, backward, t = 4" in window.equations_view.header.text()
-    assert window.shapes_view.param_tree.currentItem() is window.shapes_view.layer_items[(1, "bwd")]
+    assert "layer 1, backward, t = 4" in front(window, window.equations_view).header.text()
+    shapes = front(window, window.shapes_view)
+    assert shapes.param_tree.currentItem() is shapes.layer_items[(1, "bwd")]
 
 
 def test_clicking_a_heatmap_pixel_moves_the_graph_and_equations(qtbot, window):
@@ -86,16 +88,16 @@ def test_clicking_a_heatmap_pixel_moves_the_graph_and_equations(qtbot, window):
         lambda: (window.state.selection.t, window.state.selection.unit) == (3, 4), timeout=2000
     )
     assert window.graph_view.scene.current_t == 3
-    assert window.equations_view.unit_spin.value() == 4
+    assert front(window, window.equations_view).unit_spin.value() == 4
     assert all(line.unit == 4 for line in window.equations_view.lines)
 
 
 def test_invalid_combination_keeps_every_view_on_the_last_good_trace(qtbot, window):
     good = window.state.snapshot
-    images = window.gate_view.images["i"].image
+    images = front(window, window.gate_view).images["i"].image
     window.config_panel.widgets["proj_size"].setValue(6)  # proj_size must be < hidden_size
     assert window.config_panel.errors["proj_size"].isVisible()
     wait_traced(qtbot, window.runner)
     assert window.state.snapshot is good
     assert window.gate_view.images["i"].image is images
-    assert window.shapes_view.tensor_cells()["h_n"][0] == "(4, 1, 6)"
+    assert front(window, window.shapes_view).tensor_cells()["h_n"][0] == "(4, 1, 6)"

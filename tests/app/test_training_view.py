@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from app_helpers import front
 from PySide6.QtCore import Qt
 
 from rnnviz.document.training import TRAIN, TextSnapshot, history, shown_epoch
@@ -40,10 +41,10 @@ def test_train_hello_ohlol_rnn_and_scrub_epochs(window, qtbot):
     assert win.state.spec.hidden_size == 4 and win.state.spec.seq_len == 5
     assert "epoch 15" in win.config_panel.run_box.title()
     assert "predicted <b>ohlol</b>" in tv.epoch_label.text()
-    late = np.array(win.gate_view.images["h"].image, copy=True)
+    late = np.array(front(win, win.gate_view).images["h"].image, copy=True)
     tv.epoch_slider.setValue(1)
     qtbot.waitUntil(lambda: _snapshot_at(win, 1), timeout=30_000)
-    early = np.array(win.gate_view.images["h"].image, copy=True)
+    early = np.array(front(win, win.gate_view).images["h"].image, copy=True)
     assert early.shape == late.shape and not np.allclose(early, late)
     # ... and it is epoch 1's traced h, not a stale picture.
     np.testing.assert_allclose(early, win.state.snapshot.trace.gate(0, "fwd", "h")[:, 0, :])

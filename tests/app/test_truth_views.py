@@ -4,6 +4,7 @@ the Shapes tab, recomputed values labelled as rnnviz's, tutorial 001's numbers o
 from __future__ import annotations
 
 import pytest
+from app_helpers import front
 
 from rnnviz.analysis.equations import substitute
 from rnnviz.config.options import RunOptions
@@ -27,7 +28,7 @@ def test_rnncell_preset_is_a_cell_in_every_view(qtbot, window):
     labels = {n: item.childItems()[0].text() for n, item in scene.node_items.items()}
     assert labels["cell_l0_fwd_t0"] == "RNNCell t=0" and labels["h0_l0_fwd"] == "hx"
     assert not any(k.startswith("hn_") for k in labels)
-    shapes = window.shapes_view
+    shapes = front(window, window.shapes_view)
     assert "RNNCell(4, 2)" in shapes.title.text()
     cells = shapes.tensor_cells()
     assert set(cells) == {"x", "x_t", "hx", "h_t"}
@@ -38,10 +39,10 @@ def test_rnncell_preset_is_a_cell_in_every_view(qtbot, window):
     assert names == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
     assert "RNN(4, 2)" in shapes.counterpart_heading.text()
     assert "weight_ih_l0" in shapes.counterpart_label.text()
-    assert "RNNCell" in window.gate_view.caption.text()
+    assert "RNNCell" in front(window, window.gate_view).caption.text()
     assert "layer" not in window.gate_view.caption.text()
     window.state.select(t=1)
-    assert "RNNCell(4, 2) — call t = 1" in window.equations_view.header.text()
+    assert "RNNCell(4, 2) — call t = 1" in front(window, window.equations_view).header.text()
     assert snap.trace.api == "cell"
 
 
@@ -53,7 +54,7 @@ def test_tutorial_001_numbers_in_the_window(qtbot, window):
     h0 = snap.trace.tensors["h_t"][0, 0]
     assert f"{h0[0]:.4f}" == "-0.6982" and f"{h0[1]:.4f}" == "-0.2092"
     window.state.select(t=0, unit=0)
-    assert "h = -0.6981" in window.gate_view.caption.text()
+    assert "h = -0.6981" in front(window, window.gate_view).caption.text()
     window.state.select(t=0, unit=1)
     assert "h = -0.2091" in window.gate_view.caption.text()
 
@@ -68,7 +69,7 @@ def test_toggle_switches_module_and_cell_keeping_the_rest(qtbot, window):
     snap = blocker.args[0]
     assert snap.options == RunOptions(stepper="module", seeding="tutorial")
     assert snap.spec == p.spec and snap.trace.api == "module"
-    assert "RNN(4, 2)" in window.shapes_view.title.text()
+    assert "RNN(4, 2)" in front(window, window.shapes_view).title.text()
     assert panel.api_button.text() == "Show as RNNCell(4, 2)"
     # The same weights: the module's output is the cell's h_t.
     assert f"{snap.trace.tensors['output'][0, 0, 0]:.4f}" == "-0.6982"
@@ -80,7 +81,7 @@ def test_toggle_switches_module_and_cell_keeping_the_rest(qtbot, window):
 def test_batch_first_cell_one_verdict_no_contradiction(qtbot, window):
     spec = Spec("lstm", 64, 128, seq_len=10, batch_size=3, batch_first=True)
     snap = _load(qtbot, window, spec, RunOptions(stepper="cell", input_kind="rand"))
-    cells = window.shapes_view.tensor_cells()
+    cells = front(window, window.shapes_view).tensor_cells()
     assert cells["x"] == ("(3, 10, 64)", "(3, 10, 64) ✓")
     assert all("✗" not in got for _, got in cells.values())
     assert "FAILS" not in window.shapes_view.identity_label.text()
@@ -99,7 +100,7 @@ def test_relu_explode_labels_recomputed_values_and_warns_in_amber(qtbot, window)
     assert a.recorded_by == "rnnviz" and h.recorded_by == "torch"
     assert a.recorded == float("-inf") and h.recorded > 1e37 and h.overflowed
     window.state.select(layer=1, t=61, unit=13)
-    text = window.equations_view.text()
+    text = front(window, window.equations_view).text()
     assert "rnnviz recomputed (torch does not expose it): -inf" in text
     assert "torch returned: 1.80699e+37" in text
     assert "✗" not in text and "float32's limit" in text

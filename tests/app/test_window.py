@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from app_helpers import SLOW, SMALL, wait_traced
+from app_helpers import SLOW, SMALL, front, wait_traced
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
@@ -68,7 +68,7 @@ def test_status_badge_on_overflow(qtbot, window):
     assert text == tr.verdict.text and "float32's limit" in text and "DIFFERS" not in text
     assert "#b36b00" in window.status.badge.styleSheet()
     assert "summation order" in window.status.badge.toolTip()
-    assert tr.verdict.text in window.shapes_view.verdict_label.text()
+    assert tr.verdict.text in front(window, window.shapes_view).verdict_label.text()
     # The preset opens on the scale that shows the explosion.
     assert window.gate_view.scale_combo.currentText() == "signed log"
     wait_traced(qtbot, window.runner)

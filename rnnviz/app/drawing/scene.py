@@ -12,6 +12,7 @@ by a fraction of a column ("staggered"): every such edge then clears the cells i
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
 )
 
+from rnnviz.app.drawing.tooltips import node_tooltip
 from rnnviz.config.spec import Spec
 
 #: Grid column width and row height in scene units (1 unit = 1 pt in exports).
@@ -84,7 +86,9 @@ SIZES = {
 TEXT_ROWS = {"token": "tokens", "encode": "encoder", "head": "head", "pred": "predicted"}
 
 
+@functools.cache
 def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
+    # Cached: a scene sets a few fonts on thousands of items (Qt copies them on set).
     f = QFont(FONT_FAMILY)
     f.setPointSizeF(pt)
     f.setBold(bold)
@@ -92,12 +96,31 @@ def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
     return f
 
 
+@functools.cache
 def _pen(colour: str, width: float = 1.2, dash: bool = False) -> QPen:
     pen = QPen(QColor(colour), width)
     pen.setCosmetic(False)
     if dash:
         pen.setStyle(Qt.PenStyle.DashLine)
     return pen
+
+
+def _place(attrs: dict[str, Any]) -> tuple[Any, ...]:
+    """Where and as what a node is drawn: kind, grid x, y and direction (unique per node)."""
+    return (attrs["kind"], attrs["x"], attrs["y"], attrs.get("direction"))
+
+
+def _layout(graph: nx.DiGraph) -> tuple[frozenset[Any], frozenset[Any]]:
+    """Everything of `graph` that decides the drawing but its node texts: the place of
+    every node, and every edge's ends, flow and shape label."""
+    nodes = graph.nodes
+    return (
+        frozenset(_place(a) for _, a in nodes(data=True)),
+        frozenset(
+            (_place(nodes[u]), _place(nodes[v]), e.get("flow", ""), e.get("shape", ""))
+            for u, v, e in graph.edges(data=True)
+        ),
+    )
 
 
 def _boundary(centre: QPointF, size: tuple[float, float], toward: QPointF) -> QPointF:
@@ -177,14 +200,22 @@ class GraphScene(QGraphicsScene):
         self.row_labels: list[tuple[float, str]] = []
         self.current_t: int | None = None
         self.current_cell: tuple[int, str] | None = None
+        #: node id → the text item in its box
+        self._labels: dict[str, QGraphicsSimpleTextItem] = {}
+        #: what `relabel` compares: where every node and edge is drawn
+        self._layout = _layout(graph)
         self._place_nodes()
         self._draw_edges()
         self._draw_row_labels()
         self._band, self._band_text, self._outline = self._make_cursor()
-        if title:
-            self._draw_title()
-        if legend:
-            self._draw_legend()
+        if title or legend:
+            # The exports' title and legend live in their own module, which imports this one.
+            from rnnviz.app.drawing.legend import draw_legend, draw_title
+
+            if title:
+                draw_title(self)
+            if legend:
+                draw_legend(self)
 
     # ---- geometry ----------------------------------------------------------------------------
     def point(self, attrs: dict[str, Any]) -> QPointF:
@@ -198,33 +229,32 @@ class GraphScene(QGraphicsScene):
         return SIZES.get(attrs["kind"], (84.0, 30.0))
 
     # ---- nodes -------------------------------------------------------------------------------
+    def _look(self, attrs: dict[str, Any]) -> tuple[tuple[str, str], str]:
+        """(fill, border) colours and the text drawn in the box of a node."""
+        kind = attrs["kind"]
+        if kind == "cell":
+            cell_name = str(self.graph.graph.get("cell_name", self.spec.cell.upper()))
+            return NODE_COLOURS[attrs["direction"]], f"{cell_name} t={attrs['t']}"
+        if kind in ("h0", "h_n"):
+            return NODE_COLOURS["state"], attrs["label"]
+        if kind == "pred" and attrs.get("target"):
+            # Right or wrong at a glance: the border says whether argmax hit the target.
+            ok = attrs.get("predicted") == attrs["target"]
+            return (("#dcfce7", "#15803d") if ok else ("#fee2e2", "#dc2626")), attrs["label"]
+        return NODE_COLOURS[kind], attrs["label"]
+
     def _place_nodes(self) -> None:
-        cell_name = str(self.graph.graph.get("cell_name", self.spec.cell.upper()))
         for node, attrs in self.graph.nodes(data=True):
             pos = self.point(attrs)
             self.positions[node] = pos
             kind = attrs["kind"]
             w, h = self._size(attrs)
+            colours, text = self._look(attrs)
             if kind == "cell":
-                colours = NODE_COLOURS[attrs["direction"]]
-                text = f"{cell_name} t={attrs['t']}"
                 self.column_of[int(attrs["t"])] = float(attrs["x"])
-            elif kind in ("h0", "h_n"):
-                colours = NODE_COLOURS["state"]
-                text = attrs["label"]
             elif kind == "fold":
-                colours = NODE_COLOURS["fold"]
-                text = attrs["label"]
                 self._fold_col = float(attrs["x"])
                 self.fold_cols.append(float(attrs["x"]))
-            elif kind == "pred" and attrs.get("target"):
-                # Right or wrong at a glance: the border says whether argmax hit the target.
-                ok = attrs.get("predicted") == attrs["target"]
-                colours = ("#dcfce7", "#15803d") if ok else ("#fee2e2", "#dc2626")
-                text = attrs["label"]
-            else:
-                colours = NODE_COLOURS[kind]
-                text = attrs["label"]
             path = QPainterPath()
             radius = h / 2 if kind in ("input", "output") else 7.0
             path.addRoundedRect(QRectF(-w / 2, -h / 2, w, h), radius, radius)
@@ -234,7 +264,7 @@ class GraphScene(QGraphicsScene):
             box.setPen(_pen(colours[1], 1.4, dash=kind == "fold"))
             box.setZValue(2)
             box.setData(0, node)
-            box.setToolTip(self._tooltip(node, attrs))
+            box.setToolTip(node_tooltip(self.graph, self.spec, node, attrs))
             if kind in ("cell", "input", "output"):
                 box.setCursor(Qt.CursorShape.PointingHandCursor)
             self.addItem(box)
@@ -244,56 +274,48 @@ class GraphScene(QGraphicsScene):
             r = label.boundingRect()
             label.setPos(-r.width() / 2, -r.height() / 2)
             self.node_items[node] = box
+            self._labels[node] = label
 
-    def _tooltip(self, node: str, attrs: dict[str, Any]) -> str:
-        spec = self.spec
-        kind = attrs["kind"]
-        if kind == "cell" and self.graph.graph.get("api") == "cell":
-            name = self.graph.graph.get("cell_name")
-            return (
-                f"{name} call t = {attrs['t']}: h_t = cell(x_t, h_(t−1))\n"
-                f"x_t ({spec.batch_size}, {spec.input_size}), h ({spec.batch_size}, "
-                f"{spec.hidden_size})\nclick to select"
-            )
-        if kind == "cell":
-            ins = spec.layer_input_size(attrs["layer"])
-            return (
-                f"{spec.cell.upper()} cell — layer {attrs['layer']}, {attrs['direction']}, "
-                f"t = {attrs['t']}\nreads x ({spec.batch_size}, {ins}) and h_(t"
-                f"{'−' if attrs['direction'] == 'fwd' else '+'}1)\nclick to select"
-            )
-        if kind in ("h0", "h_n"):
-            return (
-                f"{attrs['label']}: slice [{attrs['index']}] of {kind} "
-                f"= layer {attrs['layer']}, {attrs['direction']} "
-                f"(index = layer × {spec.num_directions} + direction)"
-            )
-        if kind == "fold":
-            return f"{attrs['folded']} timesteps folded to keep the drawing small"
-        if kind == "token":
-            return f"token fed at t = {attrs['t']}: {attrs['label']} (its vocabulary index)"
-        if kind == "encode":
-            return f"{attrs['label']}: token index → the vector x_{attrs['t']} the RNN reads"
-        if kind == "head":
-            return f"{attrs['label']} on y_{attrs['t']}: hidden state → one score per class"
-        if kind == "pred":
-            target = attrs.get("target", "")
-            return f"argmax of the scores at t = {attrs['t']}: {attrs['label'][2:]}" + (
-                f" (target '{target}')" if target else ""
-            )
-        if kind == "concat":
-            h = spec.out_hidden
-            return (
-                f"torch.cat([h_fwd, h_bwd], dim=-1) of layer {attrs['layer']} at t = "
-                f"{attrs['t']}: ({spec.batch_size}, {h}) + ({spec.batch_size}, {h}) → "
-                f"({spec.batch_size}, {2 * h}), what "
-                + (
-                    "output[t] holds"
-                    if attrs["layer"] == spec.num_layers - 1
-                    else f"layer {attrs['layer'] + 1} reads"
-                )
-            )
-        return str(attrs.get("label", node))
+    # ---- relabel in place --------------------------------------------------------------------
+    def relabel(self, graph: nx.DiGraph) -> bool:
+        """Show `graph` by renaming this scene's items when it has the same layout (the same
+        node kinds at the same places, the same edges and shapes), e.g. the same folded
+        graph focused on another step; returns False, changing nothing, when it has not.
+
+        Only node texts, tooltips and ids change, so a step through a long folded sequence
+        costs a few label updates instead of a new scene; what is drawn is exactly what a
+        new GraphScene(graph, spec) would draw."""
+        if self.graph.graph.get("text") or graph.graph.get("text"):
+            return False  # a text model's predictions colour their boxes: rebuild
+        layout = _layout(graph)
+        if layout != self._layout:
+            return False
+        old_at = {_place(a): n for n, a in self.graph.nodes(data=True)}
+        renamed: dict[str, str] = {}
+        items: dict[str, QGraphicsPathItem] = {}
+        labels: dict[str, QGraphicsSimpleTextItem] = {}
+        positions: dict[str, QPointF] = {}
+        self.graph = graph
+        self.column_of = {}
+        for node, attrs in graph.nodes(data=True):
+            old = old_at[_place(attrs)]
+            renamed[old] = node
+            box, label = self.node_items[old], self._labels[old]
+            text = self._look(attrs)[1]
+            if label.text() != text:
+                label.setText(text)
+                r = label.boundingRect()
+                label.setPos(-r.width() / 2, -r.height() / 2)
+            if old != node or attrs["kind"] == "fold":  # a fold's count is in its tooltip
+                box.setData(0, node)
+                box.setToolTip(node_tooltip(graph, self.spec, node, attrs))
+            items[node], labels[node], positions[node] = box, label, self.positions[old]
+            if attrs["kind"] == "cell":
+                self.column_of[int(attrs["t"])] = float(attrs["x"])
+        self.node_items, self._labels, self.positions = items, labels, positions
+        self.edge_labels = [((renamed[u], renamed[v]), t) for (u, v), t in self.edge_labels]
+        self.set_current(self.current_t, self.current_cell)
+        return True
 
     # ---- edges -------------------------------------------------------------------------------
     def _edge_colour(self, u: str, v: str, flow: str) -> str:
@@ -451,84 +473,6 @@ class GraphScene(QGraphicsScene):
         if not self._band.isVisible():
             return QRectF()
         return self._band.sceneBoundingRect()
-
-    def _draw_title(self) -> None:
-        spec = self.spec
-        if self.graph.graph.get("api") == "cell":
-            text = (
-                f"{self.graph.graph['title']} called {spec.seq_len} times — x "
-                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
-                + (", stepped as x[:, t]" if spec.batch_first else "")
-            )
-        else:
-            text = (
-                f"{spec.title()} unrolled over {spec.seq_len} steps — input "
-                f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
-                + (", batch_first" if spec.batch_first else "")
-            )
-        if self.graph.graph.get("text"):
-            g = self.graph.graph
-            text += f" — text model, epoch {g.get('epoch', 0)}: {g.get('encoder', '')} → " + (
-                "RNN" if g.get("head", "").startswith("none") else f"RNN → {g.get('head', '')}"
-            )
-        item = QGraphicsSimpleTextItem(text)
-        item.setFont(_font(TITLE_PT, bold=True))
-        item.setBrush(QColor("#0f172a"))
-        body = self.itemsBoundingRect()
-        item.setPos(body.left(), body.top() - item.boundingRect().height() - 12)
-        self.addItem(item)
-
-    def _draw_legend(self) -> None:
-        body = self.itemsBoundingRect()
-        x, y = body.left(), body.bottom() + 18
-        entries: list[tuple[str, str, str]] = [
-            ("fwd", "forward cell (time runs →)", "box"),
-        ]
-        if self.spec.num_directions == 2:
-            entries.append(("bwd", "backward cell (time runs ←)", "box"))
-        entries += [
-            ("input", "input x_t", "box"),
-            ("output", "output y_t", "box"),
-            ("state", "h0/c0 in, h_n/c_n out [slice]", "box"),
-        ]
-        if self.spec.num_directions == 2:
-            entries.append(("concat", "cat: both directions joined, (batch, 2·H)", "box"))
-        if self.graph.graph.get("text"):
-            entries += [
-                ("token", "token", "box"),
-                ("encode", "Embedding / one-hot", "box"),
-            ]
-            if any(k == "head" for _, k in self.graph.nodes(data="kind")):
-                entries.append(("head", "Linear head", "box"))
-            entries.append(("pred", "predicted token", "box"))
-        if self._fold_col is not None:
-            entries.append(("fold", "folded steps", "box"))
-        entries.append(("highlight", "current timestep", "band"))
-        for key, text, _ in entries:
-            if key == "highlight":
-                fill, border = HIGHLIGHT, HIGHLIGHT
-            else:
-                fill, border = NODE_COLOURS[key]
-            swatch = QGraphicsRectItem(QRectF(0, 0, 22, 14))
-            swatch.setBrush(QColor(fill))
-            swatch.setPen(_pen(border, 1.2, dash=key == "fold"))
-            swatch.setPos(x, y)
-            self.addItem(swatch)
-            label = QGraphicsSimpleTextItem(text)
-            label.setFont(_font(NODE_PT))
-            label.setBrush(QColor("#0f172a"))
-            label.setPos(x + 28, y - 1)
-            self.addItem(label)
-            x += 28 + label.boundingRect().width() + 22
-        note = QGraphicsSimpleTextItem(
-            "edge labels: tensor shape (batch, features) carried by "
-            "the arrow; LSTM state arrows carry h (above) and c "
-            "(below)"
-        )
-        note.setFont(_font(EDGE_PT))
-        note.setBrush(QColor("#475569"))
-        note.setPos(body.left(), y + 22)
-        self.addItem(note)
 
     # ---- hit test ------------------------------------------------------------------------------
     def node_at(self, item: QGraphicsItem | None) -> dict[str, Any] | None:

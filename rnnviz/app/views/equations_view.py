@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -109,6 +110,9 @@ class EquationsView(QWidget):
         lay.addLayout(row)
         lay.addWidget(self.browser, 1)
         self.unit_spin.valueChanged.connect(lambda v: self.state.select(unit=v))
+        #: A snapshot or selection arrived while hidden (a tab behind another): substituted
+        #: when shown (showEvent), not on every step of the timeline meanwhile.
+        self._behind = False
         state.sigSnapshotChanged.connect(self._snapshot_changed)
         state.sigSelectionChanged.connect(self._selection_changed)
         if state.snapshot is not None:
@@ -118,7 +122,16 @@ class EquationsView(QWidget):
         """What the view shows, as plain text (header and equations)."""
         return f"{self.header.text()}\n{self.browser.toPlainText()}"
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """Substitute what the selection is now, if it changed while hidden."""
+        super().showEvent(event)
+        if self._behind and self.state.snapshot is not None:
+            self._snapshot_changed(self.state.snapshot)
+
     def _snapshot_changed(self, snap: Snapshot) -> None:
+        if not self.isVisible():
+            self._behind = True
+            return
         self.unit_spin.blockSignals(True)
         self.unit_spin.setRange(0, snap.spec.hidden_size - 1)
         self.unit_spin.blockSignals(False)
@@ -127,6 +140,9 @@ class EquationsView(QWidget):
     def _selection_changed(self, sel: Selection) -> None:
         snap = self.state.snapshot
         if snap is None:
+            return
+        self._behind = not self.isVisible()
+        if self._behind:
             return
         self.unit_spin.blockSignals(True)
         self.unit_spin.setValue(sel.unit)

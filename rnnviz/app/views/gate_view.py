@@ -141,6 +141,9 @@ class GateView(QWidget):
         self._figure = False  # export: no pickers, the caption names the whole spec
         self._layout_key: Any = None
         self._shown: Any = None
+        #: True when a snapshot or selection arrived while the view was hidden (a tab behind
+        #: another): it is drawn when the view is shown, not before (showEvent).
+        self._behind = False
         self._cmap = _colormap()
 
         self.layer_spin = QSpinBox(self)
@@ -298,7 +301,21 @@ class GateView(QWidget):
         sync_lane_pickers(self.layer_spin, self.direction_combo, self.batch_spin, snap.spec, sel)
 
     # ---- state → view -------------------------------------------------------------------------
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """Draw what arrived while the view was hidden."""
+        super().showEvent(event)
+        if self._behind and self.state.snapshot is not None:
+            self._snapshot_changed(self.state.snapshot)
+
+    def _hidden(self) -> bool:
+        # A hidden tab draws nothing: building six plots (~130 ms, the first time) and new
+        # images on every landed trace would block the GUI thread for a view nobody sees.
+        self._behind = not self.isVisible()
+        return self._behind
+
     def _snapshot_changed(self, snap: Snapshot) -> None:
+        if self._hidden():
+            return
         shape = (snap.spec.seq_len, snap.spec.batch_size)
         if shape != self._rows_for:  # a new shape: all rows when one row would be a strip
             self._rows_for = shape
@@ -312,7 +329,7 @@ class GateView(QWidget):
 
     def _selection_changed(self, sel: Selection) -> None:
         snap = self.state.snapshot
-        if snap is None:
+        if snap is None or self._hidden():
             return
         self._sync_pickers(snap, sel)
         # Keyed by the lane's arrays themselves (held, compared by identity): when the window's

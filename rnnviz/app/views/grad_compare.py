@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 from rnnviz.app.views.grad_panels import PALETTE, NormPlot
 from rnnviz.document.document import COMPARE, Document, ResultKey
 from rnnviz.document.selection import Selection
-from rnnviz.grad.text import decay_lines
 
 
 class ComparePage(QWidget):
@@ -160,4 +159,8 @@ class ComparePage(QWidget):
             "decay = ‖∂L/∂h at the direction's first step‖ / ‖… at its last step‖ "
             "(small: the gradient vanished on the way back; large: it exploded)"
         )
+        # Imported here: rnnviz.grad imports torch, which must not load while the window is
+        # built (launch → window visible); a result on screen means torch is loaded anyway.
+        from rnnviz.grad.text import decay_lines
+
         self.summary.setText(head + "\n" + "\n".join(decay_lines(res)))

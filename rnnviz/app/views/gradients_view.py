@@ -40,8 +40,6 @@ from rnnviz.app.views.grad_panels import (
 from rnnviz.app.widgets import sync_lane_pickers
 from rnnviz.document.document import GRAD, Document, ResultKey
 from rnnviz.document.selection import Selection
-from rnnviz.grad.result import reached
-from rnnviz.grad.text import chain_text, grad_badge_text, lane_name
 
 LOSS_TIPS = {
     "last": "L = Σ output[T−1]: the last step's output, summed over batch and features",
@@ -218,6 +216,10 @@ class GradientsView(QWidget):
         return clamp_selection(self.state.selection, self.result.spec)
 
     def _show(self, result: Any) -> None:
+        # rnnviz.grad imports torch, which must not load while the window is built (launch →
+        # window visible); with a gradient result on screen torch is loaded anyway.
+        from rnnviz.grad.text import grad_badge_text, lane_name
+
         self.result = result
         self._shown_key = None
         gt = result.grads
@@ -246,6 +248,8 @@ class GradientsView(QWidget):
     def _selection_changed(self, _sel: Selection) -> None:
         if self.result is None:
             return
+        from rnnviz.grad.text import lane_name  # see _show
+
         sel = self.selection()
         self._sync_pickers(sel)
         gt = self.result.grads
@@ -267,6 +271,9 @@ class GradientsView(QWidget):
         self.hover.setText(text)
 
     def _show_chain(self, sel: Selection) -> None:
+        from rnnviz.grad.result import reached  # see _show
+        from rnnviz.grad.text import chain_text
+
         res = self.result
         cf = res.chains.get((sel.layer, sel.direction, sel.batch))
         if cf is None:
@@ -283,6 +290,8 @@ class GradientsView(QWidget):
         self.chain_text.setText(chain_text(res, sel.layer, sel.direction, sel.batch, sel.t))
 
     def _show_saturation(self, sel: Selection) -> None:
+        from rnnviz.grad.text import lane_name  # see _show
+
         res = self.result
         spec = res.spec
         fractions = {

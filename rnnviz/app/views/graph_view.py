@@ -44,6 +44,9 @@ class _Ruler(QWidget):
         super().__init__(canvas)
         self.canvas = canvas
         self.rows: list[tuple[float, str]] = []
+        #: (scene, left edge of its items): itemsBoundingRect walks every item, and the
+        #: ruler asks on every scroll; a scene's extent never changes once built.
+        self._left: tuple[Any, float] | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         font = self.font()
         font.setBold(True)
@@ -59,8 +62,10 @@ class _Ruler(QWidget):
         scene = self.canvas.scene()
         if scene is None or not self.rows:
             return False
+        if self._left is None or self._left[0] is not scene:
+            self._left = (scene, scene.itemsBoundingRect().left())
         left = self.canvas.mapToScene(QPoint(0, 0)).x()
-        return left > scene.itemsBoundingRect().left() + 4
+        return left > self._left[1] + 4
 
     def visible_labels(self) -> list[tuple[str, int]]:
         """(text, viewport y) of the labels drawn now (empty while inactive)."""
@@ -204,12 +209,6 @@ class GraphView(QWidget):
     def on_snapshot(self, snap: Snapshot) -> None:
         """Redraw when the drawn graph changed (new spec); keep zoom and scroll otherwise."""
         spec = snap.spec
-        folded = snap.graph.graph.get("folded", 0)
-        unrolled = "called once per step," if snap.trace.api == "cell" else "unrolled"
-        self.caption.setText(
-            f"{snap.trace.title} {unrolled} over {spec.seq_len} steps"
-            + (f" (drawn folded: {folded} steps hidden)" if folded else "")
-        )
         # A text model's epochs share a spec but not their tokens' predictions: redraw then.
         frame = getattr(snap, "frame", None)
         sig = frame.signature() if frame is not None else None
@@ -225,7 +224,7 @@ class GraphView(QWidget):
                 self.zoom(),
                 self.canvas.mapToScene(self.canvas.viewport().rect().center()),
             )
-            self._set_graph(snap.graph, spec)
+            self._set_graph(self._graph_for(snap, self.state.selection.t), spec)
             self.canvas.resetTransform()
             self.canvas.scale(zoom, zoom)
             self.canvas.centerOn(centre)
@@ -234,11 +233,35 @@ class GraphView(QWidget):
         self._frame_sig = sig
         if same:
             return
-        self._set_graph(snap.graph, spec)
+        # Drawn around the selected step at once: drawing the snapshot's graph and then
+        # refolding it around t would build the scene twice.
+        self._set_graph(self._graph_for(snap, self.state.selection.t), spec)
         self._pristine = True
         self.fit(readable=True)
         sel = self.state.selection
         self.on_selection(sel)
+
+    @staticmethod
+    def _graph_for(snap: Snapshot, t: int | None) -> Any:
+        """The snapshot's drawn graph, or, when it folds step `t` away, the same graph
+        folded around t (the selected step is always drawn)."""
+        if t is None or snap.graph.graph.get("folded", 0) == 0 or f"x{t}" in snap.graph:
+            return snap.graph
+        return build_graph(
+            snap.spec,
+            fold=draw_fold(snap.spec),
+            focus=t,
+            text=getattr(snap, "frame", None),
+            api=snap.graph.graph.get("api", "module"),
+        )
+
+    def _caption(self, graph: Any, snap: Snapshot) -> None:
+        folded = graph.graph.get("folded", 0)
+        unrolled = "called once per step," if snap.trace.api == "cell" else "unrolled"
+        self.caption.setText(
+            f"{snap.trace.title} {unrolled} over {snap.spec.seq_len} steps"
+            + (f" (drawn folded: {folded} steps hidden)" if folded else "")
+        )
 
     def _set_graph(self, graph: Any, spec: Any) -> None:
         old = self.scene
@@ -249,16 +272,22 @@ class GraphView(QWidget):
         self.placeholder.hide()
         self.canvas.show()
         self.ruler.set_rows(self.scene.row_labels)
+        if self.state.snapshot is not None:
+            self._caption(graph, self.state.snapshot)
 
     def _refold(self, t: int) -> None:
         """Redraw the folded graph around step `t`, which the current drawing hides: the
-        selected step is always drawn (an explosion at t = 60 must not sit in a fold)."""
+        selected step is always drawn (an explosion at t = 60 must not sit in a fold).
+
+        Away from the ends every such graph has the same layout, so the scene is kept and
+        only its labels change (GraphScene.relabel); zoom and scroll stay."""
         snap = self.state.snapshot
         if snap is None or self.scene is None:
             return
-        graph = build_graph(
-            snap.spec, fold=draw_fold(snap.spec), focus=t, text=getattr(snap, "frame", None)
-        )
+        graph = self._graph_for(snap, t)
+        if self.scene.relabel(graph):
+            self._caption(graph, snap)
+            return
         zoom = self.zoom()
         self._set_graph(graph, snap.spec)
         self.canvas.resetTransform()

@@ -180,10 +180,21 @@ class ShapesView(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
+        #: The snapshot filled in (None: nothing yet). A hidden tab fills nothing: the tables,
+        #: identities and inventory of a large trace cost ~10 ms per landed trace; showEvent
+        #: fills what landed meanwhile.
+        self._filled: Any = None
         state.sigSnapshotChanged.connect(self._snapshot_changed)
         state.sigSelectionChanged.connect(self._selection_changed)
         if state.snapshot is not None:
             self._snapshot_changed(state.snapshot)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """Fill in the snapshot that landed while the view was hidden."""
+        super().showEvent(event)
+        snap = self.state.snapshot
+        if snap is not None and snap is not self._filled:
+            self._snapshot_changed(snap)
 
     # ---- what tests read ----------------------------------------------------------------------
     def tensor_cells(self) -> dict[str, tuple[str, str]]:
@@ -202,11 +213,16 @@ class ShapesView(QWidget):
 
     def copy_markdown(self) -> None:
         """Put the Markdown tables (rnnviz.analysis.tables) on the clipboard."""
-        if self.report is not None:
-            QGuiApplication.clipboard().setText(shape_table_markdown(self.report))
+        # The document's snapshot, not the last one filled in: a hidden tab fills nothing.
+        snap = self.state.snapshot
+        if snap is not None:
+            QGuiApplication.clipboard().setText(shape_table_markdown(snap.report))
 
     # ---- state → view -------------------------------------------------------------------------
     def _snapshot_changed(self, snap: Snapshot) -> None:
+        if not self.isVisible():
+            return
+        self._filled = snap
         report, tr = snap.report, snap.trace
         self.report = report
         spec = snap.spec
