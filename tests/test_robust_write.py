@@ -228,6 +228,23 @@ def test_signal_mid_write_leaves_no_debris(tmp_path, sig):
     assert out.read_bytes() == b"old trace"
 
 
+def _wait_until_torch_loads(proc: subprocess.Popen) -> None:
+    """Block until the child has mapped torch's library: main() has installed its signal
+    handling by then (it imports torch only inside a subcommand). A fixed sleep was not
+    enough on a loaded machine: a Ctrl-C that lands while the interpreter is still starting
+    meets Python's default handler, not rnnviz's."""
+    maps = f"/proc/{proc.pid}/maps"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(maps) as f:
+                if "libtorch" in f.read():
+                    return
+        except OSError:
+            return  # the process is gone; communicate() tells how it ended
+        time.sleep(0.01)
+
+
 def test_ctrl_c_before_any_write_is_one_line_and_130(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "rnnviz", "trace", *BIG_TRACE, "--out", str(tmp_path / "t.npz")],
@@ -235,7 +252,7 @@ def test_ctrl_c_before_any_write_is_one_line_and_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(1.0)  # importing torch or tracing
+    _wait_until_torch_loads(proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
