@@ -261,3 +261,41 @@ def test_runs_without_qt():
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_workers_run_below_the_gui_threads_priority():
+    """Every worker thread (the trace lane and another lane) runs at WORKER_NICE, so torch's
+    OpenMP threads, made by the worker and inheriting its niceness, yield a core to the GUI
+    thread during a long trace; the caller's own thread keeps its priority."""
+    from rnnviz.document.runner import WORKER_NICE
+
+    doc = Document(SMALL)
+    loop = Loop()
+    seen: dict[str, int] = {}
+
+    def nice_of_worker(kind):
+        def run(spec, options, progress, cancel):
+            seen[kind] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            progress(1.0)
+            return kind
+
+        return run
+
+    jobs = dict(
+        JOBS,
+        on_trace_lane=Job(lambda s, o: None, lambda s, o: "…", nice_of_worker("trace lane")),
+        on_own_lane=Job(lambda s, o: None, lambda s, o: "…", nice_of_worker("own"), lane="own"),
+    )
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    runner = Runner(doc, loop, debounce_s=0.05, jobs=jobs)
+    try:
+        doc.want("on_trace_lane")
+        doc.want("on_own_lane")
+        doc.edit_spec(hidden_size=5)
+        loop.pump(lambda: len(seen) == 2 and not runner.busy)
+    finally:
+        runner.shutdown()
+    want = min(before + WORKER_NICE, 19)
+    assert seen == {"trace lane": want, "own": want}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
