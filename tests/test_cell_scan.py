@@ -1,15 +1,16 @@
 """The LSTM cell-state scan: the blocked scan of small lanes agrees with the sequential
 recurrence (f near 0, near 1, random; Inf/NaN propagate the same), and a lane's bits do not
-depend on which other lanes share the scan."""
+depend on which other lanes share the scan; the numpy tanh is accurate and position-blind."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.engine.gates import SCAN_LANE_ALONE, _scan_block, cell_scan
+from rnnviz.engine.gates import SCAN_LANE_ALONE, _scan_block, cell_scan, tanh, tanh_
 
 
 def sequential(i, f, g, c0, reverse):
@@ -106,3 +107,25 @@ def test_a_lanes_bits_do_not_depend_on_the_lanes_scanned_with_it(
     at = min(at, len(crowd))
     shared = cell_scan([*crowd[:at], mine, *crowd[at:]])[at]
     assert torch.equal(alone, shared)
+
+
+def test_tanh_is_accurate_and_the_same_bits_at_any_offset_or_stride():
+    gen = torch.Generator().manual_seed(3)
+    scales = (1e-6, 1e-3, 0.1, 1.0, 3.0, 10.0, 50.0)
+    x = torch.cat([torch.randn(20_000, generator=gen) * s for s in scales])
+    whole = tanh(x)
+    ref = torch.tanh(x.double())
+    ulp = torch.from_numpy(np.spacing(ref.float().abs().numpy())).double()
+    assert float(((whole.double() - ref).abs() / ulp).max()) <= 2.0
+    for offset in range(0, 20):
+        for length in (1, 7, 15, 16, 17, 33, 257):
+            part = x[offset : offset + length].clone()
+            assert torch.equal(tanh_(part), whole[offset : offset + length])
+    grid = x[:6000].view(60, 100)
+    assert torch.equal(tanh(grid[:, 3:77]), whole[:6000].view(60, 100)[:, 3:77])
+    inplace = grid.clone()
+    tanh_(inplace[:, 5:40])
+    assert torch.equal(inplace[:, 5:40], whole[:6000].view(60, 100)[:, 5:40])
+    special = torch.tensor([float("inf"), float("-inf"), float("nan"), 0.0, -0.0])
+    assert torch.equal(tanh(special).nan_to_num(7.0), torch.tensor([1.0, -1.0, 7.0, 0.0, -0.0]))
+    assert torch.equal(tanh(x.double()), torch.tanh(x.double()))  # other dtypes: torch's
