@@ -91,7 +91,7 @@ def test_nan_and_inf_propagate_as_in_the_sequential_scan():
 def test_a_lanes_bits_do_not_depend_on_the_lanes_scanned_with_it(
     steps, batch, hidden, others, at, reverse, dtype
 ):
-    assert batch * hidden < SCAN_LANE_ALONE  # the shared, blocked path
+    assert batch * hidden < SCAN_LANE_ALONE  # the shared paths (blocked up to width 128)
     mine = tuple(
         t.to(dtype) if isinstance(t, torch.Tensor) else t
         for t in lane(steps, batch, hidden, 42, reverse=reverse)
