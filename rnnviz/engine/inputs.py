@@ -70,13 +70,20 @@ def direction_weights(module: nn.Module, layer: int, direction: int) -> Directio
             getattr(module, "bias_hh", None),
         )
     sfx = f"_l{layer}" + ("_reverse" if direction else "")
-    return DirectionWeights(
-        getattr(module, "weight_ih" + sfx),
-        getattr(module, "weight_hh" + sfx),
-        getattr(module, "bias_ih" + sfx, None),
-        getattr(module, "bias_hh" + sfx, None),
-        getattr(module, "weight_hr" + sfx, None),
-    )
+    # A registered parameter lives in `_parameters`, where Module.__getattr__ would find it
+    # (nothing can shadow it: register_parameter refuses a name already taken); looking
+    # there first skips that slow Python hook, five times per lane. Anything else (a
+    # parametrization's property, a missing bias) goes through getattr as before.
+    own = module._parameters
+
+    def get(name: str) -> Any:
+        p = own.get(name + sfx)
+        return p if p is not None else getattr(module, name + sfx, None)
+
+    w_ih, w_hh = get("weight_ih"), get("weight_hh")
+    if w_ih is None or w_hh is None:  # what getattr without a default raised before
+        raise AttributeError(f"{type(module).__name__} has no weight_ih{sfx}/weight_hh{sfx}")
+    return DirectionWeights(w_ih, w_hh, get("bias_ih"), get("bias_hh"), get("weight_hr"))
 
 
 def default_state(spec: Spec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
