@@ -254,6 +254,12 @@ def run_training(key: ResultKey, ctx: JobContext) -> TrainingHistory:
     settings = request.settings
     if settings.head == "last":
         raise SpecError("head", "both tasks have a target per step: use head step or none")
+    import torch
+
+    # One torch thread from the first op on: a thread that once runs a two-thread op keeps
+    # an OpenMP team, and two teams on two cores made every later two-thread trace on the
+    # trace lane slower (1.6x for a GRU 64/256/2 bi forward, 15x for a small LSTM).
+    torch.set_num_threads(1)
     pipeline = build_pipeline(settings)
     first = run_pipeline(pipeline)  # the initial weights (same seed) give the traced spec
     spec = spec_of(first.model.recurrent, first.rnn_input)
