@@ -92,11 +92,11 @@ class ExportDialog(QDialog):
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("exportPath")
         self.path_edit.setMinimumWidth(420)  # room for a whole default file name
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse)
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(browse)
+        path_row.addWidget(self.browse_button)
 
         self.timestep_check = QCheckBox("Highlight timestep")
         self.timestep_spin = QSpinBox()
@@ -313,6 +313,7 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(not waiting)
         self.format_box.setEnabled(not waiting)
         self.path_edit.setEnabled(not waiting)
+        self.browse_button.setEnabled(not waiting)
 
     def _show_wait(self) -> None:
         snap = self.state.snapshot
