@@ -276,6 +276,17 @@ class Document:
         if snap is not None and not snap.trace.complete and not self.job.running:
             self.sigWantedChanged.emit()
 
+    def complete_trace(self) -> None:
+        """Something (the export dialog) waits for every lane of the trace: unless a trace
+        job is running (it verifies the remaining lanes and lands the complete snapshot),
+        ask the runner to compute the trace again. The result arrives on sigSnapshotChanged;
+        torch never runs on the caller's thread."""
+        snap = self.snapshot
+        if snap is not None and snap.trace.complete:
+            return
+        if TRACE not in self.jobs:
+            self.sigWantedChanged.emit()
+
     def wanted(self) -> tuple[str, ...]:
         """The result kinds some open view draws, the forward trace first."""
         return tuple(self._wanted)

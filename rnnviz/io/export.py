@@ -346,6 +346,7 @@ def export_bytes(
     fold: int | None = None,
     scale: float = 1.0,
     scale_mode: str | None = None,
+    compute: bool = True,
 ) -> bytes:
     """The bytes of one export of `spec` in format `fmt` — what the CLI and dialog write.
 
@@ -353,6 +354,9 @@ def export_bytes(
     a trace, taken from `snapshot` or computed from `options`, and are coloured in
     `scale_mode` (SCALE_MODES; None = "fixed"; ExportError for any other format). A Qt
     application must exist for drawn and gate formats (the CLI makes one; see `ensure_qt_app`).
+    `compute=False` never runs torch here: a gates export whose snapshot is not a complete
+    trace of `spec` and `options` (`needs_trace`) raises ExportError; the window passes it
+    and gets the complete snapshot from its runner first, off the GUI thread.
     """
     f = export_format(fmt)
     check_timestep(spec, timestep)
@@ -372,6 +376,8 @@ def export_bytes(
             f"{fmt} is drawn by the window's drawing code; import "
             f"rnnviz.app.drawing.render (needs PySide6) to register it"
         )
+    if not compute and needs_trace(spec, fmt, options, snapshot):
+        raise ExportError("the gate heatmaps need a complete trace; wait for every lane")
     if f.kind == "gates" and (
         snapshot is None or snapshot.spec != spec or snapshot.options != options
     ):
@@ -384,6 +390,20 @@ def export_bytes(
 
         snapshot = complete_snapshot(snapshot)
     return drawer(DrawRequest(spec, fmt, snapshot, timestep, fold, scale, scale_mode, api))
+
+
+def needs_trace(
+    spec: Spec, fmt: str, options: RunOptions | None, snapshot: Snapshot | None
+) -> bool:
+    """True when `export_bytes` would run torch for this export: a gates format whose
+    `snapshot` is missing, of another spec or options, or still has lanes pending."""
+    if export_format(fmt).kind != "gates":
+        return False
+    if snapshot is None or snapshot.spec != spec:
+        return True
+    if options is not None and snapshot.options != options:
+        return True
+    return not snapshot.trace.complete
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,12 @@
 The dialog writes exactly what `rnnviz export` writes for the same choices: both call
 `rnnviz.io.export.export_bytes` and write with `write_export` (atomic). It exports the last good
 snapshot (what the window shows), so a half-typed spec never ends up in a file.
+
+torch never runs on the GUI thread here: a gate heatmap export while the trace still has lanes
+pending (or has none yet) waits, with Cancel, for the runner to land the complete snapshot,
+then writes from it. Computing inline would block the window for seconds on a large
+configuration and give the GUI thread an OpenMP team of its own, which slows every later
+two-thread trace in the process.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from rnnviz.analysis.graph import DEFAULT_FOLD
 from rnnviz.analysis.scales import DEFAULT_SCALE_MODE, SCALE_MODES, check_scale_mode
 from rnnviz.app.drawing import formats as _formats  # noqa: F401 - registers the drawn formats
 from rnnviz.config.spec import Spec
-from rnnviz.document.document import Document
+from rnnviz.document.document import TRACE, Document
 from rnnviz.document.snapshot import draw_fold
 from rnnviz.io.atomic import WriteError
 from rnnviz.io.export import (
@@ -43,6 +49,7 @@ from rnnviz.io.export import (
     ExportError,
     default_filename,
     export_bytes,
+    needs_trace,
     write_export,
 )
 
@@ -74,6 +81,9 @@ class ExportDialog(QDialog):
         self.state = state
         self._directory = Path(directory or os.getcwd())
         self._custom_name = False
+        #: Waiting for the runner's complete trace (a gates export with lanes pending).
+        self.waiting = False
+        self._saw_trace_job = False
         spec = self.spec
 
         self.format_box = QComboBox()
@@ -82,11 +92,11 @@ class ExportDialog(QDialog):
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("exportPath")
         self.path_edit.setMinimumWidth(420)  # room for a whole default file name
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse)
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(browse)
+        path_row.addWidget(self.browse_button)
 
         self.timestep_check = QCheckBox("Highlight timestep")
         self.timestep_spin = QSpinBox()
@@ -247,10 +257,16 @@ class ExportDialog(QDialog):
 
     # ---- the export --------------------------------------------------------------------------
     def export(self) -> bool:
-        """Render and write the chosen export; True on success (the dialog then closes)."""
+        """Render and write the chosen export; True on success (the dialog then closes).
+
+        A gates export whose trace is not complete starts waiting for it instead (False; the
+        export follows by itself when the runner lands the complete snapshot)."""
         path = self.path_edit.text().strip()
         if not path:
             self.message.setText("Choose a file name.")
+            return False
+        if needs_trace(self.spec, self.fmt, self.state.options, self.state.snapshot):
+            self._start_waiting()
             return False
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -259,6 +275,7 @@ class ExportDialog(QDialog):
                 self.fmt,
                 options=self.state.options,
                 snapshot=self.state.snapshot,
+                compute=False,
                 **self.choices(),
             )
             write_export(path, data)
@@ -271,6 +288,71 @@ class ExportDialog(QDialog):
         self.sigExported.emit(path, len(data))
         self.accept()
         return True
+
+    # ---- waiting for the complete trace ----------------------------------------------------
+    def _start_waiting(self) -> None:
+        if not self.waiting:
+            self.waiting = True
+            self._saw_trace_job = False
+            self.state.sigSnapshotChanged.connect(self._trace_landed)
+            self.state.sigJobChanged.connect(self._trace_progress)
+        self._set_waiting_controls(True)
+        self._show_wait()
+        # The runner verifies the remaining lanes on its worker thread (already under way
+        # when the trace job still runs; started again when it was cancelled).
+        self.state.complete_trace()
+
+    def _stop_waiting(self) -> None:
+        if self.waiting:
+            self.waiting = False
+            self.state.sigSnapshotChanged.disconnect(self._trace_landed)
+            self.state.sigJobChanged.disconnect(self._trace_progress)
+        self._set_waiting_controls(False)
+
+    def _set_waiting_controls(self, waiting: bool) -> None:
+        self.export_button.setEnabled(not waiting)
+        self.format_box.setEnabled(not waiting)
+        self.path_edit.setEnabled(not waiting)
+        self.browse_button.setEnabled(not waiting)
+
+    def _show_wait(self) -> None:
+        snap = self.state.snapshot
+        done = ""
+        if snap is not None and snap.spec == self.spec:
+            done = f" ({snap.trace.lanes_verified} of {snap.trace.lanes_total} lanes verified"
+            job = self.state.jobs.get(TRACE)
+            done += f", {job.progress:.0%} done)" if job is not None else ")"
+        self.message.setText(
+            "Waiting for the trace to verify every lane" + done + " … the file is written "
+            "when it is complete; Cancel stops waiting."
+        )
+
+    def _trace_landed(self, _snap: object) -> None:
+        if not self.waiting:
+            return
+        if needs_trace(self.spec, self.fmt, self.state.options, self.state.snapshot):
+            self._show_wait()
+            return
+        self._stop_waiting()
+        self.export()
+
+    def _trace_progress(self, _job: object) -> None:
+        if not self.waiting:
+            return
+        if TRACE in self.state.jobs:
+            self._saw_trace_job = True
+            self._show_wait()
+        elif self._saw_trace_job:
+            # The trace job ended (cancelled, failed or refused) without a complete result.
+            self._stop_waiting()
+            self.message.setText(
+                "The trace stopped before every lane was verified; Export tries again."
+            )
+
+    def done(self, result: int) -> None:
+        """Closing (Export written or Cancel) stops waiting for the trace."""
+        self._stop_waiting()
+        super().done(result)
 
 
 def show_export_dialog(
