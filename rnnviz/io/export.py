@@ -376,19 +376,16 @@ def export_bytes(
             f"{fmt} is drawn by the window's drawing code; import "
             f"rnnviz.app.drawing.render (needs PySide6) to register it"
         )
-    if not compute and needs_trace(spec, fmt, options, snapshot):
-        raise ExportError("the gate heatmaps need a complete trace; wait for every lane")
-    if f.kind == "gates" and (
-        snapshot is None or snapshot.spec != spec or snapshot.options != options
-    ):
-        from rnnviz.document.snapshot import compute_snapshot
+    if needs_trace(spec, fmt, options, snapshot):
+        if not compute:
+            raise ExportError("the gate heatmaps need a complete trace; wait for every lane")
+        from rnnviz.document.snapshot import complete_snapshot, compute_snapshot
 
-        snapshot = compute_snapshot(spec, options or RunOptions())
-    elif f.kind == "gates" and snapshot is not None and not snapshot.trace.complete:
-        # The window may still be verifying lanes: an export shows verified gates only.
-        from rnnviz.document.snapshot import complete_snapshot
-
-        snapshot = complete_snapshot(snapshot)
+        if snapshot is not None and _traces(snapshot, spec, options):
+            # The window may still be verifying lanes: an export shows verified gates only.
+            snapshot = complete_snapshot(snapshot)
+        else:
+            snapshot = compute_snapshot(spec, options or RunOptions())
     return drawer(DrawRequest(spec, fmt, snapshot, timestep, fold, scale, scale_mode, api))
 
 
@@ -399,11 +396,14 @@ def needs_trace(
     `snapshot` is missing, of another spec or options, or still has lanes pending."""
     if export_format(fmt).kind != "gates":
         return False
-    if snapshot is None or snapshot.spec != spec:
-        return True
-    if options is not None and snapshot.options != options:
+    if snapshot is None or not _traces(snapshot, spec, options):
         return True
     return not snapshot.trace.complete
+
+
+def _traces(snapshot: Snapshot, spec: Spec, options: RunOptions | None) -> bool:
+    """Whether `snapshot` is a trace of `spec` run with `options` (complete or not)."""
+    return snapshot.spec == spec and snapshot.options == options
 
 
 @dataclass(frozen=True)
