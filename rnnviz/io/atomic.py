@@ -12,7 +12,10 @@ What the output path *is* decides how it is written (`output_kind`):
 - a directory, a block device or a socket: refused with a `WriteError` saying so.
 
 A temporary file is removed on any exception, including the `Interrupted` the CLI raises from
-SIGTERM/SIGHUP (`rnnviz.cli.signals`), so an interrupted write leaves no debris.
+SIGTERM/SIGHUP (`rnnviz.cli.signals`), so an interrupted write leaves no debris. A signal
+handler that raises goes through `raise_when_safe`, which holds the exception while the
+temporary file is being created: raised inside `mkstemp`, after the file exists but before its
+name is known here, it would leave that file behind.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +46,41 @@ def _current_umask() -> int:
 
 #: Read once at import, while the process is single-threaded, because reading it writes it.
 _UMASK = _current_umask()
+
+
+#: How deep the main thread is in sections where a raised signal would leak a file, and the
+#: exceptions signal handlers raised meanwhile. Python runs handlers in the main thread only,
+#: so only the main thread's sections hold them.
+_holding = 0
+_held: list[BaseException] = []
+
+
+def raise_when_safe(exc: BaseException) -> None:
+    """Raise `exc` now, or, if the main thread is creating a temporary file, as soon as that
+    file's name is known (so it is removed). For signal handlers that end the program."""
+    if _holding:
+        _held.append(exc)
+        return
+    raise exc
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Within the block, exceptions passed to `raise_when_safe` wait; the first is raised
+    when the block ends."""
+    global _holding
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers never run in other threads: nothing to hold
+        return
+    _holding += 1
+    try:
+        yield
+    finally:
+        _holding -= 1
+        if not _holding and _held:
+            exc = _held[0]
+            _held.clear()
+            raise exc
 
 
 def _final_mode(target: Path) -> int:
@@ -181,13 +220,12 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
         return
     target = real_target(path)
     directory = target.parent
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=_tmp_prefix(target, directory), suffix=_TMP_SUFFIX, dir=directory
-        )
-    except OSError as exc:
-        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
+        with _signals_held():  # the file and its name reach this frame together
+            fd, tmp = tempfile.mkstemp(
+                prefix=_tmp_prefix(target, directory), suffix=_TMP_SUFFIX, dir=directory
+            )
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -197,8 +235,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
             raise WriteError(f"cannot write {path}: it is a directory")
         os.replace(tmp, target)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, (WriteError, BrokenPipeError)):
             raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
