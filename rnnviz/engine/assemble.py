@@ -58,7 +58,7 @@ def assemble_trace(
 
 def param_views(module: nn.Module) -> dict[str, np.ndarray]:
     """Every parameter as a numpy view of its own memory (name → array), no copy."""
-    return {name: to_numpy(p.detach()) for name, p in module.named_parameters()}
+    return {name: to_numpy(p) for name, p in module.named_parameters()}
 
 
 def param_copies(module: nn.Module) -> dict[str, np.ndarray]:

@@ -35,10 +35,33 @@ def count_nonfinite(a: np.ndarray) -> int:
 
 
 def count_nonfinite_all(arrays: Iterable[np.ndarray]) -> int:
-    """`count_nonfinite` summed over `arrays`, under one errstate (entering it per array
-    cost more than a small array's sum)."""
+    """`count_nonfinite` summed over `arrays`.
+
+    The usual case, every value finite, is settled by one torch call over all of them (the
+    L1 norm of each, finite only if every value is, or a sum overflowed): a sum per array cost
+    more than the arithmetic in small traces. Otherwise each array is counted on its own."""
+    arrays = list(arrays)
+    if _all_finite(arrays):
+        return 0
     with np.errstate(invalid="ignore", over="ignore"):
         return sum(_count(a) for a in arrays)
+
+
+def _all_finite(arrays: list[np.ndarray]) -> bool:
+    """True only when every value of every array is finite (False may also mean a norm
+    overflowed, or torch cannot read an array: then the exact count decides)."""
+    try:
+        tensors = [torch.from_numpy(a) for a in arrays if a.size]
+    except (TypeError, ValueError):  # negative strides, object arrays, dtypes torch lacks
+        return False
+    if not tensors:
+        return True
+    if any(not t.dtype.is_floating_point for t in tensors):
+        return False
+    norms = torch._foreach_norm(tensors, 1)
+    if len({n.dtype for n in norms}) > 1:  # stack wants one dtype
+        return all(math.isfinite(float(n)) for n in norms)
+    return math.isfinite(float(torch.stack(norms).sum()))
 
 
 def _count(a: np.ndarray) -> int:
@@ -59,9 +82,14 @@ def _finite_sum(a: np.ndarray) -> bool:
 
 
 def to_numpy(t: torch.Tensor, copy: bool = False) -> np.ndarray:
-    arr = t.detach().cpu().numpy()
-    # .cpu() already copied a GPU tensor; a CPU one still shares the caller's memory.
-    return arr.copy() if copy and t.device.type == "cpu" else arr
+    """`t` as a numpy array: a view of a CPU tensor's memory (a copy with `copy`), a copy of
+    any other device's."""
+    if t.device.type != "cpu":
+        return t.detach().cpu().numpy()  # .cpu() copied it already
+    # detach() and cpu() are ops of their own (a trace converts ~50 tensors): skip the ones
+    # that would change nothing.
+    arr = (t.detach() if t.requires_grad else t).numpy()
+    return arr.copy() if copy else arr
 
 
 #: Relative difference accepted as round-off (the verdict's tolerance).

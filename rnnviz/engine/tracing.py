@@ -348,6 +348,23 @@ def _trace_rnnbase(
     )
 
 
+def trace_owned(
+    module: nn.Module,
+    x: torch.Tensor,
+    hx: Any = None,
+    *,
+    lanes: Lanes = "all",
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    batch_first: bool = False,
+) -> Trace:
+    """`trace` for a module nobody else holds: one made for this trace and dropped after, as
+    `trace_spec` and the window's runner make theirs. Its parameters are recorded as views,
+    not copied (nobody can change them later); with a caller's module use `trace`, whose copy
+    keeps the trace what it was when the caller trains on or edits the module."""
+    return _trace(module, x, hx, lanes, progress, cancel, owned=True, batch_first=batch_first)
+
+
 def trace_spec(
     spec: Spec,
     options: RunOptions | None = None,
@@ -367,9 +384,8 @@ def trace_spec(
     if options.api == "cell":
         # A Cell takes the (batch, H) state; the spec's inputs carry a layers × directions dim.
         hx = tuple(h[0] for h in hx) if isinstance(hx, tuple) else hx[0]
-    # The module is made here and dropped after: the trace may keep its parameters uncopied.
-    result = _trace(
-        module, x, hx, lanes, progress, cancel, owned=True, batch_first=spec.batch_first
+    result = trace_owned(
+        module, x, hx, lanes=lanes, progress=progress, cancel=cancel, batch_first=spec.batch_first
     )
     # Keep the caller's spec (identical in every field the module knows) so fields such as
     # dropout read back exactly as set.
