@@ -29,7 +29,7 @@ from psygnal import Signal
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
-from rnnviz.document.document import Document, ResultKey
+from rnnviz.document.document import TRACE, Document, ResultKey
 from rnnviz.document.jobs import JOBS, Job, JobContext
 from rnnviz.document.training import TRAIN, TRAIN_JOB
 
@@ -133,6 +133,8 @@ class _Request:
     key: ResultKey
     job: Job
     cancel: threading.Event
+    #: The partial record this request finishes (Job.resume), None to compute from scratch.
+    start: Any = None
 
 
 class Runner:
@@ -167,6 +169,9 @@ class Runner:
         self._timer = False  # the debounce alarm is set
         self._timer_gen = 0  # a fired alarm whose generation is old was restarted: ignore it
         self._pending = False  # an edit arrived since the last start
+        #: Why the newest trace request ended without a complete trace ("" if none did):
+        #: what the document tells a wait for the complete trace that can no longer end.
+        self._trace_why = ""
         doc.sigSpecChanged.connect(self.schedule)
         doc.sigOptionsChanged.connect(self.schedule)
         doc.sigWantedChanged.connect(self.schedule)
@@ -260,11 +265,16 @@ class Runner:
         except SpecError as exc:
             # Refused before any allocation: shown like an invalid field, old results stay.
             self.doc.report_error(exc.field, exc.message)
+            self._ended_why(kind, f"refused: {exc.message}")
             return 0
         self._latest += 1
         self._latest_of[kind] = self._latest
+        self._ended_why(kind, "")  # a new trace request: no reason to give up yet
         key = self.doc.key(kind)
-        req = _Request(self._latest, key, job, threading.Event())
+        # A partial result of this key (a trace whose lanes were left pending) is finished
+        # from what it holds, not computed again.
+        start = self.doc.partial(kind) if job.resume is not None and key.source is None else None
+        req = _Request(self._latest, key, job, threading.Event(), start)
         self._running[req.rid] = req
         self.doc.set_job(job.describe(spec, options), 0.0)
         self.doc.set_kind_job(kind, job.describe(spec, options), 0.0)
@@ -343,7 +353,7 @@ class Runner:
                     progress, req.cancel.is_set, partial, lambda: kind in self.doc.paused
                 )
                 record = req.job.run_source(req.key, ctx)
-            elif req.job.stream is not None and not req.key.params:
+            elif (req.job.stream is not None or req.start is not None) and not req.key.params:
                 record = self._stream(req, progress)
             else:
                 # A kind with settings of its own (ResultKey.params) gets them as keywords.
@@ -367,21 +377,38 @@ class Runner:
             self._post_safe(lambda: self._on_result(req.rid, record))
 
     def _stream(self, req: _Request, progress: Callable[[float], None]) -> Any:
-        """Run a streaming job: post each early record as it comes, return the final one."""
-        assert req.job.stream is not None
+        """Run a streaming job (or finish a partial record, `req.start`): post each early
+        record as it comes, and what the job does next with its progress in one post (so the
+        status text and the percentage always tell the same story); return the final one."""
 
         def focus() -> tuple[int, str]:
             now = self.doc.selection  # a frozen record swapped whole: safe to read off-thread
             return now.layer, now.direction
 
-        record = None
-        for record, next_text in req.job.stream(
-            req.key.spec, req.key.options, progress, req.cancel.is_set, focus
-        ):
+        reached = [0.0]
+
+        def tracked(p: float) -> None:
+            reached[0] = p
+            progress(p)
+
+        if req.start is not None:
+            assert req.job.resume is not None
+            records = req.job.resume(req.start, tracked, req.cancel.is_set, focus)
+        else:
+            assert req.job.stream is not None
+            records = req.job.stream(
+                req.key.spec, req.key.options, tracked, req.cancel.is_set, focus
+            )
+        record = last = None
+        for record, next_text in records:
             if not next_text:
                 break
-            self._post_safe(functools.partial(self._on_early, req.rid, record, next_text))
-        return record
+            if record is not None:
+                last = record
+            self._post_safe(
+                functools.partial(self._on_early, req.rid, record, next_text, reached[0])
+            )
+        return record if record is not None else last
 
     def _post_safe(self, fn: Callable[[], None]) -> None:
         if self._pool is not None:
@@ -422,37 +449,62 @@ class Runner:
                 self.doc.set_result(req.key, record)
         self._finish_if_idle()
 
-    def _on_early(self, rid: int, record: Any, text: str) -> None:
-        """An early record of a running streaming job: shown now; the job goes on."""
+    def _on_early(self, rid: int, record: Any, text: str, progress: float) -> None:
+        """An early record of a running streaming job (None: only what it does next, with
+        its progress): shown now; the job goes on."""
         req = self._running.get(rid)
         if req is None or self._pool is None or self._pending or req.cancel.is_set():
             return
-        self.doc.set_result(req.key, record)
-        if rid == self._latest:
-            self.doc.set_job(text, self.doc.job.progress)
+        if record is not None:
+            self.doc.set_result(req.key, record)
+        if self._is_latest(rid):
+            if rid == self._latest:
+                self.doc.set_job(text, progress)
+            self.doc.set_kind_job(req.key.kind, text, progress)
 
     def _on_refused(self, rid: int, exc: SpecError) -> None:
         latest = self._is_latest(rid)
-        self._running.pop(rid, None)
+        req = self._running.pop(rid, None)
         if latest and self._pool is not None:
             self.doc.report_error(exc.field, exc.message)
+            if req is not None:
+                self._ended_why(req.key.kind, f"refused: {exc.message}")
         self._finish_if_idle()
 
     def _on_ended(self, rid: int, kind: str, message: str) -> None:
         latest = self._is_latest(rid)
-        self._running.pop(rid, None)
+        req = self._running.pop(rid, None)
         if latest and self._pool is not None:
             if kind == "cancelled":
                 self.doc.notify("cancelled; showing the last finished result")
             else:
                 self.doc.fail(message)
+            if req is not None:
+                self._ended_why(
+                    req.key.kind, "the trace was cancelled" if kind == "cancelled" else message
+                )
         self._finish_if_idle()
+
+    def _ended_why(self, kind: str, why: str) -> None:
+        if kind == TRACE:
+            self._trace_why = why
 
     def _finish_if_idle(self) -> None:
         # A kind whose last job ended leaves the status bar's list.
         running = {req.key.kind for req in self._running.values()}
         for kind in [k for k in self.doc.jobs if k not in running]:
             self.doc.set_kind_job(kind, "")
+        self._end_hopeless_wait()
         if not self._running and not self._timer:
             self.doc.set_job("")
             self.sigIdle.emit()
+
+    def _end_hopeless_wait(self) -> None:
+        """Something waits for the complete trace (Document.finishing) and no trace job runs
+        or is about to: it will not come, so the document says why (sigTraceUnfinished)."""
+        if self.doc.finishing is None or self._timer or self._pending or self._pool is None:
+            return
+        if any(req.key.kind == TRACE for req in self._running.values()):
+            return
+        why, self._trace_why = self._trace_why, ""
+        self.doc.unfinished(why or "the trace job ended before every lane was verified")
