@@ -70,3 +70,5 @@ class Job:
     stream: Stream | None = None
     #: Finishes the partial record on screen (see Document.partial) instead of starting over.
     resume: Resume | None = None
+    #: The status line and progress a resume starts from, given the partial record.
+    describe_partial: Callable[[Any], tuple[str, float]] | None = None

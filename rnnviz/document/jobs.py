@@ -146,8 +146,6 @@ def _resume_trace(
     from rnnviz.engine.threads import set_threads_for
 
     set_threads_for(snap.spec)
-    progress(snap.trace.lanes_verified / snap.trace.lanes_total)
-    yield None, _verifying(snap)  # the status line says what runs from the start
     yield from _finish_lanes(snap, progress, cancel, focus)
 
 
@@ -181,6 +179,11 @@ def _verifying(snap: Any) -> str:
     return f"verifying the other lanes ({tr.lanes_verified} of {tr.lanes_total} done) …"
 
 
+def _describe_resume(snap: Any) -> tuple[str, float]:
+    """The status line and progress a resume of the partial trace `snap` starts from."""
+    return _verifying(snap), snap.trace.lanes_verified / snap.trace.lanes_total
+
+
 def _lane_share(progress: Progress, done: int, total: int) -> Progress:
     """Progress of the lane after `done` of `total` as a share of the whole: [done/total,
     (done+1)/total), never its end, which the caller reports once the lane is verified (so
@@ -207,6 +210,7 @@ JOBS: dict[str, Job] = {
         run_source=_run_trace_source,
         stream=_stream_trace,
         resume=_resume_trace,
+        describe_partial=_describe_resume,
     ),
     GRAD: Job(_check_grad, _describe_grad, _run_grad),
     COMPARE: Job(_check_compare, _describe_compare, _run_compare),

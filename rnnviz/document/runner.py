@@ -276,8 +276,11 @@ class Runner:
         start = self.doc.partial(kind) if job.resume is not None and key.source is None else None
         req = _Request(self._latest, key, job, threading.Event(), start)
         self._running[req.rid] = req
-        self.doc.set_job(job.describe(spec, options), 0.0)
-        self.doc.set_kind_job(kind, job.describe(spec, options), 0.0)
+        text, done = job.describe(spec, options), 0.0
+        if start is not None and job.describe_partial is not None:
+            text, done = job.describe_partial(start)
+        self.doc.set_job(text, done)
+        self.doc.set_kind_job(kind, text, done)
         assert self._pool is not None
         pool = self._pool
         if job.lane != "trace":
@@ -385,11 +388,15 @@ class Runner:
             now = self.doc.selection  # a frozen record swapped whole: safe to read off-thread
             return now.layer, now.direction
 
-        reached = [0.0]
+        # Each report is posted when the next one comes, and one just before a yield goes
+        # with the yield's text instead: a stream reports a lane verified and then says so
+        # ("k of n done"), and the two must land together, never the number first.
+        reached: list[float | None] = [None]
 
         def tracked(p: float) -> None:
+            if reached[0] is not None:
+                progress(reached[0])
             reached[0] = p
-            progress(p)
 
         if req.start is not None:
             assert req.job.resume is not None
@@ -405,8 +412,9 @@ class Runner:
                 break
             if record is not None:
                 last = record
+            done, reached[0] = reached[0], None
             self._post_safe(
-                functools.partial(self._on_early, req.rid, record, next_text, reached[0])
+                functools.partial(self._on_early, req.rid, record, next_text, done)
             )
         return record if record is not None else last
 
@@ -449,14 +457,17 @@ class Runner:
                 self.doc.set_result(req.key, record)
         self._finish_if_idle()
 
-    def _on_early(self, rid: int, record: Any, text: str, progress: float) -> None:
-        """An early record of a running streaming job (None: only what it does next, with
-        its progress): shown now; the job goes on."""
+    def _on_early(self, rid: int, record: Any, text: str, progress: float | None) -> None:
+        """An early record of a running streaming job (None: only what it does next), shown
+        now with what the job does next and how far it got (None: as before); the job goes
+        on."""
         req = self._running.get(rid)
         if req is None or self._pool is None or self._pending or req.cancel.is_set():
             return
         if record is not None:
             self.doc.set_result(req.key, record)
+        if progress is None:
+            progress = (self.doc.jobs.get(req.key.kind) or self.doc.job).progress
         if self._is_latest(rid):
             if rid == self._latest:
                 self.doc.set_job(text, progress)
