@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from psygnal import Signal
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
+from rnnviz.document.alarm import Alarm, Post
 from rnnviz.document.document import TRACE, Document, ResultKey
 from rnnviz.document.jobs import JOBS, Job, JobContext
 from rnnviz.document.training import TRAIN, TRAIN_JOB
@@ -64,67 +64,10 @@ DEBOUNCE_S = 0.12
 #: Smallest progress step worth an event: a long trace ticks thousands of times.
 PROGRESS_STEP = 0.01
 
-Post = Callable[[Callable[[], None]], None]
-
 
 def post_inline(fn: Callable[[], None]) -> None:
     """A poster that runs `fn` at once, on whatever thread asks (for single-threaded use)."""
     fn()
-
-
-class _Alarm:
-    """One lazily started thread that posts a callback once a deadline passes.
-
-    A `threading.Timer` per edit would start a thread per keystroke; this one thread sleeps
-    on a condition until the newest deadline, and is joined on `close`."""
-
-    def __init__(self, post: Post) -> None:
-        self._post = post
-        self._cond = threading.Condition()
-        self._deadline: float | None = None
-        self._callback: Callable[[], None] | None = None
-        self._closed = False
-        self._thread: threading.Thread | None = None
-
-    def set(self, delay: float, callback: Callable[[], None]) -> None:
-        """Post `callback` after `delay` seconds, replacing any pending one."""
-        with self._cond:
-            self._deadline = time.monotonic() + delay
-            self._callback = callback
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="rnnviz-debounce", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
-
-    def clear(self) -> None:
-        """Forget the pending callback."""
-        with self._cond:
-            self._deadline = self._callback = None
-            self._cond.notify()
-
-    def close(self) -> None:
-        """Stop the thread and join it; nothing is posted afterwards."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _loop(self) -> None:
-        with self._cond:
-            while not self._closed:
-                if self._deadline is None:
-                    self._cond.wait()
-                    continue
-                left = self._deadline - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
-                    continue
-                callback, self._deadline, self._callback = self._callback, None, None
-                if callback is not None:
-                    self._post(callback)
 
 
 @dataclass
@@ -165,7 +108,7 @@ class Runner:
         self._latest_of: dict[str, int] = {}  # result kind → id of its newest request
         self._lanes: dict[str, ThreadPoolExecutor] = {}  # worker threads of the other lanes
         self._running: dict[int, _Request] = {}  # submitted, not yet ended
-        self._alarm = _Alarm(post)
+        self._alarm = Alarm(post)
         self._timer = False  # the debounce alarm is set
         self._timer_gen = 0  # a fired alarm whose generation is old was restarted: ignore it
         self._pending = False  # an edit arrived since the last start
@@ -413,9 +356,7 @@ class Runner:
             if record is not None:
                 last = record
             done, reached[0] = reached[0], None
-            self._post_safe(
-                functools.partial(self._on_early, req.rid, record, next_text, done)
-            )
+            self._post_safe(functools.partial(self._on_early, req.rid, record, next_text, done))
         return record if record is not None else last
 
     def _post_safe(self, fn: Callable[[], None]) -> None:
