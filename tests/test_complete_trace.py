@@ -109,7 +109,7 @@ def test_a_budget_refusal_ends_the_wait_with_its_reason(calls, runs, monkeypatch
     monkeypatch.setenv("RNNVIZ_MEMORY_BUDGET", "1K")
     doc.complete_trace()
     loop.pump(lambda: bool(why) and not runner.busy)
-    assert why[0].startswith("refused: ") and "memory budget" in why[0]
+    assert why[0].startswith("the trace was refused: ") and "memory budget" in why[0]
     assert doc.snapshot is part and doc.finishing is None
 
 

@@ -208,7 +208,7 @@ class Runner:
         except SpecError as exc:
             # Refused before any allocation: shown like an invalid field, old results stay.
             self.doc.report_error(exc.field, exc.message)
-            self._ended_why(kind, f"refused: {exc.message}")
+            self._ended_why(kind, f"the trace was refused: {exc.message}")
             return 0
         self._latest += 1
         self._latest_of[kind] = self._latest
@@ -420,7 +420,7 @@ class Runner:
         if latest and self._pool is not None:
             self.doc.report_error(exc.field, exc.message)
             if req is not None:
-                self._ended_why(req.key.kind, f"refused: {exc.message}")
+                self._ended_why(req.key.kind, f"the trace was refused: {exc.message}")
         self._finish_if_idle()
 
     def _on_ended(self, rid: int, kind: str, message: str) -> None:

@@ -193,7 +193,7 @@ def test_the_waiting_text_counts_lanes_and_percent_from_one_source(qtbot, waitin
         state.sigJobChanged.connect(record)  # after the dialog's own handler
     counts = []
     for text, job_text, progress in shown:
-        m = re.search(r"\(verifying the other lanes \((\d+) of 6 done\), (\d+)%\)", text)
+        m = re.search(r"— verifying the other lanes \((\d+) of 6 done\), (\d+)%\.", text)
         assert m, text
         # The count and the percentage are the job's, posted together: k/6 <= p < (k+1)/6.
         assert f"({m[1]} of 6 done)" in job_text and m[2] == f"{progress * 100:.0f}"

@@ -347,8 +347,8 @@ class ExportDialog(QDialog):
         else:
             done = "starting"
         return (
-            f"Waiting for the trace to verify every lane ({done}) … the file is written when the "
-            "trace is complete; Cancel stops waiting."
+            f"Waiting for the trace to verify every lane — {done}. The file is written when "
+            "the trace is complete; Cancel stops waiting."
         )
 
     def _show_wait(self) -> None:
@@ -379,9 +379,7 @@ class ExportDialog(QDialog):
 
     def _trace_unfinished(self, why: str) -> None:
         if self.waiting:
-            self._stop_waiting(
-                f"Nothing was written: {why}. Export tries again from the lanes verified so far."
-            )
+            self._stop_waiting(f"Nothing was written: {why}. Export tries again.")
 
     def done(self, result: int) -> None:
         """Closing (Export written or Cancel) stops waiting for the trace."""
