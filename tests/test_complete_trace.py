@@ -170,3 +170,15 @@ def test_status_line_and_progress_count_the_same_lanes(calls, runs):
         assert k / n <= status.progress < (k + 1) / n, status
         counted.append(k)
     assert counted == sorted(counted) and set(counted) == {1, 2, 3, 4, 5}
+
+
+def test_switching_the_trace_to_another_source_ends_the_wait():
+    """The document's trace moves to a text model (its key gains a source): what was waited
+    for will not come, and nothing needs a runner to say so."""
+    doc, part = partial_doc()
+    why = unfinished(doc)
+    doc.complete_trace()
+    assert doc.finishing is not None
+    doc.set_source(TRACE, ("a training", 3))
+    assert why == ["the configuration changed while waiting for every lane"]
+    assert doc.finishing is None and doc.snapshot is part

@@ -168,7 +168,8 @@ def _finish_lanes(
         )
         progress((done + 1) / total)
         if not snap.trace.complete:
-            # The user moved to this lane and waits for it: show it now.
+            # A lane the user moved to and waits for is shown now; the others only counted
+            # (each landed snapshot repaints every view).
             yield (snap if lane == wanted else None), _verifying(snap)
     yield snap, ""
 
