@@ -84,13 +84,20 @@ def test_a_gates_export_with_lanes_pending_waits_for_the_runner(
     assert not dialog.waiting
 
 
-def test_cancel_stops_waiting_and_writes_nothing(qtbot, tmp_path):
+def waiting_alone(qtbot, tmp_path) -> tuple[Document, ExportDialog]:
+    """A gates-png export of a trace with one lane of six verified, waiting, with no runner:
+    nothing lands by itself and nothing runs on this thread."""
     state = Document(SPEC, RunOptions())
     state.set_snapshot(compute(SPEC, [(0, "fwd")]))
     dialog = ExportDialog(state, directory=str(tmp_path))
     qtbot.addWidget(dialog)
     dialog.set_format("gates-png")
-    assert not dialog.export()  # no runner here: it waits, and nothing runs on this thread
+    assert not dialog.export()
+    return state, dialog
+
+
+def test_cancel_stops_waiting_and_writes_nothing(qtbot, tmp_path):
+    state, dialog = waiting_alone(qtbot, tmp_path)
     assert dialog.waiting and not state.snapshot.trace.complete
     dialog.reject()
     assert not dialog.waiting and not list(tmp_path.iterdir())
@@ -167,12 +174,8 @@ def test_an_edit_while_waiting_ends_the_wait_and_writes_nothing(qtbot, waiting, 
 
 
 def test_another_trace_landing_ends_the_wait(qtbot, tmp_path):
-    state = Document(SPEC, RunOptions())
-    state.set_snapshot(compute(SPEC, [(0, "fwd")]))
-    dialog = ExportDialog(state, directory=str(tmp_path))
-    qtbot.addWidget(dialog)
-    dialog.set_format("gates-png")
-    assert not dialog.export() and dialog.waiting  # no runner: nothing lands by itself
+    state, dialog = waiting_alone(qtbot, tmp_path)
+    assert dialog.waiting
     other = SPEC.replace(hidden_size=4)
     state.set_snapshot(compute(other, "all"))  # e.g. a loaded trace replaces what is shown
     assert not dialog.waiting and "another configuration" in dialog.message.text()
