@@ -182,6 +182,20 @@ def test_another_trace_landing_ends_the_wait(qtbot, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_no_wait_when_the_window_is_on_another_configuration(qtbot, tmp_path):
+    """The dialog exports the trace on screen, and the runner traces only the document's
+    configuration: when the two differ, waiting could never end, so it says so at once."""
+    state = Document(SPEC, RunOptions())
+    state.set_snapshot(compute(SPEC, [(0, "fwd")]))
+    assert state.edit_spec(hidden_size=7)  # e.g. its trace was refused by the budget
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    assert not dialog.export() and not dialog.waiting
+    assert "another configuration" in dialog.message.text()
+    assert dialog.export_button.isEnabled() and not list(tmp_path.iterdir())
+
+
 def test_the_waiting_text_counts_lanes_and_percent_from_one_source(qtbot, waiting):
     state, runner, dialog = waiting()
     shown = []
