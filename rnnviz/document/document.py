@@ -94,6 +94,8 @@ class Document:
     - sigCancelRequested(): the user asked to cancel; the runner listens.
     - sigWantedChanged(): the set of wanted result kinds grew or shrank.
     - sigParamsChanged(kind): a kind's own settings changed (`set_params`); jobs follow.
+    - sigTraceUnfinished(why): the complete trace asked for (`complete_trace`) will not come
+      (cancelled, failed, refused, or the configuration changed); the partial one stays.
     """
 
     sigSpecChanged = Signal(object)
@@ -114,6 +116,8 @@ class Document:
     sigCancelKind = Signal(str)
     #: A kind's own settings changed (Document.set_params); the runner reschedules.
     sigParamsChanged = Signal(str)
+    #: The complete trace asked for will not come, and why (Document.complete_trace).
+    sigTraceUnfinished = Signal(str)
 
     def __init__(self, spec: Spec | None = None, options: RunOptions | None = None) -> None:
         self.spec: Spec = spec or Spec()
@@ -135,6 +139,18 @@ class Document:
         self.paused: set[str] = set()
         #: kind → its own settings (see ResultKey.params), e.g. {"grad": {"loss": "sum"}}.
         self.params: dict[str, dict[str, Any]] = {}
+        #: The trace whose pending lanes something waits for (complete_trace), None if nothing
+        #: does: the runner finishes it, and the request ends when it lands complete or
+        #: cannot (sigTraceUnfinished).
+        self.finishing: ResultKey | None = None
+        # Any edit that changes what a trace is keyed by ends the wait for the old one.
+        for sig in (
+            self.sigSpecChanged,
+            self.sigOptionsChanged,
+            self.sigSourceChanged,
+            self.sigParamsChanged,
+        ):
+            sig.connect(self._finishing_moved)
 
     # ---- edits ---------------------------------------------------------------------------
     def edit_spec(self, **changes: Any) -> bool:
@@ -240,12 +256,21 @@ class Document:
         """The result of `kind` for the current spec and options, or None if not computed."""
         return self.results.get(self.key(kind))
 
+    def partial(self, kind: str) -> Any:
+        """The result of `kind` for the current spec and options when a job can still finish
+        it (a trace with lanes pending), else None."""
+        record = self.result(kind)
+        trace = getattr(record, "trace", None)
+        return record if trace is not None and not trace.complete else None
+
     def set_result(self, key: ResultKey, record: Any) -> None:
         """A job's result landed (on the GUI thread). Results of other specs are kept only
         for the newest of each kind, so memory holds one trace, not one per edit."""
         for old in [k for k in self.results if k.kind == key.kind and k != key]:
             del self.results[old]
         self.results[key] = record
+        if key == self.finishing and self.partial(key.kind) is None:
+            self.finishing = None  # complete: what complete_trace asked for has landed
         if key.kind == TRACE:
             self.snapshot = record
             # Clamp first and emit once: a view repaints from the snapshot and the selection
@@ -271,32 +296,50 @@ class Document:
     def ask_lanes(self) -> None:
         """A view shows a lane the trace has not verified yet: if nothing is running (the
         window's trace job verifies every lane after the first, the one on screen first),
-        ask the runner to compute again; it starts with the lane on screen."""
+        ask the runner to finish the trace (`complete_trace`); it starts with that lane."""
         snap = self.snapshot
         if snap is not None and not snap.trace.complete and not self.job.running:
-            self.sigWantedChanged.emit()
+            self.complete_trace()
 
     def complete_trace(self) -> None:
-        """Something (the export dialog) waits for every lane of the trace: unless a trace
-        job is running (it verifies the remaining lanes and lands the complete snapshot),
-        ask the runner to compute the trace again. The result arrives on sigSnapshotChanged;
-        torch never runs on the caller's thread."""
-        snap = self.snapshot
-        if snap is not None and snap.trace.complete:
-            return
+        """Something (the export dialog, a view on a pending lane) waits for every lane of
+        the current trace. Unless a trace job runs (it verifies the remaining lanes), the
+        runner verifies the pending lanes of the partial trace from its recorded forward
+        (none computed yet: it traces), alongside any other missing kind. The complete
+        snapshot arrives on sigSnapshotChanged; when it cannot (the user cancels, the job
+        fails or is refused, the spec or options change), sigTraceUnfinished says why. torch
+        never runs on the caller's thread."""
+        if self.result(TRACE) is not None and self.partial(TRACE) is None:
+            return  # complete already
+        self.finishing = self.key(TRACE)
         if TRACE not in self.jobs:
             self.sigWantedChanged.emit()
+
+    def unfinished(self, why: str) -> None:
+        """The complete trace asked for will not come (the runner stopped without it): end
+        the request and say why on sigTraceUnfinished. The partial trace stays on screen."""
+        if self.finishing is not None:
+            self.finishing = None
+            self.sigTraceUnfinished.emit(why)
+
+    def _finishing_moved(self, *_: Any) -> None:
+        if self.finishing is not None and self.finishing != self.key(TRACE):
+            self.unfinished("the configuration changed while waiting for every lane")
 
     def wanted(self) -> tuple[str, ...]:
         """The result kinds some open view draws, the forward trace first."""
         return tuple(self._wanted)
 
     def missing(self) -> tuple[str, ...]:
-        """Wanted kinds that have no result for the current spec and options."""
+        """Wanted kinds that have no result for the current spec and options, or only a
+        partial one something waits for (`complete_trace`)."""
         return tuple(
             k
             for k in self._wanted
-            if self.key(k) not in self.results
+            if (
+                self.key(k) not in self.results
+                or (self.key(k) == self.finishing and self.partial(k) is not None)
+            )
             and (k not in self._needs_source or self.sources.get(k) is not None)
         )
 
@@ -362,10 +405,12 @@ class Document:
             self.set_job(self.job.text, progress)
 
     def cancel(self) -> None:
-        """Ask the runner to abandon what is running; the last results stay on screen."""
+        """Ask the runner to abandon what is running; the last results stay on screen, and
+        a wait for the complete trace ends (the user stopped it)."""
         if self.job.running:
             self.job = replace(self.job, cancelling=True)
             self.sigJobChanged.emit(self.job)
+        self.unfinished("the trace was cancelled; the lanes verified so far stay on screen")
         self.sigCancelRequested.emit()
 
     def notify(self, message: str) -> None:

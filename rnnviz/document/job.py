@@ -18,8 +18,11 @@ Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
 #: What the user looks at now, as (layer, direction): read by a streaming job between chunks.
 Focus = Callable[[], tuple[int, str]]
-#: A streaming job yields (record, what it does next); "" next marks the final record.
+#: A streaming job yields (record, what it does next); "" next marks the final record, and a
+#: None record only says what it does next (nothing new to show yet).
 Stream = Callable[[Spec, RunOptions, Progress, Cancel, Focus], Iterator[tuple[Any, str]]]
+#: Finishes a partial record of the job's kind (a trace with lanes pending); yields as Stream.
+Resume = Callable[[Any, Progress, Cancel, Focus], Iterator[tuple[Any, str]]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Job:
     - `stream` (optional; the window's runner uses it instead of `run`): yields a first
       record early and better ones after, each with what it does next ("" for the last);
       `focus()` says what the user is looking at, so that comes first.
+    - `resume` (optional): finishes a partial record of this kind from what it already
+      holds (the trace's pending lanes from its recorded forward) instead of starting over.
     """
 
     check: Callable[[Spec, RunOptions], None]
@@ -63,3 +68,7 @@ class Job:
     lane: str = "trace"
     #: The window's streaming variant of `run` (lanes on demand; see _stream_trace).
     stream: Stream | None = None
+    #: Finishes the partial record on screen (see Document.partial) instead of starting over.
+    resume: Resume | None = None
+    #: The status line and progress a resume starts from, given the partial record.
+    describe_partial: Callable[[Any], tuple[str, float]] | None = None

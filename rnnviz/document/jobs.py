@@ -14,9 +14,9 @@ from rnnviz.config.budget import BudgetError, check_budget, default_budget, esti
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import COMPARE, GRAD, TRACE
-from rnnviz.document.job import Cancel, Focus, Job, JobContext, Progress, Stream
+from rnnviz.document.job import Cancel, Focus, Job, JobContext, Progress, Resume, Stream
 
-__all__ = ["JOBS", "Cancel", "Focus", "Job", "JobContext", "Progress", "Stream"]
+__all__ = ["JOBS", "Cancel", "Focus", "Job", "JobContext", "Progress", "Resume", "Stream"]
 
 
 def _check_trace(spec: Spec, options: RunOptions) -> None:
@@ -115,8 +115,9 @@ def _stream_trace(
     """The window's trace: the forward and the lane on screen first (about the cost of the
     forward alone), then every other lane, one at a time, the lane on screen first whenever
     the user moved to one still pending. Yields a snapshot after the first lane, after each
-    lane the user is waiting for, and when complete."""
-    from rnnviz.document.snapshot import complete_snapshot, compute_snapshot
+    lane the user is waiting for, and when complete; in between, (None, what it does next)
+    after every lane. Progress counts lanes: the first one (with the forward) is 1/n of it."""
+    from rnnviz.document.snapshot import compute_snapshot
     from rnnviz.engine.threads import set_threads_for
 
     set_threads_for(spec)
@@ -125,20 +126,70 @@ def _stream_trace(
         # more than it saves, so the first result is the complete one.
         yield compute_snapshot(spec, options, progress=progress, cancel=cancel), ""
         return
+    total = spec.num_layers * len(spec.directions)
     first = [_lane(spec, focus)]
-    snap = compute_snapshot(spec, options, lanes=first, progress=progress, cancel=cancel)
-    total = snap.trace.lanes_total
+    snap = compute_snapshot(
+        spec, options, lanes=first, progress=_lane_share(progress, 0, total), cancel=cancel
+    )
+    progress(snap.trace.lanes_verified / total)
+    if not snap.trace.complete:
+        yield snap, _verifying(snap)
+    yield from _finish_lanes(snap, progress, cancel, focus)
+
+
+def _resume_trace(
+    snap: Any, progress: Progress, cancel: Cancel, focus: Focus
+) -> Iterator[tuple[Any, str]]:
+    """A partial trace finished from its recorded forward (a cancelled stream, or one whose
+    result a view or an export waits for): only the pending lanes, bit for bit what the full
+    trace gives (`complete_lanes`), yielded as `_stream_trace` yields them."""
+    from rnnviz.engine.threads import set_threads_for
+
+    set_threads_for(snap.spec)
+    yield from _finish_lanes(snap, progress, cancel, focus)
+
+
+def _finish_lanes(
+    snap: Any, progress: Progress, cancel: Cancel, focus: Focus
+) -> Iterator[tuple[Any, str]]:
+    """Verify `snap`'s pending lanes one at a time, the lane on screen first whenever it is
+    pending. Yields (None, what it does next) after each lane, the snapshot too after a lane
+    the user waits for, and (complete snapshot, "") last; progress is lanes verified / n."""
+    from rnnviz.document.snapshot import complete_snapshot
+
+    spec, total = snap.spec, snap.trace.lanes_total
     while not snap.trace.complete:
-        yield snap, f"verifying the other lanes ({snap.trace.lanes_verified} of {total} done) …"
-        while not snap.trace.complete:
-            wanted = _lane(spec, focus)
-            pending = snap.trace.pending_lanes
-            lane = wanted if wanted in pending else min(pending)
-            snap = complete_snapshot(snap, [lane], cancel=cancel)
-            progress(1.0 - len(snap.trace.pending_lanes) / total)
-            if lane == wanted:
-                break  # the user moved to this lane and waits for it: show it now
+        wanted = _lane(spec, focus)
+        pending = snap.trace.pending_lanes
+        lane = wanted if wanted in pending else min(pending)
+        done = total - len(pending)
+        snap = complete_snapshot(
+            snap, [lane], progress=_lane_share(progress, done, total), cancel=cancel
+        )
+        progress((done + 1) / total)
+        if not snap.trace.complete:
+            # A lane the user moved to and waits for is shown now; the others only counted
+            # (each landed snapshot repaints every view).
+            yield (snap if lane == wanted else None), _verifying(snap)
     yield snap, ""
+
+
+def _verifying(snap: Any) -> str:
+    """What a stream does next, with how many lanes it has verified."""
+    tr = snap.trace
+    return f"verifying the other lanes ({tr.lanes_verified} of {tr.lanes_total} done) …"
+
+
+def _describe_resume(snap: Any) -> tuple[str, float]:
+    """The status line and progress a resume of the partial trace `snap` starts from."""
+    return _verifying(snap), snap.trace.lanes_verified / snap.trace.lanes_total
+
+
+def _lane_share(progress: Progress, done: int, total: int) -> Progress:
+    """Progress of the lane after `done` of `total` as a share of the whole: [done/total,
+    (done+1)/total), never its end, which the caller reports once the lane is verified (so
+    the percentage never runs ahead of the lanes counted as verified)."""
+    return lambda p: progress((done + min(max(p, 0.0), 0.99)) / total)
 
 
 def _lane(spec: Spec, focus: Focus) -> tuple[int, str]:
@@ -159,6 +210,8 @@ JOBS: dict[str, Job] = {
         _run_trace,
         run_source=_run_trace_source,
         stream=_stream_trace,
+        resume=_resume_trace,
+        describe_partial=_describe_resume,
     ),
     GRAD: Job(_check_grad, _describe_grad, _run_grad),
     COMPARE: Job(_check_compare, _describe_compare, _run_compare),

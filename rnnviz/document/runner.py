@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +28,8 @@ from psygnal import Signal
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
-from rnnviz.document.document import Document, ResultKey
+from rnnviz.document.alarm import Alarm, Post
+from rnnviz.document.document import TRACE, Document, ResultKey
 from rnnviz.document.jobs import JOBS, Job, JobContext
 from rnnviz.document.training import TRAIN, TRAIN_JOB
 
@@ -64,67 +64,10 @@ DEBOUNCE_S = 0.12
 #: Smallest progress step worth an event: a long trace ticks thousands of times.
 PROGRESS_STEP = 0.01
 
-Post = Callable[[Callable[[], None]], None]
-
 
 def post_inline(fn: Callable[[], None]) -> None:
     """A poster that runs `fn` at once, on whatever thread asks (for single-threaded use)."""
     fn()
-
-
-class _Alarm:
-    """One lazily started thread that posts a callback once a deadline passes.
-
-    A `threading.Timer` per edit would start a thread per keystroke; this one thread sleeps
-    on a condition until the newest deadline, and is joined on `close`."""
-
-    def __init__(self, post: Post) -> None:
-        self._post = post
-        self._cond = threading.Condition()
-        self._deadline: float | None = None
-        self._callback: Callable[[], None] | None = None
-        self._closed = False
-        self._thread: threading.Thread | None = None
-
-    def set(self, delay: float, callback: Callable[[], None]) -> None:
-        """Post `callback` after `delay` seconds, replacing any pending one."""
-        with self._cond:
-            self._deadline = time.monotonic() + delay
-            self._callback = callback
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="rnnviz-debounce", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
-
-    def clear(self) -> None:
-        """Forget the pending callback."""
-        with self._cond:
-            self._deadline = self._callback = None
-            self._cond.notify()
-
-    def close(self) -> None:
-        """Stop the thread and join it; nothing is posted afterwards."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _loop(self) -> None:
-        with self._cond:
-            while not self._closed:
-                if self._deadline is None:
-                    self._cond.wait()
-                    continue
-                left = self._deadline - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
-                    continue
-                callback, self._deadline, self._callback = self._callback, None, None
-                if callback is not None:
-                    self._post(callback)
 
 
 @dataclass
@@ -133,6 +76,8 @@ class _Request:
     key: ResultKey
     job: Job
     cancel: threading.Event
+    #: The partial record this request finishes (Job.resume), None to compute from scratch.
+    start: Any = None
 
 
 class Runner:
@@ -163,10 +108,13 @@ class Runner:
         self._latest_of: dict[str, int] = {}  # result kind → id of its newest request
         self._lanes: dict[str, ThreadPoolExecutor] = {}  # worker threads of the other lanes
         self._running: dict[int, _Request] = {}  # submitted, not yet ended
-        self._alarm = _Alarm(post)
+        self._alarm = Alarm(post)
         self._timer = False  # the debounce alarm is set
         self._timer_gen = 0  # a fired alarm whose generation is old was restarted: ignore it
         self._pending = False  # an edit arrived since the last start
+        #: Why the newest trace request ended without a complete trace ("" if none did):
+        #: what the document tells a wait for the complete trace that can no longer end.
+        self._trace_why = ""
         doc.sigSpecChanged.connect(self.schedule)
         doc.sigOptionsChanged.connect(self.schedule)
         doc.sigWantedChanged.connect(self.schedule)
@@ -260,14 +208,22 @@ class Runner:
         except SpecError as exc:
             # Refused before any allocation: shown like an invalid field, old results stay.
             self.doc.report_error(exc.field, exc.message)
+            self._ended_why(kind, f"the trace was refused: {exc.message}")
             return 0
         self._latest += 1
         self._latest_of[kind] = self._latest
+        self._ended_why(kind, "")  # a new trace request: no reason to give up yet
         key = self.doc.key(kind)
-        req = _Request(self._latest, key, job, threading.Event())
+        # A partial result of this key (a trace whose lanes were left pending) is finished
+        # from what it holds, not computed again.
+        start = self.doc.partial(kind) if job.resume is not None and key.source is None else None
+        req = _Request(self._latest, key, job, threading.Event(), start)
         self._running[req.rid] = req
-        self.doc.set_job(job.describe(spec, options), 0.0)
-        self.doc.set_kind_job(kind, job.describe(spec, options), 0.0)
+        text, done = job.describe(spec, options), 0.0
+        if start is not None and job.describe_partial is not None:
+            text, done = job.describe_partial(start)
+        self.doc.set_job(text, done)
+        self.doc.set_kind_job(kind, text, done)
         assert self._pool is not None
         pool = self._pool
         if job.lane != "trace":
@@ -343,7 +299,7 @@ class Runner:
                     progress, req.cancel.is_set, partial, lambda: kind in self.doc.paused
                 )
                 record = req.job.run_source(req.key, ctx)
-            elif req.job.stream is not None and not req.key.params:
+            elif (req.job.stream is not None or req.start is not None) and not req.key.params:
                 record = self._stream(req, progress)
             else:
                 # A kind with settings of its own (ResultKey.params) gets them as keywords.
@@ -367,21 +323,41 @@ class Runner:
             self._post_safe(lambda: self._on_result(req.rid, record))
 
     def _stream(self, req: _Request, progress: Callable[[float], None]) -> Any:
-        """Run a streaming job: post each early record as it comes, return the final one."""
-        assert req.job.stream is not None
+        """Run a streaming job (or finish a partial record, `req.start`): post each early
+        record as it comes, and what the job does next with its progress in one post (so the
+        status text and the percentage always tell the same story); return the final one."""
 
         def focus() -> tuple[int, str]:
             now = self.doc.selection  # a frozen record swapped whole: safe to read off-thread
             return now.layer, now.direction
 
-        record = None
-        for record, next_text in req.job.stream(
-            req.key.spec, req.key.options, progress, req.cancel.is_set, focus
-        ):
+        # Each report is posted when the next one comes, and one just before a yield goes
+        # with the yield's text instead: a stream reports a lane verified and then says so
+        # ("k of n done"), and the two must land together, never the number first.
+        reached: list[float | None] = [None]
+
+        def tracked(p: float) -> None:
+            if reached[0] is not None:
+                progress(reached[0])
+            reached[0] = p
+
+        if req.start is not None:
+            assert req.job.resume is not None
+            records = req.job.resume(req.start, tracked, req.cancel.is_set, focus)
+        else:
+            assert req.job.stream is not None
+            records = req.job.stream(
+                req.key.spec, req.key.options, tracked, req.cancel.is_set, focus
+            )
+        record = last = None
+        for record, next_text in records:
             if not next_text:
                 break
-            self._post_safe(functools.partial(self._on_early, req.rid, record, next_text))
-        return record
+            if record is not None:
+                last = record
+            done, reached[0] = reached[0], None
+            self._post_safe(functools.partial(self._on_early, req.rid, record, next_text, done))
+        return record if record is not None else last
 
     def _post_safe(self, fn: Callable[[], None]) -> None:
         if self._pool is not None:
@@ -422,37 +398,65 @@ class Runner:
                 self.doc.set_result(req.key, record)
         self._finish_if_idle()
 
-    def _on_early(self, rid: int, record: Any, text: str) -> None:
-        """An early record of a running streaming job: shown now; the job goes on."""
+    def _on_early(self, rid: int, record: Any, text: str, progress: float | None) -> None:
+        """An early record of a running streaming job (None: only what it does next), shown
+        now with what the job does next and how far it got (None: as before); the job goes
+        on."""
         req = self._running.get(rid)
         if req is None or self._pool is None or self._pending or req.cancel.is_set():
             return
-        self.doc.set_result(req.key, record)
-        if rid == self._latest:
-            self.doc.set_job(text, self.doc.job.progress)
+        if record is not None:
+            self.doc.set_result(req.key, record)
+        if progress is None:
+            progress = (self.doc.jobs.get(req.key.kind) or self.doc.job).progress
+        if self._is_latest(rid):
+            if rid == self._latest:
+                self.doc.set_job(text, progress)
+            self.doc.set_kind_job(req.key.kind, text, progress)
 
     def _on_refused(self, rid: int, exc: SpecError) -> None:
         latest = self._is_latest(rid)
-        self._running.pop(rid, None)
+        req = self._running.pop(rid, None)
         if latest and self._pool is not None:
             self.doc.report_error(exc.field, exc.message)
+            if req is not None:
+                self._ended_why(req.key.kind, f"the trace was refused: {exc.message}")
         self._finish_if_idle()
 
     def _on_ended(self, rid: int, kind: str, message: str) -> None:
         latest = self._is_latest(rid)
-        self._running.pop(rid, None)
+        req = self._running.pop(rid, None)
         if latest and self._pool is not None:
             if kind == "cancelled":
                 self.doc.notify("cancelled; showing the last finished result")
             else:
                 self.doc.fail(message)
+            if req is not None:
+                self._ended_why(
+                    req.key.kind, "the trace was cancelled" if kind == "cancelled" else message
+                )
         self._finish_if_idle()
+
+    def _ended_why(self, kind: str, why: str) -> None:
+        if kind == TRACE:
+            self._trace_why = why
 
     def _finish_if_idle(self) -> None:
         # A kind whose last job ended leaves the status bar's list.
         running = {req.key.kind for req in self._running.values()}
         for kind in [k for k in self.doc.jobs if k not in running]:
             self.doc.set_kind_job(kind, "")
+        self._end_hopeless_wait()
         if not self._running and not self._timer:
             self.doc.set_job("")
             self.sigIdle.emit()
+
+    def _end_hopeless_wait(self) -> None:
+        """Something waits for the complete trace (Document.finishing) and no trace job runs
+        or is about to: it will not come, so the document says why (sigTraceUnfinished)."""
+        if self.doc.finishing is None or self._timer or self._pending or self._pool is None:
+            return
+        if any(req.key.kind == TRACE for req in self._running.values()):
+            return
+        why, self._trace_why = self._trace_why, ""
+        self.doc.unfinished(why or "the trace job ended before every lane was verified")

@@ -1,8 +1,10 @@
 """A gate heatmap export from the window while lanes are pending: the dialog waits for the
-runner's complete trace (off the GUI thread) and writes every lane verified."""
+runner's complete trace (off the GUI thread) and writes every lane verified, or says why it
+cannot (cancelled, failed, refused, configuration changed) and writes nothing."""
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from rnnviz.app.dialogs.export_dialog import ExportDialog
 from rnnviz.app.qt_post import TraceRunner
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
-from rnnviz.document.document import Document
+from rnnviz.document.document import GRAD, TRACE, Document
 from rnnviz.document.snapshot import compute_snapshot
 from rnnviz.io.export import export_bytes
 
@@ -69,7 +71,8 @@ def test_a_gates_export_with_lanes_pending_waits_for_the_runner(
     gui = threading.get_ident()
     # (b) torch ran on the runner's worker thread only, and it did complete lanes.
     assert torch_threads and all(ident != gui for _, ident in torch_threads), torch_threads
-    assert any(what == "complete" for what, _ in torch_threads)
+    # Only the five pending lanes, from the recorded forward: the trace is not run again.
+    assert [what for what, _ in torch_threads] == ["complete"] * 5
     # (a) the file is the heatmaps of the complete trace, every lane verified.
     snap = state.snapshot
     assert snap.trace.complete and snap.trace.verified
@@ -81,16 +84,139 @@ def test_a_gates_export_with_lanes_pending_waits_for_the_runner(
     assert not dialog.waiting
 
 
-def test_cancel_stops_waiting_and_writes_nothing(qtbot, tmp_path):
+def waiting_alone(qtbot, tmp_path) -> tuple[Document, ExportDialog]:
+    """A gates-png export of a trace with one lane of six verified, waiting, with no runner:
+    nothing lands by itself and nothing runs on this thread."""
     state = Document(SPEC, RunOptions())
     state.set_snapshot(compute(SPEC, [(0, "fwd")]))
     dialog = ExportDialog(state, directory=str(tmp_path))
     qtbot.addWidget(dialog)
     dialog.set_format("gates-png")
-    assert not dialog.export()  # no runner here: it waits, and nothing runs on this thread
+    assert not dialog.export()
+    return state, dialog
+
+
+def test_cancel_stops_waiting_and_writes_nothing(qtbot, tmp_path):
+    state, dialog = waiting_alone(qtbot, tmp_path)
     assert dialog.waiting and not state.snapshot.trace.complete
     dialog.reject()
     assert not dialog.waiting and not list(tmp_path.iterdir())
+
+
+@pytest.fixture
+def waiting(qtbot, tmp_path, monkeypatch):
+    """A window state holding a cancelled trace (one lane of six verified), its runner idle,
+    and an export dialog on gates-svg; shuts the runner down after the test."""
+    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
+    state = Document(SPEC, RunOptions())
+    state.set_snapshot(compute(SPEC, [(0, "fwd")]))
+    runners: list[TraceRunner] = []
+
+    def open_dialog(*wanted: str) -> tuple[Document, TraceRunner, ExportDialog]:
+        for kind in wanted:
+            state.want(kind)
+        runners.append(TraceRunner(state))
+        dialog = ExportDialog(state, directory=str(tmp_path))
+        qtbot.addWidget(dialog)
+        dialog.set_format("gates-svg")
+        return state, runners[-1], dialog
+
+    yield open_dialog
+    for runner in runners:
+        runner.shutdown()
+
+
+def ended(qtbot, dialog: ExportDialog, runner: TraceRunner) -> str:
+    """Wait until the dialog stops waiting and the runner is idle; the dialog's message."""
+    qtbot.waitUntil(lambda: not dialog.waiting and not runner.busy, timeout=60_000)
+    assert dialog.export_button.isEnabled() and dialog.format_box.isEnabled()
+    return dialog.message.text()
+
+
+def test_an_export_waiting_while_gradients_are_missing_completes(qtbot, waiting):
+    state, runner, dialog = waiting(GRAD)  # the Gradients tab is open, no result yet
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        assert not dialog.export()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert state.snapshot.trace.complete and state.result(GRAD) is not None
+
+
+def test_a_refused_trace_ends_the_wait_and_says_why(qtbot, waiting, monkeypatch, tmp_path):
+    state, runner, dialog = waiting()
+    part = state.snapshot
+    monkeypatch.setenv("RNNVIZ_MEMORY_BUDGET", "1K")
+    assert not dialog.export()
+    text = ended(qtbot, dialog, runner)
+    assert "refused" in text and "memory budget" in text and "Nothing was written" in text
+    assert state.snapshot is part and not list(tmp_path.iterdir())
+
+
+def test_cancelling_the_trace_ends_the_wait_and_keeps_the_last_result(qtbot, waiting, tmp_path):
+    state, runner, dialog = waiting()
+    part = state.snapshot
+    assert not dialog.export()
+    state.cancel()  # the status bar's Cancel: through the document
+    text = ended(qtbot, dialog, runner)
+    assert "cancelled" in text and "Nothing was written" in text
+    assert state.snapshot is part and not list(tmp_path.iterdir())
+
+
+def test_an_edit_while_waiting_ends_the_wait_and_writes_nothing(qtbot, waiting, tmp_path):
+    state, runner, dialog = waiting()
+    assert not dialog.export()
+    assert state.edit_spec(hidden_size=7)
+    assert not dialog.waiting and "configuration changed" in dialog.message.text()
+    qtbot.waitUntil(
+        lambda: state.snapshot.spec.hidden_size == 7 and state.snapshot.trace.complete,
+        timeout=60_000,
+    )
+    assert not list(tmp_path.iterdir())  # the new trace landing exports nothing
+
+
+def test_another_trace_landing_ends_the_wait(qtbot, tmp_path):
+    state, dialog = waiting_alone(qtbot, tmp_path)
+    assert dialog.waiting
+    other = SPEC.replace(hidden_size=4)
+    state.set_snapshot(compute(other, "all"))  # e.g. a loaded trace replaces what is shown
+    assert not dialog.waiting and "another configuration" in dialog.message.text()
+    assert not list(tmp_path.iterdir())
+
+
+def test_no_wait_when_the_window_is_on_another_configuration(qtbot, tmp_path):
+    """The dialog exports the trace on screen, and the runner traces only the document's
+    configuration: when the two differ, waiting could never end, so it says so at once."""
+    state = Document(SPEC, RunOptions())
+    state.set_snapshot(compute(SPEC, [(0, "fwd")]))
+    assert state.edit_spec(hidden_size=7)  # e.g. its trace was refused by the budget
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    assert not dialog.export() and not dialog.waiting
+    assert "another configuration" in dialog.message.text()
+    assert dialog.export_button.isEnabled() and not list(tmp_path.iterdir())
+
+
+def test_the_waiting_text_counts_lanes_and_percent_from_one_source(qtbot, waiting):
+    state, runner, dialog = waiting()
+    shown = []
+
+    def record(_job):
+        job = state.jobs.get(TRACE)
+        if dialog.waiting and job is not None:
+            shown.append((dialog.message.text(), job.text, job.progress))
+
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        assert not dialog.export()
+        state.sigJobChanged.connect(record)  # after the dialog's own handler
+    counts = []
+    for text, job_text, progress in shown:
+        m = re.search(r"— verifying the other lanes \((\d+) of 6 done\), (\d+)%\.", text)
+        assert m, text
+        # The count and the percentage are the job's, posted together: k/6 <= p < (k+1)/6.
+        assert f"({m[1]} of 6 done)" in job_text and m[2] == f"{progress * 100:.0f}"
+        assert int(m[1]) / 6 <= progress < (int(m[1]) + 1) / 6
+        counts.append(int(m[1]))
+    assert set(counts) == {1, 2, 3, 4, 5}  # the count follows every lane, not only landings
 
 
 def compute(spec: Spec, lanes):

@@ -40,7 +40,7 @@ from rnnviz.analysis.graph import DEFAULT_FOLD
 from rnnviz.analysis.scales import DEFAULT_SCALE_MODE, SCALE_MODES, check_scale_mode
 from rnnviz.app.drawing import formats as _formats  # noqa: F401 - registers the drawn formats
 from rnnviz.config.spec import Spec
-from rnnviz.document.document import TRACE, Document
+from rnnviz.document.document import TRACE, Document, ResultKey
 from rnnviz.document.snapshot import draw_fold
 from rnnviz.io.atomic import WriteError
 from rnnviz.io.export import (
@@ -83,7 +83,8 @@ class ExportDialog(QDialog):
         self._custom_name = False
         #: Waiting for the runner's complete trace (a gates export with lanes pending).
         self.waiting = False
-        self._saw_trace_job = False
+        #: The trace waited for: the shown spec with the window's run options.
+        self._awaited: ResultKey | None = None
         spec = self.spec
 
         self.format_box = QComboBox()
@@ -290,24 +291,42 @@ class ExportDialog(QDialog):
         return True
 
     # ---- waiting for the complete trace ----------------------------------------------------
+    # The wait ends in one of three ways, never by itself running forever: the complete trace
+    # lands (the file is written), the document says it will not come (sigTraceUnfinished:
+    # cancelled, failed, refused, configuration changed), or a trace of another configuration
+    # lands. The user's Cancel closes the dialog; the trace on screen stays either way.
     def _start_waiting(self) -> None:
+        awaited = ResultKey(TRACE, self.spec, self.state.options)
+        if self.state.key(TRACE) != awaited:
+            # The runner traces the document's configuration, not the one shown here.
+            self.message.setText(
+                f"The gate heatmaps need every lane of {self.spec.title()} verified, and the "
+                "window is now on another configuration; nothing was written. Export again "
+                "once its trace is on screen."
+            )
+            return
         if not self.waiting:
             self.waiting = True
-            self._saw_trace_job = False
+            self._awaited = awaited
             self.state.sigSnapshotChanged.connect(self._trace_landed)
             self.state.sigJobChanged.connect(self._trace_progress)
+            self.state.sigTraceUnfinished.connect(self._trace_unfinished)
         self._set_waiting_controls(True)
         self._show_wait()
-        # The runner verifies the remaining lanes on its worker thread (already under way
-        # when the trace job still runs; started again when it was cancelled).
+        # The runner verifies the pending lanes on its worker thread from the recorded
+        # forward (or the running trace job does); the answer comes back as an event.
         self.state.complete_trace()
 
-    def _stop_waiting(self) -> None:
+    def _stop_waiting(self, why: str = "") -> None:
         if self.waiting:
             self.waiting = False
+            self._awaited = None
             self.state.sigSnapshotChanged.disconnect(self._trace_landed)
             self.state.sigJobChanged.disconnect(self._trace_progress)
+            self.state.sigTraceUnfinished.disconnect(self._trace_unfinished)
         self._set_waiting_controls(False)
+        if why:
+            self.message.setText(why)
 
     def _set_waiting_controls(self, waiting: bool) -> None:
         self.export_button.setEnabled(not waiting)
@@ -315,20 +334,38 @@ class ExportDialog(QDialog):
         self.path_edit.setEnabled(not waiting)
         self.browse_button.setEnabled(not waiting)
 
-    def _show_wait(self) -> None:
+    def wait_text(self) -> str:
+        """How far the trace waited for has got, from one source at a time: the running trace
+        job's line and progress (its line counts the lanes verified, posted with its
+        progress), else the lanes of the trace on screen."""
+        job = self.state.jobs.get(TRACE)
         snap = self.state.snapshot
-        done = ""
-        if snap is not None and snap.spec == self.spec:
-            done = f" ({snap.trace.lanes_verified} of {snap.trace.lanes_total} lanes verified"
-            job = self.state.jobs.get(TRACE)
-            done += f", {job.progress:.0%} done)" if job is not None else ")"
-        self.message.setText(
-            "Waiting for the trace to verify every lane" + done + " … the file is written "
-            "when it is complete; Cancel stops waiting."
+        if job is not None:
+            done = f"{job.text.removesuffix(' …')}, {job.progress:.0%}"
+        elif snap is not None and snap.spec == self.spec:
+            done = f"{snap.trace.lanes_verified} of {snap.trace.lanes_total} lanes verified"
+        else:
+            done = "starting"
+        return (
+            f"Waiting for the trace to verify every lane — {done}. The file is written when "
+            "the trace is complete; Cancel stops waiting."
         )
 
-    def _trace_landed(self, _snap: object) -> None:
+    def _show_wait(self) -> None:
+        self.message.setText(self.wait_text())
+
+    def _trace_landed(self, snap: object) -> None:
         if not self.waiting:
+            return
+        awaited = self._awaited
+        if awaited is not None and (
+            getattr(snap, "spec", None) != awaited.spec
+            or getattr(snap, "options", None) != awaited.options
+        ):
+            self._stop_waiting(
+                "The window now shows a trace of another configuration; nothing was written. "
+                "Export again for it."
+            )
             return
         if needs_trace(self.spec, self.fmt, self.state.options, self.state.snapshot):
             self._show_wait()
@@ -337,17 +374,12 @@ class ExportDialog(QDialog):
         self.export()
 
     def _trace_progress(self, _job: object) -> None:
-        if not self.waiting:
-            return
-        if TRACE in self.state.jobs:
-            self._saw_trace_job = True
+        if self.waiting:
             self._show_wait()
-        elif self._saw_trace_job:
-            # The trace job ended (cancelled, failed or refused) without a complete result.
-            self._stop_waiting()
-            self.message.setText(
-                "The trace stopped before every lane was verified; Export tries again."
-            )
+
+    def _trace_unfinished(self, why: str) -> None:
+        if self.waiting:
+            self._stop_waiting(f"Nothing was written: {why}. Export tries again.")
 
     def done(self, result: int) -> None:
         """Closing (Export written or Cancel) stops waiting for the trace."""
