@@ -43,6 +43,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
 
     import torch
 
+    from rnnviz.bench.floor import products_call
     from rnnviz.engine.tracing import make_inputs, trace, trace_owned
 
     out = []
@@ -65,10 +66,18 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
         def full(module: Any = module, x: Any = x) -> None:
             trace(module, x)
 
+        products = products_call(spec, module)
+
+        def floor(products: Any = products, fwd: Any = forward) -> None:
+            fwd()
+            products.run()
+
         load = os.getloadavg()[0]
         fwd_w, win = alternate(forward, window, repeats)
         fwd_a, win_a = alternate(forward, window_api, repeats)
         fwd, tr = alternate(forward, full, repeats)
+        fwd_p, floor_t = alternate(forward, floor, repeats)
+        limit = floor_t / fwd_p
         lanes = spec.num_layers * spec.num_directions
         out.append(
             Measure(
@@ -89,7 +98,10 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 "×",
                 target,
                 f"all {lanes} lanes: forward {fwd * 1000:.1f} ms, trace {tr * 1000:.1f} ms "
-                f"(medians of {repeats}, load {os.getloadavg()[0]:.1f})",
+                f"(medians of {repeats}, load {os.getloadavg()[0]:.1f}). Limited by: the "
+                f"forward + the recompute's matrix products alone {limit:.2f}× (the floor of "
+                f"any full float32 recompute); activations, scans, checks and records "
+                f"{tr / fwd - limit:+.2f}×",
             )
         )
     return out

@@ -1,0 +1,87 @@
+"""What limits a full trace: the forward plus the recompute's matrix products alone.
+
+A full float32 recompute repeats every multiply-add of the forward (x Wᵢₕᵀ and h Wₕₕᵀ for
+every lane), and torch's forward already runs them near the GEMM peak. So no full trace can
+cost less than the forward plus those products, run through the same calls the recompute
+makes (`rnnviz.engine.gemm`). `rnnviz bench` reports that floor next to every full-trace
+ratio, so the gap between the two is what activations, scans, checks and records cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnviz.config.spec import Spec
+from rnnviz.engine.gemm import linear, linear_add
+
+
+@dataclass(frozen=True)
+class Products:
+    """The full recompute's matrix products, ready to run: `run()` and how many
+    multiply-adds one run does (the forward's own count, `Spec.macs`, by construction)."""
+
+    calls: tuple[Callable[[], object], ...]
+    macs: int
+
+    def run(self) -> None:
+        """Run every product once, without autograd."""
+        with torch.no_grad():
+            for call in self.calls:
+                call()
+
+
+def products_call(spec: Spec, module: nn.Module) -> Products:
+    """The full recompute's matrix products for `module` (built from `spec`), on inputs of
+    the trace's shapes, with the module's own weights.
+
+    Per lane, as the gate recompute runs them (rnnviz.engine.gates): LSTM and RNN one
+    product with the summed bias and one fused multiply-add, GRU two products with their own
+    biases (b_hn must stay inside r ⊙ (…)), and an LSTM's projection one more.
+    """
+    rows = spec.seq_len * spec.batch_size
+    h_out = spec.out_hidden
+    gen = torch.Generator().manual_seed(0)
+    work: list[Callable[[], object]] = []
+    macs = 0
+    for layer in range(spec.num_layers):
+        x = torch.randn(rows, spec.layer_input_size(layer), generator=gen)
+        h = torch.randn(rows, h_out, generator=gen)
+        c = torch.randn(rows, spec.hidden_size, generator=gen)
+        for d in range(spec.num_directions):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            w_ih = getattr(module, "weight_ih" + sfx).detach()
+            w_hh = getattr(module, "weight_hh" + sfx).detach()
+            b_ih = getattr(module, "bias_ih" + sfx).detach() if spec.bias else None
+            b_hh = getattr(module, "bias_hh" + sfx).detach() if spec.bias else None
+            work.extend(_lane(spec, x, h, c, w_ih, w_hh, b_ih, b_hh, module, sfx))
+            macs += rows * (w_ih.numel() + w_hh.numel())
+            if spec.proj_size:
+                macs += rows * getattr(module, "weight_hr" + sfx).numel()
+    return Products(tuple(work), macs)
+
+
+def _lane(
+    spec: Spec,
+    x: torch.Tensor,
+    h: torch.Tensor,
+    c: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor | None,
+    b_hh: torch.Tensor | None,
+    module: nn.Module,
+    sfx: str,
+) -> list[Callable[[], object]]:
+    """The products of one (layer, direction), as zero-argument calls."""
+    if spec.cell == "gru":
+        return [lambda: linear(x, w_ih, b_ih), lambda: linear(h, w_hh, b_hh)]
+    bias = b_ih + b_hh if b_ih is not None and b_hh is not None else None
+    calls: list[Callable[[], object]] = [lambda: linear_add(h, w_hh, linear(x, w_ih, bias))]
+    if spec.cell == "lstm" and spec.proj_size:
+        w_hr = getattr(module, "weight_hr" + sfx).detach()
+        calls.append(lambda: linear(c, w_hr))
+    return calls

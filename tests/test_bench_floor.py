@@ -1,0 +1,53 @@
+"""The bench's full-trace floor (rnnviz.bench.floor) runs exactly the forward's
+multiply-adds, through the recompute's own product calls, with the module's weights."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnviz.bench.floor import products_call
+from rnnviz.config.spec import Spec
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> Spec:
+    cell = draw(st.sampled_from(["rnn", "lstm", "gru"]))
+    hidden = draw(st.integers(1, 9))
+    return Spec(
+        cell,
+        draw(st.integers(1, 7)),
+        hidden,
+        draw(st.integers(1, 3)),
+        bidirectional=draw(st.booleans()),
+        bias=draw(st.booleans()),
+        proj_size=draw(st.integers(0, hidden - 1)) if cell == "lstm" else 0,
+        seq_len=draw(st.integers(1, 6)),
+        batch_size=draw(st.integers(1, 3)),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(specs())
+def test_floor_runs_the_forwards_multiply_adds(spec: Spec) -> None:
+    products = products_call(spec, spec.build(0))
+    assert products.macs == spec.macs
+    products.run()
+
+
+def test_floor_of_the_small_bench_lstm() -> None:
+    spec = Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1)
+    products = products_call(spec, spec.build(0))
+    # Per lane one product and one fused multiply-add; 4 lanes.
+    assert len(products.calls) == 4
+    # 4 gates × 128 × (28 + 128) for layer 0, × (256 + 128) for layer 1, both directions.
+    assert products.macs == 100 * 2 * 512 * ((28 + 128) + (256 + 128))
+
+
+def test_gru_keeps_its_two_biases_apart() -> None:
+    spec = Spec("gru", 3, 4, 1, seq_len=2, batch_size=1)
+    products = products_call(spec, spec.build(0))
+    assert len(products.calls) == 2
+    out = [call() for call in products.calls]
+    assert all(isinstance(t, torch.Tensor) and t.shape == (2, 12) for t in out)
