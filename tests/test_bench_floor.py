@@ -51,3 +51,13 @@ def test_gru_keeps_its_two_biases_apart() -> None:
     assert len(products.calls) == 2
     out = [call() for call in products.calls]
     assert all(isinstance(t, torch.Tensor) and t.shape == (2, 12) for t in out)
+
+
+def test_window_floor_runs_one_lanes_products() -> None:
+    spec = Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1)
+    module = spec.build(0)
+    one = products_call(spec, module, frozenset([(0, "fwd")]))
+    assert len(one.calls) == 1
+    assert one.macs == 100 * 512 * (28 + 128)
+    upper = products_call(spec, module, frozenset([(1, "bwd")]))
+    assert upper.macs == 100 * 512 * (256 + 128)

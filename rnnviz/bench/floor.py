@@ -21,8 +21,8 @@ from rnnviz.engine.gemm import linear, linear_add
 
 @dataclass(frozen=True)
 class Products:
-    """The full recompute's matrix products, ready to run: `run()` and how many
-    multiply-adds one run does (the forward's own count, `Spec.macs`, by construction)."""
+    """A recompute's matrix products, ready to run: `run()` and how many multiply-adds one
+    run does (for every lane, the forward's own count, `Spec.macs`, by construction)."""
 
     calls: tuple[Callable[[], object], ...]
     macs: int
@@ -34,9 +34,12 @@ class Products:
                 call()
 
 
-def products_call(spec: Spec, module: nn.Module) -> Products:
-    """The full recompute's matrix products for `module` (built from `spec`), on inputs of
-    the trace's shapes, with the module's own weights.
+def products_call(
+    spec: Spec, module: nn.Module, lanes: frozenset[tuple[int, str]] | None = None
+) -> Products:
+    """The recompute's matrix products for `module` (built from `spec`), on inputs of the
+    trace's shapes, with the module's own weights: every lane's, or those of `lanes` only
+    ((layer, "fwd"/"bwd") pairs, as a window-mode trace recomputes them).
 
     Per lane, as the gate recompute runs them (rnnviz.engine.gates): LSTM and RNN one
     product with the summed bias and one fused multiply-add, GRU two products with their own
@@ -51,7 +54,9 @@ def products_call(spec: Spec, module: nn.Module) -> Products:
         x = torch.randn(rows, spec.layer_input_size(layer), generator=gen)
         h = torch.randn(rows, h_out, generator=gen)
         c = torch.randn(rows, spec.hidden_size, generator=gen)
-        for d in range(spec.num_directions):
+        for d, name in enumerate(spec.directions):
+            if lanes is not None and (layer, name) not in lanes:
+                continue
             sfx = f"_l{layer}" + ("_reverse" if d else "")
             w_ih = getattr(module, "weight_ih" + sfx).detach()
             w_hh = getattr(module, "weight_hh" + sfx).detach()

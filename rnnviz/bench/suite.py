@@ -72,9 +72,17 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
             fwd()
             products.run()
 
+        lane_products = products_call(spec, module, frozenset([WINDOW_LANE]))
+
+        def window_floor(products: Any = lane_products, fwd: Any = forward) -> None:
+            fwd()
+            products.run()
+
         load = os.getloadavg()[0]
         fwd_w, win = alternate(forward, window, repeats)
         fwd_a, win_a = alternate(forward, window_api, repeats)
+        fwd_wf, win_floor = alternate(forward, window_floor, repeats)
+        win_limit = win_floor / fwd_wf
         fwd, tr = alternate(forward, full, repeats)
         fwd_p, floor_t = alternate(forward, floor, repeats)
         limit = floor_t / fwd_p
@@ -88,7 +96,10 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 f"forward + lane {WINDOW_LANE} of {lanes} verified, as the window runs it: "
                 f"forward {fwd_w * 1000:.1f} ms, trace {win * 1000:.1f} ms (medians of "
                 f"{repeats}, load {load:.1f}); through trace() on a caller's module, which "
-                f"copies its parameters: {win_a / fwd_a:.2f}×",
+                f"copies its parameters: {win_a / fwd_a:.2f}×. Limited by: the forward + the "
+                f"lane's matrix products alone {win_limit:.2f}×; its activations, cell "
+                f"scan, checks and record, in small torch calls whose fixed cost dominates "
+                f"short, narrow lanes, {win / fwd_w - win_limit:+.2f}×",
             )
         )
         out.append(

@@ -37,8 +37,8 @@ def count_nonfinite(a: np.ndarray) -> int:
 def count_nonfinite_all(arrays: Iterable[np.ndarray]) -> int:
     """`count_nonfinite` summed over `arrays`.
 
-    The usual case, every value finite, is settled by one torch call over all of them (the
-    L1 norm of each, finite only if every value is, or a sum overflowed): a sum per array cost
+    The usual case, every value finite, is settled by one torch sum per array and one check
+    of their total (finite only if every value is, or a sum overflowed): numpy's sums cost
     more than the arithmetic in small traces. Otherwise each array is counted on its own."""
     arrays = list(arrays)
     if _all_finite(arrays):
@@ -48,8 +48,13 @@ def count_nonfinite_all(arrays: Iterable[np.ndarray]) -> int:
 
 
 def _all_finite(arrays: list[np.ndarray]) -> bool:
-    """True only when every value of every array is finite (False may also mean a norm
-    overflowed, or torch cannot read an array: then the exact count decides)."""
+    """True only when every value of every array is finite (False may also mean a sum
+    overflowed, or torch cannot read an array: then the exact count decides).
+
+    A plain sum per array, not one `torch._foreach_norm` over all of them: the gates are
+    strided views of one buffer, where the fused norm fell back to a slow path (measured on
+    the bench's window traces: 87 µs vs 24 µs for the small LSTM's 14 arrays, 1.45 ms vs
+    0.22 ms for the GRU's)."""
     try:
         tensors = [torch.from_numpy(a) for a in arrays if a.size]
     except (TypeError, ValueError):  # negative strides, object arrays, dtypes torch lacks
@@ -58,10 +63,10 @@ def _all_finite(arrays: list[np.ndarray]) -> bool:
         return True
     if any(not t.dtype.is_floating_point for t in tensors):
         return False
-    norms = torch._foreach_norm(tensors, 1)
-    if len({n.dtype for n in norms}) > 1:  # stack wants one dtype
-        return all(math.isfinite(float(n)) for n in norms)
-    return math.isfinite(float(torch.stack(norms).sum()))
+    sums = [t.sum() for t in tensors]
+    if len({s.dtype for s in sums}) > 1:  # stack wants one dtype
+        return all(math.isfinite(float(s)) for s in sums)
+    return math.isfinite(float(torch.stack(sums).sum()))
 
 
 def _count(a: np.ndarray) -> int:
