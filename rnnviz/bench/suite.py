@@ -97,9 +97,8 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 f"forward {fwd_w * 1000:.1f} ms, trace {win * 1000:.1f} ms (medians of "
                 f"{repeats}, load {load:.1f}); through trace() on a caller's module, which "
                 f"copies its parameters: {win_a / fwd_a:.2f}×. Limited by: the forward + the "
-                f"lane's matrix products alone {win_limit:.2f}×; its activations, cell "
-                f"scan, checks and record, in small torch calls whose fixed cost dominates "
-                f"short, narrow lanes, {win / fwd_w - win_limit:+.2f}×",
+                f"lane's matrix products alone {win_limit:.2f}×; the rest (activations, "
+                f"scans, checks, the record) {win / fwd_w - win_limit:+.2f}×",
             )
         )
         out.append(
