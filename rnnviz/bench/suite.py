@@ -66,6 +66,9 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
         def full(module: Any = module, x: Any = x) -> None:
             trace(module, x)
 
+        def full_owned(module: Any = module, x: Any = x) -> None:
+            trace_owned(module, x)
+
         products = products_call(spec, module)
 
         def floor(products: Any = products, fwd: Any = forward) -> None:
@@ -84,6 +87,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
         fwd_wf, win_floor = alternate(forward, window_floor, repeats)
         win_limit = win_floor / fwd_wf
         fwd, tr = alternate(forward, full, repeats)
+        fwd_o, tr_o = alternate(forward, full_owned, repeats)
         fwd_p, floor_t = alternate(forward, floor, repeats)
         limit = floor_t / fwd_p
         lanes = spec.num_layers * spec.num_directions
@@ -111,7 +115,8 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 f"(medians of {repeats}, load {os.getloadavg()[0]:.1f}). Limited by: the "
                 f"forward + the recompute's matrix products alone {limit:.2f}× (the floor of "
                 f"any full float32 recompute); activations, scans, checks and records "
-                f"{tr / fwd - limit:+.2f}×",
+                f"{tr / fwd - limit:+.2f}×. On a module of its own, as `rnnviz trace` runs "
+                f"it (no parameter copy): {tr_o / fwd_o:.2f}×",
             )
         )
     return out
