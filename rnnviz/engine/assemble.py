@@ -62,17 +62,31 @@ def param_views(module: nn.Module) -> dict[str, np.ndarray]:
 
 
 def param_copies(module: nn.Module) -> dict[str, np.ndarray]:
-    """Every parameter as a numpy copy (name → array), all views of one buffer: one torch.cat
-    is ~3× cheaper than a copy per tensor, which showed in small traces' cost."""
+    """Every parameter as a numpy copy (name → array).
+
+    Small models are copied by one torch.cat into one buffer (all views of it): ~3× cheaper
+    than a copy per tensor, which showed in small traces' cost. Large ones are copied one
+    tensor at a time: a single buffer above glibc's largest mmap threshold (32 MiB) is always
+    a fresh mapping, every page of it faulted in on first touch (82 MiB: 21,000 faults,
+    20–24 ms), where per-tensor buffers are reused from the heap the last trace freed
+    (5–11 ms; measured after a forward each time, as in a trace)."""
     named = [(name, p.detach()) for name, p in module.named_parameters()]
     if not named:
         return {}
     dtypes = {p.dtype for _, p in named}
-    if len(dtypes) > 1:  # mixed precision: one buffer cannot hold them all
-        return {name: to_numpy(p, copy=True) for name, p in named}
+    total = sum(p.numel() * p.element_size() for _, p in named)
+    if len(dtypes) > 1 or total > ONE_BUFFER_BYTES:
+        # Mixed precision cannot share one buffer either. torch's clone, not numpy's copy:
+        # numpy advises huge pages from 4 MiB, and faulting those in after a forward made
+        # the kernel compact memory (52–81 ms for the same 82 MiB).
+        return {name: to_numpy(p.clone() if p.device.type == "cpu" else p) for name, p in named}
     flat = to_numpy(torch.cat([p.reshape(-1) for _, p in named]))
     out, at = {}, 0
     for name, p in named:
         out[name] = flat[at : at + p.numel()].reshape(tuple(p.shape))
         at += p.numel()
     return out
+
+
+#: Parameter bytes up to which `param_copies` makes one buffer (see there).
+ONE_BUFFER_BYTES = 4 << 20
