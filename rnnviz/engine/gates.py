@@ -216,9 +216,12 @@ def _scan_one(
     return c
 
 
-def lstm_h(o: torch.Tensor, c: torch.Tensor, w: DirectionWeights) -> torch.Tensor:
-    """h_t = o ⊙ tanh(c_t), then W_hr h_t when the LSTM projects (proj_size): (T, B, H_out)."""
-    h = tanh(c).mul_(o)
+def lstm_h(
+    o: torch.Tensor, c: torch.Tensor, w: DirectionWeights, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """h_t = o ⊙ tanh(c_t), then W_hr h_t when the LSTM projects (proj_size): (T, B, H_out).
+    `out`, a dense tensor of c's shape and dtype, takes o ⊙ tanh(c) (reused scratch)."""
+    h = tanh(c, out=out).mul_(o)
     if w.w_hr is not None:
         t, bsz, _ = h.shape
         h = linear(h.reshape(t * bsz, -1), w.w_hr).view(t, bsz, -1)
@@ -279,19 +282,26 @@ def tanh_(t: torch.Tensor) -> torch.Tensor:
     return t.tanh_()
 
 
-def tanh(t: torch.Tensor) -> torch.Tensor:
-    """tanh of `t` as a new tensor, by the same code as `tanh_`."""
-    if _numpy_tanh(t):
-        return torch.from_numpy(np.tanh(t.numpy()))
-    return torch.tanh(t)
+def tanh(t: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """tanh of `t` as a new tensor (or into `out`, dense, of t's shape and dtype), by the
+    same code as `tanh_`."""
+    if _numpy_tanh(t) and (out is None or _numpy_tanh(out)):
+        if out is None:
+            return torch.from_numpy(np.tanh(t.numpy()))
+        np.tanh(t.numpy(), out=out.numpy())
+        return out
+    return torch.tanh(t, out=out) if out is not None else torch.tanh(t)
 
 
 def _numpy_tanh(t: torch.Tensor) -> bool:
     return t.dtype == torch.float32 and t.device.type == "cpu" and not t.requires_grad
 
 
-def max_diff(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float, int]:
-    """Compare recomputed `a` with torch's `b`.
+def max_diff(
+    a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None
+) -> tuple[float, float, int]:
+    """Compare recomputed `a` with torch's `b`; `out` (dense, of a's shape and dtype) is
+    scratch space for |a − b|, so a trace comparing lane after lane allocates it once.
 
     Returns (max |a − b| over positions finite on both sides, that maximum / (1 + max |b|),
     count of positions where exactly one side is non-finite or both are but differ).
@@ -301,7 +311,7 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float, int]:
     """
     if a.numel() == 0:
         return 0.0, 0.0, 0
-    d = torch.sub(a, b).abs_()  # one temporary, not two
+    d = (torch.sub(a, b, out=out) if out is not None else torch.sub(a, b)).abs_()
     dmax = float(d.max())
     if math.isfinite(dmax):
         # A finite max means no NaN and no Inf anywhere in a − b, so both sides are finite,

@@ -114,8 +114,10 @@ class Diff:
         self.abs, self.rel, self.mismatched = 0.0, 0.0, 0
         self.at_limit, self.real = 0, 0
 
-    def add(self, a: torch.Tensor, b: torch.Tensor) -> None:
-        d, r, m = max_diff(a, b)
+    def add(self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> None:
+        """Fold the comparison of recomputed `a` with torch's `b` in (`out`: scratch for
+        |a − b|, see `max_diff`)."""
+        d, r, m = max_diff(a, b, out)
         self.abs, self.rel = max(self.abs, d), max(self.rel, r)
         self.mismatched += m
         if r > REL_TOL or m:
@@ -137,6 +139,24 @@ def _reaches_limit(t: torch.Tensor) -> bool:
     if not bool(finite.all()):
         return True
     return float(t.abs().max()) >= torch.finfo(t.dtype).max * LIMIT_FACTOR
+
+
+class _Scratch:
+    """Dense buffers by (role, shape, dtype), each made once and handed out again."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, tuple[int, ...], torch.dtype], torch.Tensor] = {}
+
+    def like(self, t: torch.Tensor, role: str) -> torch.Tensor | None:
+        """A dense buffer of t's shape and dtype for `role`, or None off the CPU (the
+        callers then allocate as before)."""
+        if t.device.type != "cpu":
+            return None
+        key = (role, tuple(t.shape), t.dtype)
+        buf = self._held.get(key)
+        if buf is None:
+            buf = self._held[key] = torch.empty(t.shape, dtype=t.dtype)
+        return buf
 
 
 @dataclass
@@ -189,15 +209,22 @@ def recompute(
         )
         for g, lane, c in zip(per_lane, lanes, cs):
             g["c"] = c
-            g["h"] = lstm_h(g["o"], c, lane.w)
             if lane.c_last is not None:
                 diff.add(c[0 if lane.reverse else -1], lane.c_last)
             if c_steps is not None:
                 diff.add(c, c_steps)
     # The comparisons and copies below touch every recorded value; keep a cancel prompt.
+    # The recomputed h is only compared (torch's own is shown), so it and |h − torch's h|
+    # live in scratch buffers reused lane after lane: fresh buffers per lane cost a page
+    # fault per 4 KiB each time (the big bench LSTM: ~12,000 a trace).
+    scratch = _Scratch()
     for g, lane in zip(per_lane, lanes):
         meter.check()
-        diff.add(g["h"], lane.hseq)
+        if spec.cell == "lstm":
+            h = lstm_h(g["o"], g["c"], lane.w, out=scratch.like(g["c"], "h"))
+        else:
+            h = g["h"]
+        diff.add(h, lane.hseq, out=scratch.like(h, "d"))
         g["h"] = lane.hseq  # show torch's own h, verified above
         for name, arr in g.items():
             out[(lane.layer, lane.direction, name)] = to_numpy(arr)
