@@ -1,0 +1,175 @@
+"""The window's job status and the export's wait tell the truth in every order of events: a
+Cancel belongs to the job it was asked of, an export asked for after a Cancel is served, the
+wait's percentage is the share of the lanes' multiply-adds verified, and the status line's
+lane count never contradicts the badge's. Real torch, the real runner on its worker thread;
+a gate holds the trace job after its first record so "still winding down" is a fact of the
+test, not a race."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+import rnnviz.document.jobs as jobs
+import rnnviz.document.runner as runner_module
+from rnnviz.app.dialogs.export_dialog import ExportDialog
+from rnnviz.app.qt_post import TraceRunner
+from rnnviz.app.views.status import StatusBar
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import TRACE, Document
+from rnnviz.document.snapshot import compute_snapshot
+from rnnviz.io.export import export_bytes
+
+#: Lanes of unequal cost: a layer-0 lane reads 40 features, an upper one 2 × 3 (projected).
+SPEC = Spec("lstm", 40, 6, 3, bidirectional=True, proj_size=3, seq_len=8, batch_size=2)
+LEFT = Qt.MouseButton.LeftButton
+
+pytestmark = [pytest.mark.gui, pytest.mark.filterwarnings("ignore::UserWarning")]
+
+
+@dataclass
+class Gate:
+    """Holds every streaming trace job after its first record until `release` is set."""
+
+    holding: threading.Event
+    release: threading.Event
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Every spec streams; the window's trace job stops after its first record (the forward
+    plus the lane on screen, already posted) until the test sets `release`."""
+    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
+    g = Gate(threading.Event(), threading.Event())
+    real = runner_module.JOBS[TRACE]
+
+    def held(spec, options, progress, cancel, focus):
+        records = real.stream(spec, options, progress, cancel, focus)
+        yield next(records)
+        g.holding.set()
+        assert g.release.wait(120), "the test never released the trace job"
+        yield from records
+
+    monkeypatch.setattr(
+        runner_module, "JOBS", {**runner_module.JOBS, TRACE: replace(real, stream=held)}
+    )
+    yield g
+    g.release.set()
+
+
+@pytest.fixture
+def window(qtbot):
+    """A document, the status bar and the runner (delivering on the GUI thread)."""
+    made: list[TraceRunner] = []
+
+    def make(state: Document) -> tuple[StatusBar, TraceRunner]:
+        bar = StatusBar(state)
+        qtbot.addWidget(bar)
+        made.append(TraceRunner(state))
+        return bar, made[-1]
+
+    yield make
+    for runner in made:
+        runner.shutdown()
+
+
+def tracing(qtbot, window, gate: Gate) -> tuple[Document, StatusBar, TraceRunner]:
+    """The window tracing SPEC, its job held after the first lane landed (1 of 6)."""
+    state = Document(SPEC, RunOptions())
+    bar, runner = window(state)
+    runner.start_now()
+    qtbot.waitUntil(lambda: gate.holding.is_set() and state.snapshot is not None, timeout=60_000)
+    assert state.snapshot.trace.lanes_verified == 1 and TRACE in state.jobs
+    return state, bar, runner
+
+
+# ---- 1. a Cancel belongs to the job it was asked of ----------------------------------------
+def test_a_job_started_after_a_cancel_is_not_cancelling(qtbot, window, gate):
+    state, bar, runner = tracing(qtbot, window, gate)
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    assert state.job.cancelling
+    seen = []
+    state.sigJobChanged.connect(lambda job: seen.append((job, state.jobs.get(TRACE))))
+    # An edit while the cancelled job is still winding down (held on the worker): the new
+    # trace starts (the runner sets its line), queued behind the old one.
+    assert state.edit_spec(hidden_size=7)
+    qtbot.waitUntil(lambda: "LSTM(40, 7" in state.job.text, timeout=60_000)
+    assert not gate.release.is_set()  # the cancelled job has not ended
+    assert not state.job.cancelling, state.job
+    assert not state.jobs[TRACE].cancelling, state.jobs[TRACE]
+    assert "cancelling" not in bar.job_line() and bar.cancel_button.isEnabled()
+    gate.release.set()
+    qtbot.waitUntil(
+        lambda: (
+            state.snapshot.spec.hidden_size == 7
+            and state.snapshot.trace.complete
+            and not runner.busy
+        ),
+        timeout=60_000,
+    )
+    started = next(i for i, (job, _) in enumerate(seen) if "LSTM(40, 7" in job.text)
+    assert all(not job.cancelling for job, _ in seen[started:]), seen[started:]
+    assert all(kind is None or not kind.cancelling for _, kind in seen[started:])
+
+
+def test_the_status_line_says_cancelling_while_the_cancelled_job_winds_down(qtbot, window, gate):
+    state, bar, runner = tracing(qtbot, window, gate)
+    assert bar.job_line().startswith("verifying the other lanes")
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    assert state.job.cancelling and state.jobs[TRACE].cancelling
+    # The job only winds down: its line would promise lanes that will not come.
+    assert bar.busy.text() == "cancelling the trace …"
+    assert not bar.cancel_button.isEnabled()
+    gate.release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert not state.job.running and not state.jobs and bar.busy.text() == ""
+    assert not state.snapshot.trace.complete  # the lanes verified so far stay on screen
+
+
+# ---- 2. an export asked for after a Cancel is served ---------------------------------------
+def test_an_export_asked_for_after_a_cancel_is_written(qtbot, window, gate, tmp_path):
+    state, bar, runner = tracing(qtbot, window, gate)
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    written: list[str] = []
+    dialog.sigExported.connect(lambda path, _n: written.append(path))
+    # The user exports while the cancelled job is still on the worker (held by the gate).
+    qtbot.mouseClick(dialog.export_button, LEFT)
+    asked = dialog.message.text()
+    assert dialog.waiting
+    gate.release.set()
+    qtbot.waitUntil(lambda: not dialog.waiting and not runner.busy, timeout=60_000)
+    assert "Nothing was written" not in dialog.message.text(), dialog.message.text()
+    assert len(written) == 1
+    # While the cancelled job wound down, the wait said so (not its stale lane count).
+    assert "the cancelled trace job is stopping" in asked, asked
+    snap = state.snapshot
+    assert snap.trace.complete and snap.trace.verified
+    full = compute_snapshot(SPEC, RunOptions(), lanes="all")
+    data = Path(written[0]).read_bytes()
+    assert data == export_bytes(SPEC, "gates-svg", snapshot=full, **dialog.choices())
+
+
+def test_a_cancel_after_the_export_still_ends_the_wait(qtbot, window, gate, tmp_path):
+    """The export after a Cancel is served, and a Cancel after the export still wins."""
+    state, bar, runner = tracing(qtbot, window, gate)
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    qtbot.mouseClick(dialog.export_button, LEFT)
+    assert dialog.waiting
+    state.cancel()
+    assert not dialog.waiting and "Nothing was written: the trace was cancelled" in (
+        dialog.message.text()
+    )
+    gate.release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert not state.snapshot.trace.complete and not list(tmp_path.iterdir())
