@@ -7,6 +7,7 @@ test, not a race."""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from PySide6.QtCore import Qt
 
 import rnnviz.document.jobs as jobs
 import rnnviz.document.runner as runner_module
+import rnnviz.document.snapshot as snapshot_module
 from rnnviz.app.dialogs.export_dialog import ExportDialog
 from rnnviz.app.qt_post import TraceRunner
 from rnnviz.app.views.status import StatusBar
@@ -173,3 +175,121 @@ def test_a_cancel_after_the_export_still_ends_the_wait(qtbot, window, gate, tmp_
     gate.release.set()
     qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
     assert not state.snapshot.trace.complete and not list(tmp_path.iterdir())
+
+
+# ---- 3. the percentage is the share of multiply-adds verified ------------------------------
+def shares_in_order(spec: Spec, first: tuple[int, str]) -> list[float]:
+    """The share verified after k lanes (k = 0 … n) when `first` is verified first and the
+    others follow in the order the job takes them with the selection on `first` (smallest
+    pending lane next)."""
+    lanes = [(k, d) for k in range(spec.num_layers) for d in spec.directions]
+    order = [first] + sorted(set(lanes) - {first})
+    macs = [0]
+    for layer, _ in order:
+        macs.append(macs[-1] + spec.lane_macs(layer))
+    return [m / spec.macs for m in macs]
+
+
+@pytest.fixture
+def waiting(qtbot, window, monkeypatch, tmp_path):
+    """The window holding a cancelled trace (layer 0 fwd verified of six), idle, and an
+    export dialog on gates-svg whose Export starts the wait for every lane."""
+    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
+    state = Document(SPEC, RunOptions())
+    state.set_snapshot(compute_snapshot(SPEC, RunOptions(), lanes=[(0, "fwd")]))
+    bar, runner = window(state)
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    return state, bar, runner, dialog
+
+
+def test_the_waits_percentage_weighs_each_lane_by_its_multiply_adds(qtbot, waiting):
+    state, bar, runner, dialog = waiting
+    shares = shares_in_order(SPEC, (0, "fwd"))
+    assert shares[1] > 0.3 and shares[2] - shares[1] > 3 * (shares[3] - shares[2])  # uneven
+    shown = []
+
+    def record(_job):
+        job = state.jobs.get(TRACE)
+        if dialog.waiting and job is not None:
+            shown.append((dialog.message.text(), job.text, job.progress))
+
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        assert not dialog.export()
+        state.sigJobChanged.connect(record)  # after the dialog's own handler
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    progresses = [p for _, _, p in shown]
+    assert progresses == sorted(progresses), progresses  # monotone
+    first_at: dict[int, float] = {}
+    for text, job_text, progress in shown:
+        m = re.search(r"— verifying the other lanes \((\d+) of 6 done[^)]*\), (\d+)%\.", text)
+        assert m, text
+        k = int(m[1])
+        # One source: the dialog shows the job's own count and percentage.
+        assert f"({k} of 6 done" in job_text and m[2] == f"{progress * 100:.0f}"
+        assert shares[k] <= progress < shares[k + 1], (k, progress, shares)
+        first_at.setdefault(k, progress)
+    assert sorted(first_at) == [1, 2, 3, 4, 5]
+    # The line saying k lanes are done comes with exactly their share of the work.
+    assert all(first_at[k] == pytest.approx(shares[k], abs=1e-12) for k in first_at), first_at
+
+
+# ---- 4. the status line's lane counts never contradict the badge ---------------------------
+def test_the_status_line_and_dialog_never_contradict_the_badge(qtbot, waiting):
+    state, bar, runner, dialog = waiting
+    seen = []
+
+    def record(_job):
+        if dialog.waiting and TRACE in state.jobs:
+            seen.append((bar.badge.text(), bar.job_line(), dialog.message.text()))
+
+    bar._snapshot(state.snapshot)  # the badge of the trace on screen (it landed before the bar)
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        assert not dialog.export()
+        state.sigJobChanged.connect(record)  # after the bar's and the dialog's handlers
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert seen
+    ahead = 0
+    for badge, line, message in seen:
+        b = re.match(r"verified (\d+) of 6 lanes", badge)
+        assert b, badge
+        on_screen = int(b[1])
+        m = re.search(r"\((\d+) of 6 done, (\d+) on screen\)", line)
+        assert m, line
+        # The status line's count of what is on screen is the badge's; what the worker has
+        # verified is worded apart ("done") and is never less.
+        assert int(m[2]) == on_screen and int(m[1]) >= on_screen, (badge, line)
+        assert m[0] in message, message  # the dialog tells the same story, from the job
+        ahead += int(m[1]) > on_screen
+    assert ahead  # the counts did differ: the test saw the case that misled
+    assert bar.badge.text().startswith("matches torch")
+
+
+def test_a_lane_verified_before_the_user_moved_to_it_is_shown(qtbot, waiting, monkeypatch):
+    """The worker verifies lanes off screen; when the user moves to one of them, it lands
+    with the next lane (the view no longer says "computing this lane next" about a lane that
+    is done, and the badge's count catches up)."""
+    state, bar, runner, _dialog = waiting
+    held, holding, calls = threading.Event(), threading.Event(), []
+    real = snapshot_module.complete_snapshot
+
+    def third_held(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 3:
+            holding.set()
+            assert held.wait(120), "the test never released the third lane"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot_module, "complete_snapshot", third_held)
+    landed = []
+    state.sigSnapshotChanged.connect(lambda snap: landed.append(snap.trace))
+    state.complete_trace()
+    qtbot.waitUntil(holding.is_set, timeout=60_000)
+    assert calls[:2] == [[(0, "bwd")], [(1, "bwd")]] and not landed  # verified, not shown
+    state.select(layer=0, direction="bwd")  # the user moves to a lane done off screen
+    held.set()
+    qtbot.waitUntil(lambda: state.snapshot.trace.complete and not runner.busy, timeout=60_000)
+    early = [tr for tr in landed if not tr.complete]
+    assert early and early[0].has_lane(0, "bwd") and early[0].lanes_verified == 4, early
+    assert bar.badge.text().startswith("matches torch")
