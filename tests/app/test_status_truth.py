@@ -293,3 +293,20 @@ def test_a_lane_verified_before_the_user_moved_to_it_is_shown(qtbot, waiting, mo
     early = [tr for tr in landed if not tr.complete]
     assert early and early[0].has_lane(0, "bwd") and early[0].lanes_verified == 4, early
     assert bar.badge.text().startswith("matches torch")
+
+
+def test_the_progress_bar_shows_the_jobs_progress_after_a_notice(qtbot):
+    """A notice in the status bar (e.g. "cancelled; …") hides the job's widgets; when they
+    come back they show the job's progress, not a bar reset to 0 while the dialog says 77%."""
+    state = Document(SPEC, RunOptions())
+    bar = StatusBar(state)
+    qtbot.addWidget(bar)
+    bar.show()
+    state.start_job(TRACE, "verifying the other lanes (1 of 6 done, 1 on screen) …", 0.35)
+    qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    assert bar.progress.value() == 350
+    state.notify("cancelled; showing the last finished result")  # hides the job's widgets
+    assert not bar.progress.isVisible()
+    state.start_job(TRACE, "verifying the other lanes (3 of 6 done, 1 on screen) …", 0.77)
+    qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    assert bar.progress.value() == 770

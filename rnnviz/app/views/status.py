@@ -161,7 +161,6 @@ class StatusBar(QStatusBar):
         self.busy.setText(what)
         if what:
             if not self.progress.isVisible() and not self._reveal.isActive():
-                self.progress.setValue(0)
                 self._reveal.start()
             return
         self._reveal.stop()
@@ -174,6 +173,9 @@ class StatusBar(QStatusBar):
             w.setVisible(True)
 
     def _progress(self, p: float) -> None:
+        # Kept current while hidden too (before the reveal, or under a notice such as
+        # "cancelled; …"): the bar must reappear at the job's progress, which a resumed job
+        # starts well above 0, not at a stale value until the next tick.
         value = round(p * 1000)
-        if self.progress.isVisible() and value != self.progress.value():
+        if value != self.progress.value():
             self.progress.setValue(value)
