@@ -134,12 +134,19 @@ def test_the_status_line_says_cancelling_while_the_cancelled_job_winds_down(qtbo
 
 
 # ---- 2. an export asked for after a Cancel is served ---------------------------------------
-def test_an_export_asked_for_after_a_cancel_is_written(qtbot, window, gate, tmp_path):
+def cancelled(qtbot, window, gate: Gate, directory: Path):
+    """The window's trace cancelled from the status bar while its job is held on the worker
+    (so it is still winding down), and an export dialog open on gates-svg."""
     state, bar, runner = tracing(qtbot, window, gate)
     qtbot.mouseClick(bar.cancel_button, LEFT)
-    dialog = ExportDialog(state, directory=str(tmp_path))
+    dialog = ExportDialog(state, directory=str(directory))
     qtbot.addWidget(dialog)
     dialog.set_format("gates-svg")
+    return state, runner, dialog
+
+
+def test_an_export_asked_for_after_a_cancel_is_written(qtbot, window, gate, tmp_path):
+    state, runner, dialog = cancelled(qtbot, window, gate, tmp_path)
     written: list[str] = []
     dialog.sigExported.connect(lambda path, _n: written.append(path))
     # The user exports while the cancelled job is still on the worker (held by the gate).
@@ -161,11 +168,7 @@ def test_an_export_asked_for_after_a_cancel_is_written(qtbot, window, gate, tmp_
 
 def test_a_cancel_after_the_export_still_ends_the_wait(qtbot, window, gate, tmp_path):
     """The export after a Cancel is served, and a Cancel after the export still wins."""
-    state, bar, runner = tracing(qtbot, window, gate)
-    qtbot.mouseClick(bar.cancel_button, LEFT)
-    dialog = ExportDialog(state, directory=str(tmp_path))
-    qtbot.addWidget(dialog)
-    dialog.set_format("gates-svg")
+    state, runner, dialog = cancelled(qtbot, window, gate, tmp_path)
     qtbot.mouseClick(dialog.export_button, LEFT)
     assert dialog.waiting
     state.cancel()
