@@ -162,3 +162,21 @@ def test_run_options_validation():
     with pytest.raises(SpecError) as info:
         RunOptions(stepper="cell").check(Spec(proj_size=2))
     assert info.value.field == "proj_size"
+
+
+@given(specs())
+def test_a_lanes_multiply_adds_are_its_weights_once_per_step_and_row(spec):
+    """Spec.lane_macs (what the window's progress weighs each lane by) is the element count of
+    the layer's weight matrices in torch's own module, once per timestep and batch row, and
+    the lanes add up to Spec.macs."""
+    module = spec.build(0)
+    for layer in range(spec.num_layers):
+        weights = sum(
+            p.numel()
+            for name, p in module.named_parameters()
+            if name.startswith("weight_") and name.removesuffix("_reverse").endswith(f"_l{layer}")
+        )
+        assert spec.lane_macs(layer) * spec.num_directions == (
+            weights * spec.seq_len * spec.batch_size
+        )
+    assert spec.macs == spec.num_directions * sum(map(spec.lane_macs, range(spec.num_layers)))

@@ -206,16 +206,15 @@ class Spec:
         Per layer, direction, timestep and batch row: gates × H × (I_layer + H_out), plus
         H × proj_size for the projection. Elementwise gate arithmetic is not counted.
         """
-        per_step = 0
-        for layer in range(self.num_layers):
-            one = (
-                self.gate_count
-                * self.hidden_size
-                * (self.layer_input_size(layer) + self.out_hidden)
-            )
-            one += self.hidden_size * self.proj_size
-            per_step += one * self.num_directions
-        return per_step * self.seq_len * self.batch_size
+        return self.num_directions * sum(self.lane_macs(k) for k in range(self.num_layers))
+
+    def lane_macs(self, layer: int) -> int:
+        """Multiply-accumulates of one direction of `layer` over the sequence and batch (one
+        lane; `macs` is the sum over every lane): gates × H × (I_layer + H_out), plus
+        H × proj_size for the projection, per timestep and batch row."""
+        one = self.gate_count * self.hidden_size * (self.layer_input_size(layer) + self.out_hidden)
+        one += self.hidden_size * self.proj_size
+        return one * self.seq_len * self.batch_size
 
     def constructor_args(self, cell: bool = False, exact: bool = False) -> list[str]:
         """The arguments torch's constructor needs for this spec, non-defaults only, in the

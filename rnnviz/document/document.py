@@ -56,7 +56,8 @@ class ResultKey:
 class JobStatus:
     """What the runner is doing: the job's one-line description and progress in [0, 1].
 
-    `text` is "" when idle. `cancelling` is set between a cancel request and the job ending.
+    `text` is "" when idle. `cancelling` is set between a cancel request and the end of the
+    job it was asked of; a job started after the request (`start_job`) is not cancelling.
     """
 
     text: str = ""
@@ -298,7 +299,7 @@ class Document:
         window's trace job verifies every lane after the first, the one on screen first),
         ask the runner to finish the trace (`complete_trace`); it starts with that lane."""
         snap = self.snapshot
-        if snap is not None and not snap.trace.complete and not self.job.running:
+        if snap is not None and not snap.trace.complete and not self.trace_running():
             self.complete_trace()
 
     def complete_trace(self) -> None:
@@ -312,8 +313,15 @@ class Document:
         if self.result(TRACE) is not None and self.partial(TRACE) is None:
             return  # complete already
         self.finishing = self.key(TRACE)
-        if TRACE not in self.jobs:
+        if not self.trace_running():
             self.sigWantedChanged.emit()
+
+    def trace_running(self) -> bool:
+        """True while a trace job runs that will go on verifying lanes: not one the user
+        cancelled, which only winds down (a request made after the Cancel is the user's
+        newer wish, served by a job started once the runner hears of it)."""
+        job = self.jobs.get(TRACE)
+        return job is not None and not job.cancelling
 
     def unfinished(self, why: str) -> None:
         """The complete trace asked for will not come (the runner stopped without it): end
@@ -377,11 +385,25 @@ class Document:
     def cancel_kind(self, kind: str) -> None:
         """Ask the runner to abandon only the running job of `kind`."""
         self.paused.discard(kind)
+        job = self.jobs.get(kind)
+        if job is not None and not job.cancelling:
+            self.jobs[kind] = replace(job, cancelling=True)
+            self.sigJobChanged.emit(self.job)
         self.sigCancelKind.emit(kind)
 
     # ---- jobs ----------------------------------------------------------------------------
+    def start_job(self, kind: str, text: str, progress: float = 0.0) -> None:
+        """The runner started a new job for result kind `kind`: it is the newest line and
+        `kind`'s entry, and nobody has cancelled it (a cancel before it started was asked of
+        the job it supersedes, which may still be winding down)."""
+        # One event for both, and the cancelled job's flag does not carry over.
+        self.job = JobStatus(text, progress)
+        self.jobs[kind] = self.job
+        self.sigJobChanged.emit(self.job)
+
     def set_job(self, text: str, progress: float = 0.0) -> None:
-        """The runner reports what is running ("" when idle) and how far it has got."""
+        """The runner reports what is running ("" when idle) and how far it has got; the
+        same job goes on, so a cancel asked of it still holds."""
         new = JobStatus(text, progress, self.job.cancelling and bool(text))
         if new != self.job:
             self.job = new
@@ -389,9 +411,11 @@ class Document:
 
     def set_kind_job(self, kind: str, text: str, progress: float = 0.0) -> None:
         """The runner reports what runs for result kind `kind` ("" when it ended); emits
-        sigJobChanged(job) so the status bar redraws the list."""
-        new = JobStatus(text, progress)
-        if (self.jobs.get(kind) or JobStatus()) == new:
+        sigJobChanged(job) so the status bar redraws the list. A cancel asked of that job
+        still holds."""
+        old = self.jobs.get(kind) or JobStatus()
+        new = JobStatus(text, progress, old.cancelling and bool(text))
+        if old == new:
             return
         if text:
             self.jobs[kind] = new
@@ -407,8 +431,10 @@ class Document:
     def cancel(self) -> None:
         """Ask the runner to abandon what is running; the last results stay on screen, and
         a wait for the complete trace ends (the user stopped it)."""
-        if self.job.running:
-            self.job = replace(self.job, cancelling=True)
+        cancelled = {k: replace(j, cancelling=True) for k, j in self.jobs.items()}
+        if self.job.running or cancelled != self.jobs:
+            self.jobs = cancelled
+            self.job = replace(self.job, cancelling=self.job.running)
             self.sigJobChanged.emit(self.job)
         self.unfinished("the trace was cancelled; the lanes verified so far stay on screen")
         self.sigCancelRequested.emit()

@@ -116,7 +116,8 @@ def _stream_trace(
     forward alone), then every other lane, one at a time, the lane on screen first whenever
     the user moved to one still pending. Yields a snapshot after the first lane, after each
     lane the user is waiting for, and when complete; in between, (None, what it does next)
-    after every lane. Progress counts lanes: the first one (with the forward) is 1/n of it."""
+    after every lane. Progress is the share of the lanes' multiply-adds verified
+    (`verified_share`), the forward riding with the first lane."""
     from rnnviz.document.snapshot import compute_snapshot
     from rnnviz.engine.threads import set_threads_for
 
@@ -126,14 +127,17 @@ def _stream_trace(
         # more than it saves, so the first result is the complete one.
         yield compute_snapshot(spec, options, progress=progress, cancel=cancel), ""
         return
-    total = spec.num_layers * len(spec.directions)
-    first = [_lane(spec, focus)]
+    first = _lane(spec, focus)
     snap = compute_snapshot(
-        spec, options, lanes=first, progress=_lane_share(progress, 0, total), cancel=cancel
+        spec,
+        options,
+        lanes=[first],
+        progress=_lane_share(progress, spec, 0.0, first),
+        cancel=cancel,
     )
-    progress(snap.trace.lanes_verified / total)
+    progress(verified_share(snap.trace))
     if not snap.trace.complete:
-        yield snap, _verifying(snap)
+        yield snap, _verifying(snap, snap)
     yield from _finish_lanes(snap, progress, cancel, focus)
 
 
@@ -153,43 +157,70 @@ def _finish_lanes(
     snap: Any, progress: Progress, cancel: Cancel, focus: Focus
 ) -> Iterator[tuple[Any, str]]:
     """Verify `snap`'s pending lanes one at a time, the lane on screen first whenever it is
-    pending. Yields (None, what it does next) after each lane, the snapshot too after a lane
-    the user waits for, and (complete snapshot, "") last; progress is lanes verified / n."""
+    pending. `snap` is the record on screen. Yields (None, what it does next) after each
+    lane, the snapshot instead when the lane on screen is verified here but not yet shown,
+    and (complete snapshot, "") last; progress is `verified_share`."""
     from rnnviz.document.snapshot import complete_snapshot
 
-    spec, total = snap.spec, snap.trace.lanes_total
+    spec, shown = snap.spec, snap
     while not snap.trace.complete:
         wanted = _lane(spec, focus)
         pending = snap.trace.pending_lanes
         lane = wanted if wanted in pending else min(pending)
-        done = total - len(pending)
+        done = verified_share(snap.trace)
         snap = complete_snapshot(
-            snap, [lane], progress=_lane_share(progress, done, total), cancel=cancel
+            snap, [lane], progress=_lane_share(progress, spec, done, lane), cancel=cancel
         )
-        progress((done + 1) / total)
+        progress(verified_share(snap.trace))
         if not snap.trace.complete:
-            # A lane the user moved to and waits for is shown now; the others only counted
-            # (each landed snapshot repaints every view).
-            yield (snap if lane == wanted else None), _verifying(snap)
+            # The lane the user looks at is shown as soon as it is verified (also one
+            # verified before the user moved to it); the others are only counted, since
+            # each landed snapshot repaints every view.
+            wanted = _lane(spec, focus)
+            if wanted in snap.trace.verified_lanes and not shown.trace.has_lane(*wanted):
+                shown = snap
+            yield (snap if shown is snap else None), _verifying(snap, shown)
     yield snap, ""
 
 
-def _verifying(snap: Any) -> str:
-    """What a stream does next, with how many lanes it has verified."""
+def _verifying(snap: Any, shown: Any) -> str:
+    """What a stream does next: how many lanes it has verified (`snap`), and how many of
+    them the record on screen holds (`shown`, the count the status badge gives). The two
+    differ while verified lanes are only counted; the words say which is which, so the
+    status line never seems to contradict the badge."""
     tr = snap.trace
-    return f"verifying the other lanes ({tr.lanes_verified} of {tr.lanes_total} done) …"
+    return (
+        f"verifying the other lanes ({tr.lanes_verified} of {tr.lanes_total} done, "
+        f"{shown.trace.lanes_verified} on screen) …"
+    )
 
 
 def _describe_resume(snap: Any) -> tuple[str, float]:
-    """The status line and progress a resume of the partial trace `snap` starts from."""
-    return _verifying(snap), snap.trace.lanes_verified / snap.trace.lanes_total
+    """The status line and progress a resume of the partial trace `snap` (the one on
+    screen) starts from."""
+    return _verifying(snap, snap), verified_share(snap.trace)
 
 
-def _lane_share(progress: Progress, done: int, total: int) -> Progress:
-    """Progress of the lane after `done` of `total` as a share of the whole: [done/total,
-    (done+1)/total), never its end, which the caller reports once the lane is verified (so
-    the percentage never runs ahead of the lanes counted as verified)."""
-    return lambda p: progress((done + min(max(p, 0.0), 0.99)) / total)
+def lane_share(spec: Spec, lane: tuple[int, str]) -> float:
+    """The share of the whole recompute's multiply-adds that `lane` costs, in (0, 1]: a
+    layer-0 lane reads input_size features, an upper one num_directions × out_hidden."""
+    return spec.lane_macs(lane[0]) / spec.macs
+
+
+def verified_share(trace: Any) -> float:
+    """How much of the recompute a (partial) trace holds, weighted by each lane's
+    multiply-adds: 1.0 when complete. Verifying a lane only adds, so it never goes back."""
+    spec = trace.spec
+    # Summed as integers: a float sum's order could make a superset's share an ulp smaller.
+    return sum(spec.lane_macs(layer) for layer, _ in trace.verified_lanes) / spec.macs
+
+
+def _lane_share(progress: Progress, spec: Spec, done: float, lane: tuple[int, str]) -> Progress:
+    """Progress of verifying `lane` after `done` of the work as a share of the whole:
+    [done, done + its share), never its end, which the caller reports once the lane is
+    verified (so the percentage never runs ahead of the lanes counted as verified)."""
+    share = lane_share(spec, lane)
+    return lambda p: progress(done + min(max(p, 0.0), 0.99) * share)
 
 
 def _lane(spec: Spec, focus: Focus) -> tuple[int, str]:

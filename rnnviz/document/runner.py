@@ -222,8 +222,7 @@ class Runner:
         text, done = job.describe(spec, options), 0.0
         if start is not None and job.describe_partial is not None:
             text, done = job.describe_partial(start)
-        self.doc.set_job(text, done)
-        self.doc.set_kind_job(kind, text, done)
+        self.doc.start_job(kind, text, done)
         assert self._pool is not None
         pool = self._pool
         if job.lane != "trace":

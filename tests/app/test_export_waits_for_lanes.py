@@ -4,7 +4,6 @@ cannot (cancelled, failed, refused, configuration changed) and writes nothing.""
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from rnnviz.app.dialogs.export_dialog import ExportDialog
 from rnnviz.app.qt_post import TraceRunner
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
-from rnnviz.document.document import GRAD, TRACE, Document
+from rnnviz.document.document import GRAD, Document
 from rnnviz.document.snapshot import compute_snapshot
 from rnnviz.io.export import export_bytes
 
@@ -194,29 +193,6 @@ def test_no_wait_when_the_window_is_on_another_configuration(qtbot, tmp_path):
     assert not dialog.export() and not dialog.waiting
     assert "another configuration" in dialog.message.text()
     assert dialog.export_button.isEnabled() and not list(tmp_path.iterdir())
-
-
-def test_the_waiting_text_counts_lanes_and_percent_from_one_source(qtbot, waiting):
-    state, runner, dialog = waiting()
-    shown = []
-
-    def record(_job):
-        job = state.jobs.get(TRACE)
-        if dialog.waiting and job is not None:
-            shown.append((dialog.message.text(), job.text, job.progress))
-
-    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
-        assert not dialog.export()
-        state.sigJobChanged.connect(record)  # after the dialog's own handler
-    counts = []
-    for text, job_text, progress in shown:
-        m = re.search(r"— verifying the other lanes \((\d+) of 6 done\), (\d+)%\.", text)
-        assert m, text
-        # The count and the percentage are the job's, posted together: k/6 <= p < (k+1)/6.
-        assert f"({m[1]} of 6 done)" in job_text and m[2] == f"{progress * 100:.0f}"
-        assert int(m[1]) / 6 <= progress < (int(m[1]) + 1) / 6
-        counts.append(int(m[1]))
-    assert set(counts) == {1, 2, 3, 4, 5}  # the count follows every lane, not only landings
 
 
 def compute(spec: Spec, lanes):

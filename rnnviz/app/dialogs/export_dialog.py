@@ -340,7 +340,11 @@ class ExportDialog(QDialog):
         progress), else the lanes of the trace on screen."""
         job = self.state.jobs.get(TRACE)
         snap = self.state.snapshot
-        if job is not None:
+        if job is not None and job.cancelling:
+            # The user's Cancel came before this export: the runner starts verifying the
+            # remaining lanes once that job has stopped (Document.complete_trace).
+            done = "the cancelled trace job is stopping; the remaining lanes follow"
+        elif job is not None:
             done = f"{job.text.removesuffix(' …')}, {job.progress:.0%}"
         elif snap is not None and snap.spec == self.spec:
             done = f"{snap.trace.lanes_verified} of {snap.trace.lanes_total} lanes verified"

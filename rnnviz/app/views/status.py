@@ -31,6 +31,14 @@ def badge_text(trace: Trace) -> str:
     return trace.verdict.text
 
 
+#: What the status line calls a job of each result kind while it is being cancelled.
+_JOB_NAMES = {
+    "trace": "the trace",
+    "train": "the training",
+    "grad": "the gradients",
+    "compare": "the comparison",
+}
+
 #: How long a trace runs before the status bar shows what is computing, progress and Cancel.
 REVEAL_MS = 150
 
@@ -109,7 +117,11 @@ class StatusBar(QStatusBar):
 
         parts = []
         for kind, status in self.state.jobs.items():
-            if kind == TRAIN:
+            if status.cancelling:
+                # The job the user cancelled only winds down: its own line would promise
+                # lanes or epochs that will not come.
+                parts.append(f"cancelling {_JOB_NAMES.get(kind, kind)} …")
+            elif kind == TRAIN:
                 hist = history(self.state)
                 n = len(hist.epochs) if hist is not None else 0
                 total = hist.total if hist is not None else 0
@@ -120,13 +132,17 @@ class StatusBar(QStatusBar):
                     parts.append(status.text)
             else:
                 parts.append(status.text)
-        return " · ".join(p for p in parts if p) or self.state.job.text
+        job = self.state.job
+        return " · ".join(p for p in parts if p) or ("cancelling …" if job.cancelling else job.text)
 
     def _job(self, job: JobStatus) -> None:
         text = self.job_line() if job.running else ""
         if text != self.busy.text() or not job.running:
             self._busy(text)
         self._progress(job.progress)
+        # Cancel again does nothing new while everything running is already cancelling.
+        statuses = list(self.state.jobs.values()) or [job]
+        self.cancel_button.setEnabled(not all(s.cancelling for s in statuses))
 
     def _snapshot(self, snap: Snapshot) -> None:
         tr = snap.trace
@@ -145,7 +161,6 @@ class StatusBar(QStatusBar):
         self.busy.setText(what)
         if what:
             if not self.progress.isVisible() and not self._reveal.isActive():
-                self.progress.setValue(0)
                 self._reveal.start()
             return
         self._reveal.stop()
@@ -158,6 +173,9 @@ class StatusBar(QStatusBar):
             w.setVisible(True)
 
     def _progress(self, p: float) -> None:
+        # Kept current while hidden too (before the reveal, or under a notice such as
+        # "cancelled; …"): the bar must reappear at the job's progress, which a resumed job
+        # starts well above 0, not at a stale value until the next tick.
         value = round(p * 1000)
-        if self.progress.isVisible() and value != self.progress.value():
+        if value != self.progress.value():
             self.progress.setValue(value)

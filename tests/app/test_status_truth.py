@@ -1,0 +1,315 @@
+"""The window's job status and the export's wait tell the truth in every order of events: a
+Cancel belongs to the job it was asked of, an export asked for after a Cancel is served, the
+wait's percentage is the share of the lanes' multiply-adds verified, and the status line's
+lane count never contradicts the badge's. Real torch, the real runner on its worker thread;
+a gate holds the trace job after its first record so "still winding down" is a fact of the
+test, not a race."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+import rnnviz.document.jobs as jobs
+import rnnviz.document.runner as runner_module
+import rnnviz.document.snapshot as snapshot_module
+from rnnviz.app.dialogs.export_dialog import ExportDialog
+from rnnviz.app.qt_post import TraceRunner
+from rnnviz.app.views.status import StatusBar
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import TRACE, Document
+from rnnviz.document.snapshot import compute_snapshot
+from rnnviz.io.export import export_bytes
+
+#: Lanes of unequal cost: a layer-0 lane reads 40 features, an upper one 2 × 3 (projected).
+SPEC = Spec("lstm", 40, 6, 3, bidirectional=True, proj_size=3, seq_len=8, batch_size=2)
+LEFT = Qt.MouseButton.LeftButton
+
+pytestmark = [pytest.mark.gui, pytest.mark.filterwarnings("ignore::UserWarning")]
+
+
+@dataclass
+class Gate:
+    """Holds every streaming trace job after its first record until `release` is set."""
+
+    holding: threading.Event
+    release: threading.Event
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Every spec streams; the window's trace job stops after its first record (the forward
+    plus the lane on screen, already posted) until the test sets `release`."""
+    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
+    g = Gate(threading.Event(), threading.Event())
+    real = runner_module.JOBS[TRACE]
+
+    def held(spec, options, progress, cancel, focus):
+        records = real.stream(spec, options, progress, cancel, focus)
+        yield next(records)
+        g.holding.set()
+        assert g.release.wait(120), "the test never released the trace job"
+        yield from records
+
+    monkeypatch.setattr(
+        runner_module, "JOBS", {**runner_module.JOBS, TRACE: replace(real, stream=held)}
+    )
+    yield g
+    g.release.set()
+
+
+@pytest.fixture
+def window(qtbot):
+    """A document, the status bar and the runner (delivering on the GUI thread)."""
+    made: list[TraceRunner] = []
+
+    def make(state: Document) -> tuple[StatusBar, TraceRunner]:
+        bar = StatusBar(state)
+        qtbot.addWidget(bar)
+        made.append(TraceRunner(state))
+        return bar, made[-1]
+
+    yield make
+    for runner in made:
+        runner.shutdown()
+
+
+def tracing(qtbot, window, gate: Gate) -> tuple[Document, StatusBar, TraceRunner]:
+    """The window tracing SPEC, its job held after the first lane landed (1 of 6)."""
+    state = Document(SPEC, RunOptions())
+    bar, runner = window(state)
+    runner.start_now()
+    qtbot.waitUntil(lambda: gate.holding.is_set() and state.snapshot is not None, timeout=60_000)
+    assert state.snapshot.trace.lanes_verified == 1 and TRACE in state.jobs
+    return state, bar, runner
+
+
+# ---- 1. a Cancel belongs to the job it was asked of ----------------------------------------
+def test_a_job_started_after_a_cancel_is_not_cancelling(qtbot, window, gate):
+    state, bar, runner = tracing(qtbot, window, gate)
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    assert state.job.cancelling
+    seen = []
+    state.sigJobChanged.connect(lambda job: seen.append((job, state.jobs.get(TRACE))))
+    # An edit while the cancelled job is still winding down (held on the worker): the new
+    # trace starts (the runner sets its line), queued behind the old one.
+    assert state.edit_spec(hidden_size=7)
+    qtbot.waitUntil(lambda: "LSTM(40, 7" in state.job.text, timeout=60_000)
+    assert not gate.release.is_set()  # the cancelled job has not ended
+    assert not state.job.cancelling, state.job
+    assert not state.jobs[TRACE].cancelling, state.jobs[TRACE]
+    assert "cancelling" not in bar.job_line() and bar.cancel_button.isEnabled()
+    gate.release.set()
+    qtbot.waitUntil(
+        lambda: (
+            state.snapshot.spec.hidden_size == 7
+            and state.snapshot.trace.complete
+            and not runner.busy
+        ),
+        timeout=60_000,
+    )
+    started = next(i for i, (job, _) in enumerate(seen) if "LSTM(40, 7" in job.text)
+    assert all(not job.cancelling for job, _ in seen[started:]), seen[started:]
+    assert all(kind is None or not kind.cancelling for _, kind in seen[started:])
+
+
+def test_the_status_line_says_cancelling_while_the_cancelled_job_winds_down(qtbot, window, gate):
+    state, bar, runner = tracing(qtbot, window, gate)
+    assert bar.job_line().startswith("verifying the other lanes")
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    assert state.job.cancelling and state.jobs[TRACE].cancelling
+    # The job only winds down: its line would promise lanes that will not come.
+    assert bar.busy.text() == "cancelling the trace …"
+    assert not bar.cancel_button.isEnabled()
+    gate.release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert not state.job.running and not state.jobs and bar.busy.text() == ""
+    assert not state.snapshot.trace.complete  # the lanes verified so far stay on screen
+
+
+# ---- 2. an export asked for after a Cancel is served ---------------------------------------
+def cancelled(qtbot, window, gate: Gate, directory: Path):
+    """The window's trace cancelled from the status bar while its job is held on the worker
+    (so it is still winding down), and an export dialog open on gates-svg."""
+    state, bar, runner = tracing(qtbot, window, gate)
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    dialog = ExportDialog(state, directory=str(directory))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    return state, runner, dialog
+
+
+def test_an_export_asked_for_after_a_cancel_is_written(qtbot, window, gate, tmp_path):
+    state, runner, dialog = cancelled(qtbot, window, gate, tmp_path)
+    written: list[str] = []
+    dialog.sigExported.connect(lambda path, _n: written.append(path))
+    # The user exports while the cancelled job is still on the worker (held by the gate).
+    qtbot.mouseClick(dialog.export_button, LEFT)
+    asked = dialog.message.text()
+    assert dialog.waiting
+    gate.release.set()
+    qtbot.waitUntil(lambda: not dialog.waiting and not runner.busy, timeout=60_000)
+    assert "Nothing was written" not in dialog.message.text(), dialog.message.text()
+    assert len(written) == 1
+    # While the cancelled job wound down, the wait said so (not its stale lane count).
+    assert "the cancelled trace job is stopping" in asked, asked
+    snap = state.snapshot
+    assert snap.trace.complete and snap.trace.verified
+    full = compute_snapshot(SPEC, RunOptions(), lanes="all")
+    data = Path(written[0]).read_bytes()
+    assert data == export_bytes(SPEC, "gates-svg", snapshot=full, **dialog.choices())
+
+
+def test_a_cancel_after_the_export_still_ends_the_wait(qtbot, window, gate, tmp_path):
+    """The export after a Cancel is served, and a Cancel after the export still wins."""
+    state, runner, dialog = cancelled(qtbot, window, gate, tmp_path)
+    qtbot.mouseClick(dialog.export_button, LEFT)
+    assert dialog.waiting
+    state.cancel()
+    assert not dialog.waiting and "Nothing was written: the trace was cancelled" in (
+        dialog.message.text()
+    )
+    gate.release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert not state.snapshot.trace.complete and not list(tmp_path.iterdir())
+
+
+# ---- 3. the percentage is the share of multiply-adds verified ------------------------------
+def shares_in_order(spec: Spec, first: tuple[int, str]) -> list[float]:
+    """The share verified after k lanes (k = 0 … n) when `first` is verified first and the
+    others follow in the order the job takes them with the selection on `first` (smallest
+    pending lane next)."""
+    lanes = [(k, d) for k in range(spec.num_layers) for d in spec.directions]
+    order = [first] + sorted(set(lanes) - {first})
+    macs = [0]
+    for layer, _ in order:
+        macs.append(macs[-1] + spec.lane_macs(layer))
+    return [m / spec.macs for m in macs]
+
+
+@pytest.fixture
+def waiting(qtbot, window, monkeypatch, tmp_path):
+    """The window holding a cancelled trace (layer 0 fwd verified of six), idle, and an
+    export dialog on gates-svg whose Export starts the wait for every lane."""
+    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
+    state = Document(SPEC, RunOptions())
+    state.set_snapshot(compute_snapshot(SPEC, RunOptions(), lanes=[(0, "fwd")]))
+    bar, runner = window(state)
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    return state, bar, runner, dialog
+
+
+def test_the_waits_percentage_weighs_each_lane_by_its_multiply_adds(qtbot, waiting):
+    state, bar, runner, dialog = waiting
+    shares = shares_in_order(SPEC, (0, "fwd"))
+    assert shares[1] > 0.3 and shares[2] - shares[1] > 3 * (shares[3] - shares[2])  # uneven
+    shown = []
+
+    def record(_job):
+        job = state.jobs.get(TRACE)
+        if dialog.waiting and job is not None:
+            shown.append((dialog.message.text(), job.text, job.progress))
+
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        assert not dialog.export()
+        state.sigJobChanged.connect(record)  # after the dialog's own handler
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    progresses = [p for _, _, p in shown]
+    assert progresses == sorted(progresses), progresses  # monotone
+    first_at: dict[int, float] = {}
+    for text, job_text, progress in shown:
+        m = re.search(r"— verifying the other lanes \((\d+) of 6 done[^)]*\), (\d+)%\.", text)
+        assert m, text
+        k = int(m[1])
+        # One source: the dialog shows the job's own count and percentage.
+        assert f"({k} of 6 done" in job_text and m[2] == f"{progress * 100:.0f}"
+        assert shares[k] <= progress < shares[k + 1], (k, progress, shares)
+        first_at.setdefault(k, progress)
+    assert sorted(first_at) == [1, 2, 3, 4, 5]
+    # The line saying k lanes are done comes with exactly their share of the work.
+    assert all(first_at[k] == pytest.approx(shares[k], abs=1e-12) for k in first_at), first_at
+
+
+# ---- 4. the status line's lane counts never contradict the badge ---------------------------
+def test_the_status_line_and_dialog_never_contradict_the_badge(qtbot, waiting):
+    state, bar, runner, dialog = waiting
+    seen = []
+
+    def record(_job):
+        if dialog.waiting and TRACE in state.jobs:
+            seen.append((bar.badge.text(), bar.job_line(), dialog.message.text()))
+
+    bar._snapshot(state.snapshot)  # the badge of the trace on screen (it landed before the bar)
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        assert not dialog.export()
+        state.sigJobChanged.connect(record)  # after the bar's and the dialog's handlers
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert seen
+    ahead = 0
+    for badge, line, message in seen:
+        b = re.match(r"verified (\d+) of 6 lanes", badge)
+        assert b, badge
+        on_screen = int(b[1])
+        m = re.search(r"\((\d+) of 6 done, (\d+) on screen\)", line)
+        assert m, line
+        # The status line's count of what is on screen is the badge's; what the worker has
+        # verified is worded apart ("done") and is never less.
+        assert int(m[2]) == on_screen and int(m[1]) >= on_screen, (badge, line)
+        assert m[0] in message, message  # the dialog tells the same story, from the job
+        ahead += int(m[1]) > on_screen
+    assert ahead  # the counts did differ: the test saw the case that misled
+    assert bar.badge.text().startswith("matches torch")
+
+
+def test_a_lane_verified_before_the_user_moved_to_it_is_shown(qtbot, waiting, monkeypatch):
+    """The worker verifies lanes off screen; when the user moves to one of them, it lands
+    with the next lane (the view no longer says "computing this lane next" about a lane that
+    is done, and the badge's count catches up)."""
+    state, bar, runner, _dialog = waiting
+    held, holding, calls = threading.Event(), threading.Event(), []
+    real = snapshot_module.complete_snapshot
+
+    def third_held(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 3:
+            holding.set()
+            assert held.wait(120), "the test never released the third lane"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot_module, "complete_snapshot", third_held)
+    landed = []
+    state.sigSnapshotChanged.connect(lambda snap: landed.append(snap.trace))
+    state.complete_trace()
+    qtbot.waitUntil(holding.is_set, timeout=60_000)
+    assert calls[:2] == [[(0, "bwd")], [(1, "bwd")]] and not landed  # verified, not shown
+    state.select(layer=0, direction="bwd")  # the user moves to a lane done off screen
+    held.set()
+    qtbot.waitUntil(lambda: state.snapshot.trace.complete and not runner.busy, timeout=60_000)
+    early = [tr for tr in landed if not tr.complete]
+    assert early and early[0].has_lane(0, "bwd") and early[0].lanes_verified == 4, early
+    assert bar.badge.text().startswith("matches torch")
+
+
+def test_the_progress_bar_shows_the_jobs_progress_after_a_notice(qtbot):
+    """A notice in the status bar (e.g. "cancelled; …") hides the job's widgets; when they
+    come back they show the job's progress, not a bar reset to 0 while the dialog says 77%."""
+    state = Document(SPEC, RunOptions())
+    bar = StatusBar(state)
+    qtbot.addWidget(bar)
+    bar.show()
+    state.start_job(TRACE, "verifying the other lanes (1 of 6 done, 1 on screen) …", 0.35)
+    qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    assert bar.progress.value() == 350
+    state.notify("cancelled; showing the last finished result")  # hides the job's widgets
+    assert not bar.progress.isVisible()
+    state.start_job(TRACE, "verifying the other lanes (3 of 6 done, 1 on screen) …", 0.77)
+    qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    assert bar.progress.value() == 770
