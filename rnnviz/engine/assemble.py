@@ -36,8 +36,9 @@ def assemble_trace(
     # and a trace must stay what it was when the user trains on or edits x in place.
     # Everything else was made by this trace and is nobody else's.
     arrays = {k: to_numpy(v, copy=k in USER_TENSORS) for k, v in tensors.items()}
-    nonfinite = count_nonfinite_all(gates.values())
-    nonfinite += count_nonfinite_all(a for k, a in arrays.items() if k != "input")
+    nonfinite = count_nonfinite_all(
+        [*gates.values(), *(a for k, a in arrays.items() if k != "input")]
+    )
     params = param_copies(module) if copy_params else param_views(module)
     return Trace(
         spec=spec,
