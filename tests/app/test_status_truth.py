@@ -23,7 +23,7 @@ from rnnviz.app.qt_post import TraceRunner
 from rnnviz.app.views.status import StatusBar
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
-from rnnviz.document.document import TRACE, Document
+from rnnviz.document.document import GRAD, TRACE, Document
 from rnnviz.document.snapshot import compute_snapshot
 from rnnviz.io.export import export_bytes
 
@@ -313,3 +313,23 @@ def test_the_progress_bar_shows_the_jobs_progress_after_a_notice(qtbot):
     state.start_job(TRACE, "verifying the other lanes (3 of 6 done, 1 on screen) …", 0.77)
     qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
     assert bar.progress.value() == 770
+
+
+def test_the_progress_bar_says_whose_progress_it_shows_when_several_jobs_run(qtbot):
+    """One bar, several jobs: it follows the first job of the status line and names it,
+    instead of showing the newest job's progress beside the other's line."""
+    state = Document(SPEC, RunOptions())
+    bar = StatusBar(state)
+    qtbot.addWidget(bar)
+    bar.show()
+    state.start_job(TRACE, "verifying the other lanes (1 of 6 done, 1 on screen) …", 0.2)
+    qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    assert bar.progress.value() == 200 and not bar.progress.isTextVisible()
+    assert bar.progress.toolTip() == "progress of the trace"
+    state.start_job(GRAD, "gradients: backward through time …", 0.9)  # the newest job
+    assert bar.busy.text().index("verifying") < bar.busy.text().index("gradients")
+    assert bar.progress.value() == 200  # still the trace's, the first job named
+    assert bar.progress.isTextVisible() and bar.progress.text() == "trace 20%"
+    state.set_kind_job(TRACE, "")  # the trace ends: the bar is the gradients' alone
+    assert bar.progress.value() == 900 and not bar.progress.isTextVisible()
+    assert bar.progress.toolTip() == "progress of the gradients"

@@ -139,7 +139,16 @@ class StatusBar(QStatusBar):
         text = self.job_line() if job.running else ""
         if text != self.busy.text() or not job.running:
             self._busy(text)
-        self._progress(job.progress)
+        # One bar for what may be several jobs: it follows the first job of the line, and
+        # says whose progress it is when there are several (a trace's 80% must not read as
+        # the gradients' progress beside them).
+        running = [(k, s) for k, s in self.state.jobs.items() if s.running]
+        kind, progress = (running[0][0], running[0][1].progress) if running else ("", job.progress)
+        name = _JOB_NAMES.get(kind, "the job")
+        self.progress.setTextVisible(len(running) > 1)
+        self.progress.setFormat(f"{name.removeprefix('the ')} %p%")
+        self.progress.setToolTip(f"progress of {name}")
+        self._progress(progress)
         # Cancel again does nothing new while everything running is already cancelling.
         statuses = list(self.state.jobs.values()) or [job]
         self.cancel_button.setEnabled(not all(s.cancelling for s in statuses))
