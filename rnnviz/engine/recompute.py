@@ -215,8 +215,9 @@ def recompute(
                 diff.add(c, c_steps)
     # The comparisons and copies below touch every recorded value; keep a cancel prompt.
     # The recomputed h is only compared (torch's own is shown), so it and |h − torch's h|
-    # live in scratch buffers reused lane after lane: fresh buffers per lane cost a page
-    # fault per 4 KiB each time (the big bench LSTM: ~12,000 a trace).
+    # live in two scratch buffers reused lane after lane, made just before each comparison:
+    # before, every lane's h was held until all were compared (the big bench LSTM: 8 × 4 MiB
+    # more at the peak) and each comparison made a temporary of its own.
     scratch = _Scratch()
     for g, lane in zip(per_lane, lanes):
         meter.check()
