@@ -298,15 +298,21 @@ def test_a_lane_verified_before_the_user_moved_to_it_is_shown(qtbot, waiting, mo
     assert bar.badge.text().startswith("matches torch")
 
 
-def test_the_progress_bar_shows_the_jobs_progress_after_a_notice(qtbot):
-    """A notice in the status bar (e.g. "cancelled; …") hides the job's widgets; when they
-    come back they show the job's progress, not a bar reset to 0 while the dialog says 77%."""
+def _bar_with_a_trace_job(qtbot, progress: float) -> tuple[Document, StatusBar]:
+    """A status bar on a fresh document whose trace job has got to `progress`, shown."""
     state = Document(SPEC, RunOptions())
     bar = StatusBar(state)
     qtbot.addWidget(bar)
     bar.show()
-    state.start_job(TRACE, "verifying the other lanes (1 of 6 done, 1 on screen) …", 0.35)
+    state.start_job(TRACE, "verifying the other lanes (1 of 6 done, 1 on screen) …", progress)
     qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    return state, bar
+
+
+def test_the_progress_bar_shows_the_jobs_progress_after_a_notice(qtbot):
+    """A notice in the status bar (e.g. "cancelled; …") hides the job's widgets; when they
+    come back they show the job's progress, not a bar reset to 0 while the dialog says 77%."""
+    state, bar = _bar_with_a_trace_job(qtbot, 0.35)
     assert bar.progress.value() == 350
     state.notify("cancelled; showing the last finished result")  # hides the job's widgets
     assert not bar.progress.isVisible()
@@ -318,12 +324,7 @@ def test_the_progress_bar_shows_the_jobs_progress_after_a_notice(qtbot):
 def test_the_progress_bar_says_whose_progress_it_shows_when_several_jobs_run(qtbot):
     """One bar, several jobs: it follows the first job of the status line and names it,
     instead of showing the newest job's progress beside the other's line."""
-    state = Document(SPEC, RunOptions())
-    bar = StatusBar(state)
-    qtbot.addWidget(bar)
-    bar.show()
-    state.start_job(TRACE, "verifying the other lanes (1 of 6 done, 1 on screen) …", 0.2)
-    qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    state, bar = _bar_with_a_trace_job(qtbot, 0.2)
     assert bar.progress.value() == 200 and not bar.progress.isTextVisible()
     assert bar.progress.toolTip() == "progress of the trace"
     state.start_job(GRAD, "gradients: backward through time …", 0.9)  # the newest job
