@@ -7,6 +7,7 @@ torch loads on the worker thread, so the window appears in a fraction of the imp
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -167,11 +168,20 @@ def launch(
         _report_first_trace(app, window)
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
-    _close_on_ctrl_c(window)
+    received = _close_on_signals(window)
     if session is not None:
         window.session_path = Path(session)
         window.update_title()
-    return int(app.exec())
+    status = int(app.exec())
+    if not received:
+        return status
+    # As the command line does: one line, and 128 + the signal that ended it (130: Ctrl+C).
+    name = signal.Signals(received[0]).name
+    print(
+        "rnnviz: interrupted" if name == "SIGINT" else f"rnnviz: terminated by {name}",
+        file=sys.stderr,
+    )
+    return 128 + received[0]
 
 
 def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
@@ -189,21 +199,31 @@ def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
     window.state.sigSnapshotChanged.connect(painted)
 
 
-def _close_on_ctrl_c(window) -> None:  # type: ignore[no-untyped-def]
-    """Ctrl+C in the terminal closes the window the normal way (trace cancelled, settings
-    saved). Qt's loop never returns to Python on its own, so a timer wakes it to let the
-    signal handler run."""
-    import signal
+def _close_on_signals(window) -> list[int]:  # type: ignore[no-untyped-def]
+    """Ctrl+C in the terminal (SIGINT), SIGTERM and SIGHUP close the window the normal way
+    (trace cancelled, settings saved); returns the list the signal received is put in.
 
+    The command line's handlers (rnnviz.cli.signals) raise an exception instead, which in a
+    window lands in whatever Qt callback Python runs next: PySide prints it and the window
+    stays up (seen: `kill` left the app running, a traceback per signal). Qt's loop never
+    returns to Python on its own, so a timer wakes it to let a handler run."""
     from PySide6.QtCore import QTimer
 
+    received: list[int] = []
+
+    def close(signum: int, _frame: object) -> None:
+        received.append(signum)
+        window.close()
+
     try:
-        signal.signal(signal.SIGINT, lambda *_: window.close())
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, close)
     except ValueError:  # not the main thread (embedded use): leave signals alone
-        return
+        return received
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(250)
+    return received
 
 
 def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-untyped-def]

@@ -112,11 +112,13 @@ def _launched(launch_mod, monkeypatch) -> MainWindow:
             opened.append(self)
 
     monkeypatch.setattr(window_mod, "MainWindow", Recorded)
-    before = signal.getsignal(signal.SIGINT)
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in caught}
     try:
         assert launch_mod.launch(None, None) == 0
     finally:
-        signal.signal(signal.SIGINT, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     assert len(opened) == 1
     return opened[0]
 

@@ -1,0 +1,65 @@
+"""The window ends on SIGTERM, SIGHUP and Ctrl+C (SIGINT) the normal way — window closed,
+one line, status 128 + the signal — instead of printing a traceback from whatever Qt
+callback the command line's exception landed in and staying up (the bug this guards)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for_first_trace(proc: subprocess.Popen, seconds: float) -> bool:
+    """Read the app's stdout until it reports its first trace painted (RNNVIZ_LAUNCH_TIMES)."""
+    seen = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("RNNVIZ_FIRST_TRACE_PAINTED"):
+                seen.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    return seen.wait(seconds)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_closes_the_window_with_one_line(tmp_path, sig):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path),  # the window saves its settings on close
+        "RNNVIZ_LAUNCH_TIMES": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for_first_trace(proc, 120), "the window never showed its first trace"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err, err
+    expected = (
+        "rnnviz: interrupted"
+        if sig == signal.SIGINT
+        else f"rnnviz: terminated by {signal.Signals(sig).name}"
+    )
+    assert err.strip().splitlines()[-1] == expected, err
