@@ -168,20 +168,12 @@ def launch(
         _report_first_trace(app, window)
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
-    received = _close_on_signals(window)
+    received = _on_signals(window, window.close)
     if session is not None:
         window.session_path = Path(session)
         window.update_title()
     status = int(app.exec())
-    if not received:
-        return status
-    # As the command line does: one line, and 128 + the signal that ended it (130: Ctrl+C).
-    name = signal.Signals(received[0]).name
-    print(
-        "rnnviz: interrupted" if name == "SIGINT" else f"rnnviz: terminated by {name}",
-        file=sys.stderr,
-    )
-    return 128 + received[0]
+    return _signal_exit(received[0]) if received else status
 
 
 def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
@@ -199,9 +191,10 @@ def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
     window.state.sigSnapshotChanged.connect(painted)
 
 
-def _close_on_signals(window) -> list[int]:  # type: ignore[no-untyped-def]
-    """Ctrl+C in the terminal (SIGINT), SIGTERM and SIGHUP close the window the normal way
-    (trace cancelled, settings saved); returns the list the signal received is put in.
+def _on_signals(window, action) -> list[int]:  # type: ignore[no-untyped-def]
+    """Ctrl+C in the terminal (SIGINT), SIGTERM and SIGHUP run `action` — close the window
+    the normal way (trace cancelled, settings saved), or end a screenshot's wait — and are
+    put in the returned list, for `_signal_exit`.
 
     The command line's handlers (rnnviz.cli.signals) raise an exception instead, which in a
     window lands in whatever Qt callback Python runs next: PySide prints it and the window
@@ -211,19 +204,30 @@ def _close_on_signals(window) -> list[int]:  # type: ignore[no-untyped-def]
 
     received: list[int] = []
 
-    def close(signum: int, _frame: object) -> None:
+    def handle(signum: int, _frame: object) -> None:
         received.append(signum)
-        window.close()
+        action()
 
     try:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, close)
+            signal.signal(sig, handle)
     except ValueError:  # not the main thread (embedded use): leave signals alone
         return received
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(250)
     return received
+
+
+def _signal_exit(signum: int) -> int:
+    """As the command line ends on a signal: one line, and status 128 + the signal (130 for
+    Ctrl+C)."""
+    name = signal.Signals(signum).name
+    print(
+        "rnnviz: interrupted" if name == "SIGINT" else f"rnnviz: terminated by {name}",
+        file=sys.stderr,
+    )
+    return 128 + signum
 
 
 def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-untyped-def]
@@ -258,6 +262,7 @@ def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-u
             done("failed", f"{field}: {message}")
 
     state.sigSpecError.connect(refused)
+    received = _on_signals(window, lambda: done("signal"))
     QTimer.singleShot(
         SCREENSHOT_TIMEOUT_MS, lambda: done("failed", "timed out waiting for the first trace")
     )
@@ -265,11 +270,15 @@ def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-u
     if not outcome:
         loop.exec()
     try:
+        if received:  # nothing is written for a run the user ended
+            return _signal_exit(received[0])
         if "ok" not in outcome:
             print(f"rnnviz: no screenshot: {outcome.get('failed', 'no trace')}", file=sys.stderr)
             return 1
         for _ in range(5):
             app.processEvents()
+        if received:  # a signal while the views painted
+            return _signal_exit(received[0])
         image = window.grab().toImage()
         buf = QBuffer()
         buf.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -63,3 +63,31 @@ def test_a_signal_closes_the_window_with_one_line(tmp_path, sig):
         else f"rnnviz: terminated by {signal.Signals(sig).name}"
     )
     assert err.strip().splitlines()[-1] == expected, err
+
+
+def test_a_signal_during_a_screenshot_writes_nothing(qtbot, tmp_path):
+    """`rnnviz gui --screenshot` waits for a whole trace; a SIGTERM meanwhile ends it with
+    one line and 143, and no file, instead of a traceback and the picture written anyway.
+    In-process, under the command line's own handlers as `main` runs it; the signal is sent
+    from a timer that fires inside the screenshot's wait."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rnnviz.app.launch import _screenshot
+    from rnnviz.app.window import MainWindow
+    from rnnviz.cli.signals import cleanup_on_signals
+    from rnnviz.config.options import RunOptions
+    from rnnviz.config.spec import Spec
+    from rnnviz.document.document import Document
+
+    spec = Spec("lstm", 64, 256, 2, bidirectional=True, seq_len=2000, batch_size=2)
+    state = Document(spec, RunOptions())
+    window = MainWindow(state)
+    state.set_spec(spec, RunOptions(), {})
+    out = tmp_path / "shot.png"
+    QTimer.singleShot(20, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    with cleanup_on_signals():
+        status = _screenshot(QApplication.instance(), window, out)
+    assert status == 128 + signal.SIGTERM
+    assert not out.exists()
+    window.runner.shutdown()
