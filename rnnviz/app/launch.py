@@ -6,9 +6,11 @@ torch loads on the worker thread, so the window appears in a fraction of the imp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +170,11 @@ def launch(
         _report_first_trace(app, window)
     window.show()
     window.runner.schedule()  # after show: torch loads while the window is already up
-    received = _on_signals(window, window.close)
     if session is not None:
         window.session_path = Path(session)
         window.update_title()
-    status = int(app.exec())
+    with _on_signals(window, window.close) as received:
+        status = int(app.exec())
     return _signal_exit(received[0]) if received else status
 
 
@@ -191,10 +193,12 @@ def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
     window.state.sigSnapshotChanged.connect(painted)
 
 
-def _on_signals(window, action) -> list[int]:  # type: ignore[no-untyped-def]
-    """Ctrl+C in the terminal (SIGINT), SIGTERM and SIGHUP run `action` — close the window
-    the normal way (trace cancelled, settings saved), or end a screenshot's wait — and are
-    put in the returned list, for `_signal_exit`.
+@contextlib.contextmanager
+def _on_signals(window, action) -> Iterator[list[int]]:  # type: ignore[no-untyped-def]
+    """Within the block, Ctrl+C in the terminal (SIGINT), SIGTERM and SIGHUP run `action` —
+    close the window the normal way (trace cancelled, settings saved), or end a screenshot's
+    wait — and are put in the yielded list, for `_signal_exit`; the handlers before are
+    restored after (the command line's, or an embedding program's).
 
     The command line's handlers (rnnviz.cli.signals) raise an exception instead, which in a
     window lands in whatever Qt callback Python runs next: PySide prints it and the window
@@ -208,15 +212,22 @@ def _on_signals(window, action) -> list[int]:  # type: ignore[no-untyped-def]
         received.append(signum)
         action()
 
+    previous = {}
     try:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, handle)
+            previous[sig] = signal.signal(sig, handle)
     except ValueError:  # not the main thread (embedded use): leave signals alone
-        return received
+        pass
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
-    timer.start(250)
-    return received
+    if previous:
+        timer.start(250)
+    try:
+        yield received
+    finally:
+        timer.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _signal_exit(signum: int) -> int:
@@ -233,10 +244,9 @@ def _signal_exit(signum: int) -> int:
 def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-untyped-def]
     """Show the window at `size` (default DEFAULT_SIZE), wait for the first trace, save it
     as PNG."""
-    from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from rnnviz.app.window import DEFAULT_SIZE
-    from rnnviz.io.atomic import WriteError, atomic_write
 
     window.persist = False
     window.resize(*(size or DEFAULT_SIZE))
@@ -262,13 +272,23 @@ def _screenshot(app, window, path: Path, size=None) -> int:  # type: ignore[no-u
             done("failed", f"{field}: {message}")
 
     state.sigSpecError.connect(refused)
-    received = _on_signals(window, lambda: done("signal"))
-    QTimer.singleShot(
-        SCREENSHOT_TIMEOUT_MS, lambda: done("failed", "timed out waiting for the first trace")
-    )
-    window.runner.start_now()
-    if not outcome:
-        loop.exec()
+    with _on_signals(window, lambda: done("signal")) as received:
+        QTimer.singleShot(
+            SCREENSHOT_TIMEOUT_MS, lambda: done("failed", "timed out waiting for the first trace")
+        )
+        window.runner.start_now()
+        if not outcome:
+            loop.exec()
+        return _save_screenshot(app, window, path, outcome, received)
+
+
+def _save_screenshot(app, window, path: Path, outcome: dict, received: list) -> int:  # type: ignore[no-untyped-def]
+    """`_screenshot` once its wait has ended: the PNG of the window, unless the trace
+    failed or a signal ended the run; closes the window either way."""
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    from rnnviz.io.atomic import WriteError, atomic_write
+
     try:
         if received:  # nothing is written for a run the user ended
             return _signal_exit(received[0])

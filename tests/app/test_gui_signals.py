@@ -85,9 +85,15 @@ def test_a_signal_during_a_screenshot_writes_nothing(qtbot, tmp_path):
     window = MainWindow(state)
     state.set_spec(spec, RunOptions(), {})
     out = tmp_path / "shot.png"
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in caught}
     QTimer.singleShot(20, lambda: os.kill(os.getpid(), signal.SIGTERM))
     with cleanup_on_signals():
+        cli_handlers = {sig: signal.getsignal(sig) for sig in caught}
         status = _screenshot(QApplication.instance(), window, out)
+        # The window's handlers are gone again: the command line's are back.
+        assert {sig: signal.getsignal(sig) for sig in caught} == cli_handlers
+    assert {sig: signal.getsignal(sig) for sig in caught} == before
     assert status == 128 + signal.SIGTERM
     assert not out.exists()
     window.runner.shutdown()
