@@ -1,5 +1,5 @@
-"""The recompute's matrix products (rnnviz.engine.gemm): oneDNN for float32 on the CPU, addmm
-otherwise; both agree with torch's own product, both verify a trace, and a product does not
+"""The recompute's matrix products (rnnviz.engine.gemm): oneDNN for float32 on the CPU
+(except tiny products), addmm otherwise; both agree with torch's own product, both verify a trace, and a product does not
 depend on where its operands sit in memory (a lane recomputed later from the trace's numpy
 arrays must get the same bits as the full trace)."""
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from rnnviz.config.spec import Spec
-from rnnviz.engine.gemm import linear, linear_add, uses_onednn
+from rnnviz.engine.gemm import SMALL_MACS, linear, linear_add, onednn_takes, uses_onednn
 from rnnviz.engine.lanes import complete_lanes
 from rnnviz.engine.tracing import make_inputs, trace
 
@@ -28,10 +28,17 @@ def _operands(
     return x, w, b, other
 
 
-def test_the_path_depends_on_dtype_and_device_only():
+def test_the_path_depends_on_dtype_device_and_size_only():
     assert uses_onednn(torch.zeros(2, 2)) == ONEDNN
-    assert uses_onednn(torch.zeros(0, 5)) == ONEDNN  # shape plays no part
     assert not uses_onednn(torch.zeros(2, 2, dtype=torch.float64))
+    big = torch.zeros(200, 100), torch.zeros(100, 100)  # exactly SMALL_MACS multiply-adds
+    assert SMALL_MACS == 200 * 100 * 100
+    assert onednn_takes(*big) == ONEDNN
+    assert not onednn_takes(torch.zeros(199, 100), big[1])  # one row fewer: tiny, addmm
+    assert not onednn_takes(torch.zeros(0, 100), big[1])  # empty: addmm
+    assert not onednn_takes(*(t.double() for t in big))
+    # Only the shapes count, not where the operands sit: a strided view takes the same path.
+    assert onednn_takes(torch.zeros(200, 200)[:, ::2], big[1]) == ONEDNN
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -52,10 +59,17 @@ def test_float64_takes_addmm_bit_for_bit():
 
 @pytest.mark.skipif(not ONEDNN, reason="this torch build has no oneDNN")
 def test_float32_takes_onednn_bit_for_bit():
-    x, w, b, other = _operands(torch.float32)
+    x, w, b, other = _operands(torch.float32, 200, 100, 100)
     lp = torch.ops.mkldnn._linear_pointwise
     assert torch.equal(linear(x, w, b), lp(x, w, b, "none", [], ""))
     assert torch.equal(linear_add(x, w, other), lp.binary(x, other, w, None, "add"))
+
+
+def test_tiny_float32_products_take_addmm_bit_for_bit():
+    x, w, b, other = _operands(torch.float32)
+    assert x.shape[0] * x.shape[1] * w.shape[0] < SMALL_MACS
+    assert torch.equal(linear(x, w, b), torch.addmm(b, x, w.t()))
+    assert torch.equal(linear_add(x, w, other.clone()), other.clone().addmm_(x, w.t()))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -98,22 +112,29 @@ def test_traces_verify_on_either_path_and_lanes_match(dtype, cell):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_an_rnn_trace_holds_exactly_the_chosen_products(dtype):
     """The recorded pre-activation `a` of a one-layer RNN is bit for bit the chosen path's
-    W_ih x + b + W_hh h_{t-1}: oneDNN's for float32, addmm's for float64."""
-    spec = Spec("rnn", 4, 5, 1, seq_len=6, batch_size=2)
-    m = spec.build(0).to(dtype)
-    x, _ = make_inputs(spec, 0)
-    x = x.to(dtype)
-    t = trace(m, x)
-    assert t.verified
-    h = torch.from_numpy(t.gates[(0, "fwd", "h")])
-    hprev = torch.cat([torch.zeros(1, 2, 5, dtype=dtype), h[:-1]]).reshape(12, 5)
-    bias = m.bias_ih_l0 + m.bias_hh_l0
-    x2 = x.reshape(12, 4)
-    with torch.no_grad():
-        if dtype == torch.float32 and ONEDNN:
-            lp = torch.ops.mkldnn._linear_pointwise
-            xi = lp(x2, m.weight_ih_l0, bias, "none", [], "")
-            want = lp.binary(hprev, xi, m.weight_hh_l0, None, "add")
-        else:
-            want = torch.addmm(bias, x2, m.weight_ih_l0.t()).addmm_(hprev, m.weight_hh_l0.t())
-    assert np.array_equal(t.gates[(0, "fwd", "a")], want.reshape(6, 2, 5).numpy())
+    W_ih x + b + W_hh h_{t-1}: oneDNN's for float32 products of SMALL_MACS and more, addmm's
+    for float64 and for tiny products. Three sizes: both products tiny, only W_ih x tiny
+    (4 inputs, 5 hidden: 20 vs 25 multiply-adds a row), both on oneDNN."""
+    for rows in (12, SMALL_MACS // 25 + 1, SMALL_MACS // 20 + 1):
+        steps = -(-rows // 2)
+        spec = Spec("rnn", 4, 5, 1, seq_len=steps, batch_size=2)
+        m = spec.build(0).to(dtype)
+        x, _ = make_inputs(spec, 0)
+        x = x.to(dtype)
+        t = trace(m, x)
+        assert t.verified
+        h = torch.from_numpy(t.gates[(0, "fwd", "h")])
+        hprev = torch.cat([torch.zeros(1, 2, 5, dtype=dtype), h[:-1]]).reshape(2 * steps, 5)
+        bias = m.bias_ih_l0 + m.bias_hh_l0
+        x2 = x.reshape(2 * steps, 4)
+        lp = torch.ops.mkldnn._linear_pointwise
+        with torch.no_grad():
+            if onednn_takes(x2, m.weight_ih_l0):
+                xi = lp(x2, m.weight_ih_l0, bias, "none", [], "")
+            else:
+                xi = torch.addmm(bias, x2, m.weight_ih_l0.t())
+            if onednn_takes(hprev, m.weight_hh_l0):
+                want = lp.binary(hprev, xi, m.weight_hh_l0, None, "add")
+            else:
+                want = xi.addmm_(hprev, m.weight_hh_l0.t())
+        assert np.array_equal(t.gates[(0, "fwd", "a")], want.reshape(steps, 2, 5).numpy())

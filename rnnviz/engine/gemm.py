@@ -7,11 +7,15 @@ oneDNN's inner-product primitive is reachable on dense tensors through
 `torch.ops.mkldnn._linear_pointwise`, which is used here for float32 CPU tensors when the
 build has it; everything else (float64, other devices, builds without oneDNN) takes addmm.
 
-The choice depends only on the tensors' dtype and device (and on the build, fixed at import),
-never on their shapes or on a runtime flag, so a lane recomputed later (`complete_lanes`)
-takes the same path and gets the same bits as the full trace (tests/test_lanes.py). Both
-paths are deterministic for given shapes, and both are compared with torch's own h_t under
-the same tolerance: only the round-off of the products differs between them.
+Tiny products take addmm too: below SMALL_MACS multiply-adds oneDNN's fixed cost per call
+(finding its cached primitive, starting its parallel region) outweighs its faster kernel.
+
+The choice depends only on the tensors' dtype, device and shapes (and on the build, fixed at
+import), never on a runtime flag or on which other lanes are computed, so a lane recomputed
+later (`complete_lanes`) has the same shapes, takes the same path and gets the same bits as
+the full trace (tests/test_lanes.py). Both paths are deterministic for given shapes, and both
+are compared with torch's own h_t under the same tolerance: only the round-off of the
+products differs between them.
 
 Neither path is blind to memory layout: MKL's addmm rounds differently when an operand sits
 at an offset that is not a multiple of 16 or 32 bytes (measured: float64 x or w shifted by
@@ -52,7 +56,7 @@ def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> t
     """x @ wᵀ + b for x (N, K), w (M, K), b (M,) or None: a new contiguous (N, M) tensor."""
     x, w = _aligned(x), _aligned(w)
     b = _aligned(b) if b is not None else None
-    if _dense(x, w):
+    if onednn_takes(x, w):
         return _LINEAR(x, w, b, "none", [], "")
     return torch.addmm(b, x, w.t()) if b is not None else x @ w.t()
 
@@ -62,7 +66,7 @@ def linear_add(x: torch.Tensor, w: torch.Tensor, other: torch.Tensor) -> torch.T
     tensor (the sum is fused into the product: no second pass over memory); on the addmm path
     `other` updated in place (or its aligned copy), so use the returned tensor."""
     x, w, other = _aligned(x), _aligned(w), _aligned(other)
-    if _dense(x, w):
+    if onednn_takes(x, w):
         return _LINEAR.binary(x, other, w, None, "add")
     return other.addmm_(x, w.t())
 
@@ -79,7 +83,15 @@ def _aligned(t: torch.Tensor) -> torch.Tensor:
     return out.copy_(t)
 
 
-def _dense(x: torch.Tensor, w: torch.Tensor) -> bool:
+#: Products of fewer multiply-adds than this take addmm even where oneDNN is used. Measured
+#: here (2-core AMD EPYC, float32, medians), oneDNN vs addmm in µs: alone, 400×16×64 23 vs 15,
+#: 400×64×64 29 vs 27, 100×28×512 37 vs 38, 100×128×512 72 vs 142; right after a forward, as
+#: in a trace, 138 vs 23, 195 vs 45, 183 vs 109, 201 vs 180. So addmm up to a few million.
+SMALL_MACS = 2_000_000
+
+
+def onednn_takes(x: torch.Tensor, w: torch.Tensor) -> bool:
+    """Whether the product x @ wᵀ, x (N, K), w (M, K), runs on oneDNN (else addmm)."""
     # Empty operands (no rows, or K = 0) give the same exact result on either path; addmm
     # handles them without asking oneDNN for a zero-sized primitive.
-    return uses_onednn(x) and x.numel() > 0 and w.numel() > 0
+    return uses_onednn(x) and x.shape[0] * x.shape[1] * w.shape[0] >= SMALL_MACS
