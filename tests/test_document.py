@@ -299,3 +299,23 @@ def test_workers_run_below_the_gui_threads_priority():
     want = min(before + WORKER_NICE, 19)
     assert seen == {"trace lane": want, "own": want}
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_a_held_runner_starts_nothing_until_released(doc_runner):
+    """The window's launch holds the first trace until the window has painted: edits and
+    asks made meanwhile, and a start already posted, wait for `release`, then run once."""
+    doc, runner, loop = doc_runner
+    landed = []
+    doc.sigSnapshotChanged.connect(landed.append)
+    runner.schedule()  # a start posted before the hold, as the window's set-up posts one
+    runner.hold()
+    doc.edit_spec(hidden_size=5)
+    doc.edit_spec(hidden_size=6)
+    time.sleep(3 * runner._debounce_s)  # longer than any debounce the runner might wait
+    with contextlib.suppress(queue.Empty):
+        while True:
+            loop.q.get_nowait()()
+    assert not landed and not doc.job.running and not runner.busy
+    runner.release()
+    loop.pump(lambda: bool(landed) and not runner.busy)
+    assert [s.spec.hidden_size for s in landed] == [6]

@@ -1,65 +1,34 @@
-"""Measure launch as a user sees it, under a real X server (run inside xvfb-run).
+"""Measure launch as a user sees it (run inside `xvfb-run -a` for a real X server).
 
-Starts `python main.py` as a fresh process and reports (1) process start → the rnnviz window
-mapped (IsViewable, polled with xwininfo from outside) and (2) process start → the first
-trace drawn (the app prints the moment its first snapshot has been painted when
-RNNVIZ_LAUNCH_TIMES=1). Usage: xvfb-run -a python tools/launch_times.py [runs]
+Starts fresh `rnnviz gui` processes and reports process start → the window's first paint and
+→ the first trace on screen, beside `import torch` alone in a fresh process (the floor under
+both). The same measurement as `rnnviz bench`'s launch rows (rnnviz.app.launch_times).
+Usage: xvfb-run -a python tools/launch_times.py [runs] [preset]
 """
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
-import time
 
-
-def one_run() -> tuple[float, float]:
-    env = dict(os.environ, RNNVIZ_LAUNCH_TIMES="1")
-    env.pop("QT_QPA_PLATFORM", None)
-    t0 = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "main.py", "--preset", "bilstm-2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    mapped = None
-    while mapped is None and proc.poll() is None:
-        out = subprocess.run(
-            ["xwininfo", "-root", "-tree"], capture_output=True, text=True
-        ).stdout
-        for line in out.splitlines():
-            if '"rnnviz' in line:
-                wid = line.split()[0]
-                info = subprocess.run(
-                    ["xwininfo", "-id", wid], capture_output=True, text=True
-                ).stdout
-                if "IsViewable" in info:
-                    mapped = time.time() - t0
-                    break
-        time.sleep(0.01)
-    first = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("RNNVIZ_FIRST_TRACE_PAINTED"):
-            first = float(line.split()[1]) - t0
-            break
-    proc.terminate()
-    proc.wait(timeout=30)
-    return mapped or float("nan"), first or float("nan")
+from rnnviz.app.launch import DEFAULT_PRESET
+from rnnviz.app.launch_times import launches
 
 
 def main() -> None:
+    """Print each launch's two times, then their medians and the import floor."""
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    results = [one_run() for _ in range(runs)]
-    for m, f in results:
-        print(f"mapped {m:.2f} s, first trace on screen {f:.2f} s")
+    name = sys.argv[2] if len(sys.argv) > 2 else DEFAULT_PRESET
+    found, floor = launches(name, runs)
+    for r in found:
+        print(
+            f"{r.platform}: window painted {r.painted:.2f} s, first trace on screen "
+            f"{r.first_trace:.2f} s (torch loaded before the first paint: {r.torch_before_paint})"
+        )
     print(
-        f"median of {runs}: window mapped {statistics.median(r[0] for r in results):.2f} s, "
-        f"first trace on screen {statistics.median(r[1] for r in results):.2f} s"
+        f"median of {runs}: window painted {statistics.median(r.painted for r in found):.2f} s, "
+        f"first trace on screen {statistics.median(r.first_trace for r in found):.2f} s; "
+        f"import torch alone {floor:.2f} s"
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rnnviz.app.launch_times import TRACE_MARK, WINDOW_MARK
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 
@@ -57,10 +58,11 @@ def _quiet_offscreen() -> None:
 
 
 def import_engine_early() -> None:
-    """Start importing torch and the trace engine on a short-lived thread, so the import
-    (the largest part of launch → first trace) overlaps building the window instead of
-    starting after it. Only imports run there: no torch op, so no OpenMP team is made on
-    that thread (torch work stays on the runner's one worker thread)."""
+    """Start importing torch and the trace engine on a short-lived thread, so the window's
+    event loop runs (it stays responsive while torch loads) and the first trace's imports
+    are under way before the runner's job asks for them. `launch` calls it once the window
+    has painted (see there). Only imports run there: no torch op, so no OpenMP team is
+    made on that thread (torch work stays on the runner's one worker thread)."""
     import threading
 
     def load() -> None:
@@ -107,7 +109,6 @@ def launch(
     # which packages are missing instead, before Qt is loaded at all.
     if preflight():
         return 1
-    import_engine_early()
     app = _app()
     if app.platformName() == "offscreen":
         _quiet_offscreen()
@@ -154,6 +155,8 @@ def launch(
 
     state = Document(spec, options)
     window = MainWindow(state)
+    if screenshot is None:
+        window.runner.hold()  # the first trace starts once the window has painted (below)
     if startup_message:
         window.status.showMessage(startup_message, 30_000)
     if timestep:
@@ -166,10 +169,22 @@ def launch(
     window.restore_layout()
     if size is not None:
         window.resize(*size)
-    if os.environ.get("RNNVIZ_LAUNCH_TIMES"):
+    timed = bool(os.environ.get("RNNVIZ_LAUNCH_TIMES"))
+    if timed:
         _report_first_trace(app, window)
     window.show()
-    window.runner.schedule()  # after show: torch loads while the window is already up
+
+    def start_engine() -> None:
+        if timed:
+            _print_mark(WINDOW_MARK, app.platformName(), str("torch" in sys.modules))
+        import_engine_early()
+        window.runner.release()
+
+    # torch's import holds the GIL for most of its 1-2 s: started before the window, it
+    # slowed the window's build and first paint by about as much (under Xvfb, window
+    # mapped after 2.2 s instead of 1.2 s), while the first trace landed no sooner (3.0-3.4 s
+    # either way). So torch, and the first trace, start once the window has painted.
+    _after_first_paint(window, start_engine)
     if session is not None:
         window.session_path = Path(session)
         window.update_title()
@@ -178,17 +193,50 @@ def launch(
     return _signal_exit(received[0]) if received else status
 
 
-def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
-    """Print the wall-clock time the first trace has been painted (tools/launch_times.py)."""
+def _after_first_paint(window, start) -> None:  # type: ignore[no-untyped-def]
+    """Call `start` once, after the window's first expose has been painted (Qt paints a
+    widget window synchronously while handling its Expose event), or after a second if no
+    expose comes (a window opened minimised, a platform that sends none)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    started = False
+
+    def run() -> None:
+        nonlocal started
+        if not started:
+            started = True
+            start()
+
+    class Painted(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Expose:
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, run)  # after this Expose, and so the paint, is handled
+            return False
+
+    handle = window.windowHandle()
+    if handle is not None:
+        window._first_paint_filter = Painted(window)
+        handle.installEventFilter(window._first_paint_filter)
+    QTimer.singleShot(1000, run)
+
+
+def _print_mark(mark: str, *rest: str) -> None:
+    """One line for rnnviz.app.launch_times: the mark, the wall-clock time, anything else."""
     import time
 
+    print(mark, time.time(), *rest, flush=True)
+
+
+def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
+    """Print the wall-clock time the first trace has been painted (rnnviz.app.launch_times)."""
     from PySide6.QtCore import QTimer
 
     def painted(_snap: object) -> None:
         window.state.sigSnapshotChanged.disconnect(painted)
         window.repaint()  # the views have taken the snapshot; this paints them
         app.processEvents()
-        QTimer.singleShot(0, lambda: print(f"RNNVIZ_FIRST_TRACE_PAINTED {time.time()}", flush=True))
+        QTimer.singleShot(0, lambda: _print_mark(TRACE_MARK))
 
     window.state.sigSnapshotChanged.connect(painted)
 

@@ -112,6 +112,7 @@ class Runner:
         self._timer = False  # the debounce alarm is set
         self._timer_gen = 0  # a fired alarm whose generation is old was restarted: ignore it
         self._pending = False  # an edit arrived since the last start
+        self._held = False  # `hold`: requests wait for `release`
         #: Why the newest trace request ended without a complete trace ("" if none did):
         #: what the document tells a wait for the complete trace that can no longer end.
         self._trace_why = ""
@@ -131,8 +132,11 @@ class Runner:
 
     def schedule(self, *_: Any) -> None:
         """Compute what the document lacks: at once after a quiet spell, else once edits
-        pause for the debounce time."""
+        pause for the debounce time (while held, once `release` is called)."""
         if self._pool is None:
+            return
+        if self._held:
+            self._pending = True
             return
         leading = not self._timer and not self._running
         self._pending = True
@@ -142,6 +146,20 @@ class Runner:
             # the edit's own event, so the editor finishes handling its edit before a budget
             # refusal is reported.
             self._post(self._lead)
+
+    def hold(self) -> None:
+        """Start nothing on the document's changes until `release`; what they ask for is
+        kept. The window's launch holds its first trace until the window has painted, so
+        torch's import (which the first job begins with) does not slow the first paint.
+        A start already posted or timed (the window's own set-up asks for results) waits too."""
+        self._held = True
+        self._stop_timer()
+
+    def release(self) -> None:
+        """End a `hold`: compute what the document asked for meanwhile, as `schedule` does."""
+        self._held = False
+        if self._pending:
+            self.schedule()
 
     def _restart_timer(self) -> None:
         self._timer_gen += 1
@@ -155,7 +173,7 @@ class Runner:
         self._timer_gen += 1
 
     def _lead(self) -> None:
-        if self._pending and self._pool is not None:
+        if self._pending and self._pool is not None and not self._held:
             self.start_now()
             self._restart_timer()  # later edits of this burst wait for the quiet spell
 
