@@ -44,6 +44,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
     import torch
 
     from rnnviz.bench.floor import products_call
+    from rnnviz.engine.threads import threads_for
     from rnnviz.engine.tracing import make_inputs, trace, trace_owned
 
     out = []
@@ -88,9 +89,17 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
             products.run()
 
         load = os.getloadavg()[0]
-        fwd_w, win = alternate(forward, window, repeats)
-        fwd_a, win_a = alternate(forward, window_api, repeats)
-        fwd_wf, win_floor = alternate(forward, window_floor, repeats)
+        # The window runs a trace on the threads `set_threads_for` gives its size (one for
+        # small ones, where a second OpenMP thread costs more than it saves): its rows are
+        # measured so, forward included; the full rows keep torch's default, as the CLI.
+        threads, before = threads_for(spec), torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            fwd_w, win = alternate(forward, window, repeats)
+            fwd_a, win_a = alternate(forward, window_api, repeats)
+            fwd_wf, win_floor = alternate(forward, window_floor, repeats)
+        finally:
+            torch.set_num_threads(before)
         win_limit = win_floor / fwd_wf
         fwd, tr = alternate(forward, full, repeats)
         fwd_o, tr_o = alternate(forward, full_owned, repeats)
@@ -103,8 +112,9 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 win / fwd_w,
                 "×",
                 WINDOW_TARGET,
-                f"forward + lane {WINDOW_LANE} of {lanes} verified, as the window runs it: "
-                f"forward {fwd_w * 1000:.1f} ms, trace {win * 1000:.1f} ms (medians of "
+                f"forward + lane {WINDOW_LANE} of {lanes} verified, as the window runs it "
+                f"(on {threads} torch thread{'s' if threads > 1 else ''}): forward "
+                f"{fwd_w * 1000:.1f} ms, trace {win * 1000:.1f} ms (medians of "
                 f"{repeats}, load {load:.1f}); through trace() on a caller's module, which "
                 f"copies its parameters: {win_a / fwd_a:.2f}×. Limited by: the forward + the "
                 f"lane's matrix products alone {win_limit:.2f}×; the rest (activations, "
@@ -117,7 +127,8 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 tr / fwd,
                 "×",
                 target,
-                f"all {lanes} lanes: forward {fwd * 1000:.1f} ms, trace {tr * 1000:.1f} ms "
+                f"all {lanes} lanes, on torch's {before} threads: forward {fwd * 1000:.1f} ms, "
+                f"trace {tr * 1000:.1f} ms "
                 f"(medians of {repeats}, load {os.getloadavg()[0]:.1f}). Limited by: the "
                 f"forward + the recompute's matrix products alone {limit:.2f}× (the floor of "
                 f"any full float32 recompute); activations, scans, checks and records "

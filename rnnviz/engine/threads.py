@@ -17,13 +17,21 @@ ONE_THREAD_MACS = 5e7
 _DEFAULT_THREADS: list[int] = []
 
 
-def set_threads_for(spec: Spec) -> int:
-    """Set torch's intra-op threads for running `spec`; returns the number set."""
+def threads_for(spec: Spec) -> int:
+    """How many intra-op threads torch gets for running `spec` (see the module's docstring):
+    1 below ONE_THREAD_MACS, else as many as torch had before rnnviz first set any."""
     import torch
 
     if not _DEFAULT_THREADS:
         _DEFAULT_THREADS.append(torch.get_num_threads())
-    want = 1 if spec.macs < ONE_THREAD_MACS else _DEFAULT_THREADS[0]
+    return 1 if spec.macs < ONE_THREAD_MACS else _DEFAULT_THREADS[0]
+
+
+def set_threads_for(spec: Spec) -> int:
+    """Set torch's intra-op threads for running `spec` (`threads_for`); returns the number set."""
+    import torch
+
+    want = threads_for(spec)
     if torch.get_num_threads() != want:
         torch.set_num_threads(want)
     return want
