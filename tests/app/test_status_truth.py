@@ -183,15 +183,16 @@ def test_a_cancel_after_the_export_still_ends_the_wait(qtbot, window, gate, tmp_
 
 # ---- 3. the percentage is the share of multiply-adds verified ------------------------------
 def shares_in_order(spec: Spec, first: tuple[int, str]) -> list[float]:
-    """The share verified after k lanes (k = 0 … n) when `first` is verified first and the
-    others follow in the order the job takes them with the selection on `first` (smallest
-    pending lane next)."""
+    """The share of the work done after the forward and k lanes (k = 0 … n) when `first` is
+    verified first and the others follow in the order the job takes them with the selection
+    on `first` (smallest pending lane next). The forward does as many multiply-adds as every
+    lane's recompute together (`Spec.macs`)."""
     lanes = [(k, d) for k in range(spec.num_layers) for d in spec.directions]
     order = [first] + sorted(set(lanes) - {first})
-    macs = [0]
+    macs = [spec.macs]
     for layer, _ in order:
         macs.append(macs[-1] + spec.lane_macs(layer))
-    return [m / spec.macs for m in macs]
+    return [m / macs[-1] for m in macs]
 
 
 @pytest.fixture
@@ -382,11 +383,12 @@ def test_once_the_cancelled_job_has_ended_the_line_names_what_is_next(qtbot, slo
     # (enabled again) would stop what is next.
     assert bar.busy.isVisible() and bar.currentMessage() == "" and not said, said
     assert bar.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: "LSTM(40, 7" in state.job.text and TRACE in state.jobs, timeout=10_000)
-    assert bar.busy.isVisible() and not state.job.cancelling
-    gate.release.set()
+    lines = []
+    state.sigJobChanged.connect(lambda job: lines.append((job.text, job.cancelling)))
     qtbot.waitUntil(lambda: state.snapshot.trace.complete and not runner.busy, timeout=60_000)
     assert state.snapshot.spec.hidden_size == 7 and bar.busy.text() == ""
+    assert any(text.startswith("tracing LSTM(40, 7") for text, _ in lines), lines
+    assert not any(cancelling or "cancelling" in text for text, cancelling in lines), lines
 
 
 def test_an_export_after_a_cancel_flashes_no_cancelled_notice(qtbot, slow_window, gate, tmp_path):
