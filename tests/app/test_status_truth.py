@@ -426,9 +426,11 @@ def test_the_first_stage_weighs_the_forward(qtbot, window, gate, tmp_path):
     bar.show()
     before: list[float] = []
     state.sigJobChanged.connect(
-        lambda _job: before.append(state.jobs[TRACE].progress)
-        if state.snapshot is None and TRACE in state.jobs
-        else None
+        lambda _job: (
+            before.append(state.jobs[TRACE].progress)
+            if state.snapshot is None and TRACE in state.jobs
+            else None
+        )
     )
     runner.start_now()
     qtbot.waitUntil(lambda: gate.holding.is_set() and state.snapshot is not None, timeout=60_000)
