@@ -451,3 +451,26 @@ def test_the_first_stage_weighs_the_forward(qtbot, window, gate, tmp_path):
         assert f"(1 of 6 done, 1 on screen), {after_first:.0%}." in dialog.message.text()
         gate.release.set()
     qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+
+
+def test_a_long_status_line_does_not_widen_the_window(qtbot):
+    """The status line of a new trace beside the badge of a partial one ("verified 1 of 6
+    lanes …") fits a 1280 px window: the line is elided (whole as its tooltip), it does not
+    push the window wider than the screen."""
+    from rnnviz.app.window import MainWindow
+
+    state = Document(replace(SPEC, hidden_size=7), RunOptions())
+    win = MainWindow(state)
+    win.persist = False
+    qtbot.addWidget(win)
+    win.runner.hold()  # the document is driven by hand here
+    win.resize(1280, 720)
+    win.show()
+    state.set_snapshot(compute_snapshot(state.spec, RunOptions(), lanes=[(0, "fwd")]))
+    line = "next: " + jobs.JOBS[TRACE].describe(state.spec, state.options)
+    state.start_job(TRACE, line, 0.1)
+    qtbot.waitUntil(win.status.busy.isVisible, timeout=5_000)
+    assert win.status.busy.text() == line
+    assert win.minimumSizeHint().width() <= 1280 and win.width() == 1280, win.width()
+    assert win.status.busy.toolTip() == line  # elided, nothing lost
+    win.runner.shutdown()
