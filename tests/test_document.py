@@ -268,7 +268,7 @@ def test_workers_run_below_the_gui_threads_priority():
     """Every worker thread (the trace lane and another lane) runs at WORKER_NICE, so torch's
     OpenMP threads, made by the worker and inheriting its niceness, yield a core to the GUI
     thread during a long trace; the caller's own thread keeps its priority."""
-    from rnnviz.document.runner import WORKER_NICE
+    from rnnviz.document.priority import WORKER_NICE
 
     doc = Document(SMALL)
     loop = Loop()

@@ -401,6 +401,12 @@ class Document:
         self.jobs[kind] = self.job
         self.sigJobChanged.emit(self.job)
 
+    def next_job(self, text: str, progress: float = 0.0) -> None:
+        """No job runs and the runner starts one shortly (its debounce): the line names it.
+        Nobody has cancelled it: a Cancel before was asked of a job that has ended."""
+        self.job = JobStatus(text, progress)
+        self.sigJobChanged.emit(self.job)
+
     def set_job(self, text: str, progress: float = 0.0) -> None:
         """The runner reports what is running ("" when idle) and how far it has got; the
         same job goes on, so a cancel asked of it still holds."""

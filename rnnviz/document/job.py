@@ -72,3 +72,10 @@ class Job:
     resume: Resume | None = None
     #: The status line and progress a resume starts from, given the partial record.
     describe_partial: Callable[[Any], tuple[str, float]] | None = None
+
+    def status(self, spec: Spec, options: RunOptions, start: Any = None) -> tuple[str, float]:
+        """The status line and progress a run of this job starts from: its description at 0,
+        or, when it finishes the partial record `start`, how far that record has got."""
+        if start is not None and self.describe_partial is not None:
+            return self.describe_partial(start)
+        return self.describe(spec, options), 0.0

@@ -7,7 +7,7 @@ and reporting `progress`), and a view that `want`s its kind on the document.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rnnviz.config.budget import BudgetError, check_budget, default_budget, estimate, human
@@ -117,7 +117,8 @@ def _stream_trace(
     the user moved to one still pending. Yields a snapshot after the first lane, after each
     lane the user is waiting for, and when complete; in between, (None, what it does next)
     after every lane. Progress is the share of the lanes' multiply-adds verified
-    (`verified_share`), the forward riding with the first lane."""
+    (`verified_share`): the forward weighs as much as every lane together, and the first
+    stage (forward and first lane) counts for both."""
     from rnnviz.document.snapshot import compute_snapshot
     from rnnviz.engine.threads import set_threads_for
 
@@ -132,7 +133,7 @@ def _stream_trace(
         spec,
         options,
         lanes=[first],
-        progress=_lane_share(progress, spec, 0.0, first),
+        progress=_stage(progress, 0.0, _share(spec, [first])),
         cancel=cancel,
     )
     progress(verified_share(snap.trace))
@@ -167,10 +168,9 @@ def _finish_lanes(
         wanted = _lane(spec, focus)
         pending = snap.trace.pending_lanes
         lane = wanted if wanted in pending else min(pending)
-        done = verified_share(snap.trace)
-        snap = complete_snapshot(
-            snap, [lane], progress=_lane_share(progress, spec, done, lane), cancel=cancel
-        )
+        verified = snap.trace.verified_lanes
+        stage = _stage(progress, _share(spec, verified), _share(spec, [*verified, lane]))
+        snap = complete_snapshot(snap, [lane], progress=stage, cancel=cancel)
         progress(verified_share(snap.trace))
         if not snap.trace.complete:
             # The lane the user looks at is shown as soon as it is verified (also one
@@ -201,26 +201,31 @@ def _describe_resume(snap: Any) -> tuple[str, float]:
     return _verifying(snap, snap), verified_share(snap.trace)
 
 
-def lane_share(spec: Spec, lane: tuple[int, str]) -> float:
-    """The share of the whole recompute's multiply-adds that `lane` costs, in (0, 1]: a
-    layer-0 lane reads input_size features, an upper one num_directions × out_hidden."""
-    return spec.lane_macs(lane[0]) / spec.macs
+def _work(spec: Spec) -> int:
+    """Every multiply-add a streamed trace does, the unit its percentage counts in: the
+    forward (`Spec.macs`) plus each lane's recompute (`Spec.lane_macs`; together as many as
+    the forward again)."""
+    return spec.macs + spec.num_directions * sum(map(spec.lane_macs, range(spec.num_layers)))
+
+
+def _share(spec: Spec, lanes: Iterable[tuple[int, str]]) -> float:
+    """The share of `_work` done once the forward and `lanes` are verified. Summed as
+    integers: a float sum's order could make a superset's share an ulp smaller."""
+    return (spec.macs + sum(spec.lane_macs(layer) for layer, _ in lanes)) / _work(spec)
 
 
 def verified_share(trace: Any) -> float:
-    """How much of the recompute a (partial) trace holds, weighted by each lane's
-    multiply-adds: 1.0 when complete. Verifying a lane only adds, so it never goes back."""
-    spec = trace.spec
-    # Summed as integers: a float sum's order could make a superset's share an ulp smaller.
-    return sum(spec.lane_macs(layer) for layer, _ in trace.verified_lanes) / spec.macs
+    """How much of the trace's work a (partial) trace holds: its forward (every record has
+    it) and its verified lanes, each weighed by its multiply-adds; 1.0 when complete.
+    Verifying a lane only adds, so it never goes back."""
+    return _share(trace.spec, trace.verified_lanes)
 
 
-def _lane_share(progress: Progress, spec: Spec, done: float, lane: tuple[int, str]) -> Progress:
-    """Progress of verifying `lane` after `done` of the work as a share of the whole:
-    [done, done + its share), never its end, which the caller reports once the lane is
-    verified (so the percentage never runs ahead of the lanes counted as verified)."""
-    share = lane_share(spec, lane)
-    return lambda p: progress(done + min(max(p, 0.0), 0.99) * share)
+def _stage(progress: Progress, done: float, end: float) -> Progress:
+    """Progress of a stage that takes the work from `done` to `end` (shares of the whole):
+    [done, end), never its end, which the caller reports once the stage's lane is verified
+    (so the percentage never runs ahead of the lanes counted as verified)."""
+    return lambda p: progress(done + min(max(p, 0.0), 0.99) * (end - done))
 
 
 def _lane(spec: Spec, focus: Focus) -> tuple[int, str]:

@@ -31,33 +31,8 @@ from rnnviz.config.spec import Spec, SpecError
 from rnnviz.document.alarm import Alarm, Post
 from rnnviz.document.document import TRACE, Document, ResultKey
 from rnnviz.document.jobs import JOBS, Job, JobContext
+from rnnviz.document.priority import background_priority
 from rnnviz.document.training import TRAIN, TRAIN_JOB
-
-#: How much nicer than the caller the worker threads run (Linux; elsewhere skipped). torch's OpenMP
-#: threads are made by the worker that first runs an op and inherit its niceness, so a trace
-#: on both cores then yields to the GUI thread (and to the X server) when they need a core,
-#: instead of sharing it evenly: the window stays responsive during a long trace.
-WORKER_NICE = 5
-
-
-def background_priority() -> None:
-    """Lower the calling thread's scheduling priority by WORKER_NICE (a thread pool's
-    initializer). Only Linux has per-thread niceness through setpriority; raising it needs no
-    privilege, and a failure leaves the thread as it was."""
-    import os
-    import sys
-
-    if sys.platform.startswith("linux"):
-        try:
-            tid = threading.get_native_id()
-            # Relative to the thread's own niceness: a process started with `nice` stays
-            # below it, and lowering priority never needs a privilege.
-            os.setpriority(
-                os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE, 19)
-            )
-        except OSError:
-            pass
-
 
 #: How long edits must pause before a job starts; spinbox arrows repeat faster than this.
 DEBOUNCE_S = 0.12
@@ -172,6 +147,10 @@ class Runner:
         self._timer = False
         self._timer_gen += 1
 
+    def _starting(self) -> bool:
+        """A start waits for the debounce timer."""
+        return self._timer and self._pending
+
     def _lead(self) -> None:
         if self._pending and self._pool is not None and not self._held:
             self.start_now()
@@ -232,15 +211,10 @@ class Runner:
         self._latest_of[kind] = self._latest
         self._ended_why(kind, "")  # a new trace request: no reason to give up yet
         key = self.doc.key(kind)
-        # A partial result of this key (a trace whose lanes were left pending) is finished
-        # from what it holds, not computed again.
-        start = self.doc.partial(kind) if job.resume is not None and key.source is None else None
+        start = self._resumable(kind)
         req = _Request(self._latest, key, job, threading.Event(), start)
         self._running[req.rid] = req
-        text, done = job.describe(spec, options), 0.0
-        if start is not None and job.describe_partial is not None:
-            text, done = job.describe_partial(start)
-        self.doc.start_job(kind, text, done)
+        self.doc.start_job(kind, *job.status(spec, options, start))
         assert self._pool is not None
         pool = self._pool
         if job.lane != "trace":
@@ -254,6 +228,13 @@ class Runner:
             )
         pool.submit(self._compute, req)
         return req.rid
+
+    def _resumable(self, kind: str) -> Any:
+        """The partial result a job of `kind` finishes from what it holds (a trace whose lanes
+        were left pending), not computing it again; None to compute from scratch."""
+        job = self._jobs[kind]
+        resumes = job.resume is not None and self.doc.key(kind).source is None
+        return self.doc.partial(kind) if resumes else None
 
     def _is_latest(self, rid: int) -> bool:
         """True if `rid` is the newest request of its kind (other kinds may be newer)."""
@@ -445,7 +426,11 @@ class Runner:
         req = self._running.pop(rid, None)
         if latest and self._pool is not None:
             if kind == "cancelled":
-                self.doc.notify("cancelled; showing the last finished result")
+                # With a start waiting (an export or an edit asked for after the Cancel) the
+                # result on screen is not the last word: the status line names what is next
+                # (`_finish_if_idle`), and a notice would hide it.
+                if not self._starting():
+                    self.doc.notify("cancelled; showing the last finished result")
             else:
                 self.doc.fail(message)
             if req is not None:
@@ -459,6 +444,15 @@ class Runner:
             self._trace_why = why
 
     def _finish_if_idle(self) -> None:
+        if not self._running and self._starting():
+            # Nothing runs and a start waits for the debounce (asked for while the job that
+            # just ended ran, often a cancelled one): the line names what is next. It must
+            # not still say "cancelling", and clearing it would hide the status widgets and
+            # reveal them again a moment later, a flicker.
+            kind = (self.doc.missing() or self.doc.wanted() or (TRACE,))[0]
+            key = self.doc.key(kind)
+            text, done = self._jobs[kind].status(key.spec, key.options, self._resumable(kind))
+            self.doc.next_job(f"next: {text}", done)
         # A kind whose last job ended leaves the status bar's list.
         running = {req.key.kind for req in self._running.values()}
         for kind in [k for k in self.doc.jobs if k not in running]:

@@ -24,6 +24,7 @@ from rnnviz.app.views.status import StatusBar
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import GRAD, TRACE, Document
+from rnnviz.document.runner import DEBOUNCE_S
 from rnnviz.document.snapshot import compute_snapshot
 from rnnviz.io.export import export_bytes
 
@@ -69,10 +70,10 @@ def window(qtbot):
     """A document, the status bar and the runner (delivering on the GUI thread)."""
     made: list[TraceRunner] = []
 
-    def make(state: Document) -> tuple[StatusBar, TraceRunner]:
+    def make(state: Document, debounce_s: float = DEBOUNCE_S) -> tuple[StatusBar, TraceRunner]:
         bar = StatusBar(state)
         qtbot.addWidget(bar)
-        made.append(TraceRunner(state))
+        made.append(TraceRunner(state, debounce_s))
         return bar, made[-1]
 
     yield make
@@ -182,15 +183,16 @@ def test_a_cancel_after_the_export_still_ends_the_wait(qtbot, window, gate, tmp_
 
 # ---- 3. the percentage is the share of multiply-adds verified ------------------------------
 def shares_in_order(spec: Spec, first: tuple[int, str]) -> list[float]:
-    """The share verified after k lanes (k = 0 … n) when `first` is verified first and the
-    others follow in the order the job takes them with the selection on `first` (smallest
-    pending lane next)."""
+    """The share of the work done after the forward and k lanes (k = 0 … n) when `first` is
+    verified first and the others follow in the order the job takes them with the selection
+    on `first` (smallest pending lane next). The forward does as many multiply-adds as every
+    lane's recompute together (`Spec.macs`)."""
     lanes = [(k, d) for k in range(spec.num_layers) for d in spec.directions]
     order = [first] + sorted(set(lanes) - {first})
-    macs = [0]
+    macs = [spec.macs]
     for layer, _ in order:
         macs.append(macs[-1] + spec.lane_macs(layer))
-    return [m / spec.macs for m in macs]
+    return [m / macs[-1] for m in macs]
 
 
 @pytest.fixture
@@ -334,3 +336,141 @@ def test_the_progress_bar_says_whose_progress_it_shows_when_several_jobs_run(qtb
     state.set_kind_job(TRACE, "")  # the trace ends: the bar is the gradients' alone
     assert bar.progress.value() == 900 and not bar.progress.isTextVisible()
     assert bar.progress.toolTip() == "progress of the gradients"
+
+
+# ---- 5. between a cancelled job's end and the next start, nothing says "cancelling" --------
+@pytest.fixture
+def slow_window(window):
+    """`window` shown, its runner debouncing for 3 s, so the gap between a cancelled job's end
+    and the start the user asked for meanwhile is a fact of the test (the real one is 120 ms)."""
+
+    def make(state: Document) -> tuple[StatusBar, TraceRunner]:
+        bar, runner = window(state, 3.0)
+        bar.show()
+        return bar, runner
+
+    return make
+
+
+def shown_cancelled(qtbot, slow_window, gate: Gate) -> tuple[Document, StatusBar, TraceRunner]:
+    """The window tracing SPEC (held after the first lane), its status widgets on screen,
+    and the user's Cancel pressed: the status line says "cancelling the trace …"."""
+    state, bar, runner = tracing(qtbot, slow_window, gate)
+    qtbot.waitUntil(bar.busy.isVisible, timeout=5_000)
+    qtbot.mouseClick(bar.cancel_button, LEFT)
+    assert bar.busy.text() == "cancelling the trace …"
+    return state, bar, runner
+
+
+def notices(state: Document) -> list[str]:
+    """Every notice the document gives from now on."""
+    seen: list[str] = []
+    state.sigStatus.connect(seen.append)
+    return seen
+
+
+def test_once_the_cancelled_job_has_ended_the_line_names_what_is_next(qtbot, slow_window, gate):
+    state, bar, runner = shown_cancelled(qtbot, slow_window, gate)
+    said = notices(state)
+    assert state.edit_spec(hidden_size=7)  # waits for the debounce behind the cancelled job
+    gate.release.set()
+    qtbot.waitUntil(lambda: TRACE not in state.jobs, timeout=60_000)  # the job has ended
+    assert runner.busy and state.snapshot.spec.hidden_size == 6  # the new trace not started
+    assert not state.job.cancelling, state.job
+    assert "cancelling" not in bar.busy.text(), bar.busy.text()
+    assert bar.busy.text() == "next: " + jobs.JOBS[TRACE].describe(state.spec, state.options)
+    # No flicker: the status widgets stay on screen, no notice covers them, and Cancel
+    # (enabled again) would stop what is next.
+    assert bar.busy.isVisible() and bar.currentMessage() == "" and not said, said
+    assert bar.cancel_button.isEnabled()
+    lines = []
+    state.sigJobChanged.connect(lambda job: lines.append((job.text, job.cancelling)))
+    qtbot.waitUntil(lambda: state.snapshot.trace.complete and not runner.busy, timeout=60_000)
+    assert state.snapshot.spec.hidden_size == 7 and bar.busy.text() == ""
+    assert any(text.startswith("tracing LSTM(40, 7") for text, _ in lines), lines
+    assert not any(cancelling or "cancelling" in text for text, cancelling in lines), lines
+
+
+def test_an_export_after_a_cancel_flashes_no_cancelled_notice(qtbot, slow_window, gate, tmp_path):
+    """The cancelled job ends before the export's resume starts: the notice "cancelled;
+    showing the last finished result" would claim the result on screen is final, but the
+    export resumes the trace, and the line says so."""
+    state, bar, runner = shown_cancelled(qtbot, slow_window, gate)
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    said = notices(state)
+    qtbot.mouseClick(dialog.export_button, LEFT)
+    gate.release.set()
+    qtbot.waitUntil(lambda: TRACE not in state.jobs, timeout=60_000)  # the job has ended
+    assert runner.busy and dialog.waiting and not said, said
+    text, done = jobs.JOBS[TRACE].describe_partial(state.snapshot)
+    assert bar.busy.text() == f"next: {text}" and not state.job.cancelling
+    assert bar.busy.isVisible() and bar.currentMessage() == ""
+    assert bar.progress.value() == round(done * 1000)  # where the resume starts from
+    assert "1 of 6 lanes verified" in dialog.message.text(), dialog.message.text()
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert not said, said  # nothing claimed the partial result was final
+    assert state.snapshot.trace.verified and len(list(tmp_path.iterdir())) == 1
+
+
+# ---- 6. the forward is weighed in the percentage --------------------------------------------
+def test_the_first_stage_weighs_the_forward(qtbot, window, gate, tmp_path):
+    """The forward does as many multiply-adds as all the lanes' recompute together
+    (Spec.macs); with the first lane it is the first stage, and the percentage the bar, the
+    status line and the export's wait show after it weighs it in."""
+    state = Document(SPEC, RunOptions())
+    bar, runner = window(state)
+    bar.show()
+    before: list[float] = []
+    state.sigJobChanged.connect(
+        lambda _job: (
+            before.append(state.jobs[TRACE].progress)
+            if state.snapshot is None and TRACE in state.jobs
+            else None
+        )
+    )
+    runner.start_now()
+    qtbot.waitUntil(lambda: gate.holding.is_set() and state.snapshot is not None, timeout=60_000)
+    forward, lanes = SPEC.macs, SPEC.num_directions * sum(map(SPEC.lane_macs, range(3)))
+    assert forward == lanes  # the premise: as many multiply-adds as every lane together
+    after_first = (forward + SPEC.lane_macs(0)) / (forward + lanes)
+    job = state.jobs[TRACE]
+    assert job.progress == pytest.approx(after_first, abs=1e-12), job
+    assert before == sorted(before) and all(p < after_first for p in before), before
+    qtbot.waitUntil(bar.progress.isVisible, timeout=5_000)
+    assert bar.progress.value() == round(after_first * 1000)
+    assert bar.busy.text() == job.text == "verifying the other lanes (1 of 6 done, 1 on screen) …"
+    dialog = ExportDialog(state, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.set_format("gates-svg")
+    with qtbot.waitSignal(dialog.sigExported, timeout=60_000):
+        qtbot.mouseClick(dialog.export_button, LEFT)
+        assert f"(1 of 6 done, 1 on screen), {after_first:.0%}." in dialog.message.text()
+        gate.release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+
+
+def test_a_long_status_line_does_not_widen_the_window(qtbot):
+    """The status line of a new trace beside the badge of a partial one ("verified 1 of 6
+    lanes …") fits a 1280 px window: the line is elided (whole as its tooltip), it does not
+    push the window wider than the screen."""
+    from rnnviz.app.window import MainWindow
+
+    state = Document(replace(SPEC, hidden_size=7), RunOptions())
+    win = MainWindow(state)
+    win.persist = False
+    qtbot.addWidget(win)
+    win.runner.hold()  # the document is driven by hand here
+    win.resize(1280, 720)
+    win.show()
+    state.set_snapshot(compute_snapshot(state.spec, RunOptions(), lanes=[(0, "fwd")]))
+    line = "next: " + jobs.JOBS[TRACE].describe(state.spec, state.options)
+    state.start_job(TRACE, line, 0.1)
+    qtbot.waitUntil(win.status.busy.isVisible, timeout=5_000)
+    assert win.status.busy.text() == line
+    assert win.minimumSizeHint().width() <= 1280 and win.width() == 1280, win.width()
+    assert win.status.busy.toolTip() == line  # elided, nothing lost
+    win.runner.shutdown()

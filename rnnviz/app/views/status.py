@@ -7,8 +7,16 @@ and explanation are shown as they are); nothing here is computed or reworded.
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QStatusBar,
+    QWidget,
+)
 
+from rnnviz.app.widgets import ElidedLabel
 from rnnviz.config.budget import human
 from rnnviz.document.document import GRAD, Document, JobStatus
 from rnnviz.document.snapshot import Snapshot
@@ -58,7 +66,11 @@ class StatusBar(QStatusBar):
         self.seconds.setToolTip("Wall time of the last trace (build, run, recompute, graph)")
         self.memory = QLabel(self)
         self.memory.setToolTip("Memory the recorded trace keeps alive")
-        self.busy = QLabel(self)
+        # Elided (whole as its tooltip): a long job line beside a long badge would otherwise
+        # set the window's minimum width beyond a 1280 px screen. Preferred, not Ignored: it
+        # takes its whole width when there is room, so the bar and Cancel sit right after it.
+        self.busy = ElidedLabel("", self)
+        self.busy.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(160)
