@@ -319,3 +319,42 @@ def test_a_held_runner_starts_nothing_until_released(doc_runner):
     runner.release()
     loop.pump(lambda: bool(landed) and not runner.busy)
     assert [s.spec.hidden_size for s in landed] == [6]
+
+
+TORCH_LOADED_PROBE = """
+import sys, threading
+from rnnviz.document.jobs import torch_loaded
+before = torch_loaded()
+importer = threading.Thread(target=__import__, args=("torch",))
+importer.start()
+while "torch" not in sys.modules:
+    pass
+during = torch_loaded()  # in sys.modules at once, but still being imported
+importer.join()
+print(before, during, torch_loaded())
+"""
+
+
+def test_torch_counts_as_loaded_only_once_its_import_has_finished():
+    out = subprocess.run(
+        [sys.executable, "-c", TORCH_LOADED_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
+    assert out == ["False", "False", "True"]
+
+
+def test_a_sessions_first_trace_says_it_loads_torch_then_that_it_traces(monkeypatch):
+    """While torch's import runs (the window starts it once it has painted), the status
+    line says so instead of "tracing"; then it says what it traces, then the result lands."""
+    from rnnviz.document import jobs
+
+    monkeypatch.setattr(jobs, "torch_loaded", lambda: False)
+    stream = jobs.JOBS[TRACE].stream
+    assert stream is not None
+    steps = list(stream(SMALL, RunOptions(), lambda p: None, lambda: False, lambda: (0, "fwd")))
+    assert steps[0] == (None, jobs.LOADING_TORCH)
+    assert steps[1] == (None, jobs._describe_trace(SMALL, RunOptions()))
+    assert steps[-1][0] is not None and steps[-1][0].trace.complete

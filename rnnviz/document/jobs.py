@@ -28,6 +28,20 @@ def _describe_trace(spec: Spec, options: RunOptions) -> str:
     return f"tracing {spec.title()} on seq_len {spec.seq_len} × batch {spec.batch_size} …"
 
 
+#: What the status line says while a session's first trace waits for torch's import.
+LOADING_TORCH = "loading torch (once a session) …"
+
+
+def torch_loaded() -> bool:
+    """Whether torch has been imported in full: not merely started by another thread (the
+    launch starts the import once the window has painted), which puts it in sys.modules
+    at once. Never imports it."""
+    import sys
+
+    module = sys.modules.get("torch")
+    return module is not None and not getattr(module.__spec__, "_initializing", False)
+
+
 def _run_trace_source(key: Any, ctx: JobContext) -> Any:
     from rnnviz.document.training import run_epoch_trace  # imports torch the first time
 
@@ -118,11 +132,18 @@ def _stream_trace(
     lane the user is waiting for, and when complete; in between, (None, what it does next)
     after every lane. Progress is the share of the lanes' multiply-adds verified
     (`verified_share`): the forward weighs as much as every lane together, and the first
-    stage (forward and first lane) counts for both."""
+    stage (forward and first lane) counts for both. A session's first trace first says
+    that it waits for torch's import (LOADING_TORCH), then that it traces."""
+    loading = not torch_loaded()
+    if loading:
+        # The import takes 1-2 s, longer than most traces: the line says so, not "tracing".
+        yield None, LOADING_TORCH
     from rnnviz.document.snapshot import compute_snapshot
     from rnnviz.engine.threads import set_threads_for
 
     set_threads_for(spec)
+    if loading:
+        yield None, _describe_trace(spec, options)
     if spec.macs < STREAM_MACS:
         # The whole recompute costs a few ms here: a second repaint of every view would cost
         # more than it saves, so the first result is the complete one.
