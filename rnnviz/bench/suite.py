@@ -128,7 +128,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 "×",
                 target,
                 f"{f'all {lanes} lanes' if lanes > 1 else 'its one lane'}, on torch's {before} "
-                f"threads: forward {fwd * 1000:.1f} ms, "
+                f"thread{'s' if before > 1 else ''}: forward {fwd * 1000:.1f} ms, "
                 f"trace {tr * 1000:.1f} ms "
                 f"(medians of {repeats}, load {os.getloadavg()[0]:.1f}). Limited by: the "
                 f"forward + the recompute's matrix products alone {limit:.2f}× (the floor of "
