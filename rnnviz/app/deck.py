@@ -125,8 +125,8 @@ class ViewDeck(QWidget):
         side_front = self.side_tabs.currentWidget()
         self.setUpdatesEnabled(False)
         lazy = [e.widget for e in self.entries if isinstance(e.widget, LazyView)]
-        for w in lazy:
-            w.hold(True)  # a tab shown for a moment while the tabs move is not opened
+        for tab in lazy:
+            tab.hold(True)  # a tab shown for a moment while the tabs move is not opened
         try:
             for tabs in (self.main_tabs, self.side_tabs):
                 while tabs.count():
@@ -145,8 +145,8 @@ class ViewDeck(QWidget):
             elif not two and front is None and side_front is not None:
                 self.main_tabs.setCurrentWidget(side_front)
         finally:
-            for w in lazy:
-                w.hold(False)
+            for tab in lazy:
+                tab.hold(False)
             self.setUpdatesEnabled(True)
         self.sigArranged.emit(two)
 

@@ -35,8 +35,8 @@ class LazyView(QWidget):
         self._build: Callable[[QWidget], QWidget] | None = build
         self._view: QWidget | None = None
         self._held = False
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)  # the view fills the tab as if it were the tab
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)  # the view fills the tab as if it were the tab
 
     @property
     def built(self) -> bool:
@@ -50,7 +50,7 @@ class LazyView(QWidget):
             view = self._build(self)
             self._build = None  # the factory holds the document; no need to keep it
             self._view = view
-            self.layout().addWidget(view)
+            self._layout.addWidget(view)
             if self.isVisible():
                 # A child added to a visible widget is otherwise shown only by a queued
                 # call, one event-loop turn (and one blank paint) later.
