@@ -8,11 +8,15 @@ the tab instead: an empty widget that builds the real view inside itself in its 
 properties calling it), so every caller still gets the real view and nothing a user sees
 differs but the time.
 
-Why on first show and not in idle time after the first trace: building in idle time would
-block the GUI thread for the same ~0.1–0.3 s right after the first trace lands, when the
-user is likely to be stepping or editing, and on every launch, including those where the
-tab is never opened; on first show the user pays it once, as the tab opens, and only if they
-open it. (Numbers: /work/briefs/lazy_result.md.)
+When: a view is built on first show, not in idle time after the first trace, and
+`import_later` imports pyqtgraph on a short thread once the first trace is on screen
+(`rnnviz.app.launch`). Measured offscreen after the first trace (fresh processes, 3 runs):
+building the three views in the GUI thread blocks it for 0.30 + 0.11 + 0.03 s, every launch,
+whether the tabs are opened or not; built on first show with nothing imported, the first
+switch to Gates takes 0.36–0.53 s instead of 0.11–0.13 s (Gradients 0.13–0.20 s instead of
+0.04–0.05 s); pyqtgraph's import is most of that, and on a thread it blocks the GUI thread
+for at most ~0.14 s (0.24–0.26 s in the GUI thread), after which the first switch to Gates
+takes 0.09–0.14 s, as before.
 
 A view built here draws the document as it is then: views draw the present in `showEvent`
 (and GateView in its `__init__`), and a view that wants result kinds asks for them only
@@ -21,6 +25,8 @@ while shown, so a late build computes nothing earlier than an eager one did.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable
 
 from PySide6.QtGui import QShowEvent
@@ -82,3 +88,21 @@ def holds(widget: QWidget, view: QWidget) -> bool:
     return widget is view or (
         isinstance(widget, LazyView) and widget.built and widget.view() is view
     )
+
+
+def import_later(*modules: str) -> threading.Thread:
+    """Import `modules` on a short-lived daemon thread and return it: what a lazy view's
+    first show would otherwise import in the GUI thread. Only imports run there (pyqtgraph
+    defines classes and value types at import; no QObject, so no object lives on that
+    thread); a failure is left for the view's own import to report."""
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112 - the view imports again and shows the error
+                continue
+
+    thread = threading.Thread(target=load, name="rnnviz-import-views", daemon=True)
+    thread.start()
+    return thread
