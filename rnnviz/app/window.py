@@ -204,6 +204,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self._key_guard)
+        # The first trace (the forward is always wanted): a held runner starts it on release.
+        # Until the views were built lazily, the training view's `want` started it by chance.
+        self.runner.schedule()
 
     # ---- views built when first needed ---------------------------------------------------------
     def _lazy(self, module: str, cls: str) -> LazyView:

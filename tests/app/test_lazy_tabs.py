@@ -103,3 +103,24 @@ def test_moving_tabs_between_panes_opens_no_lazy_tab(qtbot, window):
     assert not window.gate_tab.built and not window.gradients_tab.built
     assert not window.training_tab.built
     assert not any(isinstance(v, LazyView) for v in deck.current_views())
+
+
+def test_the_window_starts_its_first_trace_unasked(qtbot):
+    """No view asks for anything at launch now that Training is built late; the window
+    itself starts the first trace (launch holds it until the first paint)."""
+    from app_helpers import SMALL
+
+    from rnnviz.app.window import MainWindow
+    from rnnviz.config.options import RunOptions
+    from rnnviz.document.document import Document
+
+    win = MainWindow(Document(SMALL, RunOptions()))
+    win.persist = False
+    qtbot.addWidget(win)
+    win.runner.hold()
+    win.show()
+    with qtbot.waitSignal(win.state.sigSnapshotChanged, timeout=60_000):
+        win.runner.release()
+    wait_traced(qtbot, win.runner)
+    assert win.state.snapshot.spec == SMALL and not win.training_tab.built
+    win.close()
