@@ -15,12 +15,13 @@ building the three views in the GUI thread blocks it for 0.30 + 0.11 + 0.03 s, e
 whether the tabs are opened or not; built on first show with nothing imported, the first
 switch to Gates takes 0.36–0.53 s instead of 0.11–0.13 s (Gradients 0.13–0.20 s instead of
 0.04–0.05 s); pyqtgraph's import is most of that, and on a thread it blocks the GUI thread
-for at most ~0.14 s (0.24–0.26 s in the GUI thread), after which the first switch to Gates
+for at most ~0.14 s, once, just after the first trace (0.24–0.26 s in the GUI thread), after which the first switch to Gates
 takes 0.09–0.14 s, as before.
 
-A view built here draws the document as it is then: views draw the present in `showEvent`
-(and GateView in its `__init__`), and a view that wants result kinds asks for them only
-while shown, so a late build computes nothing earlier than an eager one did.
+A view built here draws the document as it is then: a hidden view draws nothing and draws
+the present in its `showEvent`, and a view that wants result kinds asks for them only while
+shown (Training's `want` needs a Train press first), so a late build computes nothing
+earlier than an eager one did.
 """
 
 from __future__ import annotations
