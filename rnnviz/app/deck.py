@@ -4,7 +4,8 @@ At 1280×720 a graph, six heatmaps and two tables cannot share the centre and st
 so every view gets the whole centre as a tab (Ctrl+1 … Ctrl+9 pick one). Where the centre is
 wide enough (TWO_PANE_WIDTH), the "side" views (Shapes, Equations) move to a second tab pane
 on the right, so a 1920×1080 screen shows the graph and the tables at once. A new view is one
-`add_view` call; the deck rearranges itself when the window is resized.
+`add_view` call; the deck rearranges itself when the window is resized. A tab may hold a
+`LazyView` (built when first shown); the deck's methods take and return the views themselves.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from rnnviz.app.lazy_view import LazyView, holds, unwrap
 
 #: Centre width (px) from which the side views get a pane of their own.
 TWO_PANE_WIDTH = 1400
@@ -74,24 +77,28 @@ class ViewDeck(QWidget):
         return len(self.entries) - 1
 
     def views(self) -> list[QWidget]:
-        """Every view widget, in the order added."""
-        return [e.widget for e in self.entries]
+        """Every view widget, in the order added (a lazy one is built now)."""
+        return [unwrap(e.widget) for e in self.entries]
+
+    def _tab(self, widget: QWidget) -> QWidget:
+        """The tab's own widget for `widget`: itself, or the LazyView that holds it."""
+        return next((e.widget for e in self.entries if holds(e.widget, widget)), widget)
 
     def tabs_of(self, widget: QWidget) -> QTabWidget:
         """The tab pane that holds `widget` now."""
-        return self.side_tabs if self.side_tabs.indexOf(widget) >= 0 else self.main_tabs
+        tab = self._tab(widget)
+        return self.side_tabs if self.side_tabs.indexOf(tab) >= 0 else self.main_tabs
 
     def show_view(self, widget: QWidget) -> None:
         """Bring `widget`'s tab to the front of its pane."""
-        tabs = self.tabs_of(widget)
-        tabs.setCurrentWidget(widget)
+        self.tabs_of(widget).setCurrentWidget(self._tab(widget))
 
     def current_views(self) -> list[QWidget]:
         """The views on screen now: the front tab of each visible pane."""
         out = [self.main_tabs.currentWidget()]
         if self._two:
             out.append(self.side_tabs.currentWidget())
-        return [w for w in out if w is not None]
+        return [unwrap(w) for w in out if w is not None]
 
     @property
     def two_panes(self) -> bool:
@@ -117,6 +124,9 @@ class ViewDeck(QWidget):
         front = self.main_tabs.currentWidget()
         side_front = self.side_tabs.currentWidget()
         self.setUpdatesEnabled(False)
+        lazy = [e.widget for e in self.entries if isinstance(e.widget, LazyView)]
+        for tab in lazy:
+            tab.hold(True)  # a tab shown for a moment while the tabs move is not opened
         try:
             for tabs in (self.main_tabs, self.side_tabs):
                 while tabs.count():
@@ -135,6 +145,8 @@ class ViewDeck(QWidget):
             elif not two and front is None and side_front is not None:
                 self.main_tabs.setCurrentWidget(side_front)
         finally:
+            for tab in lazy:
+                tab.hold(False)
             self.setUpdatesEnabled(True)
         self.sigArranged.emit(two)
 

@@ -185,6 +185,7 @@ def launch(
     # mapped after 2.2 s instead of 1.2 s), while the first trace landed no sooner (3.0-3.4 s
     # either way). So torch, and the first trace, start once the window has painted.
     _after_first_paint(window, start_engine)
+    _after_first_trace(window, _import_hidden_views)
     if session is not None:
         window.session_path = Path(session)
         window.update_title()
@@ -219,6 +220,27 @@ def _after_first_paint(window, start) -> None:  # type: ignore[no-untyped-def]
         window._first_paint_filter = Painted(window)
         handle.installEventFilter(window._first_paint_filter)
     QTimer.singleShot(1000, run)
+
+
+def _after_first_trace(window, start) -> None:  # type: ignore[no-untyped-def]
+    """Call `start` once, in the event-loop turn after the first snapshot has landed (and
+    been drawn)."""
+    from PySide6.QtCore import QTimer
+
+    def landed(_snap: object) -> None:
+        window.state.sigSnapshotChanged.disconnect(landed)
+        QTimer.singleShot(0, start)
+
+    window.state.sigSnapshotChanged.connect(landed)
+
+
+def _import_hidden_views() -> None:
+    # The tabs behind the Graph tab are built when first opened (rnnviz.app.lazy_view); their
+    # pyqtgraph import, most of that cost, is done on a thread once the first trace is on
+    # screen, so it delays neither the first paint nor the first trace, nor the first open.
+    from rnnviz.app.lazy_view import import_later
+
+    import_later("pyqtgraph")
 
 
 def _print_mark(mark: str, *rest: str) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.app.deck import ViewDeck
+from rnnviz.app.lazy_view import LazyView
 from rnnviz.app.qt_post import TraceRunner
 from rnnviz.app.views.config_panel import ConfigPanel, constructor_line
 from rnnviz.app.views.status import StatusBar
@@ -124,7 +125,9 @@ class MainWindow(QMainWindow):
         self.runner = TraceRunner(self.state, parent=self)
 
         self.graph_view = _view("graph_view", "GraphView", self.state, self)
-        self.gate_view = _view("gate_view", "GateView", self.state, self)
+        # The pyqtgraph views behind tabs are built when first shown or asked for (the
+        # gate_view, gradients_view and training_view properties): see rnnviz.app.lazy_view.
+        self.gate_tab = self._lazy("gate_view", "GateView")
         self.shapes_view = _view("shapes_view", "ShapesView", self.state, self)
         self.equations_view = _view("equations_view", "EquationsView", self.state, self)
         self.values_view = _view("values_view", "ValuesView", self.state, self)
@@ -138,7 +141,7 @@ class MainWindow(QMainWindow):
             self.graph_view, "Graph", tip="The unrolled graph: every cell, edge and shape"
         )
         self.deck.add_view(
-            self.gate_view, "Gates", tip="Every gate of the selected layer and direction, over time"
+            self.gate_tab, "Gates", tip="Every gate of the selected layer and direction, over time"
         )
         self.deck.add_view(
             self.shapes_view, "Shapes", side=True, tip="Tensor shapes and parameter counts"
@@ -153,14 +156,14 @@ class MainWindow(QMainWindow):
             tip="x, h0/c0, output, h_n/c_n as torch prints them",
         )
         # Backward through time; computes gradients only while its tab is on screen.
-        self.gradients_view = _view("gradients_view", "GradientsView", self.state, self)
+        self.gradients_tab = self._lazy("gradients_view", "GradientsView")
         self.deck.add_view(
-            self.gradients_view, "Gradients", side=True, tip="∂L/∂h_t through time, verified"
+            self.gradients_tab, "Gradients", side=True, tip="∂L/∂h_t through time, verified"
         )
         # Training (text in, model around): beside the gates on a wide screen, a tab on a laptop.
-        self.training_view = _view("training_view", "TrainingView", self.state, self)
+        self.training_tab = self._lazy("training_view", "TrainingView")
         self.deck.add_view(
-            self.training_view, "Training", side=True, tip="Text → model → loss, trained live"
+            self.training_tab, "Training", side=True, tip="Text → model → loss, trained live"
         )
         #: Where further views go (`self.tabs.addTab(view, title)`), beside Shapes/Equations.
         self.tabs = self.deck
@@ -201,6 +204,28 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self._key_guard)
+        # The first trace (the forward is always wanted): a held runner starts it on release.
+        # Until the views were built lazily, the training view's `want` started it by chance.
+        self.runner.schedule()
+
+    # ---- views built when first needed ---------------------------------------------------------
+    def _lazy(self, module: str, cls: str) -> LazyView:
+        return LazyView(partial(_view, module, cls, self.state), self)
+
+    @property
+    def gate_view(self) -> QWidget:
+        """The Gates view (built now if its tab was never opened)."""
+        return self.gate_tab.view()
+
+    @property
+    def gradients_view(self) -> QWidget:
+        """The Gradients view (built now if its tab was never opened)."""
+        return self.gradients_tab.view()
+
+    @property
+    def training_view(self) -> QWidget:
+        """The Training view (built now if its tab was never opened)."""
+        return self.training_tab.view()
 
     # ---- layout ------------------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -290,12 +315,12 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
         self.view_actions: list[QAction] = []
-        for k, widget in enumerate(self.deck.views()[:9], start=1):
-            title = self.deck.entries[k - 1].title
+        for k, entry in enumerate(self.deck.entries[:9], start=1):
+            title = entry.title
             action = self._action(
                 view,
                 f"Show {title}",
-                lambda _=False, w=widget: self.deck.show_view(w),
+                lambda _=False, w=entry.widget: self.deck.show_view(w),
                 f"Ctrl+{k}",
                 f"Bring the {title} view to the front",
             )
