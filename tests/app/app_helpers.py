@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from rnnviz.app.qt_post import TraceRunner
 from rnnviz.config.spec import Spec
 
@@ -38,3 +43,13 @@ def shown_view(qtbot, cls, spec: Spec = SMALL, options=None, size=(1000, 520)):
     view.show()
     state.set_snapshot(compute_snapshot(spec, options))
     return state, view
+
+
+def run_probe(code: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter, offscreen, with `home` as a throwaway HOME for the
+    settings it may write; what it imports is its own, not this test process's."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home))
+    env.pop("XDG_CONFIG_HOME", None)  # the throwaway HOME holds the settings
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )

@@ -3,9 +3,7 @@ worker, so launch → window visible does not wait for it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from app_helpers import run_probe
 
 PROBE = """
 import sys
@@ -22,10 +20,6 @@ win.runner.shutdown()
 
 
 def test_building_the_window_does_not_import_torch(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
-    env.pop("XDG_CONFIG_HOME", None)  # the throwaway HOME holds the settings
-    p = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, env=env
-    )
+    p = run_probe(PROBE, tmp_path)
     line = next((ln for ln in p.stdout.splitlines() if ln.startswith("TORCH")), p.stderr[-500:])
     assert line == "TORCH False", line

@@ -4,12 +4,8 @@ the present exactly as an eagerly built one would."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
-from app_helpers import wait_traced
+from app_helpers import run_probe, wait_traced
 
 from rnnviz.app.lazy_view import LazyView
 from rnnviz.document.document import GRAD
@@ -33,11 +29,7 @@ win.runner.shutdown()
 
 
 def test_building_and_showing_the_window_does_not_import_pyqtgraph(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
-    env.pop("XDG_CONFIG_HOME", None)  # the throwaway HOME holds the settings
-    p = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, env=env
-    )
+    p = run_probe(PROBE, tmp_path)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith(("PYQTGRAPH", "GATES"))]
     assert lines == ["PYQTGRAPH False", "GATES True GateView"], (lines, p.stderr[-800:])
 
