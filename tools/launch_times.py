@@ -23,7 +23,7 @@ def main() -> None:
     for r in found:
         print(
             f"{r.platform}: window painted {r.painted:.2f} s, first trace on screen "
-            f"{r.first_trace:.2f} s (torch loaded before the first paint: {r.torch_before_paint})"
+            f"{r.first_trace:.2f} s (torch's import begun before the first paint: {r.torch_before_paint})"
         )
     print(
         f"median of {runs}: window painted {statistics.median(r.painted for r in found):.2f} s, "

@@ -209,8 +209,8 @@ def launch_measures(quick: bool = False) -> list[Measure]:
             painted * 1000,
             "ms",
             1500,
-            f"{platform}: median of {len(runs)} fresh `rnnviz gui` processes; torch loaded "
-            f"before the first paint in {early} of them",
+            f"{platform}: median of {len(runs)} fresh `rnnviz gui` processes; torch's import "
+            f"begun before the first paint in {early} of them",
         ),
         Measure(
             "launch → first trace on screen",

@@ -20,7 +20,8 @@ import threading
 from dataclasses import dataclass
 
 #: The line the app prints once its window has painted for the first time: mark, time,
-#: platform, and whether torch had been imported by then (True/False).
+#: platform, and whether torch's import had begun by then (True/False: torch is in
+#: sys.modules from the moment its import starts).
 WINDOW_MARK = "RNNVIZ_WINDOW_PAINTED"
 #: The line it prints once the first trace has been painted: mark, time.
 TRACE_MARK = "RNNVIZ_FIRST_TRACE_PAINTED"
@@ -32,8 +33,8 @@ _STAMPED = ["sh", "-c", 'date +%s.%N; exec "$0" "$@"']
 @dataclass(frozen=True)
 class Launch:
     """One launch: seconds from process start to the window's first paint and to the first
-    trace on screen, the Qt platform it ran on, and whether torch was imported before the
-    window's first paint."""
+    trace on screen, the Qt platform it ran on, and whether torch's import had begun (or
+    finished) before the window's first paint."""
 
     painted: float
     first_trace: float
