@@ -162,8 +162,8 @@ def launch(
     if timestep:
         selection["t"] = timestep
     state.set_spec(spec, options, selection)
-    if scale_mode and hasattr(window.gate_view, "set_scale_mode"):
-        window.gate_view.set_scale_mode(scale_mode)
+    if scale_mode:
+        window.set_gate_scale(scale_mode)  # applied when the Gates view is built: no build now
     if screenshot is not None:
         return _screenshot(app, window, Path(screenshot), size)
     window.restore_layout()

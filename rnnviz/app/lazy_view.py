@@ -42,6 +42,7 @@ class LazyView(QWidget):
         self._build: Callable[[QWidget], QWidget] | None = build
         self._view: QWidget | None = None
         self._held = False
+        self._pending: list[Callable[[QWidget], None]] = []
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)  # the view fills the tab as if it were the tab
 
@@ -58,11 +59,22 @@ class LazyView(QWidget):
             self._build = None  # the factory holds the document; no need to keep it
             self._view = view
             self._layout.addWidget(view)
+            pending, self._pending = self._pending, []
+            for setting in pending:
+                setting(view)
             if self.isVisible():
                 # A child added to a visible widget is otherwise shown only by a queued
                 # call, one event-loop turn (and one blank paint) later.
                 view.show()
         return self._view
+
+    def when_built(self, setting: Callable[[QWidget], None]) -> None:
+        """Call `setting(view)` now if the view exists, else right after it is built (before
+        it is shown): a view setting, such as a preset's colour scale, then costs no build."""
+        if self._view is not None:
+            setting(self._view)
+        else:
+            self._pending.append(setting)
 
     def hold(self, on: bool) -> None:
         """While held, being shown builds nothing: the deck holds its lazy tabs while it

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.analysis.scales import check_scale_mode
 from rnnviz.app.deck import ViewDeck
 from rnnviz.app.lazy_view import LazyView
 from rnnviz.app.qt_post import TraceRunner
@@ -87,6 +88,11 @@ def _view(module: str, cls: str, state: Document, parent: QWidget) -> QWidget:
         return label
 
 
+def _set_scale(view: QWidget, mode: str) -> None:
+    if hasattr(view, "set_scale_mode"):  # not the label shown when the view failed to build
+        view.set_scale_mode(mode)
+
+
 class _KeyGuard(QObject):
     """Lets a focused editor keep the keys it uses instead of the timeline shortcuts.
 
@@ -128,6 +134,7 @@ class MainWindow(QMainWindow):
         # The pyqtgraph views behind tabs are built when first shown or asked for (the
         # gate_view, gradients_view and training_view properties): see rnnviz.app.lazy_view.
         self.gate_tab = self._lazy("gate_view", "GateView")
+        self._gate_scale: str | None = None  # set before the Gates view is built (set_gate_scale)
         self.shapes_view = _view("shapes_view", "ShapesView", self.state, self)
         self.equations_view = _view("equations_view", "EquationsView", self.state, self)
         self.values_view = _view("values_view", "ValuesView", self.state, self)
@@ -216,6 +223,21 @@ class MainWindow(QMainWindow):
     def gate_view(self) -> QWidget:
         """The Gates view (built now if its tab was never opened)."""
         return self.gate_tab.view()
+
+    def set_gate_scale(self, mode: str) -> None:
+        """Show the Gates heatmaps in colour-scale `mode` (SCALE_MODES; ValueError else),
+        now if the view exists, else once it is built: setting it builds nothing."""
+        mode = check_scale_mode(mode)
+        self._gate_scale = mode
+        self.gate_tab.when_built(lambda view: _set_scale(view, mode))
+
+    def gate_scale(self) -> str | None:
+        """The Gates colour-scale mode: the view's when built, else the one set for it (None
+        when none was: the view's default)."""
+        if self.gate_tab.built:
+            scale_mode = getattr(self.gate_view, "scale_mode", None)
+            return str(scale_mode()) if scale_mode else None
+        return self._gate_scale
 
     @property
     def gradients_view(self) -> QWidget:
@@ -355,8 +377,8 @@ class MainWindow(QMainWindow):
         p = next(p for p in PRESETS if p.key == key)
         if self.state.set_spec(p.spec, p.options):
             self.status.showMessage(f"preset: {p.name}", 5000)
-            if p.gate_scale and hasattr(self.gate_view, "set_scale_mode"):
-                self.gate_view.set_scale_mode(p.gate_scale)  # the scale it is meant to be seen in
+            if p.gate_scale:
+                self.set_gate_scale(p.gate_scale)  # the scale it is meant to be seen in
 
     def selection_dict(self) -> dict[str, Any]:
         """The selection as plain values for a session file."""
@@ -437,9 +459,8 @@ class MainWindow(QMainWindow):
         """File → Export… (the export module is loaded only when used)."""
         from rnnviz.app.dialogs.export_dialog import show_export_dialog
 
-        # The dialog's colour scale starts as the gate view shows it.
-        scale_mode = getattr(self.gate_view, "scale_mode", None)
-        show_export_dialog(self.state, self, scale_mode=scale_mode() if scale_mode else None)
+        # The dialog's colour scale starts as the gate view shows it (or will show it).
+        show_export_dialog(self.state, self, scale_mode=self.gate_scale())
 
     def copy_diagram(self) -> None:
         """Edit → Copy diagram."""

@@ -116,3 +116,37 @@ def test_the_window_starts_its_first_trace_unasked(qtbot):
     wait_traced(qtbot, win.runner)
     assert win.state.snapshot.spec == SMALL and not win.training_tab.built
     win.close()
+
+
+def test_a_preset_colour_scale_waits_for_the_gates_view(qtbot, window, monkeypatch):
+    """A preset with a gate scale (and `rnnviz gui --scale-mode`) used to build the Gates
+    view to set it, before the first paint; the scale now waits for the view's build, and
+    the export dialog starts at it meanwhile."""
+    from rnnviz.config.presets import PRESETS
+
+    p = next(p for p in PRESETS if p.gate_scale)
+    window.load_preset(p.key)
+    assert not window.gate_tab.built  # nothing built to remember the scale
+    assert window.gate_scale() == p.gate_scale
+
+    import rnnviz.app.dialogs.export_dialog as export_dialog
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(
+        export_dialog, "show_export_dialog", lambda _s, _p, scale_mode: seen.append(scale_mode)
+    )
+    window.export_dialog()
+    assert seen == [p.gate_scale] and not window.gate_tab.built
+
+    gates = window.gate_view  # built now: it opens in the preset's scale
+    assert gates.scale_mode() == p.gate_scale and window.gate_scale() == p.gate_scale
+    window.set_gate_scale("fixed")  # once built, set on the view at once
+    assert gates.scale_mode() == "fixed" and window.gate_scale() == "fixed"
+
+
+def test_a_gate_scale_that_does_not_exist_is_refused_before_any_build(window):
+    import pytest
+
+    with pytest.raises(ValueError):
+        window.set_gate_scale("log")
+    assert not window.gate_tab.built and window.gate_scale() is None
