@@ -162,3 +162,52 @@ def test_standalone_view_with_options(qtbot):
     qtbot.addWidget(view)
     assert set(view.norms.curves) == {"h layer 0"}
     assert "gradients match torch" in view.caption.text()
+
+
+def test_the_norm_legends_sit_under_the_plots_not_over_the_curves(qtbot, window):
+    """The legend floated in the plot's top-right corner, over the curves' last steps (where
+    the loss is and the norms are largest); it is now laid out under the x axis."""
+    view = open_gradients(qtbot, window)
+    view.resize(1000, 700)
+    for plot in (view.norms, view.chain):
+        item = plot.getPlotItem()
+        qtbot.waitUntil(lambda item=item: item.legend.items != [], timeout=5_000)
+        item.layout.activate()
+        legend = item.legend.sceneBoundingRect()
+        data = item.vb.sceneBoundingRect()
+        assert legend.height() > 0 and legend.top() >= data.bottom(), (legend, data)
+        names = [label.text for _sample, label in item.legend.items]
+        assert names == [c.name() for c in plot.curves.values()]
+
+
+def test_log_axis_labels_never_overprint(qtbot):
+    """On a short log range pyqtgraph labels every 2…9 × 10^k tick, a few pixels apart near
+    each decade's top; LogAxis leaves out the labels that would touch one already placed."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from rnnviz.app.views.grad_panels import LogAxis
+
+    gap = QFontMetricsF(QFont()).height()
+
+    def labelled(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list[float]:
+        axis.setLogMode(False, True)
+        levels = axis.tickValues(lo, hi, size)
+        out = []
+        for spacing, values in levels:
+            for v, text in zip(values, axis.tickStrings(values, 1.0, spacing)):
+                if text:
+                    out.append(v * size / (hi - lo))  # pixels along the axis
+        return sorted(out)
+
+    def closest(px: list[float]) -> float:
+        return min(b - a for a, b in zip(px, px[1:]))
+
+    lo, hi, size = np.log10(0.07), np.log10(2.5), 220.0  # the 1280×720 window's norms plot
+    plain = labelled(pg.AxisItem("left"), lo, hi, size)
+    assert closest(plain) < gap / 2  # the overprint this fixes
+    thinned = labelled(LogAxis("left"), lo, hi, size)
+    assert closest(thinned) >= gap
+    # The decades keep their labels (1 and 0.1 here), and some minor ones stay.
+    decades = [round(p * (hi - lo) / size, 9) for p in thinned]
+    assert 0.0 in decades and -1.0 in decades and len(thinned) >= 4

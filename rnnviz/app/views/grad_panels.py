@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QSizePolicy
 
 from rnnviz.analysis.scales import DIVERGING
 
@@ -70,6 +72,67 @@ class IndexAxis(pg.AxisItem):
         return out
 
 
+class LogAxis(pg.AxisItem):
+    """A vertical log axis whose labels never overprint one another.
+
+    pyqtgraph labels every minor tick (2…9 × 10^k) of a short log range, and near the top of
+    each decade they fall a few pixels apart: "0.6 0.7 0.8 0.9 1" printed over each other at
+    1280×720. Here a label closer than a line of text to one already placed (decades
+    first, then upwards) is left out; its tick and grid line stay."""
+
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+        self._per_unit = 0.0  # pixels per log10 unit of the range being drawn
+        self._placed: list[float] = []  # pixel positions already labelled in this drawing
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
+        # Called once per drawing, before tickStrings is called level by level (decades
+        # first): the start of a drawing.
+        self._per_unit = size / (maxVal - minVal) if maxVal > minVal else 0.0
+        self._placed = []
+        return super().tickValues(minVal, maxVal, size)
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
+        strings = super().tickStrings(values, scale, spacing)
+        if not self.logMode or self.orientation not in ("left", "right") or not self._per_unit:
+            return strings
+        font = self.style.get("tickFont") or QFont()
+        gap = QFontMetricsF(font).height()
+        out = [""] * len(strings)
+        # Decades (10^k: whole log10 values) are placed first, then the rest upwards: a
+        # short range comes as one level mixing both, and 0.09 must not push 0.1 out.
+        order = sorted(range(len(values)), key=lambda i: (not float(values[i]).is_integer(), i))
+        for i in order:
+            px = float(values[i]) * self._per_unit
+            if strings[i] and all(abs(px - q) >= gap for q in self._placed):
+                self._placed.append(px)
+                out[i] = strings[i]
+        return out
+
+
+class _LegendRow(pg.LegendItem):
+    """A legend laid out by its plot's grid (below the plot), not floating over the data."""
+
+    def updateSize(self) -> None:  # noqa: N802 - pyqtgraph's name
+        # The base class sets its own geometry (it floats); in a layout, say the size changed
+        # and let the layout place it.
+        self.updateGeometry()
+
+
+def legend_below(item: pg.PlotItem, columns: int = 4) -> pg.LegendItem:
+    """A legend under `item`'s x axis, `columns` entries a row, that curves added with a name
+    join (as with `addLegend`). Floating in the plot's corner, it covered the curves that
+    end there: the norms of the last steps, where the loss is."""
+    legend = _LegendRow(colCount=columns, labelTextColor="k", labelTextSize="8pt")
+    # As wide as its entries, centred under the plot (not stretched over the whole width).
+    legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    item.layout.addItem(legend, 4, 1)
+    item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignHCenter)
+    item.legend = legend
+    return legend
+
+
 class NormPlot(pg.PlotWidget):
     """Curves of per-timestep norms on a log y axis, with a vertical cursor at t.
 
@@ -78,7 +141,7 @@ class NormPlot(pg.PlotWidget):
     """
 
     def __init__(self, title: str = "", ylabel: str = "‖∂L/∂h_t‖₂ (log)") -> None:
-        super().__init__(background="w", axisItems={"bottom": IndexAxis()})
+        super().__init__(background="w", axisItems={"bottom": IndexAxis(), "left": LogAxis()})
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
@@ -93,7 +156,7 @@ class NormPlot(pg.PlotWidget):
         item.setLabel("left", ylabel, color="k")
         if title:
             item.setTitle(title, color="k", size="9pt")
-        self.legend = item.addLegend(offset=(-5, 5), labelTextColor="k", brush=(255, 255, 255, 200))
+        self.legend = legend_below(item)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=_CURSOR_PEN)
         item.addItem(self.cursor, ignoreBounds=True)
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -237,7 +300,7 @@ class ChainPlot(pg.PlotWidget):
     x is the input position s the gradient has reached; y is log scale."""
 
     def __init__(self) -> None:
-        super().__init__(background="w", axisItems={"bottom": IndexAxis()})
+        super().__init__(background="w", axisItems={"bottom": IndexAxis(), "left": LogAxis()})
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
@@ -248,7 +311,7 @@ class ChainPlot(pg.PlotWidget):
             item.getAxis(name).enableAutoSIPrefix(False)
         item.setLabel("bottom", "s (input position the gradient has reached)", color="k")
         item.setLabel("left", "norm (log)", color="k")
-        self.legend = item.addLegend(offset=(-5, 5), labelTextColor="k", brush=(255, 255, 255, 200))
+        self.legend = legend_below(item, columns=3)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
