@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 from torch import nn
@@ -26,12 +28,14 @@ def assemble_trace(
     *,
     pending: frozenset[tuple[int, str]] = frozenset(),
     copy_params: bool = True,
+    started: float | None = None,
 ) -> Trace:
     """The frozen Trace of one run: tensors as numpy (the user's own copied), gates, the
     parameters and the comparison figures `diff` gathered; `api` is "module" or "cell".
     `pending` lanes have only "h" in `gates`; with `copy_params` False the parameters are
     recorded as views (the module is the trace's own, made by trace_spec and dropped after,
-    so nobody can change them)."""
+    so nobody can change them). `started` (a `time.perf_counter()` reading) makes the
+    Trace's `seconds` the time since: the record is made once, not copied to add it."""
     # The user's own tensors (weights, x, h0, c0) are copied: .numpy() shares their memory,
     # and a trace must stay what it was when the user trains on or edits x in place.
     # Everything else was made by this trace and is nobody else's.
@@ -54,6 +58,7 @@ def assemble_trace(
         notes=tuple(notes),
         api=api,
         pending_lanes=pending,
+        seconds=time.perf_counter() - started if started is not None else 0.0,
     )
 
 

@@ -22,6 +22,7 @@ def trace_cell(
     progress: Progress | None,
     cancel: Cancel | None,
     batch_first: bool = False,
+    started: float | None = None,
 ) -> Trace:
     """Step an RNNCell/LSTMCell/GRUCell over time exactly as a user loop would.
 
@@ -29,6 +30,7 @@ def trace_cell(
     stepped as `x[:, t]` (tutorial 004); a 2-D x is one unbatched sequence. hx is the (B, H)
     state the first call takes ((h, c) for LSTMCell), None for zeros. The Trace keeps x as
     given, hx as "h0" (+ "c0"), and every call's return as "h_t" (+ "c_t"), (T, B, H).
+    Its `seconds` count from `started` (a `time.perf_counter()` reading; None: 0).
     """
     unbatched = x.dim() == 2
     if unbatched:
@@ -84,4 +86,6 @@ def trace_cell(
     ]
     if unbatched:
         notes.append("input was unbatched (2-D); traced as batch 1")
-    return assemble_trace(spec, tensors, gates, cell, diff, type(cell).__name__, notes, api="cell")
+    return assemble_trace(
+        spec, tensors, gates, cell, diff, type(cell).__name__, notes, api="cell", started=started
+    )

@@ -126,12 +126,10 @@ def _trace(
     try:
         with torch.no_grad():
             if isinstance(module, nn.RNNBase):
-                result = _trace_rnnbase(module, x, hx, progress, cancel, lanes, not owned)
-            else:
-                result = trace_cell(module, x, hx, progress, cancel, batch_first)
+                return _trace_rnnbase(module, x, hx, progress, cancel, lanes, not owned, started)
+            return trace_cell(module, x, hx, progress, cancel, batch_first, started)
     finally:
         module.train(was_training)
-    return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
 def trace_packed(
@@ -216,6 +214,7 @@ def _trace_rnnbase(
     cancel: Cancel | None,
     lanes: Lanes = "all",
     copy_params: bool = True,
+    started: float | None = None,
 ) -> Trace:
     x, hx, unbatched = _unbatched(module, x, hx)
     spec = spec_of(module, x)
@@ -345,6 +344,7 @@ def _trace_rnnbase(
         notes,
         pending=frozenset(lane_set(spec, "all")) - wanted,
         copy_params=copy_params,
+        started=started,
     )
 
 
