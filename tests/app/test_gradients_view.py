@@ -186,7 +186,7 @@ def test_log_axis_labels_never_overprint(qtbot):
     import pyqtgraph as pg
     from PySide6.QtGui import QFont, QFontMetricsF
 
-    from rnnviz.app.views.grad_panels import LogAxis
+    from rnnviz.app.views.axes import LogAxis
 
     gap = QFontMetricsF(QFont()).height()
 

@@ -37,6 +37,7 @@ from rnnviz.analysis.scales import (
     scale_groups,
     signed_log,
 )
+from rnnviz.app.views.axes import IndexAxis
 from rnnviz.app.widgets import ElidedLabel, sync_lane_pickers
 from rnnviz.config.glossary import GATES, gate_label
 from rnnviz.document.document import Document
@@ -52,37 +53,6 @@ def _colormap() -> pg.ColorMap:
     pos = [p for p, _ in DIVERGING]
     colours = [c for _, c in DIVERGING]
     return pg.ColorMap(pos, colours)
-
-
-class _IndexAxis(pg.AxisItem):
-    """An axis of timesteps or units: whole-number ticks only, no SI-prefix rescaling
-    (a one-step sequence would otherwise be labelled "t (x0.001)" from −400 to 400)."""
-
-    def __init__(self, orientation: str) -> None:
-        super().__init__(orientation)
-        #: Steps per batch row when every row is drawn side by side (column = b·T + t).
-        self.period: int | None = None
-        self.enableAutoSIPrefix(False)
-        self.setTextPen("k")
-        self.setPen((90, 90, 90))
-
-    def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
-        if not self.period:
-            return super().tickStrings(values, scale, spacing)
-        # Rows side by side: one step per row is labelled by row, else by step within it.
-        if self.period == 1:
-            return [f"b{int(v)}" for v in values]
-        return [f"{int(v) % self.period}" for v in values]
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
-        out = []
-        for spacing, values in super().tickValues(minVal, maxVal, size):
-            if spacing >= 1:
-                out.append((spacing, [v for v in values if float(v).is_integer()]))
-        if not out:  # zoomed in past one index per tick: label every index
-            lo, hi = int(np.ceil(minVal)), int(np.floor(maxVal))
-            out = [(1.0, [float(v) for v in range(lo, hi + 1)])]
-        return out
 
 
 def _small_font() -> Any:
@@ -387,8 +357,11 @@ class GateView(QWidget):
             plot = cell.addPlot(
                 row=0,
                 col=0,
-                axisItems={"bottom": _IndexAxis("bottom"), "left": _IndexAxis("left")},
+                axisItems={"bottom": IndexAxis("bottom"), "left": IndexAxis("left")},
             )
+            for name in ("bottom", "left"):
+                plot.getAxis(name).setTextPen("k")
+                plot.getAxis(name).setPen((90, 90, 90))
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.invertY(True)  # unit 0 at the top, like a table

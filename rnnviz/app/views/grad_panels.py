@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QSizePolicy
 
 from rnnviz.analysis.scales import DIVERGING
+from rnnviz.app.views.axes import IndexAxis, LogAxis
 
 _CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
 _UNIT_PEN = pg.mkPen((20, 20, 20), width=1, style=Qt.PenStyle.DashLine)
@@ -53,62 +53,6 @@ def loggable(y: np.ndarray) -> np.ndarray:
     """`y` with the values a log axis cannot show (0, negative, Inf, NaN) as NaN: gaps."""
     y = np.asarray(y, dtype=np.float64)
     return np.where(np.isfinite(y) & (y > 0), y, np.nan)
-
-
-class IndexAxis(pg.AxisItem):
-    """A time axis with whole-number ticks only (no 0.5 steps, no SI rescaling)."""
-
-    def __init__(self, orientation: str = "bottom") -> None:
-        super().__init__(orientation)
-        self.enableAutoSIPrefix(False)
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
-        out = []
-        for spacing, values in super().tickValues(minVal, maxVal, size):
-            if spacing >= 1:
-                out.append((spacing, [v for v in values if float(v).is_integer()]))
-        if not out:
-            out = [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(maxVal) + 1)])]
-        return out
-
-
-class LogAxis(pg.AxisItem):
-    """A vertical log axis whose labels never overprint one another.
-
-    pyqtgraph labels every minor tick (2…9 × 10^k) of a short log range, and near the top of
-    each decade they fall a few pixels apart: "0.6 0.7 0.8 0.9 1" printed over each other at
-    1280×720. Here a label closer than a line of text to one already placed (decades
-    first, then upwards) is left out; its tick and grid line stay."""
-
-    def __init__(self, orientation: str = "left") -> None:
-        super().__init__(orientation)
-        self.enableAutoSIPrefix(False)
-        self._per_unit = 0.0  # pixels per log10 unit of the range being drawn
-        self._placed: list[float] = []  # pixel positions already labelled in this drawing
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
-        # Called once per drawing, before tickStrings is called level by level (decades
-        # first): the start of a drawing.
-        self._per_unit = size / (maxVal - minVal) if maxVal > minVal else 0.0
-        self._placed = []
-        return super().tickValues(minVal, maxVal, size)
-
-    def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
-        strings = super().tickStrings(values, scale, spacing)
-        if not self.logMode or self.orientation not in ("left", "right") or not self._per_unit:
-            return strings
-        font = self.style.get("tickFont") or QFont()
-        gap = QFontMetricsF(font).height()
-        out = [""] * len(strings)
-        # Decades (10^k: whole log10 values) are placed first, then the rest upwards: a
-        # short range comes as one level mixing both, and 0.09 must not push 0.1 out.
-        order = sorted(range(len(values)), key=lambda i: (not float(values[i]).is_integer(), i))
-        for i in order:
-            px = float(values[i]) * self._per_unit
-            if strings[i] and all(abs(px - q) >= gap for q in self._placed):
-                self._placed.append(px)
-                out[i] = strings[i]
-        return out
 
 
 class _LegendRow(pg.LegendItem):

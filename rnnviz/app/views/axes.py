@@ -1,0 +1,76 @@
+"""The pyqtgraph axes the views share: whole-number index axes (timesteps, units) and a log
+axis whose labels never overprint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont, QFontMetricsF
+
+
+class IndexAxis(pg.AxisItem):
+    """An axis of timesteps or units: whole-number ticks only, no SI-prefix rescaling
+    (a one-step sequence would otherwise be labelled "t (x0.001)" from −400 to 400)."""
+
+    def __init__(self, orientation: str = "bottom") -> None:
+        super().__init__(orientation)
+        #: Steps per batch row when every row is drawn side by side (column = b·T + t).
+        self.period: int | None = None
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
+        if not self.period:
+            return super().tickStrings(values, scale, spacing)
+        # Rows side by side: one step per row is labelled by row, else by step within it.
+        if self.period == 1:
+            return [f"b{int(v)}" for v in values]
+        return [f"{int(v) % self.period}" for v in values]
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            if spacing >= 1:
+                out.append((spacing, [v for v in values if float(v).is_integer()]))
+        if not out:  # zoomed in past one index per tick: label every index
+            lo, hi = int(np.ceil(minVal)), int(np.floor(maxVal))
+            out = [(1.0, [float(v) for v in range(lo, hi + 1)])]
+        return out
+
+
+class LogAxis(pg.AxisItem):
+    """A vertical log axis whose labels never overprint one another.
+
+    pyqtgraph labels every minor tick (2…9 × 10^k) of a short log range, and near the top of
+    each decade they fall a few pixels apart: "0.6 0.7 0.8 0.9 1" printed over each other at
+    1280×720. Here a label closer than a line of text to one already placed (decades
+    first, then upwards) is left out; its tick and grid line stay."""
+
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+        self._per_unit = 0.0  # pixels per log10 unit of the range being drawn
+        self._placed: list[float] = []  # pixel positions already labelled in this drawing
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
+        # Called once per drawing, before tickStrings is called level by level (decades
+        # first): the start of a drawing.
+        self._per_unit = size / (maxVal - minVal) if maxVal > minVal else 0.0
+        self._placed = []
+        return super().tickValues(minVal, maxVal, size)
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
+        strings = super().tickStrings(values, scale, spacing)
+        if not self.logMode or self.orientation not in ("left", "right") or not self._per_unit:
+            return strings
+        font = self.style.get("tickFont") or QFont()
+        gap = QFontMetricsF(font).height()
+        out = [""] * len(strings)
+        # Decades (10^k: whole log10 values) are placed first, then the rest upwards: a
+        # short range comes as one level mixing both, and 0.09 must not push 0.1 out.
+        order = sorted(range(len(values)), key=lambda i: (not float(values[i]).is_integer(), i))
+        for i in order:
+            px = float(values[i]) * self._per_unit
+            if strings[i] and all(abs(px - q) >= gap for q in self._placed):
+                self._placed.append(px)
+                out[i] = strings[i]
+        return out
