@@ -60,3 +60,46 @@ def test_finite_values_whose_norm_overflows_count_zero():
 )
 def test_small_examples(arrays, expected):
     assert count_nonfinite_all(arrays) == expected
+
+
+@st.composite
+def views_of_one_buffer(draw: st.DrawFn) -> tuple[object, list]:
+    """A torch buffer and some of its views (as a trace's gates are), maybe with Inf/NaN
+    placed inside or outside the views."""
+    import torch
+
+    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    t, b, w = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(2, 6))
+    buffer = torch.randn(t, b, 2 * w, dtype=dtype)
+    for _ in range(draw(st.integers(0, 3))):
+        i, j, k = (
+            draw(st.integers(0, t - 1)),
+            draw(st.integers(0, b - 1)),
+            draw(st.integers(0, 2 * w - 1)),
+        )
+        buffer[i, j, k] = draw(st.sampled_from([float("inf"), -float("inf"), float("nan")]))
+    halves = list(buffer.split(w, dim=2))  # views, as i/f/g/o are of `pre`
+    chosen = draw(st.sampled_from([halves, halves[:1], halves[1:], [buffer[1:]], [buffer]]))
+    return buffer, chosen
+
+
+@settings(max_examples=200, deadline=None)
+@given(views_of_one_buffer(), st.lists(float_arrays(), max_size=2))
+def test_views_of_one_buffer_count_exactly_what_they_hold(case, arrays):
+    """The quick check sums each buffer once; a non-finite value in the buffer but outside
+    every view recorded is not counted (the exact count reads the views)."""
+    _buffer, views = case
+    mixed = [*views, *arrays]
+    assert count_nonfinite_all(mixed) == exact([v.numpy() for v in views] + arrays)
+
+
+def test_views_of_one_buffer_are_summed_once():
+    import torch
+
+    from rnnviz.engine.recompute import _summands
+
+    pre = torch.zeros(5, 2, 8)
+    i, f, g, o = pre.split(2, dim=2)
+    other = torch.ones(3)
+    assert [t is pre for t in _summands([i, f, g, o, other[:2]])] == [True, False]
+    assert len(_summands([i, f, g, o, other[:2], np.zeros(2)])) == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ USER_TENSORS = frozenset({"input", "h0", "c0"})
 def assemble_trace(
     spec: Spec,
     tensors: dict[str, torch.Tensor],
-    gates: dict[tuple[int, str, str], np.ndarray],
+    gates: Mapping[tuple[int, str, str], torch.Tensor | np.ndarray],
     module: nn.Module,
     diff: Diff,
     source: str,
@@ -30,7 +31,7 @@ def assemble_trace(
     copy_params: bool = True,
     started: float | None = None,
 ) -> Trace:
-    """The frozen Trace of one run: tensors as numpy (the user's own copied), gates, the
+    """The frozen Trace of one run: tensors and gates as numpy (the user's own copied), the
     parameters and the comparison figures `diff` gathered; `api` is "module" or "cell".
     `pending` lanes have only "h" in `gates`; with `copy_params` False the parameters are
     recorded as views (the module is the trace's own, made by trace_spec and dropped after,
@@ -40,14 +41,20 @@ def assemble_trace(
     # and a trace must stay what it was when the user trains on or edits x in place.
     # Everything else was made by this trace and is nobody else's.
     arrays = {k: to_numpy(v, copy=k in USER_TENSORS) for k, v in tensors.items()}
+    # Counted on the tensors this trace made (views of a few buffers, each summed once); the
+    # user's own are counted on their copies.
     nonfinite = count_nonfinite_all(
-        [*gates.values(), *(a for k, a in arrays.items() if k != "input")]
+        [
+            *gates.values(),
+            *(arrays[k] if k in USER_TENSORS else v for k, v in tensors.items() if k != "input"),
+        ]
     )
+    gate_arrays = {k: v if isinstance(v, np.ndarray) else to_numpy(v) for k, v in gates.items()}
     params = param_copies(module) if copy_params else param_views(module)
     return Trace(
         spec=spec,
         tensors=arrays,
-        gates=gates,
+        gates=gate_arrays,
         params=params,
         max_abs_diff=diff.abs,
         max_rel_diff=diff.rel,

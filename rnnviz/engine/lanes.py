@@ -22,7 +22,7 @@ import torch
 from rnnviz.config.spec import Spec
 from rnnviz.engine.cancel import Cancel, Meter, Progress
 from rnnviz.engine.gates import DirectionWeights
-from rnnviz.engine.recompute import Diff, Lane, count_nonfinite_all, recompute
+from rnnviz.engine.recompute import Diff, Lane, count_nonfinite_all, recompute, to_numpy
 from rnnviz.engine.record import LaneKey, Trace
 
 #: "all", or the (layer, "fwd"|"bwd") lanes to recompute.
@@ -119,7 +119,7 @@ def complete_lanes(
         new = recompute(spec, work, diff, meter)
     meter.check()
     nonfinite = trace.nonfinite + count_nonfinite_all(a for k, a in new.items() if k[2] != "h")
-    merged = {**trace.gates, **new}
+    merged = {**trace.gates, **{k: to_numpy(v) for k, v in new.items()}}
     # The order a full trace has (exports list gates in dict order).
     order = [(k, d, g) for k, d in all_lanes(spec) for g in spec.trace_gates]
     gates = {key: merged[key] for key in order if key in merged}

@@ -34,29 +34,29 @@ def count_nonfinite(a: np.ndarray) -> int:
         return _count(a)
 
 
-def count_nonfinite_all(arrays: Iterable[np.ndarray]) -> int:
-    """`count_nonfinite` summed over `arrays`.
+def count_nonfinite_all(arrays: Iterable[np.ndarray | torch.Tensor]) -> int:
+    """`count_nonfinite` summed over `arrays` (numpy arrays or CPU/other torch tensors).
 
-    The usual case, every value finite, is settled by one torch sum per array and one check
+    The usual case, every value finite, is settled by one torch sum per buffer and one check
     of their total (finite only if every value is, or a sum overflowed): numpy's sums cost
     more than the arithmetic in small traces. Otherwise each array is counted on its own."""
     arrays = list(arrays)
     if _all_finite(arrays):
         return 0
     with np.errstate(invalid="ignore", over="ignore"):
-        return sum(_count(a) for a in arrays)
+        return sum(_count(a if isinstance(a, np.ndarray) else to_numpy(a)) for a in arrays)
 
 
-def _all_finite(arrays: list[np.ndarray]) -> bool:
+def _all_finite(arrays: list[np.ndarray | torch.Tensor]) -> bool:
     """True only when every value of every array is finite (False may also mean a sum
     overflowed, or torch cannot read an array: then the exact count decides).
 
-    A plain sum per array, not one `torch._foreach_norm` over all of them: the gates are
-    strided views of one buffer, where the fused norm fell back to a slow path (measured on
-    the bench's window traces: 87 µs vs 24 µs for the small LSTM's 14 arrays, 1.45 ms vs
-    0.22 ms for the GRU's)."""
+    A plain sum per buffer (`_summands`), not one `torch._foreach_norm` over all of them: the
+    gates are strided views of one buffer, where the fused norm fell back to a slow path
+    (measured on the bench's window traces: 87 µs vs 24 µs for the small LSTM's 14 arrays,
+    1.45 ms vs 0.22 ms for the GRU's)."""
     try:
-        tensors = [torch.from_numpy(a) for a in arrays if a.size]
+        tensors = _summands(arrays)
     except (TypeError, ValueError):  # negative strides, object arrays, dtypes torch lacks
         return False
     if not tensors:
@@ -64,9 +64,33 @@ def _all_finite(arrays: list[np.ndarray]) -> bool:
     if any(not t.dtype.is_floating_point for t in tensors):
         return False
     sums = [t.sum() for t in tensors]
-    if len({s.dtype for s in sums}) > 1:  # stack wants one dtype
+    if len({(s.dtype, s.device) for s in sums}) > 1:  # stack wants one dtype and device
         return all(math.isfinite(float(s)) for s in sums)
     return math.isfinite(float(torch.stack(sums).sum()))
+
+
+def _summands(arrays: list[np.ndarray | torch.Tensor]) -> list[torch.Tensor]:
+    """Tensors holding every value of `arrays`, each torch buffer once.
+
+    A trace's gates are views of a few buffers (an LSTM lane's four gates share one, every h
+    of a layer is a slice of that layer's output): a tensor view counts as the tensor it is
+    a view of (`_base`), summed once for all its views (the bench's small LSTM window trace:
+    8 sums where there were 14, and no `from_numpy`). A buffer may hold values no array
+    records (padding); a non-finite one there only sends the caller to the exact count,
+    which reads the arrays themselves."""
+    out: list[torch.Tensor] = []
+    seen: set[int] = set()
+    for a in arrays:
+        if isinstance(a, torch.Tensor):
+            if not a.numel():
+                continue
+            buffer = a._base if a._base is not None else a
+            if id(buffer) not in seen:
+                seen.add(id(buffer))
+                out.append(buffer.detach() if buffer.requires_grad else buffer)
+        elif a.size:
+            out.append(torch.from_numpy(a))
+    return out
 
 
 def _count(a: np.ndarray) -> int:
@@ -179,13 +203,15 @@ class Lane:
 
 def recompute(
     spec: Spec, lanes: list[Lane], diff: Diff, meter: Meter, c_steps: torch.Tensor | None = None
-) -> dict[tuple[int, str, str], np.ndarray]:
+) -> dict[tuple[int, str, str], torch.Tensor]:
     """Every gate of every lane from the weights, compared with torch as it goes.
 
-    Returns (layer, direction, gate) → numpy (T, B, size); h is torch's own (verified here).
+    Returns (layer, direction, gate) → tensor (T, B, size), views of a few buffers (each
+    lane's gates share theirs; `count_nonfinite_all` sums each buffer once); h is torch's own
+    (verified here).
     `c_steps` is torch's c_t for every t when it is known (a stepped LSTMCell).
     """
-    out: dict[tuple[int, str, str], np.ndarray] = {}
+    out: dict[tuple[int, str, str], torch.Tensor] = {}
     per_lane: list[dict[str, torch.Tensor]] = []
     for lane in lanes:
         if spec.cell == "lstm":
@@ -228,5 +254,5 @@ def recompute(
         diff.add(h, lane.hseq, out=scratch.like(h, "d"))
         g["h"] = lane.hseq  # show torch's own h, verified above
         for name, arr in g.items():
-            out[(lane.layer, lane.direction, name)] = to_numpy(arr)
+            out[(lane.layer, lane.direction, name)] = arr
     return out

@@ -44,7 +44,7 @@ from rnnviz.engine.inputs import (
     spec_of,
 )
 from rnnviz.engine.lanes import Lanes, complete_lanes, lane_set
-from rnnviz.engine.recompute import Diff, Lane, recompute, to_numpy
+from rnnviz.engine.recompute import Diff, Lane, recompute
 from rnnviz.engine.record import Trace
 from rnnviz.engine.validate import TraceInputError, as_input, check_call
 
@@ -302,7 +302,7 @@ def _trace_rnnbase(
         if (ln.layer, ln.direction) in wanted:
             gates.update((k, v) for k, v in recomputed.items() if k[:2] == (ln.layer, ln.direction))
         else:
-            gates[(ln.layer, ln.direction, "h")] = to_numpy(ln.hseq)
+            gates[(ln.layer, ln.direction, "h")] = ln.hseq
     meter.check()
     output = layer_in.transpose(0, 1) if spec.batch_first else layer_in
     h_n = torch.stack(h_last)
