@@ -113,7 +113,8 @@ def launch(
     if app.platformName() == "offscreen":
         _quiet_offscreen()
 
-    from rnnviz.app.window import MainWindow, take_last_session
+    from rnnviz.app.user_settings import take_last_session
+    from rnnviz.app.window import MainWindow
     from rnnviz.config.presets import preset
     from rnnviz.document.document import Document
     from rnnviz.io.session import SessionError, load_session

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QObject, QSettings, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -36,6 +36,7 @@ from rnnviz.analysis.scales import check_scale_mode
 from rnnviz.app.deck import ViewDeck
 from rnnviz.app.lazy_view import LazyView
 from rnnviz.app.qt_post import TraceRunner
+from rnnviz.app.user_settings import recent_sessions, remember_recent, settings
 from rnnviz.app.views.config_panel import ConfigPanel, constructor_line
 from rnnviz.app.views.status import StatusBar
 from rnnviz.app.views.timeline import Timeline
@@ -44,8 +45,6 @@ from rnnviz.document.document import Document
 from rnnviz.io.session import (
     SessionError,
     load_session,
-    loads_session,
-    push_recent,
     save_session,
 )
 
@@ -67,12 +66,6 @@ TIMELINE_KEYS = (
 #: (A combo box's Home/End would silently switch, say, the cell to GRU.)
 _ALL_KEYS = (QAbstractSpinBox, QLineEdit, QTextEdit, QPlainTextEdit, QAbstractItemView)
 _SPACE_ONLY = (QAbstractButton, QComboBox)
-
-
-def settings() -> QSettings:
-    """The app's QSettings (organization from QCoreApplication, default "rnnviz")."""
-    org = QCoreApplication.organizationName() or "rnnviz"
-    return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, org, "rnnviz")
 
 
 def _view(module: str, cls: str, state: Document, parent: QWidget) -> QWidget:
@@ -399,7 +392,7 @@ class MainWindow(QMainWindow):
             self._file_error("Cannot save session", str(exc))
             return False
         self.session_path = Path(path)
-        self._remember(path)
+        remember_recent(path)
         self.update_title()
         self.status.showMessage(f"saved {path}", 5000)
         return True
@@ -413,7 +406,7 @@ class MainWindow(QMainWindow):
             return False
         self.state.set_spec(session.spec, session.options, dict(session.selection))
         self.session_path = Path(path)
-        self._remember(path)
+        remember_recent(path)
         self.update_title()
         self.status.showMessage(f"opened {path}", 5000)
         return True
@@ -438,17 +431,11 @@ class MainWindow(QMainWindow):
 
     def recent_sessions(self) -> list[str]:
         """Recently opened or saved session files, newest first."""
-        value = settings().value("recent", [])
-        if isinstance(value, str):  # QSettings returns one-item lists as a bare string
-            value = [value]
-        return [str(v) for v in value] if isinstance(value, list) else []
-
-    def _remember(self, path: str | Path) -> None:
-        settings().setValue("recent", push_recent(self.recent_sessions(), path))
+        return recent_sessions()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        recent = self.recent_sessions()
+        recent = recent_sessions()
         for path in recent:
             self.recent_menu.addAction(path, partial(self.open_session, path))
         if not recent:
@@ -534,43 +521,3 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self._key_guard)
         super().closeEvent(event)
-
-
-def last_session() -> Any:
-    """The Session saved by the last window close, or None if there is none or it is bad."""
-    text = settings().value("last_session")
-    if not isinstance(text, str):
-        return None
-    try:
-        return loads_session(text)
-    except SessionError:
-        return None
-
-
-#: Where a last session that failed to restore is kept (so nothing is lost), under settings.
-SET_ASIDE_KEY = "last_session_set_aside"
-
-
-def take_last_session() -> tuple[Any, str]:
-    """(Session, "") when the last session restores; (None, "") when there is none; else
-    (None, one status-bar line) after moving it aside to `SET_ASIDE_KEY`, so a bad value
-    (a 5000-digit seed, a spec over today's memory budget) cannot stop every later start."""
-    from rnnviz.config.budget import check_budget
-    from rnnviz.config.spec import SpecError
-
-    s = settings()
-    text = s.value("last_session")
-    if text is None:
-        return None, ""
-    try:
-        if not isinstance(text, str):
-            raise SessionError(f"is not text ({type(text).__name__})")
-        session = loads_session(text)
-        check_budget(session.spec)
-    except (SessionError, SpecError) as exc:
-        s.setValue(SET_ASIDE_KEY, text if isinstance(text, str) else repr(text))
-        s.remove("last_session")
-        s.sync()
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return None, f"last session set aside (saved as {SET_ASIDE_KEY}): {reason[:160]}"
-    return session, ""

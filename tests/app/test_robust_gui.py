@@ -15,7 +15,8 @@ import pytest
 from app_helpers import wait_traced
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.app.window import SET_ASIDE_KEY, MainWindow, settings
+from rnnviz.app.user_settings import SET_ASIDE_KEY, settings
+from rnnviz.app.window import MainWindow
 from rnnviz.config.options import RunOptions
 from rnnviz.config.presets import preset
 from rnnviz.config.spec import Spec

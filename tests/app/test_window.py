@@ -210,7 +210,7 @@ def test_cancel_button(qtbot, window):
 
 
 def test_geometry_and_last_session_restored(qtbot, window):
-    from rnnviz.app.window import last_session
+    from rnnviz.app.user_settings import last_session
 
     window.resize(700, 500)  # within the offscreen screen (800×800)
     size = (window.width(), window.height())  # the docks' minimum width may widen it
