@@ -311,17 +311,13 @@ def max_diff(
     """
     if a.numel() == 0:
         return 0.0, 0.0, 0
-    d = torch.sub(a, b, out=out) if out is not None else torch.sub(a, b)
-    # max |a − b| = max(−min, max) of a − b, and max |b| likewise: two aminmax passes and one
-    # read back to Python, instead of an abs pass and three reads (each read waits for its
-    # op; in small traces the calls, not the arithmetic, cost).
-    d_lo, d_hi, lo, hi = torch.stack([*d.aminmax(), *b.aminmax()]).tolist()
-    if math.isfinite(d_lo) and math.isfinite(d_hi):  # aminmax gives NaN for both if any
+    d = (torch.sub(a, b, out=out) if out is not None else torch.sub(a, b)).abs_()
+    dmax = float(d.max())
+    if math.isfinite(dmax):
         # A finite max means no NaN and no Inf anywhere in a − b, so both sides are finite,
-        # and so is max |b| = max(−min b, max b).
-        dmax = max(-d_lo, d_hi)
-        return dmax, dmax / (1.0 + max(-lo, hi)), 0
-    d.abs_()
+        # and max |b| = max(−min b, max b) exactly, without a temporary |b|.
+        lo, hi = b.aminmax()
+        return dmax, dmax / (1.0 + max(-float(lo), float(hi))), 0
     both = torch.isfinite(a) & torch.isfinite(b)
     agree = both | (a == b) | (torch.isnan(a) & torch.isnan(b))
     mismatched = int((~agree).sum())
