@@ -39,7 +39,14 @@ def test_train_hello_ohlol_rnn_and_scrub_epochs(window, qtbot):
     # The slider followed the training to its last epoch, and every view shows it.
     qtbot.waitUntil(lambda: _snapshot_at(win, 15), timeout=30_000)
     assert win.state.spec.hidden_size == 4 and win.state.spec.seq_len == 5
-    assert "epoch 15" in win.config_panel.run_box.title()
+    panel = win.config_panel
+    assert "epoch 15" in panel.run_box.title()
+    assert panel.run_unused.isVisibleTo(panel) and "epoch 15" in panel.run_unused.text()
+    # The note wraps: the panel still fits the dock (a long title had widened it past it,
+    # with a horizontal scroll bar at 1280×720).
+    from rnnviz.app.window import CONFIG_WIDTH
+
+    assert panel.minimumSizeHint().width() <= CONFIG_WIDTH
     assert "predicted <b>ohlol</b>" in tv.epoch_label.text()
     late = np.array(front(win, win.gate_view).images["h"].image, copy=True)
     tv.epoch_slider.setValue(1)
@@ -59,6 +66,7 @@ def test_train_hello_ohlol_rnn_and_scrub_epochs(window, qtbot):
     assert shown_epoch(win.state) is None
     qtbot.waitUntil(lambda: not isinstance(win.state.snapshot, TextSnapshot), timeout=30_000)
     assert win.config_panel.run_box.title() == "Run"
+    assert not win.config_panel.run_unused.isVisibleTo(win.config_panel)
 
 
 def test_pause_holds_and_cancel_stops(window, qtbot):
@@ -83,3 +91,28 @@ def test_pause_holds_and_cancel_stops(window, qtbot):
     assert tv.progress_label.text().startswith("cancelled")
     assert not tv.cancel_button.isEnabled()
     assert len(tv.curve.getData()[0]) == len(hist.epochs)
+
+
+def test_loss_axis_counts_whole_epochs_before_and_after_training(window, qtbot):
+    """Untrained, the empty loss plot read "epoch (x0.001)" from −400 to 400: it now spans
+    epochs 1 … the number asked for, in whole epochs, and the curve's own range once
+    epochs land."""
+    win = window
+    tv = win.training_view
+    front(win, tv)
+    axis = tv.plot.getPlotItem().getAxis("bottom")
+    assert type(axis).__name__ == "IndexAxis" and not axis.autoSIPrefix
+    tv.epochs_spin.setValue(40)
+    tv.set_empty_range()
+    (x0, x1), _ = tv.plot.getPlotItem().vb.viewRange()
+    assert x0 < 1.5 and 39 < x1 < 42
+    _train(qtbot, win, "hello-ohlol-rnn", epochs_spin=8)
+    qtbot.waitUntil(
+        lambda: history(win.state) is not None and history(win.state).done, timeout=60_000
+    )
+    qtbot.waitUntil(lambda: len(tv.curve.getData()[0]) == 8, timeout=10_000)
+    tv.plot.getPlotItem().vb.updateAutoRange()
+    (x0, x1), (y0, y1) = tv.plot.getPlotItem().vb.viewRange()
+    losses = history(win.state).losses
+    assert x0 <= 1 and 8 <= x1 < 12  # the 8 epochs trained, not the 40 asked for before
+    assert y0 <= min(losses) and max(losses) <= y1

@@ -146,6 +146,13 @@ class ConfigPanel(QWidget):
 
         run_box = QGroupBox("Run", self)
         self.run_form = QFormLayout(run_box)
+        # Shown while the views show a trained text model's epoch: a wrapped line, since a
+        # group-box title cannot wrap and the full sentence widened the dock past 1280 px's.
+        self.run_unused = QLabel(self)
+        self.run_unused.setWordWrap(True)
+        self.run_unused.setStyleSheet("color: #8a5a00")
+        self.run_unused.hide()
+        self.run_form.addRow(self.run_unused)
         kind = QComboBox(self)
         kind.addItems(list(INPUT_KINDS))
         kind.setToolTip("The input x: seeded randn, zeros or ones")
@@ -352,15 +359,14 @@ class ConfigPanel(QWidget):
         # A trained text model's epoch (Training tab) is not run on these random inputs:
         # say so rather than show "input randn" beside a trace of one-hot "hello".
         epoch = getattr(snap, "epoch", None)
-        self.run_box.setTitle(
-            f"Run (unused: views show training epoch {epoch})" if epoch else "Run"
-        )
-        self.run_box.setToolTip(
-            "The views show a trained text model (Training tab); edit any field to go back "
-            "to random inputs"
+        self.run_box.setTitle(f"Run (unused: epoch {epoch})" if epoch else "Run")
+        self.run_unused.setText(
+            f"The views show training epoch {epoch} (Training tab), not these inputs; edit "
+            "any field to go back to them."
             if epoch
             else ""
         )
+        self.run_unused.setVisible(bool(epoch))
 
     def _update_enabled(self) -> None:
         rnn = self.value("cell") == "rnn"

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app.views.axes import IndexAxis
 from rnnviz.config.spec import CELLS, SpecError
 from rnnviz.document.document import Document
 from rnnviz.document.training import (
@@ -194,7 +195,9 @@ class TrainingView(QWidget):
         epoch_row.addWidget(QLabel("epoch", self))
         epoch_row.addWidget(self.epoch_slider, 1)
 
-        self.plot = pg.PlotWidget(self)
+        # Epochs are whole numbers from 1: without IndexAxis the empty plot read
+        # "epoch (x0.001)" from −400 to 400.
+        self.plot = pg.PlotWidget(self, axisItems={"bottom": IndexAxis()})
         self.plot.setBackground("w")
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "loss")
@@ -391,6 +394,12 @@ class TrainingView(QWidget):
         show_epoch(self.state, value)
         self._show_epoch_line(value)
 
+    def set_empty_range(self) -> None:
+        """Before any epoch the loss plot spans epochs 1 … the number asked for, loss 0 … 1
+        (the first epoch drawn gives the curve its own range back)."""
+        self.plot.setXRange(1, max(2, self.epochs_spin.value()), padding=0.02)
+        self.plot.setYRange(0, 1, padding=0.02)
+
     # ---- document -> view --------------------------------------------------------------------
     def _source_changed(self) -> None:
         hist = history(self.state)
@@ -407,6 +416,8 @@ class TrainingView(QWidget):
             self.pause_button.setChecked(False)
             self.pause_button.blockSignals(False)
         self._progress_text(hist)
+        if hist is None:
+            self.set_empty_range()
         if shown_epoch(self.state) is None and hist is not None:
             self.epoch_label.setText(
                 "views show random inputs (the spec was edited); move the slider to show an epoch"
@@ -463,6 +474,8 @@ class TrainingView(QWidget):
         epochs = hist.epochs
         xs = np.arange(1, len(epochs) + 1, dtype=float)
         self.curve.setData(xs, np.array(hist.losses, dtype=float))
+        if epochs:
+            self.plot.enableAutoRange()  # the curve's own range (set_empty_range fixed one)
         self._fill_predictions(hist)
         self._source_changed()
         if not epochs:
