@@ -90,6 +90,7 @@ def test_row_labels_stay_in_view_while_panning(qtbot):
         window.runner.start_now()
     wait_traced(qtbot, window.runner)
     gv = window.graph_view
+    qtbot.wait(20)  # the landing's own follow-t scroll first, then the user's pan
     bar = gv.canvas.horizontalScrollBar()
     bar.setValue(bar.maximum())
     qtbot.wait(20)
@@ -129,3 +130,36 @@ def test_gate_view_header_keeps_its_whole_text_when_cut(qtbot):
     # A heatmap's title, clipped in a narrow plot, has its whole text on hover too.
     for gate, plot in gv.plots.items():
         assert plot.titleLabel.toolTip().startswith(f"{gate} — "), gate
+
+
+def test_following_t_keeps_the_step_clear_of_the_pinned_row_labels(qtbot):
+    """At 1280×720 the graph of LSTM(28, 128) opened scrolled so that t = 0 sat at the left
+    edge, under the pinned row labels ("layer 0 fwd →"), which hid the cell and its h0. A
+    followed step now stays clear of them, and near the start the view goes all the way
+    left, where the scene's own labels show."""
+    p = preset("lstm-28-128")
+    state = Document(p.spec, p.options)
+    window = MainWindow(state)
+    window.persist = False
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        window.runner.start_now()
+    wait_traced(qtbot, window.runner)
+    gv = window.graph_view
+    qtbot.wait(20)
+
+    def cell_left() -> int:
+        return gv.canvas.mapFromScene(gv.scene.cursor_rect().topLeft()).x()
+
+    bar = gv.canvas.horizontalScrollBar()
+    assert state.selection.t == 0 and bar.value() == bar.minimum()
+    assert not gv.ruler.active() and cell_left() > 0
+    for t in (20, 27, 3):
+        state.select(t=t)
+        qtbot.wait(10)
+        left = cell_left()
+        width = gv.canvas.viewport().width()
+        assert gv.ruler.column_width() + 40 <= left or not gv.ruler.active(), (t, left)
+        assert left + gv.scene.cursor_rect().width() * gv.zoom() <= width + 1, (t, left)

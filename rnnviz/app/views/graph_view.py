@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -79,12 +79,16 @@ class _Ruler(QWidget):
                 out.append((text, vy))
         return out
 
+    def column_width(self) -> int:
+        """The width the pinned labels take at the viewport's left edge, in pixels."""
+        fm = self.fontMetrics()
+        width = max((fm.horizontalAdvance(t) for _, t in self.rows), default=0) + 12
+        return min(width, self.canvas.viewport().width() // 3)
+
     def refresh(self) -> None:
         """Follow the viewport's geometry and redraw."""
         vp = self.canvas.viewport().geometry()
-        fm = self.fontMetrics()
-        width = max((fm.horizontalAdvance(t) for _, t in self.rows), default=0) + 12
-        self.setGeometry(vp.left(), vp.top(), min(width, vp.width() // 3), vp.height())
+        self.setGeometry(vp.left(), vp.top(), self.column_width(), vp.height())
         self.setVisible(bool(self.visible_labels()))
         self.update()
 
@@ -303,7 +307,20 @@ class GraphView(QWidget):
         if self.follow.isChecked():
             rect = self.scene.cursor_rect()
             if not rect.isEmpty():
-                self.canvas.ensureVisible(rect.adjusted(0, 0, 0, -rect.height() + 40), 40, 0)
+                self._show_step(rect.adjusted(0, 0, 0, -rect.height() + 40))
+
+    def _show_step(self, rect: QRectF) -> None:
+        """Scroll so the scene `rect` (a step's column) is in view, clear of the row labels
+        pinned at the left edge (at t = 0 they hid the cell); and if the scene's own left
+        edge is then nearly in view too, all the way left, so its own labels show instead
+        of half of them under the pinned ones."""
+        margin = 40 + self.ruler.column_width()
+        self.canvas.ensureVisible(rect, margin, 0)
+        bar = self.canvas.horizontalScrollBar()
+        if bar.value() - bar.minimum() <= margin:
+            right = self.canvas.mapFromScene(rect.topRight()).x() + bar.value() - bar.minimum()
+            if right <= self.canvas.viewport().width():
+                bar.setValue(bar.minimum())
 
     # ---- view → state ------------------------------------------------------------------------
     def clicked_at(self, pos: QPoint) -> None:
@@ -332,7 +349,7 @@ class GraphView(QWidget):
             sel = self.state.selection
             rect = self.scene.cursor_rect()
             if not rect.isEmpty() and sel.t is not None:
-                self.canvas.ensureVisible(rect, 40, 0)
+                self._show_step(rect)
         self.ruler.refresh()
 
     def zoom(self) -> float:
@@ -362,7 +379,7 @@ class GraphView(QWidget):
             self.zoom_by(low / self.zoom())
             rect = self.scene.cursor_rect()
             if not rect.isEmpty():
-                self.canvas.ensureVisible(rect, 40, 0)
+                self._show_step(rect)
 
     def actual_size(self) -> None:
         """One scene unit per pixel."""
