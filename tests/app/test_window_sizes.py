@@ -163,3 +163,32 @@ def test_following_t_keeps_the_step_clear_of_the_pinned_row_labels(qtbot):
         width = gv.canvas.viewport().width()
         assert gv.ruler.column_width() + 40 <= left or not gv.ruler.active(), (t, left)
         assert left + gv.scene.cursor_rect().width() * gv.zoom() <= width + 1, (t, left)
+
+
+def test_two_long_verdicts_elide_instead_of_widening_the_window(qtbot):
+    """relu-explode's "agrees with torch up to float32's limit: …" beside "gradients DIFFER
+    from torch: …" set the window's minimum width to 2,081 px (the window grew past a
+    1280 px screen). Both verdicts now elide, keep their colours, and keep every word in
+    their text and tooltip."""
+    from rnnviz.document.document import GRAD
+
+    p = preset("relu-explode")
+    state = Document(p.spec, p.options)
+    window = MainWindow(state)
+    window.persist = False
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        window.runner.start_now()
+    window.deck.show_view(window.gradients_view)
+    qtbot.waitUntil(lambda: state.result(GRAD) is not None, timeout=60_000)
+    wait_traced(qtbot, window.runner)
+    bar = window.status
+    qtbot.waitUntil(lambda: bar.grad_badge.isVisibleTo(window), timeout=10_000)
+    qtbot.wait(20)
+    assert window.minimumSizeHint().width() <= 1280 and window.width() <= 1280
+    for badge, start in ((bar.badge, "agrees with torch"), (bar.grad_badge, "gradients DIFFER")):
+        assert badge.text().startswith(start)  # the whole verdict, as set
+        assert badge.is_elided() and badge.text() in badge.toolTip()
+    assert "summation order" in bar.badge.toolTip()  # the explanation follows the text

@@ -57,8 +57,12 @@ class StatusBar(QStatusBar):
     def __init__(self, state: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.badge = QLabel("no trace yet", self)
-        self.badge.setToolTip(
+        # The verdicts elide too, their whole text in the tooltip: with relu-explode's
+        # "agrees … up to float32's limit" beside "gradients DIFFER …" the two set the window's
+        # minimum width to 2,081 px. Preferred: whole whenever the bar has room.
+        self.badge = ElidedLabel("no trace yet", self)
+        self.badge.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.badge.set_tip(
             "Every gate recomputed from the module's weights, compared with "
             "torch's own output, h_n and c_n"
         )
@@ -80,8 +84,9 @@ class StatusBar(QStatusBar):
         self.addWidget(self.busy)
         self.addWidget(self.progress)
         self.addWidget(self.cancel_button)
-        self.grad_badge = QLabel(self)
-        self.grad_badge.setToolTip(
+        self.grad_badge = ElidedLabel("", self)
+        self.grad_badge.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.grad_badge.set_tip(
             "rnnviz's own backward recursion through time (∂L/∂x, ∂L/∂h0, ∂L/∂c0, every ∂L/∂θ) "
             "compared with torch.autograd.grad through the real module"
         )
@@ -170,7 +175,7 @@ class StatusBar(QStatusBar):
         verdict = tr.verdict
         self.badge.setText(badge_text(tr))
         self.badge.setStyleSheet(STYLES[verdict.state])
-        self.badge.setToolTip(verdict.explanation)
+        self.badge.set_tip(verdict.explanation)
         took = f"{snap.seconds * 1000:.0f} ms" if snap.seconds < 1 else f"{snap.seconds:.2f} s"
         self.seconds.setText(f"traced in {took}")
         self.memory.setText(f"trace {human(tr.nbytes)}")
