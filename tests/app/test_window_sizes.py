@@ -40,10 +40,8 @@ def _cut_labels(window) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("spec", [preset("bilstm-2").spec, DEEP], ids=["bilstm-2", "gru-3bi-40"])
-def test_every_view_is_usable(qtbot, size, spec):
-    state = Document(spec, preset("bilstm-2").options)
+def traced_window(qtbot, state: Document, size: tuple[int, int] = (1280, 720)) -> MainWindow:
+    """A window on `state` at `size`, shown, with its first trace landed."""
     window = MainWindow(state)
     window.persist = False
     qtbot.addWidget(window)
@@ -52,6 +50,14 @@ def test_every_view_is_usable(qtbot, size, spec):
     with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
         window.runner.start_now()
     wait_traced(qtbot, window.runner)
+    return window
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("spec", [preset("bilstm-2").spec, DEEP], ids=["bilstm-2", "gru-3bi-40"])
+def test_every_view_is_usable(qtbot, size, spec):
+    state = Document(spec, preset("bilstm-2").options)
+    window = traced_window(qtbot, state, size)
     qtbot.wait(50)
     assert window.deck.two_panes == (window.deck.width() >= window.deck.two_pane_width)
     for view in window.deck.views():
@@ -81,14 +87,7 @@ def test_every_view_is_usable(qtbot, size, spec):
 def test_row_labels_stay_in_view_while_panning(qtbot):
     spec = Spec("gru", 5, 6, 3, bidirectional=True, seq_len=200, batch_size=1)
     state = Document(spec, preset("bilstm-2").options)
-    window = MainWindow(state)
-    window.persist = False
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
-        window.runner.start_now()
-    wait_traced(qtbot, window.runner)
+    window = traced_window(qtbot, state)
     gv = window.graph_view
     qtbot.wait(20)  # the landing's own follow-t scroll first, then the user's pan
     bar = gv.canvas.horizontalScrollBar()
@@ -106,14 +105,7 @@ def test_gate_view_header_keeps_its_whole_text_when_cut(qtbot):
     their whole text as tooltip when the window is narrow, never cut silently."""
     p = preset("relu-explode")
     state = Document(p.spec, p.options)
-    window = MainWindow(state)
-    window.persist = False
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
-        window.runner.start_now()
-    wait_traced(qtbot, window.runner)
+    window = traced_window(qtbot, state)
     gv = window.gate_view
     window.deck.show_view(gv)
     state.select(t=60)
@@ -139,14 +131,7 @@ def test_following_t_keeps_the_step_clear_of_the_pinned_row_labels(qtbot):
     left, where the scene's own labels show."""
     p = preset("lstm-28-128")
     state = Document(p.spec, p.options)
-    window = MainWindow(state)
-    window.persist = False
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
-        window.runner.start_now()
-    wait_traced(qtbot, window.runner)
+    window = traced_window(qtbot, state)
     gv = window.graph_view
     qtbot.wait(20)
 
@@ -174,13 +159,7 @@ def test_two_long_verdicts_elide_instead_of_widening_the_window(qtbot):
 
     p = preset("relu-explode")
     state = Document(p.spec, p.options)
-    window = MainWindow(state)
-    window.persist = False
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
-        window.runner.start_now()
+    window = traced_window(qtbot, state)
     window.deck.show_view(window.gradients_view)
     qtbot.waitUntil(lambda: state.result(GRAD) is not None, timeout=60_000)
     wait_traced(qtbot, window.runner)
