@@ -61,7 +61,11 @@ class ElidedLabel(QLabel):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         fm = self.fontMetrics()
-        return QSize(fm.horizontalAdvance(self._full) + 4, fm.height() + 4)
+        # Plus what lies outside the contents: a style sheet's padding (the status badges'),
+        # else the whole text would not fit the width it asks for and would always elide.
+        pad_w = self.width() - self.contentsRect().width()
+        pad_h = self.height() - self.contentsRect().height()
+        return QSize(fm.horizontalAdvance(self._full) + 4 + pad_w, fm.height() + 4 + pad_h)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(20, self.fontMetrics().height() + 4)
@@ -93,6 +97,18 @@ class ElidedLabel(QLabel):
         painter.setFont(font)
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
         painter.end()
+
+
+def nonfinite_legend(counts: dict[str, int]) -> str:
+    """Rich text naming each kind of non-finite value with its overlay colour and count,
+    e.g. "not finite: ■ NaN (1,078)" (NONFINITE_COLOURS); "" when there are none."""
+    from rnnviz.analysis.scales import NONFINITE_COLOURS
+
+    parts = []
+    for key, n in counts.items():
+        r, g, b = NONFINITE_COLOURS[key]
+        parts.append(f"<span style='color:rgb({r},{g},{b})'>■</span> {key} ({n:,})")
+    return "not finite: " + " &nbsp; ".join(parts) if parts else ""
 
 
 #: How the lane pickers name a direction.

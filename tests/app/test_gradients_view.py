@@ -211,3 +211,48 @@ def test_log_axis_labels_never_overprint(qtbot):
     # The decades keep their labels (1 and 0.1 here), and some minor ones stay.
     decades = [round(p * (hi - lo) / size, 9) for p in thinned]
     assert 0.0 in decades and -1.0 in decades and len(thinned) >= 4
+
+
+def test_heatmap_paints_nonfinite_gradients_and_never_divides_by_zero(qtbot):
+    """signed_decades maps NaN/±Inf to 0, so they were drawn white, like a zero gradient;
+    and with no nonzero finite value the colour bar read "… / 0". NaN/±Inf now get the
+    Gates view's overlay colours and counts, and the label says what there is."""
+    from rnnviz.analysis.scales import NONFINITE_COLOURS
+    from rnnviz.app.views.grad_panels import GradHeatmap
+
+    heat = GradHeatmap(lambda *_: None, lambda _t: None)
+    qtbot.addWidget(heat)
+    heat.set_data(np.zeros((5, 3)), "∂L/∂h_t")
+    assert heat.bar.getAxis("right").labelText == "all ∂L/∂h are 0"
+    assert not heat.overlay.isVisible()
+    a = np.zeros((5, 3))
+    a[2, 1], a[4, 0] = np.nan, np.inf
+    heat.set_data(a, "∂L/∂h_t")
+    assert heat.bar.getAxis("right").labelText == "no finite nonzero ∂L/∂h"
+    assert heat.overlay.isVisible()
+    rgba = heat.overlay.image
+    assert tuple(rgba[2, 1, :3]) == NONFINITE_COLOURS["NaN"] and rgba[2, 1, 3] == 255
+    assert tuple(rgba[4, 0, :3]) == NONFINITE_COLOURS["+Inf"] and rgba[0, 0, 3] == 0
+    title = heat.plot.titleLabel.text
+    assert "NaN (1)" in title and "+Inf (1)" in title
+    a[0, 0] = 2e-9
+    heat.set_data(a, "∂L/∂h_t")
+    assert heat.bar.getAxis("right").labelText == "sign · log₁₀(|∂L/∂h| / 2e-09)"
+
+
+def test_a_lone_drawable_step_keeps_its_marker(qtbot):
+    """Beyond 40 steps the norm curves have no markers; a step whose neighbours a log axis
+    cannot place (0, NaN, ±Inf) had no segment either and vanished (relu-explode's one
+    nonzero norm)."""
+    from rnnviz.app.views.grad_panels import NormPlot
+
+    plot = NormPlot()
+    qtbot.addWidget(plot)
+    y = np.zeros(80)
+    y[79], y[10:13] = 5.8, 1.0
+    curve = plot.add_curve("h layer 5", y, (0, 0, 0))
+    sizes = curve.opts["symbolSize"]
+    assert curve.opts["symbol"] == "o" and sizes[79] > 0
+    assert sizes[11] == 0 and sizes[0] == 0  # inside a segment, and undrawable: no marker
+    smooth = plot.add_curve("h layer 0", np.linspace(1, 2, 80), (0, 0, 0))
+    assert smooth.opts["symbol"] is None

@@ -171,3 +171,13 @@ def test_two_long_verdicts_elide_instead_of_widening_the_window(qtbot):
         assert badge.text().startswith(start)  # the whole verdict, as set
         assert badge.is_elided() and badge.text() in badge.toolTip()
     assert "summation order" in bar.badge.toolTip()  # the explanation follows the text
+
+
+def test_a_short_verdict_is_shown_whole(qtbot):
+    """The badges elide only when the bar is short of room: a style sheet's padding counts
+    in the width they ask for (without it "matches torch: max |Δ| = 1.49e-07" was cut)."""
+    p = preset("grad-vanishing")
+    window = traced_window(qtbot, Document(p.spec, p.options))
+    qtbot.wait(20)
+    badge = window.status.badge
+    assert badge.text().startswith("matches torch") and not badge.is_elided()

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 from rnnviz.analysis.equations import fmt
 from rnnviz.analysis.scales import (
     DIVERGING,
-    NONFINITE_COLOURS,
     SCALE_MODES,
     ScaleGroup,
     check_scale_mode,
@@ -38,7 +37,7 @@ from rnnviz.analysis.scales import (
     signed_log,
 )
 from rnnviz.app.views.axes import IndexAxis
-from rnnviz.app.widgets import ElidedLabel, sync_lane_pickers
+from rnnviz.app.widgets import ElidedLabel, nonfinite_legend, sync_lane_pickers
 from rnnviz.config.glossary import GATES, gate_label
 from rnnviz.document.document import Document
 from rnnviz.document.selection import Selection
@@ -533,11 +532,7 @@ class GateView(QWidget):
         if not counts:
             self.legend.setVisible(False)
             return
-        parts = []
-        for key, n in counts.items():
-            r, g, b = NONFINITE_COLOURS[key]
-            parts.append(f"<span style='color:rgb({r},{g},{b})'>■</span> {key} ({n:,})")
-        self.legend.setText("not finite: " + " &nbsp; ".join(parts))
+        self.legend.setText(nonfinite_legend(counts))
         self.legend.setToolTip(
             "Values float32 cannot hold (overflow) are drawn in these "
             "colours, outside the colour scale"

@@ -15,8 +15,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import QSizePolicy
 
-from rnnviz.analysis.scales import DIVERGING
+from rnnviz.analysis.scales import DIVERGING, nonfinite_counts, nonfinite_overlay
 from rnnviz.app.views.axes import IndexAxis, LogAxis
+from rnnviz.app.widgets import nonfinite_legend
 
 _CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
 _UNIT_PEN = pg.mkPen((20, 20, 20), width=1, style=Qt.PenStyle.DashLine)
@@ -121,15 +122,22 @@ class NormPlot(pg.PlotWidget):
         style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
         pen = pg.mkPen(colour, width=2 if not dashed else 1.6, style=style)
         x = np.arange(len(y), dtype=np.float64)
-        symbol = "o" if len(y) <= 40 else None
+        shown = loggable(y)
+        # Long curves are drawn without markers, but a drawable step between gaps (0, NaN,
+        # ±Inf) has no segment and would vanish: it keeps its marker (relu-explode's only
+        # nonzero norm is one step of the top layer).
+        ok = np.isfinite(shown)
+        isolated = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
+        symbol = "o" if len(y) <= 40 or isolated.any() else None
+        size = 4 if len(y) <= 40 else np.where(isolated, 6, 0).tolist()
         curve = pg.PlotDataItem(
             x,
-            loggable(y),
+            shown,
             pen=pen,
             name=name,
             connect="finite",
             symbol=symbol,
-            symbolSize=4,
+            symbolSize=size,
             symbolBrush=colour,
             symbolPen=None,
         )
@@ -172,6 +180,11 @@ class GradHeatmap(pg.GraphicsLayoutWidget):
             self.plot.getAxis(name).setTextPen("k")
         self.image = pg.ImageItem(axisOrder="col-major")
         self.plot.addItem(self.image)
+        # NaN/±Inf painted over the colour map as in the Gates view: the signed-log scale
+        # maps them to 0, which would draw them white, like a zero gradient.
+        self.overlay = pg.ImageItem(axisOrder="col-major")
+        self.overlay.setZValue(1)
+        self.plot.addItem(self.overlay)
         self.t_line = pg.InfiniteLine(angle=90, movable=False, pen=_CURSOR_PEN)
         self.unit_line = pg.InfiniteLine(angle=0, movable=False, pen=_UNIT_PEN)
         self.plot.addItem(self.t_line)
@@ -199,11 +212,23 @@ class GradHeatmap(pg.GraphicsLayoutWidget):
         shown, floor = signed_decades(a)
         top = float(np.abs(shown).max()) if shown.size else 0.0
         top = top or 1.0
+        rect = QRectF(-0.5, -0.5, a.shape[0], a.shape[1])
         self.image.setImage(shown, autoLevels=False, levels=(-top, top))
-        self.image.setRect(QRectF(-0.5, -0.5, a.shape[0], a.shape[1]))
+        self.image.setRect(rect)
+        rgba = nonfinite_overlay(a)
+        if rgba is not None:
+            self.overlay.setImage(rgba, autoLevels=False)
+            self.overlay.setRect(rect)
+        self.overlay.setVisible(rgba is not None)
         self.bar.setLevels((-top, top))
-        self.bar.getAxis("right").setLabel(f"sign · log₁₀(|∂L/∂h| / {floor:.2g})", color="k")
-        self.plot.setTitle(title, color="k", size="9pt")
+        counts = nonfinite_counts(a)
+        if floor:
+            label = f"sign · log₁₀(|∂L/∂h| / {floor:.2g})"
+        else:  # no scale to divide by (it read "/ 0")
+            label = "no finite nonzero ∂L/∂h" if counts else "all ∂L/∂h are 0"
+        self.bar.getAxis("right").setLabel(label, color="k")
+        legend = nonfinite_legend(counts)
+        self.plot.setTitle(f"{title} · {legend}" if legend else title, color="k", size="9pt")
         self.plot.setXRange(-0.5, a.shape[0] - 0.5, padding=0)
         self.plot.setYRange(-0.5, a.shape[1] - 0.5, padding=0)
 
