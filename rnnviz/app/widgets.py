@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.analysis.scales import NONFINITE_COLOURS
+
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -102,8 +104,6 @@ class ElidedLabel(QLabel):
 def nonfinite_legend(counts: dict[str, int]) -> str:
     """Rich text naming each kind of non-finite value with its overlay colour and count,
     e.g. "not finite: ■ NaN (1,078)" (NONFINITE_COLOURS); "" when there are none."""
-    from rnnviz.analysis.scales import NONFINITE_COLOURS
-
     parts = []
     for key, n in counts.items():
         r, g, b = NONFINITE_COLOURS[key]

@@ -146,6 +146,10 @@ class NormPlot(pg.PlotWidget):
         self.data[name] = np.asarray(y, dtype=np.float64)
         return curve
 
+    def drawable(self) -> bool:
+        """Whether any curve has a value a log axis can place (finite and > 0)."""
+        return any(np.isfinite(loggable(y)).any() for y in self.data.values())
+
     def set_cursor(self, t: int) -> None:
         """Move the cursor to t."""
         self.cursor.setValue(t)

@@ -36,7 +36,6 @@ from rnnviz.app.views.grad_panels import (
     GradHeatmap,
     NormPlot,
     SaturationPlot,
-    loggable,
 )
 from rnnviz.app.widgets import sync_lane_pickers
 from rnnviz.document.document import GRAD, Document, ResultKey
@@ -239,11 +238,10 @@ class GradientsView(QWidget):
                 k += 1
         # A log axis cannot place 0, NaN or ±Inf: say so when that leaves nothing drawn,
         # rather than show an empty plot.
-        drawn = any(np.isfinite(loggable(y)).any() for y in self.norms.data.values())
         self.norms.getPlotItem().setTitle(
             "‖∂L/∂h_t‖₂ over batch × units"
             + (" (dashed: ‖∂L/∂c_t‖₂)" if spec.cell == "lstm" else "")
-            + ("" if drawn else " — none to draw: every norm is 0, NaN or ±Inf"),
+            + ("" if self.norms.drawable() else " — none to draw: every norm is 0, NaN or ±Inf"),
             color="k",
             size="9pt",
         )
