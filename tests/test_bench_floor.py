@@ -61,3 +61,36 @@ def test_window_floor_runs_one_lanes_products() -> None:
     assert one.macs == 100 * 512 * (28 + 128)
     upper = products_call(spec, module, frozenset([(1, "bwd")]))
     assert upper.macs == 100 * 512 * (256 + 128)
+
+
+@settings(max_examples=30, deadline=None)
+@given(specs(), st.data())
+def test_core_does_the_traces_own_comparisons(spec: Spec, data: st.DataObject) -> None:
+    """The bench's core floor runs the trace's forward and recompute: its comparisons give
+    the very figures of a trace of the same lanes (so none of the work is left out)."""
+    from rnnviz.bench.floor import core_call
+    from rnnviz.engine.lanes import all_lanes
+    from rnnviz.engine.tracing import make_inputs, trace
+
+    module = spec.build(0)
+    x, _ = make_inputs(spec, 0)
+    everything = list(all_lanes(spec))
+    some = data.draw(st.lists(st.sampled_from(everything), min_size=1, unique=True))
+    for lanes in (None, frozenset(some)):
+        diff = core_call(spec, module, x, lanes)()
+        traced = trace(module, x, lanes="all" if lanes is None else lanes)
+        assert diff.abs == traced.max_abs_diff
+        assert diff.rel == traced.max_rel_diff
+        assert diff.mismatched == traced.nonfinite_mismatch
+
+
+def test_core_of_the_small_bench_lstm_compares_real_values() -> None:
+    from rnnviz.bench.floor import core_call
+    from rnnviz.engine.tracing import make_inputs
+
+    spec = Spec("lstm", 28, 128, 2, bidirectional=True, seq_len=100, batch_size=1)
+    x, _ = make_inputs(spec, 0)
+    diff = core_call(spec, spec.build(0), x, frozenset([(0, "fwd")]))()
+    # Round-off, not zero: the recompute's products round differently from oneDNN's forward.
+    assert 0.0 < diff.abs < 1e-5
+    assert diff.real == 0

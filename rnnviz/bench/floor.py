@@ -1,10 +1,13 @@
-"""What limits a full trace: the forward plus the recompute's matrix products alone.
+"""What limits a trace: the forward plus the recompute's matrix products alone, and the
+forward plus the whole recompute without the trace's checks and record.
 
 A full float32 recompute repeats every multiply-add of the forward (x Wᵢₕᵀ and h Wₕₕᵀ for
 every lane), and torch's forward already runs them near the GEMM peak. So no full trace can
 cost less than the forward plus those products, run through the same calls the recompute
 makes (`rnnviz.engine.gemm`). `rnnviz bench` reports that floor next to every full-trace
 ratio, so the gap between the two is what activations, scans, checks and records cost.
+`core_call` splits that gap: the forward and the recompute as the trace runs them (the same
+engine calls, every torch op of them), without the checks before and the record after.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ import torch
 from torch import nn
 
 from rnnviz.config.spec import Spec
+from rnnviz.engine.cancel import Meter
 from rnnviz.engine.gemm import linear, linear_add
+from rnnviz.engine.inputs import default_state
+from rnnviz.engine.layer_runs import run_layers
+from rnnviz.engine.recompute import Diff, recompute
 
 
 @dataclass(frozen=True)
@@ -90,3 +97,30 @@ def _lane(
         w_hr = getattr(module, "weight_hr" + sfx).detach()
         calls.append(lambda: linear(c, w_hr))
     return calls
+
+
+def core_call(
+    spec: Spec,
+    module: nn.Module,
+    x: torch.Tensor,
+    lanes: frozenset[tuple[int, str]] | None = None,
+) -> Callable[[], Diff]:
+    """A call that runs what a trace of `module` on `x` (time-major, zero initial state)
+    computes and nothing else: the per-layer forward (`run_layers`) and the gate recompute
+    of every lane, or of `lanes` only, with its comparisons. Left out: the input and budget
+    checks before, and the record after (numpy views, the non-finite count, parameters).
+    Returns the comparisons' `Diff`, for a test to check the work was real."""
+    if not isinstance(module, nn.RNNBase):
+        raise TypeError(f"core_call runs nn.RNN/LSTM/GRU, not {type(module).__name__}")
+
+    def run() -> Diff:
+        with torch.no_grad():
+            h0, c0 = default_state(spec, x)
+            meter = Meter(1, None, None)
+            runs = run_layers(module, spec, x, h0, c0, meter)
+            wanted = [ln for ln in runs.lanes if lanes is None or (ln.layer, ln.direction) in lanes]
+            diff = Diff()
+            recompute(spec, wanted, diff, meter)
+            return diff
+
+    return run

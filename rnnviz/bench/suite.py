@@ -43,7 +43,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
 
     import torch
 
-    from rnnviz.bench.floor import products_call
+    from rnnviz.bench.floor import core_call, products_call
     from rnnviz.engine.threads import threads_for
     from rnnviz.engine.tracing import make_inputs, trace, trace_owned
 
@@ -88,6 +88,10 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
             fwd()
             products.run()
 
+        # The trace's own work without its checks and record (x is time-major here).
+        window_core = core_call(spec, module, x, frozenset([WINDOW_LANE]))
+        full_core = core_call(spec, module, x)
+
         load = os.getloadavg()[0]
         # The window runs a trace on the threads `set_threads_for` gives its size (one for
         # small ones, where a second OpenMP thread costs more than it saves): its rows are
@@ -98,13 +102,15 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
             fwd_w, win = alternate(forward, window, repeats)
             fwd_a, win_a = alternate(forward, window_api, repeats)
             fwd_wf, win_floor = alternate(forward, window_floor, repeats)
+            fwd_wc, win_core = alternate(forward, window_core, repeats)
         finally:
             torch.set_num_threads(before)
-        win_limit = win_floor / fwd_wf
+        win_limit, win_core_r = win_floor / fwd_wf, win_core / fwd_wc
         fwd, tr = alternate(forward, full, repeats)
         fwd_o, tr_o = alternate(forward, full_owned, repeats)
         fwd_p, floor_t = alternate(forward, floor, repeats)
-        limit = floor_t / fwd_p
+        fwd_c, core_t = alternate(forward, full_core, repeats)
+        limit, core_r = floor_t / fwd_p, core_t / fwd_c
         lanes = spec.num_layers * spec.num_directions
         out.append(
             Measure(
@@ -117,8 +123,10 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 f"{fwd_w * 1000:.1f} ms, trace {win * 1000:.1f} ms, {_extra(win, fwd_w)} (medians "
                 f"of {repeats}, load {load:.1f}); through trace() on a caller's module, which "
                 f"copies its parameters: {win_a / fwd_a:.2f}×. Limited by: the forward + the "
-                f"lane's matrix products alone {win_limit:.2f}×; the rest (activations, "
-                f"scans, checks, the record) {win / fwd_w - win_limit:+.2f}×",
+                f"lane's matrix products alone {win_limit:.2f}×; + its activations, scan "
+                f"and comparisons (the engine's forward and recompute, no checks, no "
+                f"record) {win_core_r:.2f}×; the checks and the record "
+                f"{win / fwd_w - win_core_r:+.2f}×",
             )
         )
         out.append(
@@ -132,9 +140,10 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 f"trace {tr * 1000:.1f} ms, {_extra(tr, fwd)} "
                 f"(medians of {repeats}, load {os.getloadavg()[0]:.1f}). Limited by: the "
                 f"forward + the recompute's matrix products alone {limit:.2f}× (the floor of "
-                f"any full float32 recompute); activations, scans, checks and records "
-                f"{tr / fwd - limit:+.2f}×. On a module of its own, as `rnnviz trace` runs "
-                f"it (no parameter copy): {tr_o / fwd_o:.2f}×",
+                f"any full float32 recompute); + activations, scans and comparisons (the "
+                f"engine's forward and recompute, no checks, no record) {core_r:.2f}×; the "
+                f"checks and the record {tr / fwd - core_r:+.2f}×. On a module of its own, "
+                f"as `rnnviz trace` runs it (no parameter copy): {tr_o / fwd_o:.2f}×",
             )
         )
     return out

@@ -25,26 +25,19 @@ from rnnviz.config.spec import Spec
 from rnnviz.engine.assemble import assemble_trace
 from rnnviz.engine.cancel import Cancel, Cancelled, Meter, Progress
 from rnnviz.engine.cells import trace_cell
-from rnnviz.engine.fused import (
-    chunk_steps,
-    onednn_lstm,
-    run_direction,
-    run_layer,
-    run_layer_onednn,
-    whole_layers,
-)
+from rnnviz.engine.fused import chunk_steps
 from rnnviz.engine.inputs import (
     CELL_TYPES,
     MAX_SPEC_DROPOUT,
     build_module,
     default_state,
-    direction_weights,
     make_inputs,
     make_run,
     spec_of,
 )
 from rnnviz.engine.lanes import Lanes, complete_lanes, lane_set
-from rnnviz.engine.recompute import Diff, Lane, recompute
+from rnnviz.engine.layer_runs import forward_units, run_layers
+from rnnviz.engine.recompute import Diff, recompute
 from rnnviz.engine.record import Trace
 from rnnviz.engine.validate import TraceInputError, as_input, check_call
 
@@ -234,79 +227,25 @@ def _trace_rnnbase(
     # with its own forward, or a module with hooks, is called as well and compared.
     module_out = None if _is_stock(module) else module(x, (h0, c0) if spec.cell == "lstm" else h0)
 
-    whole = whole_layers(spec)
-    onednn = not whole and onednn_lstm(spec, xt)
-    chunks = 1 if whole else -(-spec.seq_len // chunk_steps(spec))
-    meter = Meter(spec.state_rows * chunks + len(wanted), progress, cancel)
+    meter = Meter(forward_units(spec) + len(wanted), progress, cancel)
     diff = Diff()
-    all_lanes: list[Lane] = []
-    h_last: list[torch.Tensor] = []
-    c_last_all: list[torch.Tensor] = []
-    layer_in = xt
-    for layer in range(spec.num_layers):
-        rows = slice(spec.state_index(layer, 0), spec.state_index(layer + 1, 0))
-        ws = [direction_weights(module, layer, d) for d in range(spec.num_directions)]
-        c_layer = c0[rows] if c0 is not None else None
-        layer_out: torch.Tensor | None = None
-        if whole:
-            layer_out, hseqs, c_lasts = run_layer(spec, layer_in, h0[rows], c_layer, ws)
-            meter.tick()
-        elif onednn:
-            assert c_layer is not None
-            layer_out, hseqs, c_lasts = run_layer_onednn(
-                spec, layer_in, h0[rows], c_layer, ws, meter.tick
-            )
-        else:
-            hseqs, c_lasts = [], []
-            for d in range(spec.num_directions):
-                hseq, c_fin = run_direction(
-                    spec,
-                    layer_in,
-                    h0[rows][d],
-                    c_layer[d] if c_layer is not None else None,
-                    ws[d],
-                    bool(d),
-                    meter.tick,
-                )
-                hseqs.append(hseq)
-                c_lasts.append(c_fin)
-        for d, dname in enumerate(spec.directions):
-            idx = spec.state_index(layer, d)
-            all_lanes.append(
-                Lane(
-                    layer,
-                    dname,
-                    layer_in,
-                    hseqs[d],
-                    h0[idx],
-                    c0[idx] if c0 is not None else None,
-                    c_lasts[d],
-                    ws[d],
-                )
-            )
-            h_last.append(hseqs[d][0 if d else -1])
-            if c_lasts[d] is not None:
-                c_last_all.append(c_lasts[d])  # type: ignore[arg-type]
-        if layer_out is not None:
-            layer_in = layer_out
-        else:
-            layer_in = torch.cat(hseqs, dim=2) if len(hseqs) > 1 else hseqs[0]
+    runs = run_layers(module, spec, xt, h0, c0, meter)
     # Gates come after every layer has run: all lanes' cell states then share one scan.
     # Lanes not asked for keep torch's own h_t only; `complete_lanes` recomputes them later
     # from the recorded forward, bit for bit as here.
     recomputed = recompute(
-        spec, [ln for ln in all_lanes if (ln.layer, ln.direction) in wanted], diff, meter
+        spec, [ln for ln in runs.lanes if (ln.layer, ln.direction) in wanted], diff, meter
     )
     gates: dict[tuple[int, str, str], Any] = {}
-    for ln in all_lanes:
+    for ln in runs.lanes:
         if (ln.layer, ln.direction) in wanted:
             gates.update((k, v) for k, v in recomputed.items() if k[:2] == (ln.layer, ln.direction))
         else:
             gates[(ln.layer, ln.direction, "h")] = ln.hseq
     meter.check()
-    output = layer_in.transpose(0, 1) if spec.batch_first else layer_in
-    h_n = torch.stack(h_last)
-    c_n = torch.stack(c_last_all) if c_last_all else None
+    output = runs.output.transpose(0, 1) if spec.batch_first else runs.output
+    h_n = torch.stack(runs.h_last)
+    c_n = torch.stack(runs.c_last) if runs.c_last else None
     if module_out is not None:
         m_output, m_state = module_out
         m_hn, m_cn = m_state if spec.cell == "lstm" else (m_state, None)
@@ -328,7 +267,7 @@ def _trace_rnnbase(
             f"{MAX_SPEC_DROPOUT}; dropout acts only in training, so the traced "
             "(eval) pass is the same"
         )
-    if not whole and not onednn:
+    if runs.rounded:
         notes.append(
             f"layers this large run in chunks of {chunk_steps(spec)} steps so a cancel "
             "takes effect; torch's kernel then rounds each chunk's input projection on "
