@@ -145,7 +145,7 @@ class Diff:
         self.abs, self.rel = max(self.abs, d), max(self.rel, r)
         self.mismatched += m
         if r > REL_TOL or m:
-            if r <= LIMIT_REL and _reaches_limit(b):
+            if r <= LIMIT_REL and reaches_limit(b):
                 self.at_limit += 1
             else:
                 self.real += 1
@@ -156,7 +156,9 @@ class Diff:
         return self.at_limit > 0 and self.real == 0
 
 
-def _reaches_limit(t: torch.Tensor) -> bool:
+def reaches_limit(t: torch.Tensor) -> bool:
+    """Whether `t` holds Inf/NaN or a finite |value| within LIMIT_FACTOR of its dtype's
+    largest: where a different summation order decides whether a sum overflows."""
     if not t.dtype.is_floating_point or t.numel() == 0:
         return False
     finite = torch.isfinite(t)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,6 +65,21 @@ def param_name(kind: str, layer: int, direction: str, cell: bool) -> str:
     if cell:
         return kind
     return f"{kind}_l{layer}" + ("_reverse" if direction == "bwd" else "")
+
+
+def phi_prime(h: Any, nonlinearity: str) -> Any:
+    """φ′ of an Elman RNN from its output h (a torch tensor or numpy array), as torch's
+    autograd takes it: tanh′ = 1 − h², relu′ = 0 where h ≤ 0 and 1 elsewhere.
+
+    "Elsewhere" includes NaN: torch's relu backward (`threshold_backward` on the result) keeps
+    the gradient wherever the result is *not* ≤ 0, and NaN ≤ 0 is false. [h > 0] would be 0
+    there, and on an overflowed run (the relu-explode preset, whose last output is NaN) that
+    silently stopped every gradient that torch lets through.
+    """
+    if nonlinearity == "relu":
+        mask = ~(h <= 0)
+        return mask.astype(h.dtype) if isinstance(h, np.ndarray) else mask.to(h.dtype)
+    return 1 - h * h
 
 
 def _step_order(a: torch.Tensor, direction: str) -> torch.Tensor:
@@ -276,15 +292,11 @@ class _Lanes:
     ) -> tuple:
         """h_t = φ(a_t): ∂L/∂a_t = ∂L/∂h_t ⊙ φ'(a_t), and ∂L/∂h_{t−1} += ∂L/∂a_t W_hh.
 
-        φ' is taken from torch's own h (tanh' = 1 − h², relu' = [h > 0]) exactly as
-        torch's autograd takes it, so a pre-activation within round-off of 0 cannot flip
+        φ' is taken from torch's own h (`phi_prime`) exactly as torch's autograd takes it, so a pre-activation within round-off of 0 cannot flip
         the relu mask between the two sides.
         """
         h = [self.gate(d, "h") for d in self.dirs]
-        if nonlinearity == "relu":
-            deriv = self.stacked([(hk > 0).to(self.dtype) for hk in h])
-        else:
-            deriv = self.stacked([1 - hk * hk for hk in h])
+        deriv = self.stacked([phi_prime(hk, nonlinearity) for hk in h])
         g = self.stacked(g_ext)
         steps, ndir, batch, hid = deriv.shape
         w_hh = w.w_hh  # (D, H, H)

@@ -16,7 +16,7 @@ import torch
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.engine.tracing import build_module
-from rnnviz.grad.backward import param_name
+from rnnviz.grad.backward import param_name, phi_prime
 from rnnviz.grad.gradients import Cancel, Progress, gradients_spec
 from rnnviz.grad.record import GradTrace, LaneKey
 
@@ -85,7 +85,7 @@ def step_jacobians(gt: GradTrace, layer: int, direction: str, batch: int = 0) ->
     hprev = torch.cat([h[1:], h0[None]]) if rev else torch.cat([h0[None], h[:-1]])
     mats = []
     if spec.cell == "rnn":
-        deriv = (h > 0).double() if spec.nonlinearity == "relu" else 1 - h * h
+        deriv = phi_prime(h, spec.nonlinearity)
         return [deriv[s, :, None] * w_hh for s in range(spec.seq_len)]
     if spec.cell == "gru":
         r, z, n = gate("r"), gate("z"), gate("n")
@@ -147,7 +147,7 @@ def chain(gt: GradTrace, layer: int, direction: str, t: int | None = None, batch
     step_bound = bound = None
     if spec.cell == "rnn":
         h = gt.trace.gates[(layer, direction, "h")][:, batch].astype(np.float64)
-        deriv = (h > 0).astype(np.float64) if spec.nonlinearity == "relu" else 1 - h * h
+        deriv = phi_prime(h, spec.nonlinearity)
         step_bound = deriv.max(axis=1)[order] * w_norm
         bound = w_norm  # sup of tanh' and of relu' is 1
     return Chain(

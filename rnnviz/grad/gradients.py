@@ -28,6 +28,7 @@ from torch import nn
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
+from rnnviz.engine.recompute import LIMIT_REL, reaches_limit
 from rnnviz.engine.record import Trace
 from rnnviz.engine.tracing import Cancelled, build_module, make_inputs, trace
 from rnnviz.grad.backward import LOSSES, backward
@@ -113,10 +114,13 @@ def torch_gradients(
 
 
 class _GradDiff:
-    """Running max of |ours − torch's| and of it over max |torch's| per tensor."""
+    """Running max of |ours − torch's| and of it over max |torch's| per tensor, and whether
+    every tensor that disagrees beyond `rtol` does so only where torch's values reach
+    float's limit (as the forward's `Diff` judges its pairs: rnnviz.engine.recompute)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rtol: float) -> None:
         self.abs, self.rel, self.mismatch = 0.0, 0.0, 0
+        self.rtol, self.at_limit, self.real = rtol, 0, 0
 
     def add(self, ours: np.ndarray, theirs: np.ndarray) -> None:
         if ours.size == 0:
@@ -128,19 +132,33 @@ class _GradDiff:
             a, b = a.double(), b.double()
         dmax = float((a - b).abs().max())
         scale = float(b.abs().max())
+        mismatched = 0
         if not (math.isfinite(dmax) and math.isfinite(scale)):
             both = torch.isfinite(a) & torch.isfinite(b)
             # Both Inf of one sign or both NaN agree: they overflowed alike.
             agree = both | (a == b) | (torch.isnan(a) & torch.isnan(b))
-            self.mismatch += int((~agree).sum())
+            mismatched = int((~agree).sum())
             zero = torch.zeros((), dtype=a.dtype)
             dmax = float(torch.where(both, (a - b).abs(), zero).max())
             scale = float(torch.where(torch.isfinite(b), b.abs(), zero).max())
         self.abs = max(self.abs, dmax)
+        self.mismatch += mismatched
+        rel = 0.0
         if dmax > 0.0:
             # An all-zero torch gradient (a parameter the loss does not reach, a dead relu)
             # must be exactly zero on our side too: any difference there is a real one.
-            self.rel = max(self.rel, dmax / scale if scale > 0 else math.inf)
+            rel = dmax / scale if scale > 0 else math.inf
+            self.rel = max(self.rel, rel)
+        if rel > self.rtol or mismatched:
+            if rel <= LIMIT_REL and reaches_limit(b):
+                self.at_limit += 1
+            else:
+                self.real += 1
+
+    @property
+    def at_float_limit(self) -> bool:
+        """True when some tensor disagrees and every one that does is at float's limit."""
+        return self.at_limit > 0 and self.real == 0
 
 
 def _rtol(dtype: np.dtype) -> float:
@@ -230,7 +248,8 @@ def _finish(
         if cell_first:
             torch_dx = np.ascontiguousarray(torch_dx.transpose(1, 0, 2))
     torch_dc0 = tdc0.detach().cpu().numpy() if tdc0 is not None else None
-    diff = _GradDiff()
+    rtol = _rtol(tr.tensors["input"].dtype)
+    diff = _GradDiff(rtol)
     diff.add(dx, torch_dx)
     diff.add(ours.dh0, torch_dh0)
     if ours.dc0 is not None and torch_dc0 is not None:
@@ -259,8 +278,9 @@ def _finish(
         torch_dparams=t_np,
         grad_max_abs_diff=diff.abs,
         grad_max_rel_diff=diff.rel,
-        grad_rtol=_rtol(tr.tensors["input"].dtype),
+        grad_rtol=rtol,
         grad_mismatch=diff.mismatch,
+        grad_at_float_limit=diff.at_float_limit,
         cell=is_cell,
         seconds=time.perf_counter() - started,
         notes=notes,

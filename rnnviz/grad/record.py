@@ -39,6 +39,9 @@ class GradTrace:
       largest, over those tensors, of max |Δ| / max |torch's value| of the tensor;
       `grad_mismatch`: positions where exactly one side is non-finite (or both, differently).
     - `grad_rtol`: the tolerance `grad_verified` uses (depends on the dtype; see gradients.py).
+    - `grad_at_float_limit`: some gradient disagrees beyond `grad_rtol`, and every one that
+      does holds values at float's limit (Inf/NaN, or within 2⁻¹⁰ of the largest float),
+      where the two sides' summation orders overflow differently: `grad_state` "amber".
     - `cell`: the trace stepped an nn.*Cell (parameter names carry no _l0 suffix).
     """
 
@@ -59,6 +62,7 @@ class GradTrace:
     grad_max_rel_diff: float
     grad_rtol: float
     grad_mismatch: int = 0
+    grad_at_float_limit: bool = False
     cell: bool = False
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=())
@@ -69,10 +73,20 @@ class GradTrace:
         return self.trace.spec
 
     @property
+    def grad_state(self) -> str:
+        """ "ok" when every gradient matches torch's to `grad_rtol` relative to the tensor's
+        largest |value| and they agree on every non-finite value; "amber" when they disagree
+        only where values reach float's limit (`grad_at_float_limit`, as the forward's
+        verdict); else "differs"."""
+        if self.grad_max_rel_diff <= self.grad_rtol and self.grad_mismatch == 0:
+            return "ok"
+        return "amber" if self.grad_at_float_limit else "differs"
+
+    @property
     def grad_verified(self) -> bool:
-        """True when every gradient matches torch's to `grad_rtol` relative to the tensor's
-        largest |value| and they agree on every non-finite value."""
-        return self.grad_max_rel_diff <= self.grad_rtol and self.grad_mismatch == 0
+        """True unless the gradients really disagree with torch (`grad_state` "differs"),
+        as the forward's `Trace.verified` counts agreement up to float's limit."""
+        return self.grad_state != "differs"
 
     # ---- derived views ------------------------------------------------------------------
     def norms(self, layer: int, direction: str) -> np.ndarray:
@@ -98,13 +112,13 @@ class GradTrace:
         raise KeyError(f"{name} is not a parameter of {self.spec.title()}")
 
     def summary(self) -> str:
-        """One line: forward verdict, gradient verdict and the loss."""
-        fwd = "matches" if self.trace.verified else "DIFFERS FROM"
-        bwd = "match" if self.grad_verified else "DIFFER FROM"
+        """One line: the forward's verdict and the gradients' in their own words (the
+        badges'), and the loss."""
+        from rnnviz.grad.text import grad_badge_text  # text builds on this record
+
         return (
-            f"{self.spec.title()}: {fwd} torch max |Δ| = {self.trace.max_abs_diff:.1g}; "
-            f"gradients {bwd} torch: max |Δ| = {self.grad_max_abs_diff:.1g} "
-            f"(rel {self.grad_max_rel_diff:.1g}), loss {self.loss} = {self.loss_value:.6g}"
+            f"{self.spec.title()}: forward {self.trace.verdict.text}; "
+            f"{grad_badge_text(self)}, loss {self.loss} = {self.loss_value:.6g}"
         )
 
     def __repr__(self) -> str:
@@ -138,6 +152,7 @@ class GradTrace:
             "grad_max_rel_diff": self.grad_max_rel_diff,
             "grad_rtol": self.grad_rtol,
             "grad_mismatch": self.grad_mismatch,
+            "grad_at_float_limit": self.grad_at_float_limit,
             "cell": self.cell,
             "seconds": self.seconds,
             "notes": list(self.notes),
@@ -204,6 +219,8 @@ class GradTrace:
                 grad_max_rel_diff=float(meta["grad_max_rel_diff"]),
                 grad_rtol=float(meta["grad_rtol"]),
                 grad_mismatch=int(meta["grad_mismatch"]),
+                # Files written before the state existed judged such gradients "differs".
+                grad_at_float_limit=bool(meta.get("grad_at_float_limit", False)),
                 cell=bool(meta["cell"]),
                 seconds=float(meta.get("seconds", 0.0)),
                 notes=tuple(str(n) for n in meta.get("notes", [])),

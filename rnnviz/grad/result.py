@@ -16,7 +16,7 @@ import torch
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
-from rnnviz.grad.backward import param_name
+from rnnviz.grad.backward import param_name, phi_prime
 from rnnviz.grad.chain import step_jacobians
 from rnnviz.grad.gradients import (
     Cancel,
@@ -144,7 +144,7 @@ def chain_factors(
     step_bound = bound = None
     if gt.spec.cell == "rnn":
         h = gt.trace.gates[(layer, direction, "h")][:, batch].astype(np.float64)
-        deriv = (h > 0).astype(np.float64) if gt.spec.nonlinearity == "relu" else 1 - h * h
+        deriv = phi_prime(h, gt.spec.nonlinearity)
         step_bound = deriv.max(axis=1) * w_norm
         bound = w_norm
     return ChainFactors(np.array(norms), w_norm, step_bound, bound)

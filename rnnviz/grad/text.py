@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from rnnviz.config.spec import Spec
+from rnnviz.engine.verdict import HUGE
 from rnnviz.grad.record import GradTrace
 from rnnviz.grad.result import reached
 
@@ -24,18 +25,35 @@ def lane_name(spec: Spec, layer: int, direction: str) -> str:
 
 def grad_badge_text(gt: GradTrace) -> str:
     """'gradients match torch: max |Δ| = 2.4e-07' (plus the relative Δ and mismatches when
-    the verdict is negative or the gradients are huge)."""
-    head = "gradients match torch" if gt.grad_verified else "gradients DIFFER from torch"
-    text = f"{head}: max |Δ| = {gt.grad_max_abs_diff:.3g}"
-    if (
-        not gt.grad_verified
-        or gt.grad_max_abs_diff > 1e4
-        or not math.isfinite(gt.grad_max_abs_diff)
-    ):
+    the verdict is not "ok" or the gradients are huge); for `grad_state` "amber", 'gradients
+    agree with torch up to float32's limit: …', in the forward verdict's words."""
+    state = gt.grad_state
+    d = f"max |Δ| = {gt.grad_max_abs_diff:.3g}"
+    if state == "amber":
+        return (
+            "gradients agree with torch up to float32's limit: "
+            f"{gt.grad_mismatch} values overflowed in one summation order only, finite {d} "
+            f"(rel {gt.grad_max_rel_diff:.2g}, tolerance {gt.grad_rtol:g})"
+        )
+    head = "gradients match torch" if state == "ok" else "gradients DIFFER from torch"
+    text = f"{head}: {d}"
+    if state != "ok" or gt.grad_max_abs_diff > HUGE or not math.isfinite(gt.grad_max_abs_diff):
         text += f", max rel Δ = {gt.grad_max_rel_diff:.3g} (tolerance {gt.grad_rtol:g})"
     if gt.grad_mismatch:
         text += f", {gt.grad_mismatch} non-finite mismatches"
     return text
+
+
+#: What each gradient state means, for the badge's tooltip (as `Verdict.explanation`).
+GRAD_EXPLANATION = {
+    "ok": "rnnviz's backward recursion through the recorded gates gives torch's autograd "
+    "gradients (∂L/∂x, ∂L/∂h0, ∂L/∂θ) to float32 round-off.",
+    "amber": "Only the summation order differs: the values reach float32's maximum "
+    "(3.4e38), and rnnviz's recursion and torch's autograd add the same terms in another "
+    "order, so one side overflows to Inf (or NaN) where the other does not. Where both are "
+    "finite they agree to the tolerance.",
+    "differs": "rnnviz's backward recursion does not reproduce torch's autograd gradients.",
+}
 
 
 def _g(v: float) -> str:

@@ -151,10 +151,11 @@ def test_following_t_keeps_the_step_clear_of_the_pinned_row_labels(qtbot):
 
 
 def test_two_long_verdicts_elide_instead_of_widening_the_window(qtbot):
-    """relu-explode's "agrees with torch up to float32's limit: …" beside "gradients DIFFER
-    from torch: …" set the window's minimum width to 2,081 px (the window grew past a
-    1280 px screen). Both verdicts now elide, keep their colours, and keep every word in
-    their text and tooltip."""
+    """relu-explode's "agrees with torch up to float32's limit: …" beside the gradients'
+    verdict set the window's minimum width to 2,081 px (the window grew past a 1280 px
+    screen). Both verdicts now elide, keep their colours, and keep every word in their text
+    and tooltip. Both are amber: the gradients, too, differ only where values overflowed."""
+    from rnnviz.app.views.status import AMBER
     from rnnviz.document.document import GRAD
 
     p = preset("relu-explode")
@@ -167,10 +168,14 @@ def test_two_long_verdicts_elide_instead_of_widening_the_window(qtbot):
     qtbot.waitUntil(lambda: bar.grad_badge.isVisibleTo(window), timeout=10_000)
     qtbot.wait(20)
     assert window.minimumSizeHint().width() <= 1280 and window.width() <= 1280
-    for badge, start in ((bar.badge, "agrees with torch"), (bar.grad_badge, "gradients DIFFER")):
+    for badge, start in (
+        (bar.badge, "agrees with torch"),
+        (bar.grad_badge, "gradients agree with torch up to float32's limit"),
+    ):
         assert badge.text().startswith(start)  # the whole verdict, as set
         assert badge.is_elided() and badge.text() in badge.toolTip()
-    assert "summation order" in bar.badge.toolTip()  # the explanation follows the text
+        assert badge.styleSheet() == AMBER
+        assert "summation order" in badge.toolTip()  # the explanation follows the text
 
 
 def test_a_short_verdict_is_shown_whole(qtbot):

@@ -29,7 +29,13 @@ PARTIAL = "background: #55707d; color: white; border-radius: 3px; padding: 1px 6
 #: A trace whose other lanes are still being recomputed, agreeing so far: neither green nor
 #: red, and never "matches".
 PENDING = "background: #6b7280; color: white; border-radius: 3px; padding: 1px 6px;"
-#: Badge style per verdict state (rnnviz.engine.verdict.STATES).
+#: What the gradient badge compares (its tooltip, before what its state means).
+GRAD_TIP = (
+    "rnnviz's own backward recursion through time (∂L/∂x, ∂L/∂h0, ∂L/∂c0, every ∂L/∂θ) "
+    "compared with torch.autograd.grad through the real module"
+)
+#: Badge style per verdict state (rnnviz.engine.verdict.STATES; the gradients' ok, amber
+#: and differs are three of them).
 STYLES = {"ok": GOOD, "partial": PARTIAL, "amber": AMBER, "differs": BAD, "pending": PENDING}
 
 
@@ -86,10 +92,7 @@ class StatusBar(QStatusBar):
         self.addWidget(self.cancel_button)
         self.grad_badge = ElidedLabel("", self)
         self.grad_badge.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        self.grad_badge.set_tip(
-            "rnnviz's own backward recursion through time (∂L/∂x, ∂L/∂h0, ∂L/∂c0, every ∂L/∂θ) "
-            "compared with torch.autograd.grad through the real module"
-        )
+        self.grad_badge.set_tip(GRAD_TIP)
         self.grad_badge.setVisible(False)
         for w in (self.seconds, self.memory, self.badge, self.grad_badge):
             self.addPermanentWidget(w)
@@ -116,15 +119,17 @@ class StatusBar(QStatusBar):
         state.sigParamsChanged.connect(self._grad)
 
     def _grad(self, *_: object) -> None:
-        from rnnviz.grad.text import grad_badge_text
+        from rnnviz.grad.text import GRAD_EXPLANATION, grad_badge_text
 
         res = self.state.result(GRAD)
         if res is None:
             self.grad_badge.setVisible(False)
             return
         gt = res.grads
+        state = gt.grad_state
         self.grad_badge.setText(grad_badge_text(gt))
-        self.grad_badge.setStyleSheet(GOOD if gt.grad_verified else BAD)
+        self.grad_badge.set_tip(f"{GRAD_TIP}. {GRAD_EXPLANATION[state]}")
+        self.grad_badge.setStyleSheet(STYLES[state])
         self.grad_badge.setVisible(True)
 
     def job_line(self) -> str:
