@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.analysis.scales import check_scale_mode
+from rnnviz.analysis.scales import DEFAULT_SCALE_MODE, check_scale_mode
 from rnnviz.app.deck import ViewDeck
 from rnnviz.app.lazy_view import LazyView
 from rnnviz.app.qt_post import TraceRunner
@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         # gate_view, gradients_view and training_view properties): see rnnviz.app.lazy_view.
         self.gate_tab = self._lazy("gate_view", "GateView")
         self._gate_scale: str | None = None  # set before the Gates view is built (set_gate_scale)
+        self._preset_scale: str | None = None  # the scale the last preset put on (load_preset)
         self.shapes_view = _view("shapes_view", "ShapesView", self.state, self)
         self.equations_view = _view("equations_view", "EquationsView", self.state, self)
         self.values_view = _view("values_view", "ValuesView", self.state, self)
@@ -372,6 +373,12 @@ class MainWindow(QMainWindow):
             self.status.showMessage(f"preset: {p.name}", 5000)
             if p.gate_scale:
                 self.set_gate_scale(p.gate_scale)  # the scale it is meant to be seen in
+            elif self._preset_scale is not None and self.gate_scale() == self._preset_scale:
+                # The scale was the last preset's, not the user's: it goes with that preset
+                # (relu-explode's signed log stayed on for every preset loaded after it).
+                # A scale the user picked since is theirs and stays.
+                self.set_gate_scale(DEFAULT_SCALE_MODE)
+            self._preset_scale = p.gate_scale
 
     def selection_dict(self) -> dict[str, Any]:
         """The selection as plain values for a session file."""

@@ -214,3 +214,22 @@ def test_window_preset_picks_its_scale_and_the_dialog_follows_the_view(qtbot, mo
     # A preset that sets no scale leaves the user's choice alone.
     window.load_preset("bilstm-2")
     assert window.gate_view.scale_mode() == "stretched"
+
+
+def test_a_presets_scale_goes_with_it(qtbot):
+    """relu-explode's signed log was the preset's choice, not the user's: the next preset
+    without a scale of its own opens on the default, built view or not."""
+    for build_first in (True, False):
+        start = preset("bilstm-2")
+        window = MainWindow(Document(start.spec, start.options))
+        window.persist = False
+        qtbot.addWidget(window)
+        if build_first:
+            assert window.gate_view.scale_mode() == "fixed"
+        window.load_preset("relu-explode")
+        assert window.gate_scale() == "signed-log"
+        window.load_preset("lstm-5-6-2")
+        assert window.gate_scale() == "fixed"
+        assert window.gate_view.scale_mode() == "fixed"
+        window.load_preset("bilstm-2")  # and it stays so
+        assert window.gate_view.scale_mode() == "fixed"

@@ -32,7 +32,10 @@ class IndexAxis(pg.AxisItem):
             if spacing >= 1:
                 out.append((spacing, [v for v in values if float(v).is_integer()]))
         if not out:  # zoomed in past one index per tick: label every index
-            lo, hi = int(np.ceil(minVal)), int(np.floor(maxVal))
+            # An inverted view (units top-down) asks with the range reversed, as pyqtgraph's
+            # own tickValues allows: unsorted, two units got no label at all.
+            low, high = sorted((minVal, maxVal))
+            lo, hi = int(np.ceil(low)), int(np.floor(high))
             out = [(1.0, [float(v) for v in range(lo, hi + 1)])]
         return out
 
