@@ -11,6 +11,7 @@ from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QSpinBox,
     QStyle,
@@ -99,6 +100,40 @@ class ElidedLabel(QLabel):
         painter.setFont(font)
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
         painter.end()
+
+
+class FittedButton(QPushButton):
+    """A push button that takes its layout's width and never clips its text: it shows its
+    whole text when that fits, else a short form given with it (the whole text then leads
+    its tooltip). A clipped "w as RNNCell(10, 32, nonlinearity='re" lost its first and last
+    words at a laptop's dock width."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = self._short = self._tip = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def set_texts(self, full: str, short: str, tip: str = "") -> None:
+        """The whole text, its short form, and an explanation for the tooltip."""
+        self._full, self._short, self._tip = full, short, tip
+        self._fit()
+
+    def full_text(self) -> str:
+        """The whole text, as set."""
+        return self._full
+
+    def _fit(self) -> None:
+        # The text's room: the button's width less the style's margins around its label.
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_ButtonMargin, None, self)
+        room = self.width() - 2 * margin - 8
+        fits = self.fontMetrics().horizontalAdvance(self._full) <= room
+        self.setText(self._full if fits else self._short)
+        tip = self._tip if fits else "\n\n".join(t for t in (self._full, self._tip) if t)
+        self.setToolTip(tip)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit()
 
 
 def nonfinite_legend(counts: dict[str, int]) -> str:

@@ -166,3 +166,15 @@ def test_scene_stands_alone_with_title_and_legend(qapp):
     assert any("forward cell" in t for t in texts)
     assert not any("backward cell" in t for t in texts)  # unidirectional: no bwd legend
     assert scene.node_at(scene.node_items["y2"]) == dict(scene.graph.nodes["y2"])
+
+
+def test_title_counts_steps_in_words(qapp):
+    """ "unrolled over 1 steps" and "called 1 times" read wrong in an exported diagram."""
+    for steps, phrase in ((1, "unrolled over 1 step —"), (3, "unrolled over 3 steps —")):
+        spec = Spec("rnn", 4, 2, 1, seq_len=steps, batch_size=1)
+        scene = GraphScene(build_graph(spec), spec, title=True)
+        texts = [item.text() for item in scene.items() if hasattr(item, "text")]
+        assert any(phrase in t for t in texts), texts
+    from rnnviz.app.drawing.legend import _times
+
+    assert [_times(n) for n in (1, 2, 3)] == ["once", "twice", "3 times"]

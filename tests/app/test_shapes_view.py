@@ -111,3 +111,19 @@ def test_copy_markdown(qtbot):
     text = QGuiApplication.clipboard().text()
     assert "h_n" in text and "weight_ih_l0_reverse" in text
     assert "1,584" in text
+
+
+def test_the_traces_notes_are_shown_under_the_verdict(qtbot):
+    """A trace's notes (a Cell's loop, a padded text batch, chunked layers) were shown by
+    no view; they follow the verdict, each whole."""
+    from rnnviz.app.widgets import plain_text
+
+    p = preset("rnncell-4-2")
+    state, view = _view(qtbot, p.spec, p.options)
+    notes = state.snapshot.trace.notes
+    assert notes and "RNNCell called 3 times" in notes[0]
+    text = plain_text(view.verdict_label.text())
+    for note in notes:
+        assert f"Note: {note}" in text
+    state2, plain = _view(qtbot, SMALL)
+    assert not state2.snapshot.trace.notes and "Note:" not in plain.verdict_label.text()

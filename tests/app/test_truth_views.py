@@ -104,3 +104,14 @@ def test_relu_explode_labels_recomputed_values_and_warns_in_amber(qtbot, window)
     assert "rnnviz recomputed (torch does not expose it): -inf" in text
     assert "torch returned: 1.80699e+37" in text
     assert "✗" not in text and "float32's limit" in text
+
+
+def test_memory_line_says_the_parameters_are_held_twice(qtbot, window):
+    """RNN(5, 6, 2) has 162 float32 parameters, 648 B; the estimate holds them twice (the
+    module's and the trace's copy), and the line says so instead of "parameters 1.3 KiB"."""
+    p = preset("rnn-5-6-2")
+    snap = _load(qtbot, window, p.spec, p.options)
+    count = sum(a.size for a in snap.trace.params.values())
+    assert count == 162
+    text = window.config_panel.memory.text()
+    assert "parameters 2 × 648 B" in text

@@ -186,3 +186,19 @@ def test_a_short_verdict_is_shown_whole(qtbot):
     qtbot.wait(20)
     badge = window.status.badge
     assert badge.text().startswith("matches torch") and not badge.is_elided()
+
+
+def test_a_long_constructor_shortens_the_api_button_instead_of_clipping_it(qtbot):
+    """At 1280×720 the dock clipped "Show as RNNCell(10, 32, nonlinearity='relu')" on both
+    sides. It now reads "Show as RNNCell(…)" there, with the whole call in its tooltip, and
+    the whole call where it fits."""
+    p = preset("grad-exploding")
+    window = traced_window(qtbot, Document(p.spec, p.options))
+    button = window.config_panel.api_button
+    full = "Show as RNNCell(10, 32, nonlinearity='relu')"
+    assert button.full_text() == full
+    assert button.text() == "Show as RNNCell(…)"
+    assert button.toolTip().startswith(full) and "same weights" in button.toolTip()
+    assert button.fontMetrics().horizontalAdvance(button.text()) < button.width()
+    button.resize(button.fontMetrics().horizontalAdvance(full) + 80, button.height())
+    assert button.text() == full and not button.toolTip().startswith(full)

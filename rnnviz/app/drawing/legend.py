@@ -25,13 +25,13 @@ def draw_title(scene: GraphScene) -> None:
     spec = scene.spec
     if scene.graph.graph.get("api") == "cell":
         text = (
-            f"{scene.graph.graph['title']} called {spec.seq_len} times — x "
+            f"{scene.graph.graph['title']} called {_times(spec.seq_len)} — x "
             f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
             + (", stepped as x[:, t]" if spec.batch_first else "")
         )
     else:
         text = (
-            f"{spec.title()} unrolled over {spec.seq_len} steps — input "
+            f"{spec.title()} unrolled over {spec.seq_len} step{'' if spec.seq_len == 1 else 's'} — input "
             f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
             + (", batch_first" if spec.batch_first else "")
         )
@@ -100,3 +100,8 @@ def draw_legend(scene: GraphScene) -> None:
     note.setBrush(QColor("#475569"))
     note.setPos(body.left(), y + 22)
     scene.addItem(note)
+
+
+def _times(n: int) -> str:
+    """ "once", "twice", or "n times" (a one-step Cell read "called 1 times")."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")

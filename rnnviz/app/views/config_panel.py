@@ -24,14 +24,13 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
-    QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from rnnviz.app.views.exact_spin import BigIntSpinBox, ExactDoubleSpinBox
+from rnnviz.app.widgets import FittedButton
 from rnnviz.config.api import CELL, MODULE, check_api, class_name, title
 from rnnviz.config.budget import estimate, human
 from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, SEEDINGS, STEPPERS, RunOptions
@@ -98,10 +97,10 @@ class ConfigPanel(QWidget):
         self.title.setToolTip("The torch constructor this configuration builds")
         outer.addWidget(self.title)
         #: Tutorial 001's lesson: the same weights as nn.RNN or as RNNCell, one click apart.
-        self.api_button = QPushButton(self)
         # A long constructor would widen the whole panel past a laptop's dock: the button
-        # takes the dock's width and keeps its whole text as the tooltip.
-        self.api_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # takes the dock's width and shortens to "Show as RNNCell(…)" when the call does
+        # not fit (the whole call leads its tooltip).
+        self.api_button = FittedButton(self)
         self.api_button.clicked.connect(self.toggle_api)
         outer.addWidget(self.api_button)
         self.memory = QLabel(self)
@@ -385,22 +384,25 @@ class ConfigPanel(QWidget):
         options = self.state.options
         self.title.setText(constructor_line(spec, options))
         other = MODULE if options.api == CELL else CELL
-        self.api_button.setText(f"Show as {title(spec, other)}")
-        self.api_button.setToolTip(self.api_button.text())
+        full = f"Show as {title(spec, other)}"
+        short = f"Show as {class_name(spec, other)}(…)"
         try:
             check_api(spec, other)
             self.api_button.setEnabled(True)
-            self.api_button.setToolTip(
+            tip = (
                 f"Run the same weights as {class_name(spec, other)}: tutorial 001's "
                 "RNNCell-against-RNN lesson, every other setting kept"
             )
         except ValueError as exc:
             self.api_button.setEnabled(False)
-            self.api_button.setToolTip(str(exc))
+            tip = str(exc)
+        self.api_button.set_texts(full, short, tip)
         est = estimate(spec)
+        # The estimate holds the parameters twice (the module's and the trace's copy): say
+        # so, "parameters 1.3 KiB" read as the size of RNN(5, 6, 2)'s 162 floats (648 B).
         self.memory.setText(
             f"≈ {human(est.total)} to trace and draw "
-            f"(gates {human(est.gates)}, parameters {human(est.parameters)})"
+            f"(gates {human(est.gates)}, parameters 2 × {human(est.parameters // 2)})"
         )
 
     def show_error(self, field: str, message: str) -> None:

@@ -231,9 +231,16 @@ class ShapesView(QWidget):
         )
         verdict = tr.verdict
         colour = _VERDICT_COLOURS[verdict.state]
+        # The trace's notes say what was traced when it is not plainly the module on x (a
+        # padded batch of a packed text model, a Cell's loop, chunked layers, unbatched
+        # input); no view showed them, so the tagger's Shapes read as its packed run.
+        notes = "".join(
+            f"<br><span style='color:#8a5a00'>Note: {html.escape(n, quote=False)}</span>"
+            for n in tr.notes
+        )
         self.verdict_label.setText(
             f"<span style='color:{colour}'><b>{html.escape(verdict.text, quote=False)}</b></span>"
-            f"<br><span style='color:#555'>{html.escape(verdict.explanation)}</span>"
+            f"<br><span style='color:#555'>{html.escape(verdict.explanation)}</span>{notes}"
         )
         self.calls_label.setText(
             "<tt>" + "<br>".join(html.escape(line) for line in report.calls) + "</tt>"
