@@ -102,6 +102,32 @@ class ElidedLabel(QLabel):
         painter.end()
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label that keeps the height its lines need at its width.
+
+    A QSplitter pane ignores height-for-width, so a wrapped label in one got its one-line
+    minimum and lost its last lines (the Training tab's flow ended at "LSTM →" at
+    1280×720); this label asks for every line as its minimum height."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        """Set the text and the height its lines need."""
+        super().setText(text)
+        self._fit()
+
+    def _fit(self) -> None:
+        need = self.heightForWidth(self.width()) if self.width() > 0 else -1
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit()
+
+
 class FittedButton(QPushButton):
     """A push button that takes its layout's width and never clips its text: it shows its
     whole text when that fits, else a short form given with it (the whole text then leads

@@ -116,3 +116,43 @@ def test_loss_axis_counts_whole_epochs_before_and_after_training(window, qtbot):
     losses = history(win.state).losses
     assert x0 <= 1 and 8 <= x1 < 12  # the 8 epochs trained, not the 40 asked for before
     assert y0 <= min(losses) and max(losses) <= y1
+
+
+def test_at_a_laptops_size_every_number_says_what_it_is(qtbot):
+    """At 1280×720 the Training tab showed bare "6", "1" and "0.1000", an "acc" column cut
+    to "1…" after more than 20 epochs, and the flow's last lines under the stage picker."""
+    from app_helpers import wait_traced
+
+    from rnnviz.app.window import MainWindow
+    from rnnviz.config.presets import preset
+    from rnnviz.document.document import Document
+
+    p = preset("rnn-5-6-2")
+    state = Document(p.spec, p.options)
+    win = MainWindow(state)
+    win.persist = False
+    qtbot.addWidget(win)
+    win.resize(1280, 720)
+    win.show()
+    with qtbot.waitSignal(state.sigSnapshotChanged, timeout=60_000):
+        win.runner.start_now()
+    wait_traced(qtbot, win.runner)
+    tv = front(win, win.training_view)
+    _train(qtbot, win, "tagger", epochs_spin=30)
+    qtbot.waitUntil(lambda: history(state) is not None and history(state).done, timeout=120_000)
+    qtbot.waitUntil(lambda: _snapshot_at(win, 30), timeout=30_000)
+    qtbot.wait(50)
+    assert tv.hidden_spin.text() == f"hidden {tv.hidden_spin.value()}"
+    assert tv.layers_spin.text() == f"layers {tv.layers_spin.value()}"
+    assert tv.embedding_spin.text().startswith("embed ") and tv.lr_spin.text().startswith("lr ")
+    table = tv.predictions
+    assert table.rowCount() == 30
+    fm = table.fontMetrics()
+    for col in range(3):  # epoch, loss, acc: each cell's text fits its column
+        widest = max(fm.horizontalAdvance(table.item(r, col).text()) for r in range(30))
+        assert widest < table.columnWidth(col), (col, widest, table.columnWidth(col))
+    flow = tv.flow_label
+    assert flow.text().count("→") > 5
+    assert flow.height() >= flow.heightForWidth(flow.width())
+    combo = tv.stage_combo
+    assert combo.geometry().top() >= flow.geometry().bottom()  # nothing drawn over its lines

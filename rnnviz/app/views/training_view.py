@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.app.views.axes import IndexAxis
+from rnnviz.app.widgets import WrappedLabel
 from rnnviz.config.spec import CELLS, SpecError
 from rnnviz.document.document import Document
 from rnnviz.document.training import (
@@ -129,15 +132,19 @@ class TrainingView(QWidget):
         self.target_edit.setToolTip("Target texts (task map), one per input, separated by ' / '")
         self.task_combo = self._combo(("map", "next"), "map: text → target; next: next token")
         self.tokens_combo = self._combo(("chars", "words"), "characters or whitespace words")
-        self.embedding_spin = self._spin(0, 4096, "nn.Embedding(V, E); 0 = one-hot")
+        # Each number says what it is: bare "6", "1" and "0.1000" in a row of combos left
+        # a student guessing which was hidden_size and which the learning rate.
+        self.embedding_spin = self._spin(0, 4096, "nn.Embedding(V, E); 0 = one-hot", "embed ")
         self.embedding_spin.setSpecialValueText("one-hot")
         self.cell_combo = self._combo(CELLS, "recurrent layer")
         self.stepper_combo = self._combo(("module", "cell"), "module, or its *Cell stepped")
-        self.hidden_spin = self._spin(1, 4096, "hidden_size")
-        self.layers_spin = self._spin(1, 16, "num_layers")
+        self.hidden_spin = self._spin(1, 4096, "hidden_size", "hidden ")
+        self.layers_spin = self._spin(1, 16, "num_layers", "layers ")
         self.head_combo = self._combo(("none", "step"), "Linear head per step, or h is the logits")
         self.optimizer_combo = self._combo(("adam", "sgd"), "torch.optim.Adam or SGD")
         self.lr_spin = QDoubleSpinBox(self)
+        self.lr_spin.setPrefix("lr ")
+        self.lr_spin.setToolTip("learning rate")
         self.lr_spin.setDecimals(4)
         self.lr_spin.setRange(0.0001, 100.0)
         self.lr_spin.setSingleStep(0.01)
@@ -215,8 +222,7 @@ class TrainingView(QWidget):
         self.stage_label = QLabel(self)
         self.stage_label.setWordWrap(True)
         self.stage_table = QTableWidget(self)
-        self.flow_label = QLabel(self)
-        self.flow_label.setWordWrap(True)
+        self.flow_label = WrappedLabel(self)
         self.flow_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         stage_box = QWidget(self)
         sl = QVBoxLayout(stage_box)
@@ -226,10 +232,17 @@ class TrainingView(QWidget):
         sl.addWidget(self.stage_label)
         sl.addWidget(self.stage_table, 1)
 
+        # At 1280×720 the pane is smaller than the flow's lines, the picker and a table
+        # together: it scrolls rather than draw the picker over the flow's last line.
+        stage_scroll = QScrollArea(self)
+        stage_scroll.setWidgetResizable(True)
+        stage_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        stage_scroll.setWidget(stage_box)
+
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.plot)
         split.addWidget(self.predictions)
-        split.addWidget(stage_box)
+        split.addWidget(stage_scroll)
         split.setSizes([150, 130, 260])
 
         lay = QVBoxLayout(self)
@@ -290,10 +303,11 @@ class TrainingView(QWidget):
         c.setToolTip(tip)
         return c
 
-    def _spin(self, lo: int, hi: int, tip: str) -> QSpinBox:
+    def _spin(self, lo: int, hi: int, tip: str, prefix: str = "") -> QSpinBox:
         s = QSpinBox(self)
         s.setRange(lo, hi)
         s.setToolTip(tip)
+        s.setPrefix(prefix)
         return s
 
     # ---- settings <-> controls ---------------------------------------------------------------
@@ -500,6 +514,14 @@ class TrainingView(QWidget):
             [""] * len(rows),
             resize=len(rows) <= 20,
         )
+        if len(rows) > 20:
+            # Not measured item by item (thousands of epochs), but wide enough for what the
+            # numeric columns can hold: "acc" read "1…" for 100% after 100 epochs.
+            fm, pad = self.predictions.fontMetrics(), 16
+            for col, widest in enumerate((rows[0][0], "0.0000", "100%")):
+                width = max(fm.horizontalAdvance(widest), fm.horizontalAdvance(rows[0][col]))
+                header = fm.horizontalAdvance(["epoch", "loss", "acc"][col])
+                self.predictions.setColumnWidth(col, max(width, header) + pad)
         self.predictions.horizontalHeader().setStretchLastSection(True)
 
     def _show_epoch_line(self, epoch: int) -> None:
