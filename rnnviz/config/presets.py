@@ -100,8 +100,12 @@ PRESETS: tuple[Preset, ...] = (
         "grad-vanishing",
         "Vanishing gradient: tanh RNN over 100 steps",
         "Tutorial 004's chain: L = Σ output[99] of a tanh RNN 10 → 32. In the Gradients view "
-        "‖∂L/∂h_t‖ falls from 5.7 at t = 99 to about 1e-28 at t = 0: every step back "
-        "multiplies by diag(tanh′)·W_hh, whose norm (the Chain page) is mostly below 1.",
+        "‖∂L/∂h_t‖ falls from 5.7 at t = 99 to about 6e-28 at t = 0 (a ratio of about 1e-28): "
+        "every step back multiplies it by J_sᵀ, J_s = diag(tanh′)·W_hh. Not because each J_s is "
+        "small: on the Chain page at t = 99 their norms ‖J_s‖₂ run from 0.90 to 1.10 (median "
+        "1.02, 40 of 100 below 1) and their product over the 99 steps to t = 0 is about 3. "
+        "The matrices' directions do not line up, so their product shrinks the gradient "
+        "although the product of their norms does not.",
         Spec("rnn", 10, 32, 1, seq_len=100, batch_size=1),
         RunOptions(),
     ),
@@ -110,7 +114,8 @@ PRESETS: tuple[Preset, ...] = (
         "Exploding gradient: relu RNN, weights × 3",
         "A relu RNN 10 → 32 over 60 steps with every weight × 3: ‖∂L/∂h_t‖ (L = Σ output[59]) "
         "grows from 5.7 at t = 59 to about 1e8 at t = 0, while the forward values stay "
-        "finite. Clip ‖∂L/∂θ‖ on the Compare page to see clip_grad_norm_ at work.",
+        "finite; every step norm ‖J_s‖₂ on the Chain page is 2.5 to 3.1. Clip ‖∂L/∂θ‖ on "
+        "the Compare page to see clip_grad_norm_ at work.",
         Spec("rnn", 10, 32, 1, nonlinearity="relu", seq_len=60, batch_size=1),
         RunOptions(weight_scale=3.0),
     ),
@@ -120,7 +125,8 @@ PRESETS: tuple[Preset, ...] = (
         "An LSTM 10 → 32 over 100 steps; the Gradients view's Compare page runs GRU (and both "
         "RNNs) on the same sizes, seed and input. ‖∂L/∂h_0‖ / ‖∂L/∂h_99‖: LSTM about 1e-22, "
         "GRU 7e-22, tanh RNN 1e-28 at torch's default init; a forget-gate bias of +1 lifts "
-        "the LSTM to about 1e-9 and +3 to about 0.08, because ∂c_t/∂c_{t−1} is just f_t.",
+        "the LSTM to about 1e-9 and +3 to about 0.08, because the c → c block of its step "
+        "Jacobian (∂c_t/∂c_{t−1} at fixed h_{t−1}) is just diag(f_t).",
         Spec("lstm", 10, 32, 1, seq_len=100, batch_size=1),
         RunOptions(),
     ),
