@@ -181,10 +181,11 @@ class CompareEntry:
     """One cell's gradients in a comparison.
 
     - `norms[(layer, dir)]`: ‖∂L/∂h_t‖₂ over batch × units, (T,), by input position.
-    - `decay[(layer, dir)]`: gradient at the direction's first step over its last step:
-      ‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖ forward; ‖∂L/∂h_{T−1}‖ / ‖∂L/∂h_0‖ backward (its first step
-      reads input T−1). NaN when the denominator is 0 (e.g. loss "last" gives a top backward
-      lane gradient only at position T−1, its own first step).
+    - `decay[(layer, dir)]`: ‖∂L/∂h‖ at the lane's first step over its last step, in the
+      order the lane runs: ‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖ forward; ‖∂L/∂h_{T−1}‖ / ‖∂L/∂h_0‖
+      backward (its first step reads input T−1). NaN when the denominator is 0 (e.g. loss
+      "last" gives a top backward lane gradient only at position T−1, its own first step).
+      What it measures depends on where the gradient enters the lane: `decay_kind`.
     - `grad_norm`: total 2-norm of torch's ∂L/∂θ; with `clip`, `clipped_norm` is it after
       torch.nn.utils.clip_grad_norm_ (else None).
     """
@@ -219,6 +220,25 @@ class Comparison:
 def _decay(norms: np.ndarray, direction: str) -> float:
     first, last = (norms[-1], norms[0]) if direction == "bwd" else (norms[0], norms[-1])
     return float(first / last) if last > 0 else float("nan")
+
+
+def decay_kind(spec: Spec, loss: str, layer: int, direction: str) -> str:
+    """What `CompareEntry.decay` of lane (layer, direction) measures under `loss`:
+
+    - "decay": the loss's gradient enters the lane only at its last step (in the lane's own
+      order), so the ratio is how much of it survives the whole recursion back to the first
+      step: small = vanished, large = exploded. The top layer's forward lane under "last"
+      (output[T−1]), and the top layer's lanes under "hn" (each direction's final step).
+    - "none": the loss reads the lane only at its first step (a top backward lane under
+      "last": output[T−1] is that lane's first step), so no gradient runs along it; its
+      ‖∂L/∂h‖ is 0 at the last step and the ratio is NaN (for T > 1).
+    - "mixed": gradient enters at every step (loss "sum", or a lower layer fed by the layer
+      above), so the ratio compares totals that include what entered on the way."""
+    if layer < spec.num_layers - 1 or loss == "sum":
+        return "mixed"
+    if loss == "last" and direction == "bwd":
+        return "none"
+    return "decay"
 
 
 def add_forget_bias(module: torch.nn.Module, value: float) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from rnnviz.config.spec import Spec
 from rnnviz.engine.verdict import HUGE
 from rnnviz.grad.record import GradTrace
-from rnnviz.grad.result import reached
+from rnnviz.grad.result import reached, reached_initial
 
 _DIR = {"fwd": "forward", "bwd": "backward"}
 
@@ -60,18 +60,39 @@ def _g(v: float) -> str:
     return f"{v:.3g}"
 
 
+def _only_recurrence(spec: Spec, loss: str, layer: int) -> bool:
+    """Whether nothing but the lane's own recursion feeds ∂L/∂state between a step and the
+    steps before it in the gradient's order: the top layer (no layer above adds to it) with a
+    loss read at one position only ("last": output[T−1]; "hn": each direction's final step)."""
+    return layer == spec.num_layers - 1 and loss in ("last", "hn")
+
+
 def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
     """The chain back from step t in words (HTML), with this module's numbers: what the
-    factors, their running product and the bound are, and what they say here."""
+    factors, their running product and the bound are, and what they say here.
+
+    Counting: from t to s = steps[k] the gradient passes k step Jacobians; the bound and
+    what reached are both given after the same k steps, and after all len(steps) into the
+    initial state."""
     spec = res.spec
     cf = res.chains[(layer, direction, batch)]
     steps = cf.steps(t, direction)
+    n = len(steps)
     factors = cf.factor[steps]
     prod = cf.running_product(t, direction)
+    st = "(h, c)" if spec.cell == "lstm" else "h"
+    init = "(h₀, c₀)" if spec.cell == "lstm" else "h₀"
+    far = int(steps[-1])
     where = f"{lane_name(spec, layer, direction)}, batch row {batch}"
-    back = "back" if direction == "fwd" else "forward (this direction reads the input backwards)"
+    back = (
+        "back"
+        if direction == "fwd"
+        else "forward through the input positions (this direction reads the input backwards)"
+    )
+    prev = "s+1" if direction == "bwd" else "s−1"
     lines = [
-        f"<b>From t = {t} ({where}), going {back} through {len(steps)} step(s).</b>",
+        f"<b>From t = {t} ({where}), going {back}: {n - 1} step(s) to s = {far}, "
+        f"then one more into the initial state {init}.</b>",
     ]
     if spec.cell == "rnn":
         phi = "tanh′ = 1 − h²" if spec.nonlinearity == "tanh" else "relu′ = [h > 0]"
@@ -83,37 +104,67 @@ def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
     elif spec.cell == "gru":
         lines.append(
             "Each step multiplies ∂L/∂h by the step Jacobian J<sub>s</sub> = "
-            "∂h<sub>s</sub>/∂h<sub>s−1</sub> = diag(z) + (terms through r, z, n and "
+            f"∂h<sub>s</sub>/∂h<sub>{prev}</sub> = diag(z) + (terms through r, z, n and "
             "W<sub>hh</sub>); its size is ‖J<sub>s</sub>‖₂. The diag(z) part is a direct path: "
             "with z ≈ 1 the state is copied."
         )
     else:
         lines.append(
             "The state is (h, c); J<sub>s</sub> is the Jacobian of (h<sub>s</sub>, "
-            "c<sub>s</sub>) w.r.t. (h<sub>s−1</sub>, c<sub>s−1</sub>). Its c → c block is "
+            f"c<sub>s</sub>) w.r.t. (h<sub>{prev}</sub>, c<sub>{prev}</sub>). Its c → c block is "
             "diag(f<sub>s</sub>): with the forget gate near 1 the error passes through c "
             "unchanged (the constant-error carousel), with no W<sub>hh</sub> in the way."
         )
+    below = int((factors < 1).sum())
     lines.append(
-        f"Step factors here: {_g(factors.min())} to {_g(factors.max())} "
-        f"(median {_g(float(np.median(factors)))})."
+        f"Step factors ‖J<sub>s</sub>‖₂ for s = {t} … {far}: {_g(factors.min())} to "
+        f"{_g(factors.max())} (median {_g(float(np.median(factors)))}; {below} of {n} below 1)."
     )
-    marks = sorted({k for k in (0, 4, 9, 19, 49, 99, len(steps) - 1) if k < len(steps)})
+    marks = sorted({k for k in (1, 5, 10, 20, 50, 100, n - 1) if 1 <= k <= n - 1})
+    at = [f"{k} step(s) (s = {steps[k]}): " for k in marks] + [f"{n} step(s) ({init}): "]
+    bounds = [_g(prod[k]) for k in marks] + [_g(cf.initial_product(t, direction))]
     lines.append(
-        "Running product ∏‖J‖₂ after "
-        + ", ".join(f"{k + 1} step(s): {_g(prod[k])}" for k in marks)
-        + ". It bounds how much of ∂L/∂h at t can reach that far "
-        "(‖∂h<sub>t</sub>/∂h<sub>s</sub>‖ ≤ ∏‖J‖₂) — only a bound: the product of the "
+        "Running product ∏‖J‖₂ of the step factors passed, after "
+        + ", ".join(a + b for a, b in zip(at, bounds))
+        + f". It bounds how much of ∂L/∂{st} at t can reach s "
+        f"(‖∂{st}<sub>t</sub>/∂{st}<sub>s</sub>‖ ≤ ∏‖J‖₂) — only a bound: the product of the "
         "matrices can be far smaller than the product of their norms when their directions "
         "do not line up."
     )
     got = reached(res.grads, layer, direction, batch, steps)
-    lines.append(
-        "What actually reached: ‖∂L/∂h<sub>s</sub>‖ ÷ ‖∂L/∂h<sub>t</sub>‖ after "
-        + ", ".join(f"{k + 1} step(s): {_g(got[k])}" for k in marks)
-        + " (the total gradient at s from the norms, which also carries what later losses "
-        "and the layers above added)."
-    )
+    ratio = f"‖∂L/∂{st}<sub>s</sub>‖ ÷ ‖∂L/∂{st}<sub>t</sub>‖"
+    if not n or not np.isfinite(got[0]):
+        lines.append(
+            f"What actually reached: no ratio — ‖∂L/∂{st}<sub>t</sub>‖ = 0: under loss "
+            f'"{res.grads.loss}" no gradient reaches t in this lane, so nothing leaves t.'
+        )
+    else:
+        shown = [_g(got[k]) for k in marks] + [
+            _g(reached_initial(res.grads, layer, direction, batch, t))
+        ]
+        if _only_recurrence(spec, res.grads.loss, layer):
+            why = (
+                "only this lane's recursion carries the gradient from t on (top layer, loss "
+                f'"{res.grads.loss}" read at one step), so this is the true '
+                f"‖(J⋯J)ᵀ ∂L/∂{st}<sub>t</sub>‖ and never exceeds the bound"
+            )
+        else:
+            src = "the layer above" if layer < spec.num_layers - 1 else "the loss at other steps"
+            why = (
+                f"{src} also feeds the steps in between, so this total gradient can exceed "
+                "the bound"
+            )
+        state_note = (
+            " The state gradient is (∂L/∂h<sub>s</sub>, the part of ∂L/∂c<sub>s</sub> that "
+            "arrives from the next step, f·∂L/∂c there), the vector J<sub>s</sub>ᵀ acts on."
+            if spec.cell == "lstm"
+            else ""
+        )
+        lines.append(
+            f"What actually reached: {ratio} after "
+            + ", ".join(a + b for a, b in zip(at, shown))
+            + f" ({why}).{state_note}"
+        )
     if cf.bound is not None:
         b = cf.bound
         verdict = (
@@ -135,19 +186,77 @@ def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
     return "<br>".join(lines)
 
 
-def decay_lines(comparison: Any) -> list[str]:
-    """One line per cell of a Comparison: the decay ratio ‖∂L/∂h_first‖ / ‖∂L/∂h_last‖ of
-    every lane (first and last step of the direction), and ‖∂L/∂θ‖ before/after clipping."""
+def _decay_lanes(comparison: Any) -> list[tuple[tuple[int, str], str, str]]:
+    """((layer, dir), short name, decay_kind) of every lane, layer by layer, fwd first."""
+    from rnnviz.grad.chain import decay_kind  # chain imports torch; this module is numpy-only
+
+    first = comparison.entries[0]
+    spec = first.spec
     out = []
+    for layer, d in sorted(first.decay, key=lambda k: (k[0], k[1] != "fwd")):
+        name = f"l{layer}" + (f" {d}" if spec.bidirectional else "")
+        out.append(((layer, d), name, decay_kind(spec, comparison.loss, layer, d)))
+    return out
+
+
+def decay_header(comparison: Any) -> str:
+    """What the decay ratios of `decay_lines` are, and how to read the lanes where the ratio
+    is a decay along the recursion (the gradient enters only at the lane's last step)."""
+    lanes = _decay_lanes(comparison)
+    text = "decay = ‖∂L/∂h‖ at a lane's first step ÷ at its last step, in the order the lane runs"
+    if comparison.entries[0].spec.bidirectional:
+        text += " (a backward lane runs from input T−1 down to 0)"
+    pure = [name for _, name, kind in lanes if kind == "decay"]
+    if pure:
+        text += (
+            f". {', '.join(pure)}: the loss enters only at the last step, so small means the "
+            "gradient vanished on the way back and large that it exploded"
+        )
+    return text
+
+
+def decay_lines(comparison: Any) -> list[str]:
+    """One line per cell of a Comparison: the decay ratio of every lane (see decay_header)
+    and ‖∂L/∂θ‖ before/after clipping; then one legend line per mark used: ° for a lane the
+    gradient enters at every step (not a pure decay), — for a ratio that does not exist."""
+    lanes = _decay_lanes(comparison)
+    out = []
+    mixed = none_lane = zero_end = False
     for e in comparison.entries:
         parts = []
-        for (layer, d), v in sorted(e.decay.items(), key=lambda kv: (kv[0][0], kv[0][1] != "fwd")):
-            name = f"l{layer}" + (f" {d}" if e.spec.bidirectional else "")
-            parts.append(f"{name} {v:.3g}")
+        for key, name, kind in lanes:
+            v = e.decay[key]
+            if kind == "none" or not math.isfinite(v):
+                parts.append(f"{name} —")
+                none_lane = none_lane or kind == "none"
+                zero_end = zero_end or kind != "none"
+            else:
+                parts.append(f"{name} {v:.3g}" + ("°" if kind == "mixed" else ""))
+                mixed = mixed or kind == "mixed"
         grad = f"‖∂L/∂θ‖ = {e.grad_norm:.4g}"
         if e.clipped_norm is not None:
             grad += f" → {e.clipped_norm:.4g} after clipping to {comparison.clip:g}"
         out.append(f"{e.label}: decay " + ", ".join(parts) + f"; {grad}")
+    if mixed:
+        layers = comparison.entries[0].spec.num_layers
+        if comparison.loss != "sum":
+            src = "the layer above"
+        else:
+            src = "the loss" + (" (or the layer above)" if layers > 1 else "")
+        out.append(
+            f"°: gradient enters this lane from {src} at every step, so the ratio compares "
+            "totals that include what entered on the way: not a pure decay."
+        )
+    notes = []
+    if none_lane:
+        notes.append(
+            'loss "last" reads a top backward lane only at its first step (output[T−1]), so '
+            "no gradient runs along it"
+        )
+    if zero_end:
+        notes.append("‖∂L/∂h‖ is 0 at the lane's last step (nothing to divide by)")
+    if notes:
+        out.append("—: no ratio: " + "; ".join(notes) + ".")
     return out
 
 

@@ -52,13 +52,18 @@ def test_moving_t_moves_the_cursors_and_the_chain(qtbot, window):
     window.state.select(t=1, layer=1, direction="bwd")
     assert view.norms.cursor_t() == 1
     assert round(view.heatmap.t_line.value()) == 1
-    chain = view.chain.data["∏‖J_s‖₂ (upper bound)"]
+    chain = view.chain.data["∏‖J‖₂ from t to s (upper bound)"]
     np.testing.assert_array_equal(chain[0], np.arange(1, SMALL.seq_len))  # bwd: t, t+1, …
-    # What actually reached s: the total gradient's norm relative to t's, from the GradTrace.
-    got = view.chain.data["‖∂L/∂h_s‖ ÷ ‖∂L/∂h_t‖ (what reached s)"][1]
+    assert chain[1][0] == 1.0  # no step yet at s = t: the empty product
+    # What actually reached s: the LSTM state (h, c)'s gradient relative to t's, from the
+    # GradTrace; c's part is what arrives from the next step (backward lane: s − 1).
+    got = view.chain.data["‖∂L/∂(h,c)_s‖ ÷ ‖∂L/∂(h,c)_t‖ (what reached s)"][1]
     gt = window.state.result(GRAD).grads
-    sq = (gt.dh[(1, "bwd")][:, 0].astype(np.float64) ** 2).sum(1)
-    sq = sq + (gt.dc[(1, "bwd")][:, 0].astype(np.float64) ** 2).sum(1)
+    dc = gt.dc[(1, "bwd")][:, 0].astype(np.float64)
+    f = gt.trace.gates[(1, "bwd", "f")][:, 0].astype(np.float64)
+    carry = np.zeros_like(dc)
+    carry[1:] = f[:-1] * dc[:-1]
+    sq = (gt.dh[(1, "bwd")][:, 0].astype(np.float64) ** 2).sum(1) + (carry**2).sum(1)
     norms = np.sqrt(sq)[1:]
     # Top backward lane under loss "last": nothing flows to t=1, so the ratio is undefined.
     want = norms / norms[0] if norms[0] > 0 else np.full(len(norms), np.nan)

@@ -155,12 +155,8 @@ class ComparePage(QWidget):
             size="9pt",
         )
         self.plot.getPlotItem().enableAutoRange()
-        head = (
-            "decay = ‖∂L/∂h at the direction's first step‖ / ‖… at its last step‖ "
-            "(small: the gradient vanished on the way back; large: it exploded)"
-        )
         # Imported here: rnnviz.grad imports torch, which must not load while the window is
         # built (launch → window visible); a result on screen means torch is loaded anyway.
-        from rnnviz.grad.text import decay_lines
+        from rnnviz.grad.text import decay_header, decay_lines
 
-        self.summary.setText(head + "\n" + "\n".join(decay_lines(res)))
+        self.summary.setText(decay_header(res) + "\n" + "\n".join(decay_lines(res)))

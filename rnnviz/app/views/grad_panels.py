@@ -56,6 +56,23 @@ def loggable(y: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(y) & (y > 0), y, np.nan)
 
 
+def _undrawable(y: np.ndarray) -> str:
+    """What `y` holds instead of a value a log axis can place: "every value is 0",
+    "every value is 0 or NaN", …"""
+    if not len(y):
+        return "there are no values"
+    kinds = []
+    if (y == 0).any():
+        kinds.append("0")
+    if (np.isfinite(y) & (y < 0)).any():
+        kinds.append("negative")
+    if np.isnan(y).any():
+        kinds.append("NaN")
+    if np.isinf(y).any():
+        kinds.append("±Inf")
+    return "every value is " + " or ".join(kinds)
+
+
 class _LegendRow(pg.LegendItem):
     """A legend laid out by its plot's grid (below the plot), not floating over the data."""
 
@@ -130,11 +147,17 @@ class NormPlot(pg.PlotWidget):
         isolated = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
         symbol = "o" if len(y) <= 40 or isolated.any() else None
         size = 4 if len(y) <= 40 else np.where(isolated, 6, 0).tolist()
+        if not ok.any():
+            # Nothing a log axis can place: the legend entry says so instead of standing
+            # beside no curve (rnncell-4-2's relu RNN, whose gradient is 0 at every step).
+            label = f"{name} (no curve: {_undrawable(np.asarray(y, dtype=np.float64))})"
+        else:
+            label = name
         curve = pg.PlotDataItem(
             x,
             shown,
             pen=pen,
-            name=name,
+            name=label,
             connect="finite",
             symbol=symbol,
             symbolSize=size,
@@ -296,10 +319,13 @@ class ChainPlot(pg.PlotWidget):
         step_bound: np.ndarray | None,
         bound: float | None,
         reached: np.ndarray | None = None,
+        state: str = "h",
     ) -> None:
-        """Draw factor[k] and product[k] at x = steps[k]; for an RNN also max φ'·‖W_hh‖₂
-        per step and the constant bound ‖W_hh‖₂ and its powers; and `reached[k]`, what the
-        gradient actually delivered at steps[k] relative to steps[0] (not a bound)."""
+        """Draw, at x = steps[k]: factor[k] = ‖J_{steps[k]}‖₂; product[k], the bound over the
+        k step Jacobians from steps[0] = t to steps[k] (1 at t); `reached[k]`, what the
+        gradient actually delivered at steps[k] relative to t over those same k steps (not a
+        bound); for an RNN also max φ'·‖W_hh‖₂ per step and the powers bound^k of the
+        constant bound ‖W_hh‖₂. `state` names the chain's state in the labels ("h", "(h,c)")."""
         item = self.getPlotItem()
         for c in self.curves.values():
             item.removeItem(c)
@@ -309,12 +335,12 @@ class ChainPlot(pg.PlotWidget):
         x = steps.astype(np.float64)
         series = [
             ("‖J_s‖₂ (step factor)", factor, PALETTE[0], Qt.PenStyle.SolidLine, "o"),
-            ("∏‖J_s‖₂ (upper bound)", product, PALETTE[1], Qt.PenStyle.SolidLine, None),
+            ("∏‖J‖₂ from t to s (upper bound)", product, PALETTE[1], Qt.PenStyle.SolidLine, None),
         ]
         if reached is not None:
             series.append(
                 (
-                    "‖∂L/∂h_s‖ ÷ ‖∂L/∂h_t‖ (what reached s)",
+                    f"‖∂L/∂{state}_s‖ ÷ ‖∂L/∂{state}_t‖ (what reached s)",
                     reached,
                     PALETTE[4],
                     Qt.PenStyle.SolidLine,
@@ -325,7 +351,8 @@ class ChainPlot(pg.PlotWidget):
             series.append(
                 ("max φ′(a_s)·‖W_hh‖₂", step_bound, PALETTE[2], Qt.PenStyle.DotLine, None)
             )
-            powers = bound ** np.arange(1, len(steps) + 1, dtype=np.float64)
+            # k steps from t to steps[k]: the power k, as product[k] spans k factors.
+            powers = bound ** np.arange(len(steps), dtype=np.float64)
             series.append(
                 ("bound (‖W_hh‖₂·max φ′)^k", powers, PALETTE[3], Qt.PenStyle.DashLine, None)
             )

@@ -288,7 +288,13 @@ class GradientsView(QWidget):
         sb = cf.step_bound[steps] if cf.step_bound is not None else None
         got = reached(res.grads, sel.layer, sel.direction, sel.batch, steps)
         self.chain.show_chain(
-            steps, cf.factor[steps], cf.running_product(sel.t, sel.direction), sb, cf.bound, got
+            steps,
+            cf.factor[steps],
+            cf.running_product(sel.t, sel.direction),
+            sb,
+            cf.bound,
+            got,
+            state="(h,c)" if res.spec.cell == "lstm" else "h",
         )
         self.chain_text.setText(chain_text(res, sel.layer, sel.direction, sel.batch, sel.t))
 
