@@ -8,11 +8,13 @@ moves the cursor lines, so playback stays inside a frame at H=512, T=500.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,6 +37,8 @@ from rnnviz.analysis.scales import (
     nonfinite_overlay,
     scale_groups,
     signed_log,
+    signed_log_ticks,
+    tick_text,
 )
 from rnnviz.app.views.axes import IndexAxis
 from rnnviz.app.widgets import ElidedLabel, nonfinite_legend, sync_lane_pickers
@@ -55,8 +59,6 @@ def _colormap() -> pg.ColorMap:
 
 
 def _small_font() -> Any:
-    from PySide6.QtGui import QFont
-
     font = QFont()
     font.setPointSizeF(7.5)
     return font
@@ -70,6 +72,95 @@ def _drawable(a: np.ndarray) -> np.ndarray:
         if a.dtype == np.float32 and a.size and float(np.max(np.abs(a))) > 1e30
         else a
     )
+
+
+class BarAxis(pg.AxisItem):
+    """The numbered axis of a heatmap's colour bar.
+
+    On a signed-log bar (`signed_log`), the axis runs in sign(v)·log10(1 + |v|) like the
+    colours, but every tick is labelled with the recorded value v it stands for ("1e30",
+    "0.5", "-1"), placed exactly at that value's log and never closer to the next label
+    than the labels' width. The caption under the bar is elided to the bar's width, with
+    the whole caption as its tooltip."""
+
+    def __init__(self, orientation: str = "bottom") -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+        #: True: positions are signed logs, labels the values they stand for.
+        self.signed_log = False
+        self._ticks: dict[float, str] = {}  # position → label, of the last drawing
+        self._label_width = -1.0  # the width the caption was last elided to
+
+    def real_ticks(self) -> list[tuple[float, str]]:
+        """(position, label) of the ticks a signed-log bar labels at its current size
+        (empty when the bar is not signed-log); pyqtgraph may still leave out one whose
+        label would stick out past the bar's end."""
+        if not self.signed_log:
+            return []
+        lo, hi = sorted(self.range)
+        return self._choose(lo, hi, max(self.width(), 1.0))
+
+    def _text_width(self, text: str) -> float:
+        return QFontMetricsF(self.style.get("tickFont") or _small_font()).horizontalAdvance(text)
+
+    def _choose(self, lo: float, hi: float, size: float) -> list[tuple[float, str]]:
+        per_px = (hi - lo) / size if size > 0 else 1.0
+        # Room for a label of the usual width, then for the widest label actually chosen.
+        gap = self._text_width("-1e30") + 10
+        for _ in range(3):
+            ticks = [(pos, tick_text(v)) for pos, v in signed_log_ticks(lo, hi, gap * per_px)]
+            need = max(self._text_width(t) for _, t in ticks) + 10
+            if need <= gap:
+                break
+            gap = need
+        return ticks
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
+        if not self.signed_log:
+            return super().tickValues(minVal, maxVal, size)
+        self._ticks = dict(self._choose(minVal, maxVal, size))
+        return [(None, list(self._ticks))]
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
+        if not self.signed_log:
+            return super().tickStrings(values, scale, spacing)
+        return [self._ticks.get(v, "") for v in values]
+
+    def labelString(self) -> str:  # noqa: N802 - pyqtgraph API
+        full = self.labelText
+        font = QFont()
+        font.setPointSizeF(8)  # the size GateView sets the caption in
+        width = self.width()
+        self._label_width = width
+        shown = (
+            QFontMetricsF(font).elidedText(full, Qt.TextElideMode.ElideRight, width - 4)
+            if width > 0
+            else full
+        )
+        self.label.setToolTip(full if shown != full else "")
+        style = ";".join(f"{k}: {v}" for k, v in self.labelStyle.items())
+        return f"<span style='{style}'>{html.escape(shown)}</span>"
+
+    def resizeEvent(self, ev: Any = None) -> None:  # noqa: N802 - Qt API
+        if self.label is not None and self.width() != self._label_width:
+            self._updateLabel()  # elide the caption to the new width
+        super().resizeEvent(ev)
+
+    def caption_shown(self) -> str:
+        """The caption as drawn (elided to the bar's width when it does not fit)."""
+        return self.label.toPlainText().strip() if self.label is not None else ""
+
+
+def _install_bar_axis(bar: pg.ColorBarItem) -> BarAxis:
+    """Put a BarAxis in place of the colour bar's own numbered (bottom) axis."""
+    axis = BarAxis("bottom")
+    bar.setAxisItems({"bottom": axis})
+    axis.unlinkFromView()  # its range is the colour levels, set by the bar
+    axis.setStyle(showValues=True)
+    axis.setZValue(0.5)
+    bar.axis = axis
+    axis.setRange(*bar.levels())
+    return axis
 
 
 def format_value(v: float) -> str:
@@ -103,6 +194,8 @@ class GateView(QWidget):
         #: gate → the colour bar directly under that gate's heatmap (one each, so no bar
         #: can be read as another panel's scale).
         self.bars: dict[str, pg.ColorBarItem] = {}
+        #: gate → the numbered axis of its bar (ticks and caption).
+        self.bar_axes: dict[str, BarAxis] = {}
         self.groups: list[ScaleGroup] = []
         self.data: dict[str, np.ndarray] = {}
         #: How many times the images were replaced (tests check a step does not do it).
@@ -139,7 +232,8 @@ class GateView(QWidget):
             "Colour scale.\n"
             "Fixed: σ gates on 0…1 and tanh values on ±1, comparable everywhere.\n"
             "Stretched: each scale spans the values on screen, to see small differences.\n"
-            "Signed log: colour by sign(v)·log₁₀(1 + |v|), for values that explode.\n"
+            "Signed log: colour by sign(v)·log₁₀(1 + |v|), for values that explode;\n"
+            "the titles, captions and bar ticks still give the values themselves.\n"
             "Hover always shows the recorded value itself."
         )
         self.scale_combo.currentIndexChanged.connect(self._scale_picked)
@@ -344,7 +438,7 @@ class GateView(QWidget):
         self.overlays.clear()
         self.t_lines.clear()
         self.unit_lines.clear()
-        self.bars = {}
+        self.bars, self.bar_axes = {}, {}
         gates = spec.trace_gates
         cols = 3 if len(gates) > 4 else 2
         first: pg.PlotItem | None = None
@@ -390,7 +484,7 @@ class GateView(QWidget):
                 pen=(90, 90, 90),
                 colorMapMenu=False,
             )
-            axis = bar.getAxis("bottom")
+            axis = _install_bar_axis(bar)
             axis.setTextPen("k")
             # "±0.939", not "±939 (x0.001)": the numbers should read like the values.
             axis.enableAutoSIPrefix(False)
@@ -399,7 +493,7 @@ class GateView(QWidget):
             # The bar spans the heatmap, not the heatmap's axis: indent it by the axis width.
             bar.layout.setContentsMargins(plot.getAxis("left").width() + 5, 5, 4, 0)
             cell.addItem(bar, row=1, col=0)
-            self.bars[gate] = bar
+            self.bars[gate], self.bar_axes[gate] = bar, axis
 
     def _all_rows(self) -> bool:
         snap = self.state.snapshot
@@ -440,10 +534,12 @@ class GateView(QWidget):
             }
         columns = spec.seq_len * spec.batch_size if every else spec.seq_len
         mode = self.scale_mode()
-        shown = {g: finite_or_zero(a) for g, a in self.data.items()}
-        if mode == "signed-log":
-            shown = {g: signed_log(a) for g, a in shown.items()}
-        self.groups = scale_groups(spec, shown, stretch=mode != "fixed")
+        log = mode == "signed-log"
+        finite = {g: finite_or_zero(a) for g, a in self.data.items()}
+        # Ranges from the recorded values themselves (titles and captions give those); on
+        # the signed-log scale only the colours map the values' signed log.
+        self.groups = scale_groups(spec, finite, stretch=mode != "fixed", log=log)
+        shown = {g: signed_log(a) for g, a in finite.items()} if log else finite
         group_of = {g: grp for grp in self.groups for g in grp.gates}
         counts: dict[str, int] = {}
         for gate, arr in self.data.items():
@@ -467,11 +563,12 @@ class GateView(QWidget):
             plot.titleLabel.setToolTip(f"{gate} — {en}{tape}\n{zh} [{grp.short}]")
         for gate, bar in self.bars.items():
             grp = group_of[gate]
+            axis = self.bar_axes[gate]
+            axis.signed_log = grp.log
             bar.setLevels(grp.levels)
-            caption = grp.caption_for(gate)
-            if mode == "signed-log":
-                caption += " of sign·log₁₀(1+|v|)"
-            bar.getAxis("bottom").setLabel(caption, color="k", size="8pt")
+            axis.picture = None  # new tick labels even when the levels did not change
+            axis.setLabel(grp.caption_for(gate), color="k", size="8pt")
+            axis.update()
         self._show_legend(counts)
         first = self.plots[spec.trace_gates[0]]
         first.setXRange(-0.5, columns - 0.5, padding=0)
