@@ -79,8 +79,13 @@ def test_grad_compare_golden(capsys, request, name, argv):
         path.write_text(out)
     assert path.exists(), f"missing {path}; run with --regen-golden"
     assert out == path.read_text()
-    rows = [line.split() for line in out.splitlines()[2:]]
+    rows = [line.split() for line in out.splitlines()[2:6]]
     assert [r[0] for r in rows] == ["RNN", "RNN", "LSTM", "GRU"]
+    # The window's marks, never a raw nan; each mark used has its legend line.
+    assert "nan" not in out
+    for mark in ("°", "—"):
+        if any(mark in cell for r in rows for cell in r):
+            assert any(line.startswith(f"{mark}: ") for line in out.splitlines())
 
 
 def test_compare_ratio_is_the_norm_ratio(capsys):

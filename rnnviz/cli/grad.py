@@ -80,24 +80,22 @@ def norms_json(gt: Any) -> dict[str, Any]:
 
 
 def compare_text(cmp: Any) -> str:
-    """The `--compare` table: one row per cell, one column per (layer, direction)."""
+    """The `--compare` table: one row per cell, one column per (layer, direction), in the
+    window's words and marks (`decay_header`, `decay_cells`: "°", "—" and their legend;
+    a raw "nan" was printed where no ratio exists)."""
+    from rnnviz.grad.text import decay_cells, decay_header, grad_norm_text
+
     first = cmp.entries[0]
-    lanes = sorted(first.decay, key=lambda k: (k[0], k[1] != "fwd"))
-    names = [f"l{layer}" + (f" {d}" if first.spec.bidirectional else "") for layer, d in lanes]
-    head = (
-        f"‖∂L/∂h_0‖ / ‖∂L/∂h_{{T−1}}‖ (backward lanes: first step T−1 over last 0), "
-        f"loss {cmp.loss}, T = {first.spec.seq_len}, weights × {cmp.weight_scale:g}"
-    )
+    names, cells, legend = decay_cells(cmp)
+    head = f"{decay_header(cmp)}; loss {cmp.loss}, T = {first.spec.seq_len}, "
+    head += f"weights × {cmp.weight_scale:g}"
     if cmp.forget_bias is not None:
         head += f", LSTM forget bias +{cmp.forget_bias:g}"
     rows = [head, "cell      " + "".join(f"{n:>12}" for n in names) + "   ‖∂L/∂θ‖"]
-    for e in cmp.entries:
-        ratios = "".join(f"{e.decay[k]:>12.3g}" for k in lanes)
-        grad = f"{e.grad_norm:.4g}"
-        if e.clipped_norm is not None:
-            grad += f" → {e.clipped_norm:.4g} (clip {cmp.clip:g})"
-        rows.append(f"{e.label:<10}{ratios}   {grad}")
-    return "\n".join(rows)
+    for e, row in zip(cmp.entries, cells):
+        ratios = "".join(f"{c:>12}" for c in row)
+        rows.append(f"{e.label:<10}{ratios}   {grad_norm_text(cmp, e)}")
+    return "\n".join(rows + legend)
 
 
 def _write(path: str, data: bytes) -> None:

@@ -130,22 +130,19 @@ LIMIT_FACTOR = 2.0**-10
 LIMIT_REL = 0.25
 
 
-class Diff:
-    """Running maximum of absolute and relative differences, and whether every pair that
-    disagrees beyond round-off does so only where its values reach float's limit."""
+class LimitTally:
+    """Of the compared pairs that disagree, how many only where torch's values reach float's
+    limit (`at_limit`) and how many elsewhere (`real`): the forward's `Diff` and the
+    gradients' comparison judge a pair alike."""
 
     def __init__(self) -> None:
-        self.abs, self.rel, self.mismatched = 0.0, 0.0, 0
         self.at_limit, self.real = 0, 0
 
-    def add(self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> None:
-        """Fold the comparison of recomputed `a` with torch's `b` in (`out`: scratch for
-        |a − b|, see `max_diff`)."""
-        d, r, m = max_diff(a, b, out)
-        self.abs, self.rel = max(self.abs, d), max(self.rel, r)
-        self.mismatched += m
-        if r > REL_TOL or m:
-            if r <= LIMIT_REL and reaches_limit(b):
+    def judge(self, rel: float, mismatched: int, tol: float, theirs: torch.Tensor) -> None:
+        """Count one pair: relative difference `rel`, `mismatched` non-finite disagreements,
+        `tol` the round-off allowed, `theirs` torch's side."""
+        if rel > tol or mismatched:
+            if rel <= LIMIT_REL and reaches_limit(theirs):
                 self.at_limit += 1
             else:
                 self.real += 1
@@ -154,6 +151,23 @@ class Diff:
     def at_float_limit(self) -> bool:
         """True when some pair disagrees and every one that does is at float's limit."""
         return self.at_limit > 0 and self.real == 0
+
+
+class Diff(LimitTally):
+    """Running maximum of absolute and relative differences, and whether every pair that
+    disagrees beyond round-off does so only where its values reach float's limit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.abs, self.rel, self.mismatched = 0.0, 0.0, 0
+
+    def add(self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> None:
+        """Fold the comparison of recomputed `a` with torch's `b` in (`out`: scratch for
+        |a − b|, see `max_diff`)."""
+        d, r, m = max_diff(a, b, out)
+        self.abs, self.rel = max(self.abs, d), max(self.rel, r)
+        self.mismatched += m
+        self.judge(r, m, REL_TOL, b)
 
 
 def reaches_limit(t: torch.Tensor) -> bool:

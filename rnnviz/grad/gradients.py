@@ -28,7 +28,7 @@ from torch import nn
 
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
-from rnnviz.engine.recompute import LIMIT_REL, reaches_limit
+from rnnviz.engine.recompute import LimitTally
 from rnnviz.engine.record import Trace
 from rnnviz.engine.tracing import Cancelled, build_module, make_inputs, trace
 from rnnviz.grad.backward import LOSSES, backward
@@ -113,14 +113,14 @@ def torch_gradients(
     return float(value.detach()), dx, dh0, dc0, dps
 
 
-class _GradDiff:
+class _GradDiff(LimitTally):
     """Running max of |ours − torch's| and of it over max |torch's| per tensor, and whether
     every tensor that disagrees beyond `rtol` does so only where torch's values reach
     float's limit (as the forward's `Diff` judges its pairs: rnnviz.engine.recompute)."""
 
     def __init__(self, rtol: float) -> None:
-        self.abs, self.rel, self.mismatch = 0.0, 0.0, 0
-        self.rtol, self.at_limit, self.real = rtol, 0, 0
+        super().__init__()
+        self.abs, self.rel, self.mismatch, self.rtol = 0.0, 0.0, 0, rtol
 
     def add(self, ours: np.ndarray, theirs: np.ndarray) -> None:
         if ours.size == 0:
@@ -149,16 +149,7 @@ class _GradDiff:
             # must be exactly zero on our side too: any difference there is a real one.
             rel = dmax / scale if scale > 0 else math.inf
             self.rel = max(self.rel, rel)
-        if rel > self.rtol or mismatched:
-            if rel <= LIMIT_REL and reaches_limit(b):
-                self.at_limit += 1
-            else:
-                self.real += 1
-
-    @property
-    def at_float_limit(self) -> bool:
-        """True when some tensor disagrees and every one that does is at float's limit."""
-        return self.at_limit > 0 and self.real == 0
+        self.judge(rel, mismatched, self.rtol, b)
 
 
 def _rtol(dtype: np.dtype) -> float:

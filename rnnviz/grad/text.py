@@ -215,35 +215,34 @@ def decay_header(comparison: Any) -> str:
     return text
 
 
-def decay_lines(comparison: Any) -> list[str]:
-    """One line per cell of a Comparison: the decay ratio of every lane (see decay_header)
-    and ‖∂L/∂θ‖ before/after clipping; then one legend line per mark used: ° for a lane the
-    gradient enters at every step (not a pure decay), — for a ratio that does not exist."""
+def decay_cells(comparison: Any) -> tuple[list[str], list[list[str]], list[str]]:
+    """The decay ratios of a Comparison as the window and `rnnviz grad --compare` both show
+    them: (lane names, per cell one string per lane, legend lines). A ratio reads "0.228",
+    "0.228°" for a lane the gradient enters at every step (not a pure decay), "—" where no
+    ratio exists; a legend line explains each mark used."""
     lanes = _decay_lanes(comparison)
-    out = []
+    cells: list[list[str]] = []
     mixed = none_lane = zero_end = False
     for e in comparison.entries:
-        parts = []
-        for key, name, kind in lanes:
+        row = []
+        for key, _, kind in lanes:
             v = e.decay[key]
             if kind == "none" or not math.isfinite(v):
-                parts.append(f"{name} —")
+                row.append("—")
                 none_lane = none_lane or kind == "none"
                 zero_end = zero_end or kind != "none"
             else:
-                parts.append(f"{name} {v:.3g}" + ("°" if kind == "mixed" else ""))
+                row.append(f"{v:.3g}" + ("°" if kind == "mixed" else ""))
                 mixed = mixed or kind == "mixed"
-        grad = f"‖∂L/∂θ‖ = {e.grad_norm:.4g}"
-        if e.clipped_norm is not None:
-            grad += f" → {e.clipped_norm:.4g} after clipping to {comparison.clip:g}"
-        out.append(f"{e.label}: decay " + ", ".join(parts) + f"; {grad}")
+        cells.append(row)
+    legend = []
     if mixed:
         layers = comparison.entries[0].spec.num_layers
         if comparison.loss != "sum":
             src = "the layer above"
         else:
             src = "the loss" + (" (or the layer above)" if layers > 1 else "")
-        out.append(
+        legend.append(
             f"°: gradient enters this lane from {src} at every step, so the ratio compares "
             "totals that include what entered on the way: not a pure decay."
         )
@@ -256,8 +255,27 @@ def decay_lines(comparison: Any) -> list[str]:
     if zero_end:
         notes.append("‖∂L/∂h‖ is 0 at the lane's last step (nothing to divide by)")
     if notes:
-        out.append("—: no ratio: " + "; ".join(notes) + ".")
-    return out
+        legend.append("—: no ratio: " + "; ".join(notes) + ".")
+    return [name for _, name, _ in lanes], cells, legend
+
+
+def grad_norm_text(comparison: Any, entry: Any) -> str:
+    """‖∂L/∂θ‖ of one cell, and after clipping when the comparison clips."""
+    text = f"{entry.grad_norm:.4g}"
+    if entry.clipped_norm is not None:
+        text += f" → {entry.clipped_norm:.4g} after clipping to {comparison.clip:g}"
+    return text
+
+
+def decay_lines(comparison: Any) -> list[str]:
+    """One line per cell of a Comparison: the decay ratio of every lane (see decay_header
+    and `decay_cells`) and ‖∂L/∂θ‖ before/after clipping; then the legend lines."""
+    names, cells, legend = decay_cells(comparison)
+    out = []
+    for e, row in zip(comparison.entries, cells):
+        parts = ", ".join(f"{name} {cell}" for name, cell in zip(names, row))
+        out.append(f"{e.label}: decay {parts}; ‖∂L/∂θ‖ = {grad_norm_text(comparison, e)}")
+    return out + legend
 
 
 def norms_csv(gt: GradTrace) -> bytes:

@@ -53,3 +53,17 @@ def run_probe(code: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
     )
+
+
+def axis_draw_specs(axis) -> list:
+    """The (rect, flags, text) of every tick label a pyqtgraph axis would paint now, as
+    pyqtgraph lays them out (its generateDrawSpecs, on a scratch painter)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(16, 16, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return list(specs[2]) if specs else []

@@ -12,8 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from app_helpers import SMALL, front, shown_view, wait_traced
-from PySide6.QtGui import QImage, QPainter
+from app_helpers import SMALL, axis_draw_specs, front, shown_view, wait_traced
 
 from rnnviz.analysis.scales import (
     finite_range,
@@ -34,18 +33,12 @@ pytestmark = pytest.mark.gui
 def _drawn_ticks(axis) -> list[tuple[float, str, float]]:
     """(position the label is centred on, in the axis's own units; label; label width px)
     of every tick label the axis draws, as pyqtgraph lays them out for painting."""
-    img = QImage(16, 16, QImage.Format.Format_ARGB32)
-    painter = QPainter(img)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    assert specs is not None
+    specs = axis_draw_specs(axis)
+    assert specs
     lo, hi = axis.range
     width = axis.mapRectFromParent(axis.geometry()).width()
     return [
-        (lo + rect.center().x() / width * (hi - lo), text, rect.width())
-        for rect, _, text in specs[2]
+        (lo + rect.center().x() / width * (hi - lo), text, rect.width()) for rect, _, text in specs
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import shown_view
+from app_helpers import axis_draw_specs, shown_view
 
 from rnnviz.app.views.gate_view import GateView
 from rnnviz.config.options import RunOptions
@@ -12,15 +12,7 @@ from rnnviz.config.presets import preset
 
 def _texts(axis) -> list[str]:
     """The labels the axis would draw now."""
-    from PySide6.QtGui import QImage, QPainter
-
-    image = QImage(8, 8, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [text for _, _, text in specs[2]] if specs else []
+    return [text for _, _, text in axis_draw_specs(axis)]
 
 
 @pytest.mark.parametrize("units", [1, 2, 3, 5])
