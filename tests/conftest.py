@@ -8,6 +8,7 @@ cores) and "long" (the fuzz tests run >= 10,000 examples each):
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,15 @@ settings.register_profile(
 settings.load_profile("core")
 
 
+def _interruptible() -> None:
+    """Ctrl-C as a terminal delivers it. A run started in the background by a non-interactive
+    shell (`.ci/run &`) inherits SIGINT ignored, as POSIX has it, and Python keeps it so: the
+    Ctrl-C tests then saw no KeyboardInterrupt in-process and a child that exited 0. Python's
+    own handler here also reaches the children (exec resets a handler to the default)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--regen-golden",
@@ -42,6 +52,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    _interruptible()
     config.addinivalue_line(
         "markers",
         "fuzz: Hypothesis fuzzing of inputs users type "

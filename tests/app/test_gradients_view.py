@@ -261,3 +261,31 @@ def test_a_lone_drawable_step_keeps_its_marker(qtbot):
     assert sizes[11] == 0 and sizes[0] == 0  # inside a segment, and undrawable: no marker
     smooth = plot.add_curve("h layer 0", np.linspace(1, 2, 80), (0, 0, 0))
     assert smooth.opts["symbol"] is None
+
+
+def test_saturation_page_says_what_its_points_are(qtbot, window):
+    """The page drew an empty plot with an unlabelled line for an Elman RNN, and 96 LSTM
+    points at (0, 0) that looked like one; its x label said "of steps" for T·B values."""
+    state = window.state
+    state.edit_spec(cell="lstm", seq_len=40, num_layers=1, bidirectional=False, hidden_size=8)
+    view = open_gradients(qtbot, window, page=2)
+    qtbot.waitUntil(lambda: view.result.spec.seq_len == 40, timeout=60_000)
+    plot = view.saturation
+    item = plot.getPlotItem()
+    assert "values" in item.getAxis("bottom").labelText
+    labels = [label.text for _, label in plot.legend.items]
+    assert labels[0].startswith("x + y = 1") and labels[1:] == ["gate i", "gate f", "gate o"]
+    assert plot.isVisibleTo(view)
+    text = view.saturation_text.text()
+    for gate, (left, right) in plot.points.items():
+        spots = len(set(zip(left.tolist(), right.tolist())))
+        if spots < len(left):
+            assert f"{gate}: " in text and f"{len(left)} points at" in text
+    state.edit_spec(cell="rnn")
+    qtbot.waitUntil(lambda: view.result.spec.cell == "rnn", timeout=60_000)
+    wait_traced(qtbot, window.runner)
+    assert not plot.isVisibleTo(view)
+    assert "no σ gates" in view.saturation_text.text()
+    state.edit_spec(cell="gru")
+    qtbot.waitUntil(lambda: view.result.spec.cell == "gru", timeout=60_000)
+    assert plot.isVisibleTo(view) and set(plot.points) == {"r", "z"}

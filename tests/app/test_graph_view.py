@@ -178,3 +178,29 @@ def test_title_counts_steps_in_words(qapp):
     from rnnviz.app.drawing.legend import _times
 
     assert [_times(n) for n in (1, 2, 3)] == ["once", "twice", "3 times"]
+
+
+def test_every_node_text_fits_its_box(qapp):
+    """A batch's token texts and "RNNCell t=0" ran past their fixed-size boxes. Boxes now
+    widen to their text up to a column, longer texts are cut in the middle, and the whole
+    text leads the tooltip."""
+    from rnnviz.config.api import CELL
+
+    spec = Spec("rnn", 4, 2, 1, seq_len=12, batch_size=1)
+    graph = build_graph(spec, api=CELL)
+    long_text = "'the | everybody | the | a | dog | read | that | book'"
+    graph.nodes["x3"]["label"] = long_text
+    scene = GraphScene(graph, spec)
+    for node, box in scene.node_items.items():
+        label = scene._labels[node]
+        inner = box.path().boundingRect()
+        assert label.boundingRect().width() <= inner.width() - 8, (node, label.text())
+    cut = scene._labels["x3"].text()
+    assert cut != long_text and "…" in cut and cut[:3] == long_text[:3]
+    assert scene.node_items["x3"].toolTip().startswith(long_text)
+    cell_widths = {
+        round(scene.node_items[n].path().boundingRect().width())
+        for n, a in graph.nodes(data=True)
+        if a["kind"] == "cell"
+    }
+    assert len(cell_widths) == 1  # an even row, sized for "RNNCell t=11"

@@ -18,7 +18,7 @@ from typing import Any
 
 import networkx as nx
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -38,6 +38,8 @@ STAGGER = 0.3 * COL
 
 FONT_FAMILY = "DejaVu Sans"
 NODE_PT = 9.5
+#: Room left and right of a node's text inside its box, in scene pixels.
+NODE_PAD = 14.0
 EDGE_PT = 8.5
 TITLE_PT = 12.0
 
@@ -202,6 +204,8 @@ class GraphScene(QGraphicsScene):
         self.current_cell: tuple[int, str] | None = None
         #: node id → the text item in its box
         self._labels: dict[str, QGraphicsSimpleTextItem] = {}
+        #: node id → its box's (w, h) as placed (`_fit`)
+        self._sizes: dict[str, tuple[float, float]] = {}
         #: what `relabel` compares: where every node and edge is drawn
         self._layout = _layout(graph)
         self._place_nodes()
@@ -225,8 +229,30 @@ class GraphScene(QGraphicsScene):
             shift = self._stagger if attrs["direction"] == "bwd" else -self._stagger
         return QPointF(attrs["x"] * COL + shift, (self._top - attrs["y"]) * ROW)
 
-    def _size(self, attrs: dict[str, Any]) -> tuple[float, float]:
-        return SIZES.get(attrs["kind"], (84.0, 30.0))
+    def _size(self, node: str) -> tuple[float, float]:
+        """The (w, h) of a node's box as placed (`_fit`)."""
+        return self._sizes[node]
+
+    def _fit(self, attrs: dict[str, Any], text: str) -> tuple[float, float, str]:
+        """(w, h) of a node's box and the text drawn in it.
+
+        A box is its kind's size, widened to its text up to a column's width (less a gap),
+        and a text wider still is cut in the middle (its tooltip holds it whole): a batch's
+        tokens "'the | everybody | the | a'" and "RNNCell t=0" ran past their boxes. Every
+        cell box takes the width of the widest cell label the sequence can have, so the
+        row stays even and a relabelled step (`relabel`) still fits."""
+        kind = attrs["kind"]
+        w, h = SIZES.get(kind, (84.0, 30.0))
+        metrics = QFontMetricsF(_font(NODE_PT, bold=kind == "cell", italic=kind == "fold"))
+        sized = text
+        if kind == "cell":
+            cell_name = str(self.graph.graph.get("cell_name", self.spec.cell.upper()))
+            sized = f"{cell_name} t={max(self.spec.seq_len - 1, 0)}"
+        room = COL - 16.0
+        w = min(max(w, metrics.horizontalAdvance(sized) + NODE_PAD), room)
+        if metrics.horizontalAdvance(text) + NODE_PAD > w:
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, w - NODE_PAD)
+        return w, h, text
 
     # ---- nodes -------------------------------------------------------------------------------
     def _look(self, attrs: dict[str, Any]) -> tuple[tuple[str, str], str]:
@@ -248,8 +274,9 @@ class GraphScene(QGraphicsScene):
             pos = self.point(attrs)
             self.positions[node] = pos
             kind = attrs["kind"]
-            w, h = self._size(attrs)
-            colours, text = self._look(attrs)
+            colours, full = self._look(attrs)
+            w, h, text = self._fit(attrs, full)
+            self._sizes[node] = (w, h)
             if kind == "cell":
                 self.column_of[int(attrs["t"])] = float(attrs["x"])
             elif kind == "fold":
@@ -264,7 +291,8 @@ class GraphScene(QGraphicsScene):
             box.setPen(_pen(colours[1], 1.4, dash=kind == "fold"))
             box.setZValue(2)
             box.setData(0, node)
-            box.setToolTip(node_tooltip(self.graph, self.spec, node, attrs))
+            tip = node_tooltip(self.graph, self.spec, node, attrs)
+            box.setToolTip(tip if text == full else f"{full}\n\n{tip}")
             if kind in ("cell", "input", "output"):
                 box.setCursor(Qt.CursorShape.PointingHandCursor)
             self.addItem(box)
@@ -295,6 +323,7 @@ class GraphScene(QGraphicsScene):
         items: dict[str, QGraphicsPathItem] = {}
         labels: dict[str, QGraphicsSimpleTextItem] = {}
         positions: dict[str, QPointF] = {}
+        sizes: dict[str, tuple[float, float]] = {}
         self.graph = graph
         self.column_of = {}
         for node, attrs in graph.nodes(data=True):
@@ -310,9 +339,11 @@ class GraphScene(QGraphicsScene):
                 box.setData(0, node)
                 box.setToolTip(node_tooltip(graph, self.spec, node, attrs))
             items[node], labels[node], positions[node] = box, label, self.positions[old]
+            sizes[node] = self._sizes[old]
             if attrs["kind"] == "cell":
                 self.column_of[int(attrs["t"])] = float(attrs["x"])
         self.node_items, self._labels, self.positions = items, labels, positions
+        self._sizes = sizes
         self.edge_labels = [((renamed[u], renamed[v]), t) for (u, v), t in self.edge_labels]
         self.set_current(self.current_t, self.current_cell)
         return True
@@ -331,8 +362,8 @@ class GraphScene(QGraphicsScene):
         for u, v, attrs in self.graph.edges(data=True):
             a_attrs, b_attrs = self.graph.nodes[u], self.graph.nodes[v]
             pa, pb = self.positions[u], self.positions[v]
-            a = _boundary(pa, self._size(a_attrs), pb)
-            b = _boundary(pb, self._size(b_attrs), pa)
+            a = _boundary(pa, self._size(u), pb)
+            b = _boundary(pb, self._size(v), pa)
             flow = attrs.get("flow", "")
             folded = "fold" in (a_attrs["kind"], b_attrs["kind"])
             item = QGraphicsPathItem(_arrow_path(a, b))
@@ -425,7 +456,8 @@ class GraphScene(QGraphicsScene):
         text.setZValue(4)
         text.setVisible(False)
         self.addItem(text)
-        w, h = SIZES["cell"]
+        cells = [self._sizes[n] for n, a in self.graph.nodes(data=True) if a["kind"] == "cell"]
+        w, h = cells[0] if cells else SIZES["cell"]
         path = QPainterPath()
         path.addRoundedRect(QRectF(-w / 2 - 4, -h / 2 - 4, w + 8, h + 8), 9, 9)
         outline = QGraphicsPathItem(path)

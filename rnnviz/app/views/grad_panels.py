@@ -386,12 +386,15 @@ class SaturationPlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.15)
         for name in ("left", "bottom"):
             item.getAxis(name).setTextPen("k")
-        item.setLabel("bottom", "fraction of steps left-saturated (gate &lt; 0.1)", color="k")
-        item.setLabel("left", "fraction right-saturated (gate &gt; 0.9)", color="k")
+        # A unit's fraction is over every (step, batch row) value it took: "of steps" was
+        # wrong for a batch.
+        item.setLabel("bottom", "fraction of its values &lt; 0.1 (left-saturated)", color="k")
+        item.setLabel("left", "fraction &gt; 0.9 (right-saturated)", color="k")
         item.setXRange(-0.03, 1.03, padding=0)
         item.setYRange(-0.03, 1.03, padding=0)
         # The diagonal x + y = 1: units on it are always saturated one way or the other.
-        item.addItem(pg.PlotDataItem([0, 1], [1, 0], pen=pg.mkPen((160, 160, 160), width=1)))
+        self.diagonal = pg.PlotDataItem([0, 1], [1, 0], pen=pg.mkPen((160, 160, 160), width=1))
+        item.addItem(self.diagonal)
         self.legend = item.addLegend(offset=(-5, 5), labelTextColor="k", brush=(255, 255, 255, 200))
         self.on_unit = on_unit
         self.scatters: dict[str, pg.ScatterPlotItem] = {}
@@ -410,6 +413,10 @@ class SaturationPlot(pg.PlotWidget):
         self.legend.clear()
         self.scatters.clear()
         self.points = dict(fractions)
+        # Nothing to place (an Elman RNN has no σ gates): no axes, no line, nothing to read.
+        self.setVisible(bool(fractions))
+        if fractions:
+            self.legend.addItem(self.diagonal, "x + y = 1: saturated at every value")
         for k, (gate, (left, right)) in enumerate(fractions.items()):
             colour = PALETTE[k % len(PALETTE)]
             sc = pg.ScatterPlotItem(

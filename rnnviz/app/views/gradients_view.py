@@ -316,10 +316,17 @@ class GradientsView(QWidget):
             return
         parts = []
         for g, (left, right) in fractions.items():
-            parts.append(
+            part = (
                 f"{g}: {int(((left + right) > 0.5).sum())} of {len(left)} units saturated "
                 "more than half the time"
             )
+            # Coinciding points draw as one: say so, or 32 units at (0, 0) read as one.
+            spots = len(set(zip(left.tolist(), right.tolist())))
+            if spots == 1 and len(left) > 1:
+                part += f" (all {len(left)} points at ({left[0]:.0%}, {right[0]:.0%}))"
+            elif spots < len(left):
+                part += f" ({len(left)} points at {spots} places)"
+            parts.append(part)
         self.saturation_text.setText(
             f"{lane_name(spec, sel.layer, sel.direction)}, all {spec.batch_size} batch row(s) "
             f"× {spec.seq_len} steps. " + "; ".join(parts) + ". Click a point to select its unit."
