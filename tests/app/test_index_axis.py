@@ -27,3 +27,16 @@ def test_a_few_units_each_get_their_label(qtbot, units):
     for plot in view.plots.values():
         texts = sorted(int(text) for text in _texts(plot.getAxis("left")))
         assert texts == list(range(units)), (plot.titleLabel.text, texts)
+
+
+@pytest.mark.parametrize("steps", [60, 100])
+def test_time_axis_labels_step_zero(qtbot, steps):
+    """On a 60–100 step run the t axis started at "10": "0" pokes half a label past the
+    axis's end, and pyqtgraph dropped such labels."""
+    p = preset("grad-vanishing")
+    spec = p.spec.replace(seq_len=steps)
+    _, view = shown_view(qtbot, GateView, spec, p.options or RunOptions(), size=(1000, 520))
+    qtbot.waitUntil(lambda: bool(view.plots), timeout=30_000)
+    qtbot.wait(20)
+    for plot in view.plots.values():
+        assert "0" in _texts(plot.getAxis("bottom"))

@@ -17,6 +17,10 @@ class IndexAxis(pg.AxisItem):
         #: Steps per batch row when every row is drawn side by side (column = b·T + t).
         self.period: int | None = None
         self.enableAutoSIPrefix(False)
+        if orientation in ("bottom", "top"):
+            # Index 0 sits half a step from the axis's end, so its label pokes out by a few
+            # pixels and pyqtgraph's default dropped it: t counted from 10 on a 100-step run.
+            self.setStyle(hideOverlappingLabels=8)
 
     def tickStrings(self, values: list, scale: float, spacing: float) -> list:  # noqa: N802
         if not self.period:
