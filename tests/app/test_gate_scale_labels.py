@@ -47,7 +47,7 @@ def _sl(v: float) -> float:
 
 
 def _title_range(view: GateView, gate: str) -> str:
-    return re.search(r"\[([^\]]*)\]$", view.plots[gate].titleLabel.text).group(1)
+    return re.search(r"\[([^\]]*)\]", view.plots[gate].titleLabel.text).group(1)
 
 
 def _real_span(arrays: list[np.ndarray], symmetric: bool) -> str:

@@ -58,6 +58,9 @@ def test_one_heatmap_per_gate_holding_the_traces_arrays(qtbot, spec, gates):
         assert view.image_shape(gate) == (spec.seq_len, 4)
     titles = {g: p.titleLabel.text for g, p in view.plots.items()}
     assert "遗忘门" in titles.get("f", "遗忘门") and "memory tape" in titles.get("c", "memory tape")
+    # Whose numbers each panel shows: torch's own h, rnnviz's recomputation elsewhere.
+    for gate, title in titles.items():
+        assert title.endswith("· torch's" if gate == "h" else "· recomputed"), title
 
 
 def test_hidden_size_change_changes_heatmap_height(qtbot):

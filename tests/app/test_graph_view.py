@@ -204,3 +204,31 @@ def test_every_node_text_fits_its_box(qapp):
         if a["kind"] == "cell"
     }
     assert len(cell_widths) == 1  # an even row, sized for "RNNCell t=11"
+
+
+def test_exported_legend_names_only_what_the_diagram_has(qapp):
+    """An RNN's or a Cell loop's diagram said "h0/c0 in, h_n/c_n out" and "LSTM state arrows
+    carry h and c", and every export named a "current timestep" band it did not draw."""
+    from rnnviz.app.drawing.render import graph_scene, render_graph
+    from rnnviz.config.api import CELL
+
+    def texts(scene) -> str:
+        return " | ".join(item.text() for item in scene.items() if hasattr(item, "text"))
+
+    rnn = Spec("rnn", 4, 2, 1, seq_len=3, batch_size=1)
+    plain = texts(graph_scene(build_graph(rnn), rnn))
+    assert "h0 in, h_n out" in plain and "c0" not in plain and "c (below)" not in plain
+    assert "current timestep" not in plain
+    cell = texts(graph_scene(build_graph(rnn, api=CELL), rnn))
+    assert "hx in" in cell and "h_t: what each call returns" in cell and "h_n" not in cell
+    lstm = Spec("lstm", 4, 3, 2, bidirectional=True, seq_len=4, batch_size=1)
+    scene = graph_scene(build_graph(lstm), lstm, timestep=2)
+    text = texts(scene)
+    assert "h0/c0 in, h_n/c_n out" in text and "c (below)" in text and "current timestep" in text
+    band = scene._band.sceneBoundingRect()
+    for node, attrs in scene.graph.nodes(data=True):
+        if attrs["kind"] == "cell" and attrs["t"] == 2:
+            box = scene.node_items[node].sceneBoundingRect()
+            assert band.left() <= box.left() and box.right() <= band.right(), node
+    svg = render_graph(Spec("rnn", 4, 2, 1, seq_len=1, batch_size=1), "svg").decode()
+    assert "over 1 step<" in svg and "1 steps" not in svg

@@ -57,11 +57,16 @@ def draw_legend(scene: GraphScene) -> None:
     ]
     if scene.spec.num_directions == 2:
         entries.append(("bwd", "backward cell (time runs ←)", "box"))
-    entries += [
-        ("input", "input x_t", "box"),
-        ("output", "output y_t", "box"),
-        ("state", "h0/c0 in, h_n/c_n out [slice]", "box"),
-    ]
+    # Only what this diagram has: an RNN or GRU has no c, and a Cell loop returns h_t from
+    # each call and starts from hx (no h_n box, no slice).
+    lstm = scene.spec.cell == "lstm"
+    if scene.graph.graph.get("api") == "cell":
+        state = "hx, cx in (the first call's state)" if lstm else "hx in (the first call's state)"
+        entries += [("input", "input x_t", "box"), ("output", "h_t: what each call returns", "box")]
+    else:
+        state = "h0/c0 in, h_n/c_n out [slice]" if lstm else "h0 in, h_n out [slice]"
+        entries += [("input", "input x_t", "box"), ("output", "output y_t", "box")]
+    entries.append(("state", state, "box"))
     if scene.spec.num_directions == 2:
         entries.append(("concat", "cat: both directions joined, (batch, 2·H)", "box"))
     if scene.graph.graph.get("text"):
@@ -74,7 +79,8 @@ def draw_legend(scene: GraphScene) -> None:
         entries.append(("pred", "predicted token", "box"))
     if scene._fold_col is not None:
         entries.append(("fold", "folded steps", "box"))
-    entries.append(("highlight", "current timestep", "band"))
+    if scene.highlight:
+        entries.append(("highlight", "current timestep", "band"))
     for key, text, _ in entries:
         if key == "highlight":
             fill, border = HIGHLIGHT, HIGHLIGHT
@@ -92,9 +98,8 @@ def draw_legend(scene: GraphScene) -> None:
         scene.addItem(label)
         x += 28 + label.boundingRect().width() + 22
     note = QGraphicsSimpleTextItem(
-        "edge labels: tensor shape (batch, features) carried by "
-        "the arrow; LSTM state arrows carry h (above) and c "
-        "(below)"
+        "edge labels: tensor shape (batch, features) carried by the arrow"
+        + ("; state arrows carry h (above) and c (below)" if lstm else "")
     )
     note.setFont(_font(EDGE_PT))
     note.setBrush(QColor("#475569"))

@@ -213,7 +213,7 @@ def graph_scene(graph: nx.DiGraph, spec: Spec, timestep: int | None = None) -> Q
     """The window's GraphScene for `graph`, with title and legend, `timestep` highlighted."""
     from rnnviz.app.drawing.scene import GraphScene
 
-    scene = GraphScene(graph, spec, title=True, legend=True)
+    scene = GraphScene(graph, spec, title=True, legend=True, highlight=timestep is not None)
     if timestep is not None:
         scene.set_current(timestep, None)
     return scene
@@ -256,5 +256,6 @@ def render_graph(
         scene,
         fmt,
         scale,
-        title=f"{graph.graph.get('title', spec.title())} over {spec.seq_len} steps",
+        title=f"{graph.graph.get('title', spec.title())} over {spec.seq_len} "
+        + ("step" if spec.seq_len == 1 else "steps"),
     )

@@ -178,11 +178,14 @@ class GraphScene(QGraphicsScene):
         *,
         title: bool = False,
         legend: bool = False,
+        highlight: bool = True,
         parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self.graph = graph
         self.spec = spec
+        #: Whether a timestep will be highlighted: the legend names the band only then.
+        self.highlight = highlight
         self.setBackgroundBrush(QColor("white"))
         self._stagger = STAGGER if spec.num_directions == 2 else 0.0
         self._top = float(max(y for _, y in graph.nodes(data="y")))
@@ -444,7 +447,11 @@ class GraphScene(QGraphicsScene):
 
     def _make_cursor(self) -> tuple[QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsPathItem]:
         height = (self._top - self._bottom + 1) * ROW
-        band = QGraphicsRectItem(QRectF(-COL / 2 + 4, -ROW / 2, COL - 8, height))
+        cells = [self._sizes[n] for n, a in self.graph.nodes(data=True) if a["kind"] == "cell"]
+        cell_w = cells[0][0] if cells else SIZES["cell"][0]
+        # Wide enough for both directions' cells, staggered apart: the band cut through them.
+        width = max(COL - 8, cell_w + 2 * self._stagger + 12)
+        band = QGraphicsRectItem(QRectF(-width / 2, -ROW / 2, width, height))
         band.setBrush(QColor(HIGHLIGHT))
         band.setPen(Qt.PenStyle.NoPen)
         band.setZValue(-5)

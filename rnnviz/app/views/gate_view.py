@@ -557,10 +557,16 @@ class GateView(QWidget):
             # Two short lines, not one long one: a plot is never wider than its title, and
             # three columns of one-line titles would not fit the window's centre.
             plot = self.plots[gate]
-            plot.setTitle(f"{gate} — {en}{tape}<br>{zh} [{grp.short}]", color="k", size="9pt")
+            # Whose numbers: h is torch's own, every other panel rnnviz's recomputation
+            # (checked through h). At float32's limit a recomputed a could read +Inf beside
+            # torch's NaN h, with nothing on the figure saying which side drew which.
+            source = "torch's" if gate == "h" else "recomputed"
+            plot.setTitle(
+                f"{gate} — {en}{tape}<br>{zh} [{grp.short}] · {source}", color="k", size="9pt"
+            )
             plot.titleLabel.setMinimumWidth(0)
             # A narrow plot clips its title; the whole title stays readable on hover.
-            plot.titleLabel.setToolTip(f"{gate} — {en}{tape}\n{zh} [{grp.short}]")
+            plot.titleLabel.setToolTip(f"{gate} — {en}{tape}\n{zh} [{grp.short}] · {source}")
         for gate, bar in self.bars.items():
             grp = group_of[gate]
             axis = self.bar_axes[gate]
@@ -631,8 +637,10 @@ class GateView(QWidget):
             return
         self.legend.setText(nonfinite_legend(counts))
         self.legend.setToolTip(
-            "Values float32 cannot hold (overflow) are drawn in these "
-            "colours, outside the colour scale"
+            "Values float32 cannot hold (overflow) are drawn in these colours, outside the "
+            "colour scale. h is torch's own; the other panels are rnnviz's recomputation, "
+            "which at float32's limit can overflow where torch's sum did not (the verdict "
+            "counts those)"
         )
         self.legend.setVisible(True)
 
