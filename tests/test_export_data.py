@@ -123,8 +123,11 @@ def parse_dot(text: str) -> tuple[dict[str, dict], list[tuple[str, str, dict]], 
 def test_dot_parses_back_to_the_graph(spec):
     from rnnviz.analysis.graph import build_graph
 
-    nodes, drawn, graph = parse_dot(data_bytes(spec, "dot").decode("utf-8"))
+    text = data_bytes(spec, "dot").decode("utf-8")
+    nodes, drawn, graph = parse_dot(text)
     ref = build_graph(spec)
+    # The file says how to read it as data, not only the renderer's convention.
+    assert 'edges with dir="back" are written head-first' in text.split("digraph")[0]
     # Invisible edges only hold the grid's order; `dir=back` edges are written head-first
     # (the backward recurrence, and edges up a column) and mean the arrow b → a.
     edges = [

@@ -250,7 +250,15 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     bi = '"bwd"' in str(g.graph.get("spec", "")) or any(
         d == "bwd" for _, d in g.nodes(data="direction")
     )
-    lines = [f"// rnnviz unrolled graph of {title}", "digraph rnnviz {"]
+    # Said in the file too: a tool that reads DOT as data (not as a drawing) must know that
+    # `dir=back` edges run head → tail. (Written as they flow, with constraint=false and an
+    # invisible reversed twin for the layout, dot routed them through other rows.)
+    lines = [
+        f"// rnnviz unrolled graph of {title}",
+        '// edges with dir="back" are written head-first for the layout: the data flows',
+        "// from the second node to the first (the GraphML export has every edge as it flows)",
+        "digraph rnnviz {",
+    ]
     graph_attrs = {
         "label": title,
         "labelloc": "t",
