@@ -89,3 +89,40 @@ def test_a_large_relative_gap_at_the_limit_is_real() -> None:
     diff = _GradDiff(1e-5)
     diff.add(np.array([1e38, 0.0], dtype=np.float32), np.array([3e38, 0.0], dtype=np.float32))
     assert diff.real == 1 and not diff.at_float_limit
+
+
+def test_amber_without_mismatches_says_no_count(exploded) -> None:
+    """Amber can come from finite values near the limit alone: no "0 values overflowed"."""
+    import dataclasses
+
+    from rnnviz.engine.verdict import Verdict
+
+    quiet = dataclasses.replace(exploded, grad_mismatch=0, grad_max_rel_diff=0.01)
+    assert quiet.grad_state == "amber"
+    assert "0 values" not in grad_badge_text(quiet) and "near float32's maximum" in (
+        grad_badge_text(quiet)
+    )
+    v = Verdict("amber", 1e37, 0.05, 0, 0)
+    assert "0 values" not in v.text and "near float32's maximum" in v.text
+
+
+def test_chain_text_tells_overflow_from_absence(exploded) -> None:
+    """Where the gradient at t is Inf/NaN the Chain page said "= 0: no gradient reaches t"."""
+    from rnnviz.grad.result import chain_factors, state_grad_norms
+    from rnnviz.grad.text import chain_text
+
+    gt = exploded
+    norms = state_grad_norms(gt, 5, "fwd", 0)
+    bad = [t for t in range(len(norms)) if not np.isfinite(norms[t])]
+    zero = [t for t in range(len(norms)) if norms[t] == 0]
+    assert bad, "relu-explode's top lane should hold an overflowed gradient"
+
+    class Res:  # what chain_text reads of a GradResult
+        spec = gt.spec
+        grads = gt
+        chains = {(5, "fwd", 0): chain_factors(gt, 5, "fwd", 0)}
+
+    text = chain_text(Res, 5, "fwd", 0, bad[0])
+    assert "not finite" in text and "no gradient reaches t" not in text
+    if zero:
+        assert "no gradient reaches t" in chain_text(Res, 5, "fwd", 0, zero[0])

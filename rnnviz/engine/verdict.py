@@ -130,9 +130,14 @@ class Verdict:
                 f"{self.nonfinite} values are Inf/NaN in torch and rnnviz alike"
             )
         if self.state == "amber":
-            return (
-                "agrees with torch up to float32's limit: "
+            # No "0 values overflowed": amber may come from finite values near the limit.
+            over = (
                 f"{self.nonfinite_mismatch} values overflowed in one summation order only, "
+                if self.nonfinite_mismatch
+                else "values near float32's maximum differ by summation order, "
+            )
+            return (
+                f"agrees with torch up to float32's limit: {over}"
                 f"finite {d} on values up to {self.scale:.2g} (rel {self.max_rel_diff:.2g})"
             )
         line = "DIFFERS from torch: " + d + rel

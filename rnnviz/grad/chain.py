@@ -236,7 +236,7 @@ def decay_kind(spec: Spec, loss: str, layer: int, direction: str) -> str:
       above), so the ratio compares totals that include what entered on the way."""
     if layer < spec.num_layers - 1 or loss == "sum":
         return "mixed"
-    if loss == "last" and direction == "bwd":
+    if loss == "last" and direction == "bwd" and spec.seq_len > 1:
         return "none"
     return "decay"
 

@@ -102,7 +102,7 @@ def state_grad_norms(gt: GradTrace, layer: int, direction: str, batch: int) -> n
 def initial_state_grad_norm(gt: GradTrace, layer: int, direction: str, batch: int) -> float:
     """‖∂L/∂state_init‖₂ of the lane's initial state (h0, and c0 for an LSTM: c0 feeds only
     the first step, so its total gradient is the adjoint), batch row `batch`."""
-    k = layer * gt.spec.num_directions + (1 if direction == "bwd" else 0)
+    k = gt.spec.state_index(layer, direction)
     sq = float((np.asarray(gt.dh0[k, batch], dtype=np.float64) ** 2).sum())
     if gt.dc0 is not None:
         sq += float((np.asarray(gt.dc0[k, batch], dtype=np.float64) ** 2).sum())

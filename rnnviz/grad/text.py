@@ -13,7 +13,7 @@ import numpy as np
 from rnnviz.config.spec import Spec
 from rnnviz.engine.verdict import HUGE
 from rnnviz.grad.record import GradTrace
-from rnnviz.grad.result import reached, reached_initial
+from rnnviz.grad.result import reached, reached_initial, state_grad_norms
 
 _DIR = {"fwd": "forward", "bwd": "backward"}
 
@@ -30,9 +30,14 @@ def grad_badge_text(gt: GradTrace) -> str:
     state = gt.grad_state
     d = f"max |Δ| = {gt.grad_max_abs_diff:.3g}"
     if state == "amber":
+        # "0 values overflowed" when amber came from finite values near the limit alone.
+        over = (
+            f"{gt.grad_mismatch} values overflowed in one summation order only, "
+            if gt.grad_mismatch
+            else "values near float32's maximum differ by summation order, "
+        )
         return (
-            "gradients agree with torch up to float32's limit: "
-            f"{gt.grad_mismatch} values overflowed in one summation order only, finite {d} "
+            f"gradients agree with torch up to float32's limit: {over}finite {d} "
             f"(rel {gt.grad_max_rel_diff:.2g}, tolerance {gt.grad_rtol:g})"
         )
     head = "gradients match torch" if state == "ok" else "gradients DIFFER from torch"
@@ -95,7 +100,11 @@ def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
         f"then one more into the initial state {init}.</b>",
     ]
     if spec.cell == "rnn":
-        phi = "tanh′ = 1 − h²" if spec.nonlinearity == "tanh" else "relu′ = [h > 0]"
+        phi = (
+            "tanh′ = 1 − h²"
+            if spec.nonlinearity == "tanh"
+            else "relu′ = 1 unless h ≤ 0 (so 1 at NaN, as torch's autograd)"
+        )
         lines.append(
             "Each step multiplies ∂L/∂h by the step Jacobian J<sub>s</sub> = "
             f"diag(φ′(a<sub>s</sub>))·W<sub>hh</sub> ({phi}); its size is the step factor "
@@ -133,11 +142,19 @@ def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
     )
     got = reached(res.grads, layer, direction, batch, steps)
     ratio = f"‖∂L/∂{st}<sub>s</sub>‖ ÷ ‖∂L/∂{st}<sub>t</sub>‖"
+    at_t = float(state_grad_norms(res.grads, layer, direction, batch)[t]) if n else 0.0
     if not n or not np.isfinite(got[0]):
-        lines.append(
-            f"What actually reached: no ratio — ‖∂L/∂{st}<sub>t</sub>‖ = 0: under loss "
-            f'"{res.grads.loss}" no gradient reaches t in this lane, so nothing leaves t.'
-        )
+        if n and not math.isfinite(at_t):
+            # Overflow is not absence: relu-explode's gradients are Inf/NaN, not 0.
+            lines.append(
+                f"What actually reached: no ratio — ‖∂L/∂{st}<sub>t</sub>‖ is not finite "
+                "(the gradient overflowed float32 on its way here), so no ratio means anything."
+            )
+        else:
+            lines.append(
+                f"What actually reached: no ratio — ‖∂L/∂{st}<sub>t</sub>‖ = 0: under loss "
+                f'"{res.grads.loss}" no gradient reaches t in this lane, so nothing leaves t.'
+            )
     else:
         shown = [_g(got[k]) for k in marks] + [
             _g(reached_initial(res.grads, layer, direction, batch, t))
@@ -222,7 +239,7 @@ def decay_cells(comparison: Any) -> tuple[list[str], list[list[str]], list[str]]
     ratio exists; a legend line explains each mark used."""
     lanes = _decay_lanes(comparison)
     cells: list[list[str]] = []
-    mixed = none_lane = zero_end = False
+    mixed = none_lane = zero_end = overflow = False
     for e in comparison.entries:
         row = []
         for key, _, kind in lanes:
@@ -230,7 +247,11 @@ def decay_cells(comparison: Any) -> tuple[list[str], list[list[str]], list[str]]
             if kind == "none" or not math.isfinite(v):
                 row.append("—")
                 none_lane = none_lane or kind == "none"
-                zero_end = zero_end or kind != "none"
+                if kind != "none":
+                    # 0/0 and x/0 are "nothing reached the end"; Inf or NaN norms overflowed.
+                    finite = bool(np.isfinite(e.norms[key]).all())
+                    zero_end = zero_end or finite
+                    overflow = overflow or not finite
             else:
                 row.append(f"{v:.3g}" + ("°" if kind == "mixed" else ""))
                 mixed = mixed or kind == "mixed"
@@ -254,6 +275,8 @@ def decay_cells(comparison: Any) -> tuple[list[str], list[list[str]], list[str]]
         )
     if zero_end:
         notes.append("‖∂L/∂h‖ is 0 at the lane's last step (nothing to divide by)")
+    if overflow:
+        notes.append("‖∂L/∂h‖ overflowed float32 (Inf/NaN) in the lane")
     if notes:
         legend.append("—: no ratio: " + "; ".join(notes) + ".")
     return [name for _, name, _ in lanes], cells, legend

@@ -232,3 +232,27 @@ def test_exported_legend_names_only_what_the_diagram_has(qapp):
             assert band.left() <= box.left() and box.right() <= band.right(), node
     svg = render_graph(Spec("rnn", 4, 2, 1, seq_len=1, batch_size=1), "svg").decode()
     assert "over 1 step<" in svg and "1 steps" not in svg
+
+
+def test_relabelled_steps_still_fit_their_boxes(qapp):
+    """Stepping a folded graph renames its items in place; "h_t[1500]" then sat in the box
+    "h_t[9]" had. Relabelling now refuses (changing nothing) when a text needs another box,
+    so the view builds a new scene, and every label fits either way."""
+    from rnnviz.config.api import CELL
+
+    spec = Spec("rnn", 4, 2, 1, seq_len=2000, batch_size=1)
+    scene = GraphScene(build_graph(spec, fold=3, focus=9, api=CELL), spec)
+    before = set(scene.node_items)
+    far = build_graph(spec, fold=3, focus=1500, api=CELL)
+    if not scene.relabel(far):
+        assert set(scene.node_items) == before  # refused: nothing changed
+        scene = GraphScene(far, spec)
+    near = build_graph(spec, fold=3, focus=1501, api=CELL)
+    for s in (scene, GraphScene(near, spec)):
+        for node, box in s.node_items.items():
+            inner = box.path().boundingRect()
+            assert s._labels[node].boundingRect().width() <= inner.width() - 8, node
+    assert scene.relabel(near)  # same digits: renamed in place
+    for node, box in scene.node_items.items():
+        inner = box.path().boundingRect()
+        assert scene._labels[node].boundingRect().width() <= inner.width() - 8, node

@@ -322,6 +322,15 @@ class GraphScene(QGraphicsScene):
         if layout != self._layout:
             return False
         old_at = {_place(a): n for n, a in self.graph.nodes(data=True)}
+        # Texts first, before anything changes: "x1000" needs a wider box than "x9" had, and
+        # then only a new scene draws what a new scene would.
+        texts: dict[str, tuple[str, str]] = {}
+        for node, attrs in graph.nodes(data=True):
+            full = self._look(attrs)[1]
+            w, h, text = self._fit(attrs, full)
+            if (w, h) != self._sizes[old_at[_place(attrs)]]:
+                return False
+            texts[node] = (full, text)
         renamed: dict[str, str] = {}
         items: dict[str, QGraphicsPathItem] = {}
         labels: dict[str, QGraphicsSimpleTextItem] = {}
@@ -333,14 +342,15 @@ class GraphScene(QGraphicsScene):
             old = old_at[_place(attrs)]
             renamed[old] = node
             box, label = self.node_items[old], self._labels[old]
-            text = self._look(attrs)[1]
+            full, text = texts[node]
             if label.text() != text:
                 label.setText(text)
                 r = label.boundingRect()
                 label.setPos(-r.width() / 2, -r.height() / 2)
-            if old != node or attrs["kind"] == "fold":  # a fold's count is in its tooltip
-                box.setData(0, node)
-                box.setToolTip(node_tooltip(graph, self.spec, node, attrs))
+            if old != node or attrs["kind"] == "fold" or text != full:
+                box.setData(0, node)  # a fold's count is in its tooltip; a cut text too
+                tip = node_tooltip(graph, self.spec, node, attrs)
+                box.setToolTip(tip if text == full else f"{full}\n\n{tip}")
             items[node], labels[node], positions[node] = box, label, self.positions[old]
             sizes[node] = self._sizes[old]
             if attrs["kind"] == "cell":
