@@ -22,6 +22,8 @@ ITEM = 4
 #: per node with its edges on CPython 3.11; rounded up).
 GRAPH_BYTES_PER_NODE = 1500
 ENV_BUDGET = "RNNVIZ_MEMORY_BUDGET"
+#: Copies of the parameters a trace holds: the module's and the trace's own.
+PARAM_COPIES = 2
 
 
 class BudgetError(SpecError):
@@ -74,7 +76,7 @@ def estimate(
     """
     tb = spec.seq_len * spec.batch_size
     d, h, hout = spec.num_directions, spec.hidden_size, spec.out_hidden
-    params = 2 * _param_count(spec) * ITEM
+    params = PARAM_COPIES * _param_count(spec) * ITEM
     per_dir_gates = {"lstm": 5 * h + hout, "gru": 4 * h, "rnn": 2 * h}[spec.cell]
     gates = spec.num_layers * d * tb * per_dir_gates * ITEM
     widest = max(spec.input_size, d * hout)

@@ -457,8 +457,9 @@ class GraphScene(QGraphicsScene):
 
     def _make_cursor(self) -> tuple[QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsPathItem]:
         height = (self._top - self._bottom + 1) * ROW
+        # Every cell box has one size (`_fit` sizes them for the widest label).
         cells = [self._sizes[n] for n, a in self.graph.nodes(data=True) if a["kind"] == "cell"]
-        cell_w = cells[0][0] if cells else SIZES["cell"][0]
+        cell_w, cell_h = cells[0] if cells else SIZES["cell"]
         # Wide enough for both directions' cells, staggered apart: the band cut through them.
         width = max(COL - 8, cell_w + 2 * self._stagger + 12)
         band = QGraphicsRectItem(QRectF(-width / 2, -ROW / 2, width, height))
@@ -473,10 +474,8 @@ class GraphScene(QGraphicsScene):
         text.setZValue(4)
         text.setVisible(False)
         self.addItem(text)
-        cells = [self._sizes[n] for n, a in self.graph.nodes(data=True) if a["kind"] == "cell"]
-        w, h = cells[0] if cells else SIZES["cell"]
         path = QPainterPath()
-        path.addRoundedRect(QRectF(-w / 2 - 4, -h / 2 - 4, w + 8, h + 8), 9, 9)
+        path.addRoundedRect(QRectF(-cell_w / 2 - 4, -cell_h / 2 - 4, cell_w + 8, cell_h + 8), 9, 9)
         outline = QGraphicsPathItem(path)
         outline.setPen(_pen(SELECTED, 2.6))
         outline.setZValue(5)

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from rnnviz.app.views.exact_spin import BigIntSpinBox, ExactDoubleSpinBox
 from rnnviz.app.widgets import FittedButton
 from rnnviz.config.api import CELL, MODULE, check_api, class_name, title
-from rnnviz.config.budget import estimate, human
+from rnnviz.config.budget import PARAM_COPIES, estimate, human
 from rnnviz.config.options import INIT_KINDS, INPUT_KINDS, SEEDINGS, STEPPERS, RunOptions
 from rnnviz.config.spec import CELLS, MAX_BATCH, MAX_LAYERS, MAX_SEQ, MAX_SIZE, NONLINEARITIES, Spec
 from rnnviz.document.document import Document
@@ -402,7 +402,8 @@ class ConfigPanel(QWidget):
         # so, "parameters 1.3 KiB" read as the size of RNN(5, 6, 2)'s 162 floats (648 B).
         self.memory.setText(
             f"≈ {human(est.total)} to trace and draw "
-            f"(gates {human(est.gates)}, parameters 2 × {human(est.parameters // 2)})"
+            f"(gates {human(est.gates)}, parameters {PARAM_COPIES} × "
+            f"{human(est.parameters // PARAM_COPIES)})"
         )
 
     def show_error(self, field: str, message: str) -> None:
