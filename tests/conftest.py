@@ -77,3 +77,47 @@ def golden(request):
         assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
     return check
+
+
+# ---- the runner's jobs, watched (tests of lanes finished later and of the first trace) ------
+@pytest.fixture
+def calls(monkeypatch):
+    """Every spec streams lane by lane; records each compute_snapshot/complete_snapshot call
+    (the jobs look them up in their module when they run)."""
+    import rnnviz.document.jobs as jobs
+    import rnnviz.document.snapshot as snapshot_module
+
+    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
+    seen: list[str] = []
+    compute, complete = snapshot_module.compute_snapshot, snapshot_module.complete_snapshot
+
+    def computing(*args, **kwargs):
+        seen.append("compute")
+        return compute(*args, **kwargs)
+
+    def completing(*args, **kwargs):
+        seen.append("complete")
+        return complete(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot_module, "compute_snapshot", computing)
+    monkeypatch.setattr(snapshot_module, "complete_snapshot", completing)
+    return seen
+
+
+@pytest.fixture
+def runs():
+    """Runner(doc, loop, **kw) for the test, shut down after it."""
+    from test_document import Loop
+
+    from rnnviz.document.runner import Runner
+
+    made: list = []
+
+    def make(doc, **kw):
+        loop = Loop()
+        made.append(Runner(doc, loop, debounce_s=0.05, **kw))
+        return made[-1], loop
+
+    yield make
+    for runner in made:
+        runner.shutdown()

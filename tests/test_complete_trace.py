@@ -8,42 +8,18 @@ import dataclasses
 import re
 
 import pytest
-from test_document import Loop
 from test_lanes import assert_same_trace
 
 import rnnviz.document.jobs as jobs
-import rnnviz.document.snapshot as snapshot_module
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import GRAD, TRACE, Document
-from rnnviz.document.runner import Runner
 from rnnviz.document.snapshot import compute_snapshot
 from rnnviz.engine.tracing import trace_spec
 
 SPEC = Spec("lstm", 5, 6, 3, bidirectional=True, seq_len=8, batch_size=2)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # oneDNN's proj_size notice
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    """Every spec streams lane by lane; records each compute_snapshot/complete_snapshot call
-    (the jobs look them up in their module when they run)."""
-    monkeypatch.setattr(jobs, "STREAM_MACS", 0)
-    seen: list[str] = []
-    compute, complete = snapshot_module.compute_snapshot, snapshot_module.complete_snapshot
-
-    def computing(*args, **kwargs):
-        seen.append("compute")
-        return compute(*args, **kwargs)
-
-    def completing(*args, **kwargs):
-        seen.append("complete")
-        return complete(*args, **kwargs)
-
-    monkeypatch.setattr(snapshot_module, "compute_snapshot", computing)
-    monkeypatch.setattr(snapshot_module, "complete_snapshot", completing)
-    return seen
 
 
 def partial_doc(*wanted: str) -> tuple[Document, object]:
@@ -55,21 +31,6 @@ def partial_doc(*wanted: str) -> tuple[Document, object]:
     for kind in wanted:
         doc.want(kind)
     return doc, part
-
-
-@pytest.fixture
-def runs():
-    """Runner(doc, loop, **kw) for the test, shut down after it."""
-    made: list[Runner] = []
-
-    def make(doc: Document, **kw) -> tuple[Runner, Loop]:
-        loop = Loop()
-        made.append(Runner(doc, loop, debounce_s=0.05, **kw))
-        return made[-1], loop
-
-    yield make
-    for runner in made:
-        runner.shutdown()
 
 
 def unfinished(doc: Document) -> list[str]:

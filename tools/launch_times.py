@@ -23,7 +23,8 @@ def main() -> None:
     for r in found:
         print(
             f"{r.platform}: window painted {r.painted:.2f} s, first trace on screen "
-            f"{r.first_trace:.2f} s (torch's import begun before the first paint: {r.torch_before_paint})"
+            f"{r.first_trace:.2f} s (torch's import begun before the first paint: "
+            f"{r.torch_before_paint}; first trace made in a child process: {r.from_child})"
         )
     print(
         f"median of {runs}: window painted {statistics.median(r.painted for r in found):.2f} s, "

@@ -1,7 +1,12 @@
 """Open the window (`rnnviz gui`, `python main.py`), or render it to a PNG and exit.
 
-The window is shown before torch is imported: the first trace starts after `show()`, and
-torch loads on the worker thread, so the window appears in a fraction of the import time.
+The window is shown before torch is imported in this process. A child process, started
+first, imports torch on the other core while the window is built and traces the first
+configuration (rnnviz.document.first_trace); the window's runner takes that trace, and this
+process imports torch once it is on screen. So the window appears in a fraction of the
+import's time, and the first trace at about the import's time from the start, not after both.
+Without a child (a screenshot, a trace too large to send, a failed child) the first trace
+starts after the first paint and torch loads on the worker thread, as before.
 """
 
 from __future__ import annotations
@@ -103,11 +108,15 @@ def launch(
         return 2
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    # The first trace's torch import starts now, in a child process, on the other core
+    # (rnnviz.document.first_trace); a screenshot traces in-process, as it always has.
+    child = _start_trace_child() if screenshot is None else None
     from rnnviz.app.preflight import preflight
 
     # Qt aborts (status 134, with a misleading hint) when the xcb plugin cannot load; say
     # which packages are missing instead, before Qt is loaded at all.
     if preflight():
+        _end_child(child)
         return 1
     app = _app()
     if app.platformName() == "offscreen":
@@ -152,6 +161,7 @@ def launch(
             )
     except ValueError as exc:
         print(f"rnnviz: {exc}", file=sys.stderr)
+        _end_child(child)
         return 2
 
     state = Document(spec, options)
@@ -163,6 +173,7 @@ def launch(
     if timestep:
         selection["t"] = timestep
     state.set_spec(spec, options, selection)
+    first = _first_trace(window, child)
     if scale_mode:
         window.set_gate_scale(scale_mode)  # applied when the Gates view is built: no build now
     if screenshot is not None:
@@ -172,27 +183,60 @@ def launch(
         window.resize(*size)
     timed = bool(os.environ.get("RNNVIZ_LAUNCH_TIMES"))
     if timed:
-        _report_first_trace(app, window)
+        _report_first_trace(app, window, lambda: first is not None and first.used)
     window.show()
 
     def start_engine() -> None:
         if timed:
             _print_mark(WINDOW_MARK, app.platformName(), str("torch" in sys.modules))
-        import_engine_early()
+        if first is None:
+            import_engine_early()
         window.runner.release()
 
-    # torch's import holds the GIL for most of its 1-2 s: started before the window, it
-    # slowed the window's build and first paint by about as much (under Xvfb, window
-    # mapped after 2.2 s instead of 1.2 s), while the first trace landed no sooner (3.0-3.4 s
-    # either way). So torch, and the first trace, start once the window has painted.
+    # torch's import holds the GIL for most of its 1-2 s: started in this process before
+    # the window, it slowed the window's build and first paint by about as much (under
+    # Xvfb, window mapped after 2.2 s instead of 1.2 s), while the first trace landed no
+    # sooner (3.0-3.4 s either way). So here torch, and the first trace job, start once
+    # the window has painted; the child process imports it meanwhile on the other core.
     _after_first_paint(window, start_engine)
     _after_first_trace(window, _import_hidden_views)
+    if first is not None:
+        # The child's trace is drawn without torch; this process needs it for every later
+        # trace, and imports it once that first one is on screen (not before: the import
+        # holds the GIL, and would slow the drawing of it).
+        _after_first_trace(window, import_engine_early)
     if session is not None:
         window.session_path = Path(session)
         window.update_title()
     with _on_signals(window, window.close) as received:
         status = int(app.exec())
     return _signal_exit(received[0]) if received else status
+
+
+def _start_trace_child():  # type: ignore[no-untyped-def]
+    from rnnviz.engine.trace_child import TraceChild
+
+    return TraceChild.start()
+
+
+def _end_child(child) -> None:  # type: ignore[no-untyped-def]
+    if child is not None:
+        child.close()
+
+
+def _first_trace(window, child):  # type: ignore[no-untyped-def]
+    """Hand the child's first trace of the window's configuration to its runner; the
+    FirstTrace, or None when there is none (no child, or too large a trace to send)."""
+    if child is None:
+        return None
+    from rnnviz.document.first_trace import first_trace
+
+    state = window.state
+    sel = state.selection
+    first = first_trace(child, state.spec, state.options, (sel.layer, sel.direction))
+    if first is not None:
+        window.runner.adopt_first_trace(first)
+    return first
 
 
 def _after_first_paint(window, start) -> None:  # type: ignore[no-untyped-def]
@@ -251,15 +295,16 @@ def _print_mark(mark: str, *rest: str) -> None:
     print(mark, time.time(), *rest, flush=True)
 
 
-def _report_first_trace(app, window) -> None:  # type: ignore[no-untyped-def]
-    """Print the wall-clock time the first trace has been painted (rnnviz.app.launch_times)."""
+def _report_first_trace(app, window, from_child) -> None:  # type: ignore[no-untyped-def]
+    """Print the wall-clock time the first trace has been painted, and whether a child
+    process traced it (`from_child()`; rnnviz.app.launch_times)."""
     from PySide6.QtCore import QTimer
 
     def painted(_snap: object) -> None:
         window.state.sigSnapshotChanged.disconnect(painted)
         window.repaint()  # the views have taken the snapshot; this paints them
         app.processEvents()
-        QTimer.singleShot(0, lambda: _print_mark(TRACE_MARK))
+        QTimer.singleShot(0, lambda: _print_mark(TRACE_MARK, str(from_child())))
 
     window.state.sigSnapshotChanged.connect(painted)
 

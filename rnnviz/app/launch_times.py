@@ -23,7 +23,8 @@ from dataclasses import dataclass
 #: platform, and whether torch's import had begun by then (True/False: torch is in
 #: sys.modules from the moment its import starts).
 WINDOW_MARK = "RNNVIZ_WINDOW_PAINTED"
-#: The line it prints once the first trace has been painted: mark, time.
+#: The line it prints once the first trace has been painted: mark, time, and whether a
+#: child process traced it (True/False; rnnviz.document.first_trace).
 TRACE_MARK = "RNNVIZ_FIRST_TRACE_PAINTED"
 
 #: A shell prints the wall-clock time, then becomes the command.
@@ -33,13 +34,15 @@ _STAMPED = ["sh", "-c", 'date +%s.%N; exec "$0" "$@"']
 @dataclass(frozen=True)
 class Launch:
     """One launch: seconds from process start to the window's first paint and to the first
-    trace on screen, the Qt platform it ran on, and whether torch's import had begun (or
-    finished) before the window's first paint."""
+    trace on screen, the Qt platform it ran on, whether torch's import had begun (or
+    finished) in the window's process before its first paint, and whether the first trace
+    was made in a child process."""
 
     painted: float
     first_trace: float
     platform: str
     torch_before_paint: bool
+    from_child: bool
 
 
 def launch_once(preset: str, env: dict[str, str] | None = None, timeout: float = 180) -> Launch:
@@ -70,11 +73,13 @@ def launch_once(preset: str, env: dict[str, str] | None = None, timeout: float =
         raise RuntimeError(f"launch measurement failed (seen {sorted(marks)}): {err[-500:]}")
     start = float(marks["start"][0])
     painted, platform, torch_loaded = marks[WINDOW_MARK]
+    traced, from_child = marks[TRACE_MARK]
     return Launch(
         float(painted) - start,
-        float(marks[TRACE_MARK][0]) - start,
+        float(traced) - start,
         platform,
         torch_loaded == "True",
+        from_child == "True",
     )
 
 

@@ -52,6 +52,12 @@ class ResultKey:
     params: tuple[tuple[str, Any], ...] = ()
 
 
+def partial_record(record: Any) -> Any:
+    """`record` if a job can still finish it (its trace has lanes pending), else None."""
+    trace = getattr(record, "trace", None)
+    return record if trace is not None and not trace.complete else None
+
+
 @dataclass(frozen=True)
 class JobStatus:
     """What the runner is doing: the job's one-line description and progress in [0, 1].
@@ -260,9 +266,7 @@ class Document:
     def partial(self, kind: str) -> Any:
         """The result of `kind` for the current spec and options when a job can still finish
         it (a trace with lanes pending), else None."""
-        record = self.result(kind)
-        trace = getattr(record, "trace", None)
-        return record if trace is not None and not trace.complete else None
+        return partial_record(self.result(kind))
 
     def set_result(self, key: ResultKey, record: Any) -> None:
         """A job's result landed (on the GUI thread). Results of other specs are kept only

@@ -8,7 +8,7 @@ and reporting `progress`), and a view that `want`s its kind on the document.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 from rnnviz.config.budget import BudgetError, check_budget, default_budget, estimate, human
 from rnnviz.config.options import RunOptions
@@ -144,23 +144,28 @@ def _stream_trace(
     set_threads_for(spec)
     if loading:
         yield None, _describe_trace(spec, options)
-    if spec.macs < STREAM_MACS:
-        # The whole recompute costs a few ms here: a second repaint of every view would cost
-        # more than it saves, so the first result is the complete one.
+    lanes = first_lanes(spec, focus)
+    if lanes == "all":
         yield compute_snapshot(spec, options, progress=progress, cancel=cancel), ""
         return
-    first = _lane(spec, focus)
     snap = compute_snapshot(
         spec,
         options,
-        lanes=[first],
-        progress=_stage(progress, 0.0, _share(spec, [first])),
+        lanes=lanes,
+        progress=_stage(progress, 0.0, _share(spec, lanes)),
         cancel=cancel,
     )
     progress(verified_share(snap.trace))
     if not snap.trace.complete:
         yield snap, _verifying(snap, snap)
     yield from _finish_lanes(snap, progress, cancel, focus)
+
+
+def first_lanes(spec: Spec, focus: Focus) -> Literal["all"] | list[tuple[int, str]]:
+    """The lanes the window's first result of `spec` verifies: all of them below
+    STREAM_MACS, where the whole recompute costs a few ms and a second repaint of every view
+    would cost more than it saves; else only the lane on screen (`focus()`)."""
+    return "all" if spec.macs < STREAM_MACS else [_lane(spec, focus)]
 
 
 def _resume_trace(

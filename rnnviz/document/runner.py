@@ -29,7 +29,7 @@ from psygnal import Signal
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
 from rnnviz.document.alarm import Alarm, Post
-from rnnviz.document.document import TRACE, Document, ResultKey
+from rnnviz.document.document import TRACE, Document, ResultKey, partial_record
 from rnnviz.document.jobs import JOBS, Job, JobContext
 from rnnviz.document.priority import background_priority
 from rnnviz.document.training import TRAIN, TRAIN_JOB
@@ -91,6 +91,8 @@ class Runner:
         #: Why the newest trace request ended without a complete trace ("" if none did):
         #: what the document tells a wait for the complete trace that can no longer end.
         self._trace_why = ""
+        #: The first trace, computed elsewhere (`adopt_first_trace`); used once at most.
+        self._first: Any = None
         doc.sigSpecChanged.connect(self.schedule)
         doc.sigOptionsChanged.connect(self.schedule)
         doc.sigWantedChanged.connect(self.schedule)
@@ -135,6 +137,26 @@ class Runner:
         self._held = False
         if self._pending:
             self.schedule()
+
+    def adopt_first_trace(self, first: Any) -> None:
+        """Take the next trace job's record from `first` (`rnnviz.document.first_trace`'s
+        FirstTrace: `key`, `wait(cancel)` → record or None, `close()`) when that job's key
+        is `first.key`; a job for any other key ends it unused. A None from `wait` (the
+        child failed) makes the job trace as usual."""
+        self._first = first
+
+    def _take_first(self, req: _Request) -> Any:
+        """Runs on the worker thread: the adopted first record if `req` is its job (waiting
+        for it), else None; either way it is used up."""
+        if req.key.kind != TRACE:  # (trace jobs run one at a time, on one worker thread)
+            return None
+        first, self._first = self._first, None
+        if first is None:
+            return None
+        if first.key != req.key:
+            first.close()
+            return None
+        return first.wait(req.cancel.is_set)
 
     def _restart_timer(self) -> None:
         self._timer_gen += 1
@@ -260,6 +282,9 @@ class Runner:
         """Cancel everything and join the worker thread; nothing is posted afterwards."""
         self.cancel()
         self._alarm.close()
+        first, self._first = self._first, None
+        if first is not None:
+            first.close()
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -281,6 +306,13 @@ class Runner:
                 last[0] = p
                 self._post_safe(lambda: self._on_progress(req.rid, float(p)))
 
+        first = self._take_first(req)
+        if first is not None:
+            if not self._adopted(req, first):
+                return
+        elif req.cancel.is_set():  # while waiting for the first trace
+            self._post_end(req.rid, "cancelled", "")
+            return
         try:
             from rnnviz.engine.cancel import Cancelled  # imports torch's engine the first time
         except Exception as exc:  # a broken torch install must not kill the window
@@ -319,6 +351,18 @@ class Runner:
             self._post_end(req.rid, "failed", f"{type(exc).__name__}: {exc}")
         else:
             self._post_safe(lambda: self._on_result(req.rid, record))
+
+    def _adopted(self, req: _Request, record: Any) -> bool:
+        """The first trace's record came from elsewhere: post it as the result, or, when its
+        trace has lanes pending and the job can finish them, as an early record, making it
+        the request's start; returns whether the job still has to run (to finish it)."""
+        if req.job.resume is None or partial_record(record) is None:
+            self._post_safe(lambda: self._on_result(req.rid, record))
+            return False
+        status = req.job.status(req.key.spec, req.key.options, record)
+        self._post_safe(functools.partial(self._on_early, req.rid, record, *status))
+        req.start = record
+        return True
 
     def _stream(self, req: _Request, progress: Callable[[float], None]) -> Any:
         """Run a streaming job (or finish a partial record, `req.start`): post each early

@@ -58,9 +58,17 @@ def compute_snapshot(
     started = time.perf_counter()
     options = options or RunOptions()
     tr = trace_spec(spec, options, lanes=lanes, progress=progress, cancel=cancel)
+    return snapshot_of(spec, options, tr, time.perf_counter() - started)
+
+
+def snapshot_of(spec: Spec, options: RunOptions, trace: Trace, seconds: float) -> Snapshot:
+    """The Snapshot of a trace of `spec` run as `options` say (`trace_spec`'s, made here or
+    in a child process): its shape report and drawn graph added; `seconds` is the trace's
+    time so far. Needs no torch."""
+    started = time.perf_counter()
     report = shapes(spec, options.api)
     graph = build_graph(spec, fold=draw_fold(spec), api=options.api)
-    return Snapshot(spec, options, tr, report, graph, time.perf_counter() - started)
+    return Snapshot(spec, options, trace, report, graph, seconds + time.perf_counter() - started)
 
 
 def complete_snapshot(

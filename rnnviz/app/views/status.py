@@ -119,12 +119,14 @@ class StatusBar(QStatusBar):
         state.sigParamsChanged.connect(self._grad)
 
     def _grad(self, *_: object) -> None:
-        from rnnviz.grad.text import GRAD_EXPLANATION, grad_badge_text
-
         res = self.state.result(GRAD)
         if res is None:
             self.grad_badge.setVisible(False)
             return
+        # Imported only here: it imports torch, which a window's first trace (made in a
+        # child process) is drawn without (rnnviz.document.first_trace).
+        from rnnviz.grad.text import GRAD_EXPLANATION, grad_badge_text
+
         gt = res.grads
         state = gt.grad_state
         self.grad_badge.setText(grad_badge_text(gt))

@@ -1,0 +1,106 @@
+"""The window's first trace made in a child process (rnnviz.document.first_trace): the runner's
+first trace job takes it instead of tracing, the record is the one it would have made bit for
+bit (a partial one finished here as any partial trace), and anything else — another key, a
+failed child, a cancel — leaves the job to trace in this process as before."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from test_lanes import assert_same_trace
+
+from rnnviz.config.options import RunOptions
+from rnnviz.config.spec import Spec
+from rnnviz.document.document import TRACE, Document
+from rnnviz.document.first_trace import CHILD_TRACE_BYTES, first_trace, start_child
+from rnnviz.engine.threads import set_threads_for
+from rnnviz.engine.trace_child import TraceChild
+from rnnviz.engine.tracing import trace_spec
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+SPEC = Spec("lstm", 5, 6, 3, bidirectional=True, seq_len=8, batch_size=2)
+
+
+def _full(spec: Spec, options: RunOptions):
+    set_threads_for(spec)
+    return trace_spec(spec, options)
+
+
+def test_the_first_trace_job_takes_the_childs_whole_trace(runs):
+    doc = Document(SPEC, RunOptions(seed=3))
+    first = first_trace(start_child(), doc.spec, doc.options, (0, "fwd"))
+    assert first is not None
+    runner, loop = runs(doc)
+    runner.adopt_first_trace(first)
+    doc.want(TRACE)
+    loop.pump(lambda: doc.snapshot is not None and not runner.busy)
+    assert first.used
+    assert doc.snapshot.trace.complete
+    assert_same_trace(doc.snapshot.trace, _full(SPEC, RunOptions(seed=3)))
+    assert doc.snapshot.graph.number_of_nodes() > 0 and doc.snapshot.report is not None
+
+
+def test_a_partial_first_trace_shows_at_once_and_is_finished_here(calls, runs):
+    # `calls` streams every spec lane by lane (STREAM_MACS 0): the child verifies the lane
+    # on screen only, and the runner verifies the other five from its recorded forward.
+    doc = Document(SPEC, RunOptions())
+    first = first_trace(start_child(), doc.spec, doc.options, (2, "bwd"))
+    assert first is not None
+    runner, loop = runs(doc)
+    runner.adopt_first_trace(first)
+    shown = []
+    doc.sigSnapshotChanged.connect(shown.append)
+    doc.want(TRACE)
+    loop.pump(lambda: doc.snapshot is not None and doc.snapshot.trace.complete and not runner.busy)
+    assert first.used
+    assert "compute" not in calls and calls.count("complete") == 5
+    assert shown[0].trace.verified_lanes == {(2, "bwd")}  # the child's record, shown first
+    assert_same_trace(doc.snapshot.trace, _full(SPEC, RunOptions()))
+
+
+def test_a_first_trace_of_another_configuration_is_dropped(calls, runs):
+    doc = Document(SPEC, RunOptions())
+    first = first_trace(start_child(), doc.spec, doc.options, (0, "fwd"))
+    assert first is not None
+    runner, loop = runs(doc)
+    runner.adopt_first_trace(first)
+    doc.edit_spec(hidden_size=7)  # before the job starts: the child's trace is of hidden 6
+    doc.want(TRACE)
+    loop.pump(lambda: doc.snapshot is not None and doc.snapshot.trace.complete and not runner.busy)
+    assert not first.used and first.child._proc.poll() is not None  # ended, not waited for
+    assert doc.snapshot.spec.hidden_size == 7 and calls[0] == "compute"
+
+
+def test_a_failed_child_leaves_the_job_to_trace_here(runs):
+    false = shutil.which("false")
+    assert false is not None
+    doc = Document(SPEC, RunOptions())
+    first = first_trace(TraceChild.start(false), doc.spec, doc.options, (0, "fwd"))
+    assert first is not None
+    runner, loop = runs(doc)
+    runner.adopt_first_trace(first)
+    doc.want(TRACE)
+    loop.pump(lambda: doc.snapshot is not None and doc.snapshot.trace.complete and not runner.busy)
+    assert not first.used and "exit status 1" in first.child.error
+    assert_same_trace(doc.snapshot.trace, _full(SPEC, RunOptions()))
+
+
+def test_a_trace_too_large_to_send_is_not_asked_of_the_child():
+    child = start_child()
+    assert child is not None
+    big = Spec("lstm", 512, 1024, 4, bidirectional=True, seq_len=1000, batch_size=8)
+    assert first_trace(child, big, RunOptions(), (0, "fwd")) is None
+    assert child._proc.wait(timeout=10) is not None  # ended
+    assert CHILD_TRACE_BYTES < 1 << 30
+
+
+def test_shutting_down_ends_an_unused_child(runs):
+    doc = Document(SPEC, RunOptions())
+    first = first_trace(start_child(), doc.spec, doc.options, (0, "fwd"))
+    assert first is not None
+    runner, _ = runs(doc)
+    runner.adopt_first_trace(first)
+    runner.shutdown()  # the window closed before its first trace
+    assert first.child._proc.poll() is not None and not first.used
