@@ -6,8 +6,12 @@ QSvgGenerator writes three things other renderers draw differently from Qt:
   ignores the attribute and scales the stroke, so a heatmap's 1 px cursor or axis line became
   a black band 13 px wide. We bake the group's matrix into the coordinates instead.
 - small images scaled up by a group transform (a 80×32 heatmap drawn 420 px wide); other
-  renderers smooth them, blurring every cell. We scale the image itself up (nearest
-  neighbour) so each cell is a block of pixels, and ask for pixelated rendering.
+  renderers smooth them, blurring every cell. We scale the image itself up so each cell is
+  a block of exactly `factor` × `factor` pixels, and ask for pixelated rendering. The blocks
+  are copied with numpy, not `QImage.scaled`: Qt's nearest-neighbour scaling steps through
+  the source in fixed point, and at these factors its blocks come out the wrong size (a 3×2
+  palette image scaled ×440 had 455 px cells and a 410 px last column), so the cells no
+  longer sat at their ticks.
 - text runs measured with one font and named by the widget's generic family ("Sans Serif").
   A CJK run was measured with the CJK fallback font; we name that font, so a renderer that
   lays the run out itself gives it the width Qt gave it.
@@ -19,7 +23,8 @@ import base64
 import math
 import re
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QFont, QFontDatabase, QFontInfo, QImage
 
 #: Largest image (pixels) the upscaling may produce, to keep files small.
@@ -70,17 +75,35 @@ def _split_group(m: tuple[float, ...], body: str) -> tuple[str, str]:
     return rest, "\n".join(baked)
 
 
+def _blocks_image(img: QImage, factor: int) -> QImage:
+    """`img` with every pixel repeated into a `factor` × `factor` block, in `img`'s format.
+
+    Exact by construction: pixel (x, y) covers [x·factor, (x+1)·factor) on both axes, so an
+    image stretched over n cells keeps its cell boundaries at multiples of 1/n of its width.
+    """
+    # Not QImage.scaled(FastTransformation): Qt maps target pixels back to the source in
+    # fixed point, which drifts at large factors (a palette image ×440: 455 px blocks).
+    # Pixels are copied as raw bytes, so a palette image stays a palette image (a third
+    # smaller as PNG than ARGB); only formats under a byte per pixel are widened first.
+    src = img if img.depth() % 8 == 0 else img.convertToFormat(QImage.Format.Format_ARGB32)
+    w, h, bpp = src.width(), src.height(), src.depth() // 8
+    rows = np.frombuffer(bytes(src.constBits()), dtype=np.uint8)
+    # Rows may be padded past w·bpp bytes; keep only the pixels.
+    pixels = rows.reshape(h, src.bytesPerLine())[:, : w * bpp].reshape(h, w, bpp)
+    big = np.ascontiguousarray(np.repeat(np.repeat(pixels, factor, axis=0), factor, axis=1))
+    out = QImage(big.data, w * factor, h * factor, w * factor * bpp, src.format()).copy()
+    # copy(): own the pixels, as `big` is freed when this function returns.
+    if src.colorCount():
+        out.setColorTable(src.colorTable())
+    return out
+
+
 def _upscaled_png(b64: str, factor: int) -> str:
     img = QImage()
     img.loadFromData(QByteArray(base64.b64decode(b64)), "PNG")
     if img.isNull() or factor <= 1:
         return b64
-    big = img.scaled(
-        img.width() * factor,
-        img.height() * factor,
-        Qt.AspectRatioMode.IgnoreAspectRatio,
-        Qt.TransformationMode.FastTransformation,  # nearest neighbour: cells stay blocks
-    )
+    big = _blocks_image(img, factor)
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
