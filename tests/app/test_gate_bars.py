@@ -11,7 +11,7 @@ from app_helpers import shown_view
 
 from rnnviz.analysis.scales import scale_groups
 from rnnviz.app.drawing.formats import render_gates
-from rnnviz.app.views.gate_view import GateView
+from rnnviz.app.views.gate_view import GateView, format_value
 from rnnviz.config.options import RunOptions
 from rnnviz.config.presets import preset
 from rnnviz.config.spec import Spec
@@ -123,6 +123,29 @@ def test_seq_len_1_batch_3_draws_every_row_side_by_side(qtbot) -> None:
     assert view.t_lines["h"].value() == 7
     view._moved(view.plots["h"].getViewBox().mapViewToScene(pg_point(7, 2)))
     assert "batch 1, unit 2, t 3" in view.hover.text()
+
+
+def test_the_heading_says_every_row_is_drawn_when_it_is(qtbot) -> None:
+    """With every batch row side by side the heading names them all, and the row the value
+    after the dash is read from; with one row it names that row (it said 'batch 0' for a
+    figure showing b0, b1 and b2)."""
+    p = preset("rnn-5-6-2")  # seq_len 1, batch 3: all rows by default
+    state, view = shown_view(qtbot, GateView, p.spec, p.options, (1000, 620))
+    h = state.snapshot.trace.gates[(0, "fwd", "h")]
+    assert view.rows_check.isChecked()
+    assert view.caption.text().startswith("RNN · layer 0 · all 3 batch rows — batch 0, unit 0, t 0")
+    state.select(batch=2, unit=4)
+    want = f"all 3 batch rows — batch 2, unit 4, t 0: h = {format_value(h[0, 2, 4])}"
+    assert view.caption.text().endswith(want), view.caption.text()
+    view.rows_check.setChecked(False)
+    assert "· batch 2 — unit 4, t 0: h = " in view.caption.text()
+    assert "batch rows" not in view.caption.text()
+    # The exported figure says the same; its heading is the caption, with the colour scale.
+    lines = _svg_lines(render_gates(compute_snapshot(p.spec, p.options), "svg"))
+    heading = [line for line in lines if line.startswith("RNN(5, 6, num_layers=2)")]
+    assert len(heading) == 1, lines
+    assert "· all 3 batch rows · fixed colour scale — batch 0, unit 0, t 0: h = " in heading[0]
+    assert "· batch 0 ·" not in heading[0]
 
 
 def pg_point(x: float, y: float):

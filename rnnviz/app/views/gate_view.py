@@ -662,9 +662,15 @@ class GateView(QWidget):
         layer = "" if cell_api else f" · layer {sel.layer}"  # a Cell has no layers
         # A figure has no scale picker to read the mode from, so its caption names it.
         mode = f" · {SCALE_MODES[self.scale_mode()]}" if self._figure else ""
+        if self._all_rows():
+            # Every row is plotted, so the heading must not name one row as what is shown;
+            # the row appears after the dash, with the cell the value is read from.
+            rows = f" · all {snap.spec.batch_size} batch rows"
+            cell = f"batch {sel.batch}, unit {sel.unit}"
+        else:
+            rows, cell = f" · batch {sel.batch}", f"unit {sel.unit}"
         self.caption.setText(
-            f"{name}{layer}{where} · batch {sel.batch}{mode} — "
-            f"unit {sel.unit}, t {sel.t}: {gate} = {value}"
+            f"{name}{layer}{where}{rows}{mode} — {cell}, t {sel.t}: {gate} = {value}"
         )
 
     def _follow(self, t: int) -> None:
