@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from app_helpers import SMALL, wait_traced
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 
 from rnnviz.analysis.graph import build_graph, cell_id
 from rnnviz.app.drawing.scene import COL, GraphScene
@@ -256,3 +259,36 @@ def test_relabelled_steps_still_fit_their_boxes(qapp):
     for node, box in scene.node_items.items():
         inner = box.path().boundingRect()
         assert scene._labels[node].boundingRect().width() <= inner.width() - 8, node
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Spec("lstm", 28, 128, 1, seq_len=4, batch_size=1),  # "h (1, 128)" fills the gap
+        Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=3, batch_size=1),
+        Spec("gru", 300, 1024, 1, seq_len=3, batch_size=64),
+    ],
+    ids=["lstm-28-128", "bilstm", "wide"],
+)
+def test_no_edge_label_covers_an_arrowhead(qapp, spec):
+    scene = GraphScene(build_graph(spec), spec)
+    heads = []
+    for item in scene.items():
+        if isinstance(item, QGraphicsPathItem) and item.zValue() == 1:
+            path: QPainterPath = item.path()
+            n = path.elementCount()
+            # _arrow_path: the line (2 elements), then the head polygon b, left, right, b.
+            pts = [path.elementAt(i) for i in range(n - 4, n - 1)]
+            xs, ys = [p.x for p in pts], [p.y for p in pts]
+            heads.append((min(xs), min(ys), max(xs), max(ys)))
+    labels = [
+        item.sceneBoundingRect()
+        for item in scene.items()
+        if isinstance(item, QGraphicsRectItem) and item.zValue() == 3
+    ]
+    assert heads and labels
+    for r in labels:
+        for x0, y0, x1, y1 in heads:
+            inside_x = r.left() < x1 - 0.5 and r.right() > x0 + 0.5
+            inside_y = r.top() < y1 - 0.5 and r.bottom() > y0 + 0.5
+            assert not (inside_x and inside_y), (r, (x0, y0, x1, y1))

@@ -135,13 +135,18 @@ def _boundary(centre: QPointF, size: tuple[float, float], toward: QPointF) -> QP
     return QPointF(centre.x() + dx * s, centre.y() + dy * s)
 
 
-def _arrow_path(a: QPointF, b: QPointF, head: float = 7.0) -> QPainterPath:
+#: Arrowhead length along its edge and half-angle (radians).
+HEAD, HEAD_ANGLE = 7.0, 0.4
+
+
+def _arrow_path(a: QPointF, b: QPointF, head: float = HEAD) -> QPainterPath:
     """A line a→b with a filled arrowhead at b."""
     path = QPainterPath(a)
     path.lineTo(b)
     ang = math.atan2(b.y() - a.y(), b.x() - a.x())
-    left = QPointF(b.x() - head * math.cos(ang - 0.4), b.y() - head * math.sin(ang - 0.4))
-    right = QPointF(b.x() - head * math.cos(ang + 0.4), b.y() - head * math.sin(ang + 0.4))
+    turn = HEAD_ANGLE
+    left = QPointF(b.x() - head * math.cos(ang - turn), b.y() - head * math.sin(ang - turn))
+    right = QPointF(b.x() - head * math.cos(ang + turn), b.y() - head * math.sin(ang + turn))
     path.addPolygon(QPolygonF([b, left, right, b]))
     return path
 
@@ -416,7 +421,12 @@ class GraphScene(QGraphicsScene):
             label.setZValue(3)
             r = label.boundingRect()
             if horizontal:  # above the arrow, a second line (c of an LSTM) below it
-                y = at.y() - r.height() - 1 if i == 0 else at.y() + 1
+                # 1 px off the line, or clear of the arrowhead when the label reaches over
+                # it (a wide shape in a narrow gap: "h (1, 128)" hid the heads' halves).
+                off = 1.0
+                if (r.width() / 2) > abs(b.x() - at.x()) - HEAD * math.cos(HEAD_ANGLE):
+                    off += HEAD * math.sin(HEAD_ANGLE)
+                y = at.y() - r.height() - off if i == 0 else at.y() + off
                 label.setPos(at.x() - r.width() / 2, y)
             else:  # beside the arrow, on the side away from the column's centre line
                 x = at.x() + 4 if side > 0 else at.x() - 4 - r.width()
