@@ -138,11 +138,23 @@ class LimitTally:
     def __init__(self) -> None:
         self.at_limit, self.real = 0, 0
 
-    def judge(self, rel: float, mismatched: int, tol: float, theirs: torch.Tensor) -> None:
+    def judge(
+        self,
+        rel: float,
+        mismatched: int,
+        tol: float,
+        theirs: torch.Tensor,
+        ours: torch.Tensor | None = None,
+    ) -> None:
         """Count one pair: relative difference `rel`, `mismatched` non-finite disagreements,
-        `tol` the round-off allowed, `theirs` torch's side."""
+        `tol` the round-off allowed, `theirs` torch's side. With `ours` (the recomputed
+        side, both time-major: (T, …)), a pair is put down to float's limit only when every
+        step that disagrees does so beside a step that reaches it (`steps_at_limit`)."""
         if rel > tol or mismatched:
-            if rel <= LIMIT_REL and reaches_limit(theirs):
+            near = rel <= LIMIT_REL and reaches_limit(theirs)
+            if near and ours is not None:
+                near = steps_at_limit(ours, theirs, tol)
+            if near:
                 self.at_limit += 1
             else:
                 self.real += 1
@@ -161,13 +173,54 @@ class Diff(LimitTally):
         super().__init__()
         self.abs, self.rel, self.mismatched = 0.0, 0.0, 0
 
-    def add(self, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> None:
+    def add(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        out: torch.Tensor | None = None,
+        steps: bool = False,
+    ) -> None:
         """Fold the comparison of recomputed `a` with torch's `b` in (`out`: scratch for
-        |a − b|, see `max_diff`)."""
+        |a − b|, see `max_diff`); `steps`: both are time-major (T, B, …), and float's limit
+        is judged step by step (`steps_at_limit`)."""
         d, r, m = max_diff(a, b, out)
         self.abs, self.rel = max(self.abs, d), max(self.rel, r)
         self.mismatched += m
-        self.judge(r, m, REL_TOL, b)
+        self.judge(r, m, REL_TOL, b, a if steps else None)
+
+
+def steps_at_limit(ours: torch.Tensor, theirs: torch.Tensor, tol: float) -> bool:
+    """Whether every step t where time-major `ours` and `theirs` disagree (beyond `tol`
+    relative to the steps t-1…t+1, or in non-finite values) has torch's values reach float's
+    limit within t-1…t+1, with a relative difference there of at most LIMIT_REL.
+
+    The tensor-wide rule alone (`reaches_limit` of the whole tensor) let one overflow at any
+    step excuse a disagreement at every other: a real mismatch at t = 5 read as summation
+    order because t = 63 overflowed. A step's sums read the step before (t-1 forward, t+1
+    backward): an overflow or a cancellation of huge terms there is what makes two summation
+    orders part, so a step is judged with its neighbours' values and scale."""
+    steps = theirs.shape[0]
+    if theirs.dim() < 2 or steps < 1:
+        return True
+    a, b = ours.reshape(steps, -1), theirs.reshape(steps, -1)
+    fin_a, fin_b = torch.isfinite(a), torch.isfinite(b)
+    both = fin_a & fin_b
+    zero = torch.zeros((), dtype=b.dtype)
+    scale = torch.where(fin_b, b.abs(), zero).amax(1)  # each step's largest finite |b|
+    diff = torch.where(both, (a - b).abs(), zero).amax(1)
+    agree = both | (a == b) | (torch.isnan(a) & torch.isnan(b))
+    mismatch = (~agree).any(1)
+    limit = (~fin_b).any(1) | (scale >= torch.finfo(b.dtype).max * LIMIT_FACTOR)
+    near_scale, near_limit = scale.clone(), limit.clone()
+    near_scale[1:] = torch.maximum(near_scale[1:], scale[:-1])
+    near_scale[:-1] = torch.maximum(near_scale[:-1], scale[1:])
+    near_limit[1:] |= limit[:-1]
+    near_limit[:-1] |= limit[1:]
+    # float64 for the ratio: 1 + scale overflows float32 at the limit's own values.
+    rel = diff.double() / (1.0 + near_scale.double())
+    disagree = (rel > tol) | mismatch
+    excused = near_limit & (rel <= LIMIT_REL)
+    return bool((~disagree | excused).all())
 
 
 def reaches_limit(t: torch.Tensor) -> bool:
@@ -254,7 +307,7 @@ def recompute(
             if lane.c_last is not None:
                 diff.add(c[0 if lane.reverse else -1], lane.c_last)
             if c_steps is not None:
-                diff.add(c, c_steps)
+                diff.add(c, c_steps, steps=True)
     # The comparisons and copies below touch every recorded value; keep a cancel prompt.
     # The recomputed h is only compared (torch's own is shown), so it and |h − torch's h|
     # live in two scratch buffers reused lane after lane, made just before each comparison:
@@ -267,7 +320,7 @@ def recompute(
             h = lstm_h(g["o"], g["c"], lane.w, out=scratch.like(g["c"], "h"))
         else:
             h = g["h"]
-        diff.add(h, lane.hseq, out=scratch.like(h, "d"))
+        diff.add(h, lane.hseq, out=scratch.like(h, "d"), steps=True)
         g["h"] = lane.hseq  # show torch's own h, verified above
         for name, arr in g.items():
             out[(lane.layer, lane.direction, name)] = arr

@@ -1,0 +1,67 @@
+"""The forward's verdict puts a disagreement down to float's limit step by step
+(rnnviz.engine.recompute.steps_at_limit): an overflow at one step excuses the steps beside
+it, never a real mismatch elsewhere in the same tensor."""
+
+from __future__ import annotations
+
+import torch
+
+from rnnviz.config.presets import preset
+from rnnviz.engine.recompute import REL_TOL, Diff, steps_at_limit
+from rnnviz.engine.tracing import trace_spec
+
+BIG = 3.0e38
+
+
+def _run(steps: int = 10) -> torch.Tensor:
+    """torch's side of a relu run that overflows at its last step: (T, B=2, H=3)."""
+    b = torch.linspace(0.1, 1.0, steps * 6).reshape(steps, 2, 3)
+    b[-2] = BIG  # the step before the overflow, at the limit
+    b[-1, 0] = float("inf")
+    b[-1, 1] = float("nan")
+    return b
+
+
+def test_an_overflow_excuses_the_steps_beside_it():
+    b = _run()
+    a = b.clone()
+    a[-1] = float("nan")  # one summation order overflowed, the other did not: step 9 only
+    a[-2] = BIG * 0.999  # round-off of values at the limit: step 8
+    diff = Diff()
+    diff.add(a, b, steps=True)
+    assert diff.at_float_limit and diff.real == 0 and diff.mismatched == 3
+    assert steps_at_limit(a, b, REL_TOL)
+
+
+def test_a_real_mismatch_far_from_the_overflow_is_real():
+    b = _run()
+    a = b.clone()
+    a[-1] = float("nan")
+    a[2, 1, 0] += 0.1  # a wrong value at t = 2, seven steps from any overflow
+    whole = Diff()
+    whole.add(a, b)  # the tensor-wide rule alone: excused by t = 9 (the bug this guards)
+    assert whole.at_float_limit
+    diff = Diff()
+    diff.add(a, b, steps=True)
+    assert diff.real == 1 and not diff.at_float_limit
+    assert not steps_at_limit(a, b, REL_TOL)
+
+
+def test_a_cancellation_after_huge_values_is_judged_at_their_scale():
+    # h_t a small difference of huge terms read from h_{t-1} ~ 3e38: its round-off is
+    # relative to those terms (1e31 of 3e38), not to h_t's own size.
+    b = torch.ones(4, 1, 2)
+    b[1] = BIG
+    a = b.clone()
+    a[2] += 1e31
+    assert steps_at_limit(a, b, REL_TOL)
+    far = b.clone()
+    far[1] = 1.0  # the same gap with no huge neighbour is a real disagreement
+    assert not steps_at_limit(far + torch.tensor([0.0, 0.0, 1e31, 0.0]).view(4, 1, 1), far, REL_TOL)
+
+
+def test_the_exploding_preset_is_still_amber():
+    p = preset("relu-explode")
+    tr = trace_spec(p.spec, p.options)
+    assert tr.at_float_limit and tr.nonfinite_mismatch > 0
+    assert tr.verdict.state == "amber"
