@@ -14,6 +14,7 @@ from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import TRACE, Document
 from rnnviz.document.first_trace import CHILD_TRACE_BYTES, first_trace, start_child
+from rnnviz.document.jobs import LOADING_TORCH
 from rnnviz.engine.threads import set_threads_for
 from rnnviz.engine.trace_child import TraceChild
 from rnnviz.engine.tracing import trace_spec
@@ -34,9 +35,13 @@ def test_the_first_trace_job_takes_the_childs_whole_trace(runs):
     assert first is not None
     runner, loop = runs(doc)
     runner.adopt_first_trace(first)
+    lines = []
+    doc.sigJobChanged.connect(lambda *_: lines.append(doc.job.text))
     doc.want(TRACE)
     loop.pump(lambda: doc.snapshot is not None and not runner.busy)
     assert first.used
+    # While it waits, the line says what for (the child's torch import), not "tracing".
+    assert LOADING_TORCH in lines and lines[-1] == ""
     assert doc.snapshot.trace.complete
     assert_same_trace(doc.snapshot.trace, _full(SPEC, RunOptions(seed=3)))
     assert doc.snapshot.graph.number_of_nodes() > 0 and doc.snapshot.report is not None

@@ -22,7 +22,7 @@ from rnnviz.config.budget import estimate
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import TRACE, ResultKey
-from rnnviz.document.jobs import first_lanes
+from rnnviz.document.jobs import LOADING_TORCH, first_lanes
 from rnnviz.document.snapshot import Snapshot, snapshot_of
 from rnnviz.engine.trace_child import TraceChild
 
@@ -40,6 +40,8 @@ class FirstTrace:
         child.request(spec, options, first_lanes(spec, lambda: focus))
         #: Set once `wait` has returned a snapshot: the record came from the child.
         self.used = False
+        #: The status line while the job waits: the child is loading torch, then tracing.
+        self.status = LOADING_TORCH
 
     def wait(self, cancel: Callable[[], bool]) -> Snapshot | None:
         """The first trace's Snapshot once the child has sent it; None (the caller traces

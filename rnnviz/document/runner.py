@@ -140,7 +140,8 @@ class Runner:
 
     def adopt_first_trace(self, first: Any) -> None:
         """Take the next trace job's record from `first` (`rnnviz.document.first_trace`'s
-        FirstTrace: `key`, `wait(cancel)` → record or None, `close()`) when that job's key
+        FirstTrace: `key`, `status` (the line while waiting), `wait(cancel)` → record or
+        None, `close()`) when that job's key
         is `first.key`; a job for any other key ends it unused. A None from `wait` (the
         child failed) makes the job trace as usual."""
         self._first = first
@@ -156,6 +157,8 @@ class Runner:
         if first.key != req.key:
             first.close()
             return None
+        # What the wait is for (the child's torch import, mostly), not "tracing …".
+        self._post_safe(functools.partial(self._on_early, req.rid, None, first.status, None))
         return first.wait(req.cancel.is_set)
 
     def _restart_timer(self) -> None:
