@@ -135,6 +135,7 @@ def launch(
             s = load_session(session)
         except SessionError as exc:
             print(f"rnnviz: cannot open session: {exc}", file=sys.stderr)
+            _end_child(child)
             return 2
         spec, options, selection = s.spec, s.options, dict(s.selection)
     elif spec is None:
