@@ -77,7 +77,24 @@ def import_engine_early() -> None:
         except Exception:  # noqa: S110 - the runner imports again and reports any failure
             pass
 
-    threading.Thread(target=load, name="rnnviz-import", daemon=True).start()
+    thread = threading.Thread(target=load, name="rnnviz-import", daemon=True)
+    thread.start()
+    _IMPORTS.append(thread)
+
+
+#: Import threads started by the launch, joined before it returns (`_finish_imports`).
+_IMPORTS: list = []
+#: How long a closing window waits for an import still running, in seconds.
+IMPORT_JOIN_S = 60.0
+
+
+def _finish_imports() -> None:
+    """Wait for the launch's import threads. Interpreter shutdown while a daemon thread is
+    still importing torch crashed the process (SIGSEGV, seen when the window was closed
+    within a second of its first trace, whose torch import starts then): the window is
+    already closed, so the wait costs the user nothing they see."""
+    while _IMPORTS:
+        _IMPORTS.pop().join(IMPORT_JOIN_S)
 
 
 def launch(
@@ -211,6 +228,7 @@ def launch(
         window.update_title()
     with _on_signals(window, window.close) as received:
         status = int(app.exec())
+    _finish_imports()
     return _signal_exit(received[0]) if received else status
 
 
@@ -286,7 +304,7 @@ def _import_hidden_views() -> None:
     # screen, so it delays neither the first paint nor the first trace, nor the first open.
     from rnnviz.app.lazy_view import import_later
 
-    import_later("pyqtgraph")
+    _IMPORTS.append(import_later("pyqtgraph"))
 
 
 def _print_mark(mark: str, *rest: str) -> None:
