@@ -14,14 +14,10 @@ from rnnviz.config.options import RunOptions
 from rnnviz.config.presets import preset
 from rnnviz.config.spec import Spec
 from rnnviz.engine.tracing import build_module
-from rnnviz.grad.chain import chain, compare, decay_kind
+from rnnviz.grad.chain import chain, compare
 from rnnviz.grad.gradients import spec_inputs
-from rnnviz.grad.result import (
-    grad_result,
-    reached,
-    reached_initial,
-    state_grad_norms,
-)
+from rnnviz.grad.reach import decay_kind, reached, reached_initial, state_grad_norms
+from rnnviz.grad.result import grad_result
 from rnnviz.grad.text import chain_text, decay_header, decay_lines
 
 # (spec, loss, lanes where only the recursion carries the gradient from any t on)

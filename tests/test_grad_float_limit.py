@@ -108,7 +108,8 @@ def test_amber_without_mismatches_says_no_count(exploded) -> None:
 
 def test_chain_text_tells_overflow_from_absence(exploded) -> None:
     """Where the gradient at t is Inf/NaN the Chain page said "= 0: no gradient reaches t"."""
-    from rnnviz.grad.result import chain_factors, state_grad_norms
+    from rnnviz.grad.reach import state_grad_norms
+    from rnnviz.grad.result import chain_factors
     from rnnviz.grad.text import chain_text
 
     gt = exploded

@@ -222,25 +222,6 @@ def _decay(norms: np.ndarray, direction: str) -> float:
     return float(first / last) if last > 0 else float("nan")
 
 
-def decay_kind(spec: Spec, loss: str, layer: int, direction: str) -> str:
-    """What `CompareEntry.decay` of lane (layer, direction) measures under `loss`:
-
-    - "decay": the loss's gradient enters the lane only at its last step (in the lane's own
-      order), so the ratio is how much of it survives the whole recursion back to the first
-      step: small = vanished, large = exploded. The top layer's forward lane under "last"
-      (output[T−1]), and the top layer's lanes under "hn" (each direction's final step).
-    - "none": the loss reads the lane only at its first step (a top backward lane under
-      "last": output[T−1] is that lane's first step), so no gradient runs along it; its
-      ‖∂L/∂h‖ is 0 at the last step and the ratio is NaN (for T > 1).
-    - "mixed": gradient enters at every step (loss "sum", or a lower layer fed by the layer
-      above), so the ratio compares totals that include what entered on the way."""
-    if layer < spec.num_layers - 1 or loss == "sum":
-        return "mixed"
-    if loss == "last" and direction == "bwd" and spec.seq_len > 1:
-        return "none"
-    return "decay"
-
-
 def add_forget_bias(module: torch.nn.Module, value: float) -> None:
     """Add `value` to every forget-gate bias row (rows H:2H of each bias_ih) of an LSTM or
     LSTMCell, as TensorFlow's forget_bias does to the forget gate's pre-activation."""

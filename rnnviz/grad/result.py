@@ -76,63 +76,6 @@ class ChainFactors:
         return float(np.prod(self.factor[self.steps(t, direction)]))
 
 
-def state_grad_norms(gt: GradTrace, layer: int, direction: str, batch: int) -> np.ndarray:
-    """‖∂L/∂state_s‖₂ for every input position s (batch row `batch`), float64: the gradient
-    the step Jacobians J_s carry, with the state as the chain's step_jacobians takes it.
-
-    RNN, GRU: the state is h and this is ‖∂L/∂h_s‖ (the total dh). LSTM: the state is (h, c)
-    with h_s and c_s independent coordinates, so its c part is what reaches c_s through the
-    next step only, f_{next}·∂L/∂c_{next} (next = s + 1 forward, s − 1 backward; 0 at the
-    direction's last step), not the total ∂L/∂c_s, which also holds the path c_s → h_s
-    already counted in ∂L/∂h_s. With that adjoint ∂L/∂state_prev = Jᵀ ∂L/∂state exactly."""
-    dh = np.asarray(gt.dh[(layer, direction)][:, batch], dtype=np.float64)
-    sq = (dh * dh).sum(axis=1)
-    if (layer, direction) in gt.dc:
-        dc = np.asarray(gt.dc[(layer, direction)][:, batch], dtype=np.float64)
-        f = np.asarray(gt.trace.gates[(layer, direction, "f")][:, batch], dtype=np.float64)
-        carry = np.zeros_like(dc)
-        if direction == "bwd":
-            carry[1:] = f[:-1] * dc[:-1]
-        else:
-            carry[:-1] = f[1:] * dc[1:]
-        sq = sq + (carry * carry).sum(axis=1)
-    return np.sqrt(sq)
-
-
-def initial_state_grad_norm(gt: GradTrace, layer: int, direction: str, batch: int) -> float:
-    """‖∂L/∂state_init‖₂ of the lane's initial state (h0, and c0 for an LSTM: c0 feeds only
-    the first step, so its total gradient is the adjoint), batch row `batch`."""
-    k = gt.spec.state_index(layer, direction)
-    sq = float((np.asarray(gt.dh0[k, batch], dtype=np.float64) ** 2).sum())
-    if gt.dc0 is not None:
-        sq += float((np.asarray(gt.dc0[k, batch], dtype=np.float64) ** 2).sum())
-    return float(np.sqrt(sq))
-
-
-def reached(gt: GradTrace, layer: int, direction: str, batch: int, steps: np.ndarray) -> np.ndarray:
-    """‖∂L/∂state_s‖ / ‖∂L/∂state_{steps[0]}‖ for s in `steps` (batch row `batch`), float64,
-    with `state_grad_norms`' state (h; (h, c) for an LSTM). Element k spans the same k step
-    Jacobians as `ChainFactors.running_product(...)[k]`.
-
-    This is what the gradient that left steps[0] actually delivered at s — the true
-    ‖(J⋯J)ᵀ g‖, so never above the bound, when nothing else feeds the lane between steps[0]
-    and s (one layer, with loss "last" in the forward direction or loss "hn"); otherwise it also
-    holds what other steps' losses and the layers above added on the way. All NaN when
-    ‖∂L/∂state_{steps[0]}‖ is 0 (no gradient at steps[0]: nothing to compare with)."""
-    norms = state_grad_norms(gt, layer, direction, batch)[steps]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return norms / norms[0] if len(norms) and norms[0] > 0 else np.full(len(norms), np.nan)
-
-
-def reached_initial(gt: GradTrace, layer: int, direction: str, batch: int, t: int) -> float:
-    """‖∂L/∂state_init‖ / ‖∂L/∂state_t‖: what reached the initial state from t (NaN when
-    the gradient at t is 0); bounded by `ChainFactors.initial_product` like `reached`."""
-    at_t = float(state_grad_norms(gt, layer, direction, batch)[t])
-    if not at_t > 0:
-        return float("nan")
-    return initial_state_grad_norm(gt, layer, direction, batch) / at_t
-
-
 @dataclass(frozen=True)
 class GradResult:
     """The grad job's record.

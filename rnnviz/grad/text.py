@@ -12,8 +12,8 @@ import numpy as np
 
 from rnnviz.config.spec import Spec
 from rnnviz.engine.verdict import HUGE
+from rnnviz.grad.reach import decay_kind, reached, reached_initial, state_grad_norms
 from rnnviz.grad.record import GradTrace
-from rnnviz.grad.result import reached, reached_initial, state_grad_norms
 
 _DIR = {"fwd": "forward", "bwd": "backward"}
 
@@ -63,13 +63,6 @@ GRAD_EXPLANATION = {
 
 def _g(v: float) -> str:
     return f"{v:.3g}"
-
-
-def _only_recurrence(spec: Spec, loss: str, layer: int) -> bool:
-    """Whether nothing but the lane's own recursion feeds ∂L/∂state between a step and the
-    steps before it in the gradient's order: the top layer (no layer above adds to it) with a
-    loss read at one position only ("last": output[T−1]; "hn": each direction's final step)."""
-    return layer == spec.num_layers - 1 and loss in ("last", "hn")
 
 
 def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
@@ -159,7 +152,7 @@ def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
         shown = [_g(got[k]) for k in marks] + [
             _g(reached_initial(res.grads, layer, direction, batch, t))
         ]
-        if _only_recurrence(spec, res.grads.loss, layer):
+        if decay_kind(spec, res.grads.loss, layer, direction) != "mixed":
             why = (
                 "only this lane's recursion carries the gradient from t on (top layer, loss "
                 f'"{res.grads.loss}" read at one step), so this is the true '
@@ -205,7 +198,6 @@ def chain_text(res: Any, layer: int, direction: str, batch: int, t: int) -> str:
 
 def _decay_lanes(comparison: Any) -> list[tuple[tuple[int, str], str, str]]:
     """((layer, dir), short name, decay_kind) of every lane, layer by layer, fwd first."""
-    from rnnviz.grad.chain import decay_kind  # chain imports torch; this module is numpy-only
 
     first = comparison.entries[0]
     spec = first.spec

@@ -8,7 +8,8 @@ import numpy as np
 from rnnviz.app.views.grad_panels import ChainPlot, NormPlot
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
-from rnnviz.grad.result import grad_result, reached
+from rnnviz.grad.reach import reached
+from rnnviz.grad.result import grad_result
 
 
 def _labels(plot) -> list[str]:

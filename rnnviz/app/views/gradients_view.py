@@ -274,7 +274,7 @@ class GradientsView(QWidget):
         self.hover.setText(text)
 
     def _show_chain(self, sel: Selection) -> None:
-        from rnnviz.grad.result import reached  # see _show
+        from rnnviz.grad.reach import reached  # see _show
         from rnnviz.grad.text import chain_text
 
         res = self.result
