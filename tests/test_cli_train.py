@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from rnnviz.cli.main import main
@@ -95,3 +96,18 @@ def test_trace_run_traces_the_trained_rnn(capsys, tmp_path):
     assert status == 2 and "not in the vocabulary" in err
     status, _, err = run(capsys, ["trace", "--text", "hello"])
     assert status == 2 and "--run" in err
+
+
+@pytest.mark.parametrize(
+    "argv, field, words",
+    [
+        (["--hidden-size", "7"], "hidden_size", "number of classes (4), got 7"),
+        (["--tokens", "words"], "hidden_size", "number of classes (2), got 4"),
+        (["--preset", "tagger", "--head", "none"], "hidden_size", "number of classes (3)"),
+        (["--text", "hi"], "target", "2 input tokens but 5 target tokens"),
+    ],
+)
+def test_settings_training_refuses_are_one_line_not_a_traceback(capsys, argv, field, words):
+    status, out, err = run(capsys, ["train", *argv, "--epochs", "2"])
+    assert status == 2 and "Traceback" not in err and not out
+    assert err.startswith(f"rnnviz: invalid {field}: ") and words in err

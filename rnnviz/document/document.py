@@ -129,6 +129,8 @@ class Document:
     def __init__(self, spec: Spec | None = None, options: RunOptions | None = None) -> None:
         self.spec: Spec = spec or Spec()
         self.options: RunOptions = options or RunOptions()
+        #: The kind of the job whose failure sigFailed reported last.
+        self.failed_kind = TRACE
         self.results: dict[ResultKey, Any] = {}
         self.snapshot: Any = None  # the last good forward trace (rnnviz.document.snapshot)
         self.selection = Selection()
@@ -453,8 +455,10 @@ class Document:
         """A one-line notice for the status bar."""
         self.sigStatus.emit(message)
 
-    def fail(self, message: str) -> None:
-        """A job failed; the window keeps the last results and says why."""
+    def fail(self, message: str, kind: str = TRACE) -> None:
+        """A job of `kind` failed; the window keeps the last results and says why
+        (`failed_kind` names the job while sigFailed is handled)."""
+        self.failed_kind = kind
         self.sigFailed.emit(message)
 
     # ---- selection -----------------------------------------------------------------------

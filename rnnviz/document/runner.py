@@ -463,7 +463,12 @@ class Runner:
         latest = self._is_latest(rid)
         req = self._running.pop(rid, None)
         if latest and self._pool is not None:
-            self.doc.report_error(exc.field, exc.message)
+            if req is not None and req.job.lane != "trace":
+                # A job of its own lane (training) refuses its own settings, not the spec:
+                # said as its failure, which its view shows, not beside a spec field.
+                self.doc.fail(f"{exc.field}: {exc.message}", req.key.kind)
+            else:
+                self.doc.report_error(exc.field, exc.message)
             if req is not None:
                 self._ended_why(req.key.kind, f"the trace was refused: {exc.message}")
         self._finish_if_idle()
@@ -479,7 +484,7 @@ class Runner:
                 if not self._starting():
                     self.doc.notify("cancelled; showing the last finished result")
             else:
-                self.doc.fail(message)
+                self.doc.fail(message, req.key.kind if req is not None else TRACE)
             if req is not None:
                 self._ended_why(
                     req.key.kind, "the trace was cancelled" if kind == "cancelled" else message

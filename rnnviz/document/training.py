@@ -247,20 +247,18 @@ def run_training(key: ResultKey, ctx: JobContext) -> TrainingHistory:
     to `ctx.partial` as a TrainingHistory; returns the final one (cancelled if stopped)."""
     from rnnviz.engine.inputs import spec_of
     from rnnviz.engine.threads import set_threads_for
-    from rnnviz.text.pipeline import build_pipeline, run_pipeline
+    from rnnviz.text.pipeline import check_trainable, run_pipeline
     from rnnviz.text.training import train
 
     request: TrainRequest = key.source
     settings = request.settings
-    if settings.head == "last":
-        raise SpecError("head", "both tasks have a target per step: use head step or none")
     import torch
 
     # One torch thread from the first op on: a thread that once runs a two-thread op keeps
     # an OpenMP team, and two teams on two cores made every later two-thread trace on the
     # trace lane slower (1.6x for a GRU 64/256/2 bi forward, 15x for a small LSTM).
     torch.set_num_threads(1)
-    pipeline = build_pipeline(settings)
+    pipeline = check_trainable(settings)  # refused (SpecError) before any weight is drawn
     first = run_pipeline(pipeline)  # the initial weights (same seed) give the traced spec
     spec = spec_of(first.model.recurrent, first.rnn_input)
     set_threads_for(spec)  # these models are tiny: one torch thread beats two fighting

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnviz.config.spec import SpecError
 from rnnviz.text.settings import TextSettings
 
 #: Target value of padded positions; CrossEntropyLoss/NLLLoss skip it (their default).
@@ -50,6 +51,17 @@ class Forward:
     scores: torch.Tensor
 
 
+def check_head(settings: TextSettings, num_classes: int) -> None:
+    """SpecError (hidden_size) unless a model without a head can be built: its hidden state
+    *is* the logits (tutorial 001), so hidden_size must equal the number of classes."""
+    if settings.head == "none" and settings.hidden_size != num_classes:
+        raise SpecError(
+            "hidden_size",
+            f"head none needs hidden_size == number of classes ({num_classes}), "
+            f"got {settings.hidden_size}; set hidden_size {num_classes} or use head step",
+        )
+
+
 class TextModel(nn.Module):
     """Embedding or one-hot → nn.RNN/LSTM/GRU or its Cell → optional nn.Linear head."""
 
@@ -79,12 +91,7 @@ class TextModel(nn.Module):
             )
             self.cell = None
         if s.head == "none":
-            if s.hidden_size != num_classes:
-                # Without a head the hidden state *is* the logits (tutorial 001).
-                raise ValueError(
-                    f"head none needs hidden_size == number of classes "
-                    f"({num_classes}), got {s.hidden_size}"
-                )
+            check_head(s, num_classes)
             self.head = None
         else:
             self.head = nn.Linear(s.hidden_size, num_classes)

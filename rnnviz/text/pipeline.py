@@ -18,8 +18,16 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from rnnviz.config.rng import seeded_global
+from rnnviz.config.spec import SpecError
 from rnnviz.text.graph import GraphEdge, GraphNode, graph_around
-from rnnviz.text.model import IGNORE_INDEX, Forward, TextModel, compute_loss, load_snapshot
+from rnnviz.text.model import (
+    IGNORE_INDEX,
+    Forward,
+    TextModel,
+    check_head,
+    compute_loss,
+    load_snapshot,
+)
 from rnnviz.text.settings import TextSettings
 from rnnviz.text.tokens import Vocabulary, join_tokens, tokenize
 
@@ -105,8 +113,8 @@ def build_pipeline(settings: TextSettings) -> Pipeline:
     """Tokenize, build the vocabularies and index every sequence; returns a `Pipeline`.
 
     Task "next" uses tokens[:-1] as input and tokens[1:] as target of each text (a text of
-    n tokens gives n - 1 steps). Raises ValueError for a text too short to give a step, or
-    a map target whose token count differs from its input's.
+    n tokens gives n - 1 steps). Raises SpecError for a text too short to give a step, a
+    map target whose token count differs from its input's, or ragged texts without <pad>.
     """
     s = settings
     toks = [tokenize(t, s.tokenizer) for t in s.texts]
@@ -116,19 +124,21 @@ def build_pipeline(settings: TextSettings) -> Pipeline:
         ins, outs = toks, [tokenize(t, s.tokenizer) for t in s.targets]
     for b, (i, o) in enumerate(zip(ins, outs)):
         if not i:
-            raise ValueError(
+            raise SpecError(
+                "text",
                 f"text {b + 1} gives no step (task {s.task} needs "
-                f"{'2 tokens' if s.task == 'next' else '1 token'})"
+                f"{'2 tokens' if s.task == 'next' else '1 token'})",
             )
         if len(i) != len(o):
-            raise ValueError(
+            raise SpecError(
+                "target",
                 f"text {b + 1}: {len(i)} input tokens but {len(o)} target tokens; "
-                "task map needs equal lengths"
+                "task map needs equal lengths",
             )
     ragged = len({len(i) for i in ins}) > 1
     pad = s.pad == "always" or (s.pad == "auto" and ragged)
     if ragged and not pad:
-        raise ValueError("texts of different lengths need <pad> (pad auto or always)")
+        raise SpecError("pad", "texts of different lengths need <pad> (pad auto or always)")
     shared = s.shared_vocab or s.task == "next"
     source = toks + ([] if s.task == "next" or not shared else outs)
     vocab = Vocabulary.build(source, s.vocab_order, pad=pad, unk=s.unk)
@@ -143,6 +153,20 @@ def build_pipeline(settings: TextSettings) -> Pipeline:
         tuple(tuple(vocab.encode(i)) for i in ins),
         tuple(tuple(target_vocab.encode(o)) for o in outs),
     )
+
+
+def check_trainable(settings: TextSettings) -> Pipeline:
+    """`settings`' pipeline, or SpecError naming the field that keeps it from training: the
+    texts (`build_pipeline`'s checks) or, without a head, a hidden size other than the
+    number of classes. Cheap (no model is built): the window checks its form with it before
+    asking for a training, and shows the message beside the form."""
+    if settings.head == "last":
+        raise SpecError(
+            "head", "tasks map and next have a target per step; use head step or none to train"
+        )
+    pipeline = build_pipeline(settings)
+    check_head(settings, pipeline.num_classes)
+    return pipeline
 
 
 def make_model(pipeline: Pipeline) -> TextModel:

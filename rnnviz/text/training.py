@@ -16,13 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rnnviz.config.spec import SpecError
 from rnnviz.engine.record import Trace
 from rnnviz.engine.tracing import trace
 from rnnviz.text.model import TextModel, compute_loss, load_snapshot, snapshot
 from rnnviz.text.pipeline import (
     Pipeline,
-    build_pipeline,
+    check_trainable,
     decode_rows,
     make_model,
     run_pipeline,
@@ -91,11 +90,7 @@ def train(
     """
     changes = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
     settings = settings.replace(**changes) if changes else settings
-    if settings.head == "last":
-        raise SpecError(
-            "head", "tasks map and next have a target per step; use head step or none to train"
-        )
-    pipeline = build_pipeline(settings)
+    pipeline = check_trainable(settings)
     started = time.perf_counter()
     records: list[EpochRecord] = []
     cancelled = False

@@ -156,3 +156,53 @@ def test_at_a_laptops_size_every_number_says_what_it_is(qtbot):
     assert flow.height() >= flow.heightForWidth(flow.width())
     combo = tv.stage_combo
     assert combo.geometry().top() >= flow.geometry().bottom()  # nothing drawn over its lines
+
+
+def test_a_form_that_cannot_train_says_why_and_asks_for_nothing(window, qtbot):
+    tv = window.training_view
+    tv.preset_combo.setCurrentIndex(tv.preset_combo.findData("hello-ohlol-rnn"))
+    tv.hidden_spin.setValue(8)  # no head: the hidden state is the 4 classes' logits
+    qtbot.mouseClick(tv.train_button, Qt.MouseButton.LeftButton)
+    assert tv.error_label.text().startswith("hidden_size: head none needs hidden_size ==")
+    assert window.state.sources.get(TRAIN) is None  # no training asked for
+    assert tv.progress_label.text() == "not trained"
+
+
+def test_a_failed_training_says_so_in_the_training_tab(window, qtbot):
+    from rnnviz.document.training import request_training
+    from rnnviz.text.presets import TEXT_PRESETS
+
+    tv = window.training_view
+    base = next(p.settings for p in TEXT_PRESETS if p.key == "hello-ohlol-rnn")
+    messages = []
+    window.state.sigFailed.connect(messages.append)
+    # Past the form's check (a caller of the document, or a file): the job refuses it.
+    request_training(window.state, base.replace(hidden_size=8))
+    qtbot.waitUntil(lambda: bool(messages) and not window.runner.busy, timeout=60_000)
+    assert window.state.failed_kind == TRAIN
+    assert tv.progress_label.text() == "failed (see below)"
+    assert "head none needs hidden_size" in tv.error_label.text()
+    assert not tv.cancel_button.isEnabled() and not tv.pause_button.isEnabled()
+    assert window.status.currentMessage().startswith("training failed: hidden_size: ")
+
+
+def test_a_sequence_by_sequence_epoch_says_which_weights_each_number_is_at(window, qtbot):
+    from rnnviz.app.views.training_view import percent
+
+    tv = window.training_view
+    _train(qtbot, window, "tagger", epochs_spin=2)
+    qtbot.waitUntil(
+        lambda: history(window.state) is not None and history(window.state).done, timeout=60_000
+    )
+    qtbot.waitUntil(lambda: _snapshot_at(window, 2), timeout=30_000)  # followed the newest
+    tv.epoch_slider.setValue(1)
+    qtbot.waitUntil(lambda: _snapshot_at(window, 1), timeout=30_000)
+    e = history(window.state).epochs[0]
+    stages = {st.name: st for st in window.state.snapshot.stages.stages}
+    text = tv.epoch_label.text()
+    # The views' own loss (all four sentences at the epoch's first weights) and the epoch's
+    # mean over its four steps, each named for what it is.
+    assert f"loss {float(stages['loss'].value):.4f}" in text
+    assert f"mean loss {e.loss:.4f}" in text and "took 4 steps, one per sequence" in text
+    assert "before its first optimizer step" in text
+    assert percent(283 / 284) == "99.6%" and percent(1.0) == "100%" and percent(0.0) == "0%"

@@ -57,6 +57,10 @@ _JOB_NAMES = {
 REVEAL_MS = 150
 
 
+#: What a failed job of each kind is called on the status line.
+JOB_WORDS = {"trace": "trace", "grad": "gradients", "compare": "comparison", "train": "training"}
+
+
 class StatusBar(QStatusBar):
     """Verification badge, compute time, trace memory; progress and Cancel while busy."""
 
@@ -111,7 +115,11 @@ class StatusBar(QStatusBar):
         state.sigResultChanged.connect(
             lambda key: self._job(self.state.job) if key.kind == "train" else None
         )
-        state.sigFailed.connect(lambda msg: self.showMessage(f"trace failed: {msg}", 15000))
+        state.sigFailed.connect(
+            lambda msg: self.showMessage(
+                f"{JOB_WORDS.get(state.failed_kind, 'job')} failed: {msg}", 15000
+            )
+        )
         state.sigStatus.connect(lambda msg: self.showMessage(msg, 8000))
         # The gradient badge shows only while a gradient result of the current spec exists.
         for sig in (state.sigResultChanged, state.sigSpecChanged, state.sigOptionsChanged):

@@ -39,6 +39,7 @@ from rnnviz.app.views.axes import IndexAxis
 from rnnviz.app.widgets import WrappedLabel
 from rnnviz.config.spec import CELLS, SpecError
 from rnnviz.document.document import Document
+from rnnviz.document.jobs import torch_loaded
 from rnnviz.document.training import (
     TRAIN,
     TextSnapshot,
@@ -53,6 +54,50 @@ from rnnviz.document.training import (
 )
 from rnnviz.text.presets import TEXT_PRESETS
 from rnnviz.text.settings import TextSettings
+
+
+def percent(fraction: float) -> str:
+    """`fraction` as a percentage that never reads 100% (or 0%) unless it is exactly that:
+    283 of 284 tokens right is "99.6%", not the "100%" a whole-number rounding gives."""
+    if not 0.0 < fraction < 1.0:
+        return f"{fraction:.0%}"
+    for digits in range(5):
+        text = f"{fraction:.{digits}%}"
+        if float(text[:-1]) not in (0.0, 100.0):
+            return text
+    return ">99.9999%" if fraction > 0.5 else "<0.0001%"
+
+
+def epoch_text(pipeline: Any, e: Any, stages: Any) -> str:
+    """The Training tab's line about the epoch the views show (HTML), `e` its EpochRecord,
+    `stages` the views' pipeline stages at that epoch's weights.
+
+    One optimizer step per epoch: the record's predictions and loss are that step's forward
+    pass, the very one the views show. Several steps (update "sequence": one per sequence),
+    each step runs at the weights the step before left, while the views run every sequence
+    at the weights before the first: the line gives both, each said for what it is."""
+    target = " | ".join(pipeline.decode(t) for t in pipeline.targets)
+    aim = f" (target {target})" if target else ""
+    steps = len(e.step_losses)
+    if steps <= 1:
+        return (
+            f"views show epoch {e.epoch}: predicted <b>{' | '.join(e.predicted)}</b>{aim}, "
+            f"loss {e.loss:.4f}, accuracy {percent(e.accuracy)} — the forward pass before "
+            "this epoch's optimizer step"
+        )
+    by_name = {st.name: st for st in stages}
+    seen = ""
+    if "predicted" in by_name and "loss" in by_name:
+        rows = by_name["predicted"].value
+        shown = " | ".join(pipeline.decode(r, len(t)) for r, t in zip(rows, pipeline.targets))
+        seen = f": predicted <b>{shown}</b>, loss {float(by_name['loss'].value):.4f}"
+    return (
+        f"views show epoch {e.epoch} — every sequence at the weights before its first "
+        f"optimizer step{seen}{aim}. The epoch took {steps} steps, one per sequence, each at "
+        f"the weights the step before left: they predicted <b>{' | '.join(e.predicted)}</b>, "
+        f"mean loss {e.loss:.4f}, accuracy {percent(e.accuracy)}"
+    )
+
 
 #: Shortest time between two redraws of the loss curve and predictions while training (ms).
 REPAINT_MS = 100
@@ -110,6 +155,8 @@ class TrainingView(QWidget):
         super().__init__(parent)
         self.state = state
         self._loading = False
+        #: Why the last training asked for failed ("" if it did not, or none was asked for).
+        self._failure = ""
         # Partial histories land every few ms while training; the curve and the table are
         # redrawn at most every REPAINT_MS (the window's EpochFollower moves the views).
         self._repaint = QTimer(self)
@@ -195,7 +242,9 @@ class TrainingView(QWidget):
         self.epoch_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.epoch_slider.setRange(1, 1)
         self.epoch_slider.setEnabled(False)
-        self.epoch_slider.setToolTip("Show this epoch's forward pass in every view")
+        self.epoch_slider.setToolTip(
+            "Show every view at this epoch's weights: those before its (first) optimizer step"
+        )
         self.epoch_label = QLabel("epoch –", self)
         self.epoch_label.setWordWrap(True)
         epoch_row = QHBoxLayout()
@@ -284,6 +333,7 @@ class TrainingView(QWidget):
         state.sigResultChanged.connect(self._result_changed)
         state.sigSnapshotChanged.connect(self._snapshot_changed)
         state.sigSourceChanged.connect(self._source_changed)
+        state.sigFailed.connect(self._failed)
 
         self.load_settings(text_settings(state) or TEXT_PRESETS[1].settings)
         self.preset_combo.blockSignals(True)
@@ -361,6 +411,32 @@ class TrainingView(QWidget):
             seed=self.seed_spin.value(),
         )
 
+    def _checked(self, full: bool) -> TextSettings | None:
+        """The form's settings, or None with the reason beside the form: a field the
+        settings refuse, or (`full`) a combination training refuses (`check_trainable`: a
+        map target of another length, no head with hidden_size ≠ the classes)."""
+        try:
+            s = self.settings()
+            if full:
+                from rnnviz.text.pipeline import check_trainable  # imports torch
+
+                check_trainable(s)
+        except SpecError as exc:
+            self.error_label.setText(f"{exc.field}: {exc.message}")
+            return None
+        self.error_label.setText("")
+        return s
+
+    def _failed(self, message: str) -> None:
+        """A training job failed or was refused: say so where the training is shown, not
+        only in the status bar for 15 s ("starting …" stayed up, Pause and Cancel on)."""
+        if self.state.failed_kind != TRAIN:
+            return
+        self._failure = message
+        self.error_label.setText(message)
+        self._source_changed()
+        self._progress_text(history(self.state))
+
     def _preset_index(self, s: TextSettings) -> int:
         for i, p in enumerate(TEXT_PRESETS):
             if p.settings == s:
@@ -377,12 +453,11 @@ class TrainingView(QWidget):
         if self._loading:
             return
         self.target_edit.setEnabled(self.task_combo.currentText() == "map")
-        try:
-            s = self.settings()
-        except SpecError as exc:
-            self.error_label.setText(f"{exc.field}: {exc.message}")
+        # Checked in full only once torch is loaded (the check builds the text pipeline,
+        # which imports it): an edit must not freeze the window for the import.
+        s = self._checked(full=torch_loaded())
+        if s is None:
             return
-        self.error_label.setText("")
         set_text(self.state, s)
         self.preset_combo.blockSignals(True)
         self.preset_combo.setCurrentIndex(self._preset_index(s))
@@ -390,12 +465,12 @@ class TrainingView(QWidget):
 
     # ---- actions -----------------------------------------------------------------------------
     def train(self) -> None:
-        """Train the controls' settings (Train button); the slider follows the new epochs."""
-        try:
-            s = self.settings()
-        except SpecError as exc:
-            self.error_label.setText(f"{exc.field}: {exc.message}")
+        """Train the controls' settings (Train button); the slider follows the new epochs.
+        Settings that cannot train (`check_trainable`) are refused beside the form."""
+        s = self._checked(full=True)
+        if s is None:
             return
+        self._failure = ""
         self.pause_button.setChecked(False)
         request_training(self.state, s)
         self._source_changed()
@@ -420,7 +495,7 @@ class TrainingView(QWidget):
         running = (
             hist is not None
             and not hist.done
-            or (hist is None and self.state.sources.get(TRAIN) is not None)
+            or (hist is None and self.state.sources.get(TRAIN) is not None and not self._failure)
         )
         self.train_button.setEnabled(True)
         self.pause_button.setEnabled(running)
@@ -457,7 +532,10 @@ class TrainingView(QWidget):
                 )
         if hist is None:
             pending = self.state.sources.get(TRAIN) is not None
-            self.progress_label.setText("starting …" if pending else "not trained")
+            if pending and self._failure:
+                self.progress_label.setText("failed (see below)")
+            else:
+                self.progress_label.setText("starting …" if pending else "not trained")
             return
         n, total = len(hist.epochs), hist.total
         state = (
@@ -504,7 +582,7 @@ class TrainingView(QWidget):
 
     def _fill_predictions(self, hist: Any) -> None:
         rows = [
-            [str(e.epoch), f"{e.loss:.4f}", f"{e.accuracy:.0%}", " | ".join(e.predicted)]
+            [str(e.epoch), f"{e.loss:.4f}", percent(e.accuracy), " | ".join(e.predicted)]
             for e in reversed(hist.epochs)
         ]
         _fill(
@@ -533,13 +611,7 @@ class TrainingView(QWidget):
         hist = snap.history
         e = hist.epochs[snap.epoch - 1] if hist is not None else None
         if hist is not None and e is not None:
-            target = " | ".join(hist.pipeline.decode(t) for t in hist.pipeline.targets)
-            self.epoch_label.setText(
-                f"views show epoch {e.epoch}: predicted <b>{' | '.join(e.predicted)}</b>"
-                + (f" (target {target})" if target else "")
-                + f", loss {e.loss:.4f}, accuracy {e.accuracy:.0%} — the forward pass "
-                "before this epoch's optimizer step"
-            )
+            self.epoch_label.setText(epoch_text(hist.pipeline, e, snap.stages.stages))
         self.epoch_slider.blockSignals(True)
         self.epoch_slider.setValue(snap.epoch)
         self.epoch_slider.blockSignals(False)
