@@ -114,9 +114,14 @@ TEXT_PRESETS: tuple[TextPreset, ...] = (
     TextPreset(
         "tagger",
         "LSTM tagger (DET / NN / V)",
-        "Tutorial 003's LSTMtagger: Embedding(V, 6) → nn.LSTM(6, 6) → Linear(6, 3) → "
-        "log_softmax, NLLLoss, one SGD step (lr 0.1) per sentence. Tutorial 003 shows the "
-        "model only; the loop, sizes and lr follow the PyTorch tagger tutorial it is taken from.",
+        "Tutorial 003's LSTMtagger: Embedding(13, 6, padding_idx=0) → nn.LSTM(6, 6) → "
+        "Linear(6, 3) → log_softmax, NLLLoss, one SGD step (lr 0.1) per sentence, so an epoch "
+        "is 4 steps. Tutorial 003 shows the model only; the loop, sizes and lr follow the "
+        "PyTorch tagger tutorial it is taken from. The vocabulary is the 12 words plus <pad> "
+        "(index 0), which lets the views show the 4 sentences of different lengths as one "
+        "padded batch; training feeds each sentence alone, so <pad> is never read. The "
+        "tutorial's Embedding(12, 6) draws other initial weights from seed 0, so its losses "
+        "differ from these (measured: 0.2485 after 100 epochs there, 0.1284 here).",
         TextSettings(
             texts=TAGGER_TEXTS,
             targets=TAGGER_TAGS,

@@ -105,3 +105,28 @@ def test_status_bar_lists_training_and_trace(window):
     assert status.busy.text() == status.job_line()
     doc.set_kind_job("trace", "")
     assert status.busy.text() == "training …"
+
+
+def test_an_opened_run_shows_exactly_what_it_ran(window, qtbot, tmp_path, capsys):
+    """A run file's lr and seed as the CLI took them (5e-05, 3,000,000,000: a 4-decimal box
+    showed 0.0001 and Train then trained that; a C-int box refused the seed), and the preset
+    box names the run's preset, or "(custom)"."""
+    from rnnviz.app.run_files import open_training_run
+
+    tv = window.training_view
+    odd = tmp_path / "odd.pt"
+    argv = ["train", "--lr", "0.00005", "--seed", "3000000000", "--epochs", "2", "--out"]
+    assert cli_main([*argv, str(odd)]) == 0
+    tagger = tmp_path / "tagger.pt"
+    assert cli_main(["train", "--preset", "tagger", "--out", str(tagger)]) == 0  # as preset
+    capsys.readouterr()
+    assert open_training_run(window, tagger)
+    qtbot.waitUntil(lambda: _done(window), timeout=60_000)
+    assert tv.preset_combo.currentData() == "tagger"
+    assert open_training_run(window, odd)
+    qtbot.waitUntil(lambda: _done(window), timeout=60_000)
+    assert history(window.state).reproduced
+    s = tv.settings()
+    assert s.lr == 5e-05 and s.seed == 3_000_000_000
+    assert tv.lr_spin.text() == "lr 5e-05" and tv.seed_spin.text() == "3000000000"
+    assert tv.preset_combo.currentIndex() == 0 and tv.preset_combo.currentData() is None

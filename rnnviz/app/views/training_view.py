@@ -18,7 +18,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.app.views.axes import IndexAxis
+from rnnviz.app.views.exact_spin import BigIntSpinBox, ExactDoubleSpinBox
 from rnnviz.app.widgets import WrappedLabel
 from rnnviz.config.spec import CELLS, SpecError
 from rnnviz.document.document import Document
@@ -97,6 +97,12 @@ def epoch_text(pipeline: Any, e: Any, stages: Any) -> str:
         f"the weights the step before left: they predicted <b>{' | '.join(e.predicted)}</b>, "
         f"mean loss {e.loss:.4f}, accuracy {percent(e.accuracy)}"
     )
+
+
+#: The lr box's smallest value: the smallest positive float (TextSettings takes any lr > 0).
+LR_MIN = 5e-324
+#: The seed box's largest value: TextSettings' own bound.
+SEED_MAX = 2**63 - 1
 
 
 #: Shortest time between two redraws of the loss curve and predictions while training (ms).
@@ -189,14 +195,19 @@ class TrainingView(QWidget):
         self.layers_spin = self._spin(1, 16, "num_layers", "layers ")
         self.head_combo = self._combo(("none", "step"), "Linear head per step, or h is the logits")
         self.optimizer_combo = self._combo(("adam", "sgd"), "torch.optim.Adam or SGD")
-        self.lr_spin = QDoubleSpinBox(self)
+        # Exact boxes: the settings (and `rnnviz train`, and run files) take any lr in
+        # (0, 100] and any seed up to 2**63 - 1; a QDoubleSpinBox of 4 decimals showed a run's
+        # lr 5e-05 as 0.0001 and trained that, and a QSpinBox refused seed 3e9 (OverflowError).
+        self.lr_spin = ExactDoubleSpinBox(self)
         self.lr_spin.setPrefix("lr ")
-        self.lr_spin.setToolTip("learning rate")
-        self.lr_spin.setDecimals(4)
-        self.lr_spin.setRange(0.0001, 100.0)
+        self.lr_spin.setToolTip("learning rate, any number in (0, 100]")
+        self.lr_spin.set_exact_range(LR_MIN, 100.0)
         self.lr_spin.setSingleStep(0.01)
+        self.lr_spin.setKeyboardTracking(False)
         self.epochs_spin = self._spin(1, 100_000, "epochs")
-        self.seed_spin = self._spin(0, 2**31 - 1, "torch.manual_seed before the modules")
+        self.seed_spin = BigIntSpinBox(self)
+        self.seed_spin.setRange(0, SEED_MAX)
+        self.seed_spin.setToolTip("torch.manual_seed before the modules")
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.setWordWrap(True)
@@ -383,6 +394,10 @@ class TrainingView(QWidget):
         finally:
             self._loading = False
         self._base = s
+        # The box names what is loaded: a run file's settings kept the last preset's name.
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentIndex(self._preset_index(s))
+        self.preset_combo.blockSignals(False)
         set_text(self.state, s)
 
     def settings(self) -> TextSettings:
