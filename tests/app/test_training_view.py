@@ -206,3 +206,14 @@ def test_a_sequence_by_sequence_epoch_says_which_weights_each_number_is_at(windo
     assert f"mean loss {e.loss:.4f}" in text and "took 4 steps, one per sequence" in text
     assert "before its first optimizer step" in text
     assert percent(283 / 284) == "99.6%" and percent(1.0) == "100%" and percent(0.0) == "0%"
+    # The tag classes have a table of their own, and the class-indexed stages name them:
+    # index 2 is "V" there, while the input vocabulary's 2 is a word.
+    names = [tv.stage_combo.itemText(i) for i in range(tv.stage_combo.count())]
+    assert names[:2] == ["vocabulary", "classes"]
+    tv.stage_combo.setCurrentText("classes")
+    cells = [tv.stage_table.item(r, 1).text() for r in range(tv.stage_table.rowCount())]
+    assert cells == ["DET", "NN", "V"]
+    tv.stage_combo.setCurrentText("predicted")
+    assert "classes: 0 = DET, 1 = NN, 2 = V" in tv.stage_label.text()
+    tv.stage_combo.setCurrentText("vocabulary")
+    assert tv.stage_label.text().startswith("input vocabulary: 13 tokens")

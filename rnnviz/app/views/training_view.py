@@ -55,6 +55,14 @@ from rnnviz.document.training import (
 from rnnviz.text.presets import TEXT_PRESETS
 from rnnviz.text.settings import TextSettings
 
+#: Stages whose values (or last axis) are target classes, not input tokens.
+CLASS_STAGES = frozenset(("logits", "probabilities", "predicted", "targets"))
+
+
+def _separate_classes(pipeline: Any) -> bool:
+    """Whether the targets have a vocabulary of their own (their indices mean other tokens)."""
+    return pipeline.target_vocab != pipeline.vocab
+
 
 def percent(fraction: float) -> str:
     """`fraction` as a percentage that never reads 100% (or 0%) unless it is exactly that:
@@ -638,7 +646,10 @@ class TrainingView(QWidget):
             + "<br>"
             + ", ".join(f"{label[ed.src]} → {label[ed.dst]} {ed.shape}" for ed in prun.edges)
         )
-        names = ["vocabulary"] + [st.name for st in prun.stages]
+        # A separate target vocabulary (the tagger's DET / NN / V) gets its own table: the
+        # class indices of predicted/targets/logits are not the input vocabulary's.
+        classes = ["classes"] if _separate_classes(prun.pipeline) else []
+        names = ["vocabulary", *classes] + [st.name for st in prun.stages]
         current = self.stage_combo.currentText() or "indices"
         self.stage_combo.blockSignals(True)
         self.stage_combo.clear()
@@ -652,17 +663,31 @@ class TrainingView(QWidget):
         if not isinstance(snap, TextSnapshot):
             return
         name = self.stage_combo.currentText()
-        if name == "vocabulary":
-            vocab = snap.stages.pipeline.vocab
+        pipeline = snap.stages.pipeline
+        separate = _separate_classes(pipeline)
+        if name in ("vocabulary", "classes"):
+            vocab = pipeline.target_vocab if name == "classes" else pipeline.vocab
             rows = [[str(i), tok, str(n)] for i, tok, n in vocab.rows()]
-            _fill(self.stage_table, ["index", "token", "count"], rows, [""] * len(rows))
-            self.stage_label.setText(f"vocabulary: {len(vocab)} tokens")
+            word = "class" if name == "classes" else "token"
+            _fill(self.stage_table, ["index", word, "count"], rows, [""] * len(rows))
+            if name == "classes":
+                self.stage_label.setText(
+                    f"classes: {len(vocab)} target tokens, the indices of predicted, targets "
+                    "and the logits' columns"
+                )
+            else:
+                what = "input vocabulary" if separate else "vocabulary"
+                self.stage_label.setText(f"{what}: {len(vocab)} tokens")
             return
         stage = snap.stages.stage(name)
         header, rows, labels = stage_rows(stage.value)
         _fill(self.stage_table, header, rows, labels)
         shape = "(" + ", ".join(str(d) for d in stage.shape) + ")"
-        self.stage_label.setText(f"<b>{name}</b> {shape}: {stage.description}")
+        note = ""
+        if separate and name in CLASS_STAGES:
+            legend = ", ".join(f"{i} = {t}" for i, t, _ in pipeline.target_vocab.rows()[:12])
+            note = f" (classes: {legend}; see 'classes')"
+        self.stage_label.setText(f"<b>{name}</b> {shape}: {stage.description}{note}")
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         """Stop wanting training results when the view closes."""
