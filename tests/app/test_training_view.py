@@ -217,3 +217,10 @@ def test_a_sequence_by_sequence_epoch_says_which_weights_each_number_is_at(windo
     assert "classes: 0 = DET, 1 = NN, 2 = V" in tv.stage_label.text()
     tv.stage_combo.setCurrentText("vocabulary")
     assert tv.stage_label.text().startswith("input vocabulary: 13 tokens")
+    # A token in angle brackets reads as itself, not as an HTML tag dropped from the line.
+    from PySide6.QtGui import QTextDocument
+
+    tv.stage_combo.setCurrentText("indices")
+    shown = QTextDocument()
+    shown.setHtml(tv.stage_label.text())
+    assert "with <pad> = 0" in shown.toPlainText()

@@ -11,6 +11,7 @@ they draw `doc.snapshot`. Nothing here runs torch.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -84,12 +85,14 @@ def epoch_text(pipeline: Any, e: Any, stages: Any) -> str:
     pass, the very one the views show. Several steps (update "sequence": one per sequence),
     each step runs at the weights the step before left, while the views run every sequence
     at the weights before the first: the line gives both, each said for what it is."""
-    target = " | ".join(pipeline.decode(t) for t in pipeline.targets)
+    # Texts are escaped: a token such as <pad> or <unk> is not an HTML tag to drop.
+    target = escape(" | ".join(pipeline.decode(t) for t in pipeline.targets))
     aim = f" (target {target})" if target else ""
+    predicted = escape(" | ".join(e.predicted))
     steps = len(e.step_losses)
     if steps <= 1:
         return (
-            f"views show epoch {e.epoch}: predicted <b>{' | '.join(e.predicted)}</b>{aim}, "
+            f"views show epoch {e.epoch}: predicted <b>{predicted}</b>{aim}, "
             f"loss {e.loss:.4f}, accuracy {percent(e.accuracy)} — the forward pass before "
             "this epoch's optimizer step"
         )
@@ -97,12 +100,14 @@ def epoch_text(pipeline: Any, e: Any, stages: Any) -> str:
     seen = ""
     if "predicted" in by_name and "loss" in by_name:
         rows = by_name["predicted"].value
-        shown = " | ".join(pipeline.decode(r, len(t)) for r, t in zip(rows, pipeline.targets))
+        shown = escape(
+            " | ".join(pipeline.decode(r, len(t)) for r, t in zip(rows, pipeline.targets))
+        )
         seen = f": predicted <b>{shown}</b>, loss {float(by_name['loss'].value):.4f}"
     return (
         f"views show epoch {e.epoch} — every sequence at the weights before its first "
         f"optimizer step{seen}{aim}. The epoch took {steps} steps, one per sequence, each at "
-        f"the weights the step before left: they predicted <b>{' | '.join(e.predicted)}</b>, "
+        f"the weights the step before left: they predicted <b>{predicted}</b>, "
         f"mean loss {e.loss:.4f}, accuracy {percent(e.accuracy)}"
     )
 
@@ -217,6 +222,8 @@ class TrainingView(QWidget):
         self.seed_spin.setRange(0, SEED_MAX)
         self.seed_spin.setToolTip("torch.manual_seed before the modules")
         self.error_label = QLabel(self)
+        # Plain text: a message naming <pad> is not rich text (Qt's guess dropped the tag).
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.setWordWrap(True)
 
@@ -307,11 +314,17 @@ class TrainingView(QWidget):
         stage_scroll.setFrameShape(QFrame.Shape.NoFrame)
         stage_scroll.setWidget(stage_box)
 
+        # The loss curve and the predictions side by side, the stages below: stacked, the
+        # three shared ~280 px at 1280×720 and the stage pane got 90 px, its table never
+        # in view.
+        top = QSplitter(Qt.Orientation.Horizontal, self)
+        top.addWidget(self.plot)
+        top.addWidget(self.predictions)
+        top.setSizes([450, 550])
         split = QSplitter(Qt.Orientation.Vertical, self)
-        split.addWidget(self.plot)
-        split.addWidget(self.predictions)
+        split.addWidget(top)
         split.addWidget(stage_scroll)
-        split.setSizes([150, 130, 260])
+        split.setSizes([170, 260])
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -642,9 +655,11 @@ class TrainingView(QWidget):
         prun = snap.stages
         label = {n.id: n.label.split("(")[0] for n in prun.nodes}
         self.flow_label.setText(
-            " → ".join(f"{n.label}" for n in prun.nodes if n.id not in ("targets", "h_n"))
+            escape(" → ".join(n.label for n in prun.nodes if n.id not in ("targets", "h_n")))
             + "<br>"
-            + ", ".join(f"{label[ed.src]} → {label[ed.dst]} {ed.shape}" for ed in prun.edges)
+            + escape(
+                ", ".join(f"{label[ed.src]} → {label[ed.dst]} {ed.shape}" for ed in prun.edges)
+            )
         )
         # A separate target vocabulary (the tagger's DET / NN / V) gets its own table: the
         # class indices of predicted/targets/logits are not the input vocabulary's.
@@ -687,7 +702,9 @@ class TrainingView(QWidget):
         if separate and name in CLASS_STAGES:
             legend = ", ".join(f"{i} = {t}" for i, t, _ in pipeline.target_vocab.rows()[:12])
             note = f" (classes: {legend}; see 'classes')"
-        self.stage_label.setText(f"<b>{name}</b> {shape}: {stage.description}{note}")
+        self.stage_label.setText(
+            f"<b>{escape(name)}</b> {shape}: {escape(stage.description)}{escape(note)}"
+        )
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         """Stop wanting training results when the view closes."""
