@@ -205,3 +205,19 @@ def test_last_step_head_reads_each_sequences_own_last_step():
     assert "loss" not in [st.name for st in run.stages]
     with pytest.raises(SpecError):
         train(_ragged(head="last"))
+
+
+def test_stage_words_say_what_was_done():
+    """'padded' only when something is; a Cell's h is (B, H), as the Cell returns it."""
+    from rnnviz.text.pipeline import build_pipeline, run_pipeline
+    from rnnviz.text.presets import text_preset
+
+    cell = run_pipeline(build_pipeline(text_preset("hello-ohlol-cell").settings))
+    words = {st.name: st.description for st in cell.stages}
+    assert "nothing padded" in words["indices"] and "padded by" not in words["indices"]
+    assert "as the Cell returns it" in words["h_n"]
+    last = next(e for e in cell.edges if e.dst == "h_n")
+    assert last.shape == "(1, 4)"  # not rnnviz's stacked (1, 1, 4)
+    tagger = run_pipeline(build_pipeline(text_preset("tagger").settings))
+    words = {st.name: st.description for st in tagger.stages}
+    assert words["indices"].endswith("padded by pad_sequence(batch_first=True) with <pad> = 0")

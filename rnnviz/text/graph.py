@@ -87,8 +87,13 @@ def graph_around(
             )
         )
         prev = "unpack"
-    nodes.append(GraphNode("h_n", "data", "h_n"))
-    edges.append(GraphEdge("rnn", "h_n", _shape(fwd.h_n)))
+    if model.cell is not None:
+        # A Cell returns h of (B, H); the (1, B, H) h_n is only rnnviz's stacking of it.
+        nodes.append(GraphNode("h_n", "data", "last h"))
+        edges.append(GraphEdge("rnn", "h_n", _shape(fwd.h_n[0])))
+    else:
+        nodes.append(GraphNode("h_n", "data", "h_n"))
+        edges.append(GraphEdge("rnn", "h_n", _shape(fwd.h_n)))
     if model.head is not None:
         nodes.append(GraphNode("head", "module", f"Linear({s.hidden_size}, {model.num_classes})"))
         if s.head == "last":

@@ -254,14 +254,27 @@ def run_pipeline(pipeline: Pipeline, params: dict[str, Any] | None = None) -> Pi
     width = batch.indices.shape[1]
     tok = np.array([list(t) + [""] * (width - len(t)) for t in pipeline.input_tokens], dtype=object)
     layout = "(T, B, ·)" if model.time_major else "(B, T, ·)"
+    # "padded" only where something is: sequences of one length are stacked as they are.
+    ragged = len({len(t) for t in pipeline.input_tokens}) > 1
     stages = [
-        Stage("tokens", tok, tok.shape, f"{s.tokenizer} tokens, padded with '' to the longest"),
+        Stage(
+            "tokens",
+            tok,
+            tok.shape,
+            f"{s.tokenizer} tokens"
+            + (", padded with '' to the longest" if ragged else ", all of one length"),
+        ),
         Stage(
             "indices",
             _np(batch.indices),
             tuple(batch.indices.shape),
-            "vocabulary indices, padded by pad_sequence(batch_first=True)"
-            + (" with <pad> = 0" if pipeline.vocab.pad else ""),
+            (
+                "vocabulary indices, padded by pad_sequence(batch_first=True)"
+                + (" with <pad> = 0" if pipeline.vocab.pad else "")
+                if ragged
+                else "vocabulary indices, stacked by pad_sequence(batch_first=True) "
+                "(one length: nothing padded)"
+            ),
         ),
         Stage(
             "lengths", _np(batch.lengths), tuple(batch.lengths.shape), "real steps of each sequence"
@@ -299,7 +312,14 @@ def run_pipeline(pipeline: Pipeline, params: dict[str, Any] | None = None) -> Pi
             "h_n",
             _np(fwd.h_n),
             tuple(fwd.h_n.shape),
-            "h of every layer at each sequence's own last real step",
+            "h of every layer at each sequence's own last real step"
+            + (
+                f"; the {type(model.cell).__name__} loop's last h, (B, H) = "
+                f"{tuple(fwd.h_n.shape[1:])} as the Cell returns it, stacked here as "
+                "nn.RNN's h_n (num_layers 1, B, H)"
+                if model.cell is not None
+                else ""
+            ),
         ),
     ]
     if fwd.c_n is not None:
