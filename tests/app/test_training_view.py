@@ -224,3 +224,16 @@ def test_a_sequence_by_sequence_epoch_says_which_weights_each_number_is_at(windo
     shown = QTextDocument()
     shown.setHtml(tv.stage_label.text())
     assert "with <pad> = 0" in shown.toPlainText()
+
+
+def test_gradients_of_a_training_epoch_say_they_are_not_the_training_loss(window, qtbot):
+    _train(qtbot, window, "hello-ohlol-rnn")
+    qtbot.waitUntil(
+        lambda: history(window.state) is not None and history(window.state).done, timeout=60_000
+    )
+    qtbot.waitUntil(lambda: _snapshot_at(window, 15), timeout=30_000)
+    view = front(window, window.gradients_view)
+    qtbot.waitUntil(lambda: view.result is not None and not window.runner.busy, timeout=60_000)
+    caption = view.caption.text()
+    assert "loss last = " in caption
+    assert "not the training loss (through the head) the optimizer used" in caption

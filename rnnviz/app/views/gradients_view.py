@@ -40,6 +40,7 @@ from rnnviz.app.views.grad_panels import (
 from rnnviz.app.widgets import sync_lane_pickers
 from rnnviz.document.document import GRAD, Document, ResultKey
 from rnnviz.document.selection import Selection
+from rnnviz.document.training import TextSnapshot
 
 LOSS_TIPS = {
     "last": "L = Σ output[T−1]: the last step's output, summed over batch and features",
@@ -223,7 +224,17 @@ class GradientsView(QWidget):
         self.result = result
         self._shown_key = None
         gt = result.grads
-        self.caption.setText(grad_badge_text(gt) + f" · loss {gt.loss} = {gt.loss_value:.6g}")
+        probe = ""
+        if isinstance(self.state.snapshot, TextSnapshot):
+            # A training epoch on screen: its optimizer stepped on the training loss; these
+            # are the gradients of the picker's probe on the RNN's own output.
+            probe = (
+                " — a probe on the RNN's output, not the training loss (through the head) "
+                "the optimizer used"
+            )
+        self.caption.setText(
+            grad_badge_text(gt) + f" · loss {gt.loss} = {gt.loss_value:.6g}{probe}"
+        )
         self.norms.clear_curves()
         spec = gt.spec
         k = 0
