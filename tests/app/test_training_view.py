@@ -237,3 +237,14 @@ def test_gradients_of_a_training_epoch_say_they_are_not_the_training_loss(window
     caption = view.caption.text()
     assert "loss last = " in caption
     assert "not the training loss (through the head) the optimizer used" in caption
+
+
+def test_settings_the_form_has_no_control_for_are_said(window):
+    tv = window.training_view
+    tv.preset_combo.setCurrentIndex(tv.preset_combo.findData("tagger"))
+    kept = tv.kept_label.text()
+    for words in ("NLLLoss on log_softmax", "one step per sequence", "targets' own vocabulary"):
+        assert words in kept
+    tv.preset_combo.setCurrentIndex(tv.preset_combo.findData("hello-ohlol-cell"))
+    kept = tv.kept_label.text()
+    assert "CrossEntropyLoss, summed over steps" in kept and "one step per epoch" in kept

@@ -65,6 +65,23 @@ def _separate_classes(pipeline: Any) -> bool:
     return pipeline.target_vocab != pipeline.vocab
 
 
+def kept_text(s: TextSettings) -> str:
+    """The settings in force that the form shows no control for, in words."""
+    parts = [
+        "NLLLoss on log_softmax" if s.loss == "nll" else "CrossEntropyLoss",
+        "summed over steps" if s.reduction == "sum_steps" else "mean over real tokens",
+        "one step per sequence" if s.update == "sequence" else "one step per epoch (whole batch)",
+        f"vocabulary {s.vocab_order}",
+        "targets share it" if s.shared_vocab or s.task == "next" else "targets' own vocabulary",
+        f"pad {s.pad}",
+    ]
+    if s.unk:
+        parts.append("<unk> on")
+    if s.batch_first:
+        parts.append("batch_first")
+    return "also in force (from the preset or file; no control here): " + ", ".join(parts)
+
+
 def percent(fraction: float) -> str:
     """`fraction` as a percentage that never reads 100% (or 0%) unless it is exactly that:
     283 of 284 tokens right is "99.6%", not the "100%" a whole-number rounding gives."""
@@ -221,6 +238,12 @@ class TrainingView(QWidget):
         self.seed_spin = BigIntSpinBox(self)
         self.seed_spin.setRange(0, SEED_MAX)
         self.seed_spin.setToolTip("torch.manual_seed before the modules")
+        #: The settings in force that the form has no control for (from the preset or run
+        #: file loaded last): a run's loss, reduction and update, said, not carried silently.
+        self.kept_label = QLabel(self)
+        self.kept_label.setWordWrap(True)
+        self.kept_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.kept_label.setStyleSheet("color: #475569")
         self.error_label = QLabel(self)
         # Plain text: a message naming <pad> is not rich text (Qt's guess dropped the tag).
         self.error_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -329,6 +352,7 @@ class TrainingView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(form)
+        lay.addWidget(self.kept_label)
         lay.addWidget(self.error_label)
         lay.addLayout(buttons)
         lay.addWidget(self.file_label)
@@ -415,6 +439,7 @@ class TrainingView(QWidget):
         finally:
             self._loading = False
         self._base = s
+        self.kept_label.setText(kept_text(s))
         # The box names what is loaded: a run file's settings kept the last preset's name.
         self.preset_combo.blockSignals(True)
         self.preset_combo.setCurrentIndex(self._preset_index(s))
