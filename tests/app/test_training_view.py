@@ -215,6 +215,9 @@ def test_a_sequence_by_sequence_epoch_says_which_weights_each_number_is_at(windo
     assert cells == ["DET", "NN", "V"]
     tv.stage_combo.setCurrentText("predicted")
     assert "classes: 0 = DET, 1 = NN, 2 = V" in tv.stage_label.text()
+    # Sentence 1 has 4 words: its 5th prediction is the argmax of padding, greyed and said.
+    assert "padding" in tv.stage_table.item(1, 4).toolTip()
+    assert not tv.stage_table.item(1, 3).toolTip() and not tv.stage_table.item(0, 4).toolTip()
     tv.stage_combo.setCurrentText("vocabulary")
     assert tv.stage_label.text().startswith("input vocabulary: 13 tokens")
     # A token in angle brackets reads as itself, not as an HTML tag dropped from the line.

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -56,6 +57,8 @@ from rnnviz.document.training import (
 from rnnviz.text.presets import TEXT_PRESETS
 from rnnviz.text.settings import TextSettings
 
+#: Stages with a value per (sequence, step), laid out (B, T[, …]) like the mask.
+PER_STEP_STAGES = frozenset(("logits", "probabilities", "predicted"))
 #: Stages whose values (or last axis) are target classes, not input tokens.
 CLASS_STAGES = frozenset(("logits", "probabilities", "predicted", "targets"))
 
@@ -722,6 +725,8 @@ class TrainingView(QWidget):
         stage = snap.stages.stage(name)
         header, rows, labels = stage_rows(stage.value)
         _fill(self.stage_table, header, rows, labels)
+        if name in PER_STEP_STAGES:
+            self._grey_padding(stage.value, snap.stages.stage("mask").value)
         shape = "(" + ", ".join(str(d) for d in stage.shape) + ")"
         note = ""
         if separate and name in CLASS_STAGES:
@@ -730,6 +735,22 @@ class TrainingView(QWidget):
         self.stage_label.setText(
             f"<b>{escape(name)}</b> {shape}: {escape(stage.description)}{escape(note)}"
         )
+
+    def _grey_padding(self, value: np.ndarray, mask: np.ndarray) -> None:
+        """Grey the cells of a (B, T[, C]) stage past each sequence's length: the model
+        computes something there (the argmax of padding), which the loss ignores."""
+        if mask.all() or value.shape[: mask.ndim] != mask.shape:
+            return
+        grey = QColor("#94a3b8")
+        tip = "padding: past this sequence's length; the loss ignores it"
+        table = self.stage_table
+        for r in range(table.rowCount()):
+            for c in range(table.columnCount()):
+                real = mask[r, c] if value.ndim == 2 else mask.flat[r]
+                item = table.item(r, c)
+                if not real and item is not None:
+                    item.setForeground(grey)
+                    item.setToolTip(tip)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         """Stop wanting training results when the view closes."""
