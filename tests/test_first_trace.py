@@ -29,12 +29,19 @@ def _full(spec: Spec, options: RunOptions):
     return trace_spec(spec, options)
 
 
-def test_the_first_trace_job_takes_the_childs_whole_trace(runs):
-    doc = Document(SPEC, RunOptions(seed=3))
-    first = first_trace(start_child(), doc.spec, doc.options, (0, "fwd"))
+def _adopted(runs, options: RunOptions, focus=(0, "fwd"), child=None):
+    """A document, its runner (held by the test's loop) and the FirstTrace it adopted, from
+    `child` (default: a real one) asked for SPEC under `options` with `focus` on screen."""
+    doc = Document(SPEC, options)
+    first = first_trace(child or start_child(), doc.spec, doc.options, focus)
     assert first is not None
     runner, loop = runs(doc)
     runner.adopt_first_trace(first)
+    return doc, first, runner, loop
+
+
+def test_the_first_trace_job_takes_the_childs_whole_trace(runs):
+    doc, first, runner, loop = _adopted(runs, RunOptions(seed=3))
     lines = []
     doc.sigJobChanged.connect(lambda *_: lines.append(doc.job.text))
     doc.want(TRACE)
@@ -50,11 +57,7 @@ def test_the_first_trace_job_takes_the_childs_whole_trace(runs):
 def test_a_partial_first_trace_shows_at_once_and_is_finished_here(calls, runs):
     # `calls` streams every spec lane by lane (STREAM_MACS 0): the child verifies the lane
     # on screen only, and the runner verifies the other five from its recorded forward.
-    doc = Document(SPEC, RunOptions())
-    first = first_trace(start_child(), doc.spec, doc.options, (2, "bwd"))
-    assert first is not None
-    runner, loop = runs(doc)
-    runner.adopt_first_trace(first)
+    doc, first, runner, loop = _adopted(runs, RunOptions(), (2, "bwd"))
     shown = []
     doc.sigSnapshotChanged.connect(shown.append)
     doc.want(TRACE)
@@ -66,11 +69,7 @@ def test_a_partial_first_trace_shows_at_once_and_is_finished_here(calls, runs):
 
 
 def test_a_first_trace_of_another_configuration_is_dropped(calls, runs):
-    doc = Document(SPEC, RunOptions())
-    first = first_trace(start_child(), doc.spec, doc.options, (0, "fwd"))
-    assert first is not None
-    runner, loop = runs(doc)
-    runner.adopt_first_trace(first)
+    doc, first, runner, loop = _adopted(runs, RunOptions())
     doc.edit_spec(hidden_size=7)  # before the job starts: the child's trace is of hidden 6
     doc.want(TRACE)
     loop.pump(lambda: doc.snapshot is not None and doc.snapshot.trace.complete and not runner.busy)
@@ -81,11 +80,7 @@ def test_a_first_trace_of_another_configuration_is_dropped(calls, runs):
 def test_a_failed_child_leaves_the_job_to_trace_here(runs):
     false = shutil.which("false")
     assert false is not None
-    doc = Document(SPEC, RunOptions())
-    first = first_trace(TraceChild.start(false), doc.spec, doc.options, (0, "fwd"))
-    assert first is not None
-    runner, loop = runs(doc)
-    runner.adopt_first_trace(first)
+    doc, first, runner, loop = _adopted(runs, RunOptions(), child=TraceChild.start(false))
     doc.want(TRACE)
     loop.pump(lambda: doc.snapshot is not None and doc.snapshot.trace.complete and not runner.busy)
     assert not first.used and "exit status 1" in first.child.error
@@ -102,10 +97,6 @@ def test_a_trace_too_large_to_send_is_not_asked_of_the_child():
 
 
 def test_shutting_down_ends_an_unused_child(runs):
-    doc = Document(SPEC, RunOptions())
-    first = first_trace(start_child(), doc.spec, doc.options, (0, "fwd"))
-    assert first is not None
-    runner, _ = runs(doc)
-    runner.adopt_first_trace(first)
+    _, first, runner, _ = _adopted(runs, RunOptions())
     runner.shutdown()  # the window closed before its first trace
     assert first.child._proc.poll() is not None and not first.used
