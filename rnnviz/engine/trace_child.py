@@ -60,6 +60,9 @@ class TraceChild:
     def start(cls, executable: str | None = None) -> TraceChild | None:
         """Start a child (it begins importing torch at once); None if no process can be
         started. `executable` is the Python to run (default: this one)."""
+        if executable is None and getattr(sys, "frozen", False):
+            # A frozen app's executable is the app itself, not a Python that takes -m.
+            return None
         try:
             proc = subprocess.Popen(
                 [executable or sys.executable, "-m", __name__],
