@@ -239,17 +239,47 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     concat, output) bottom to top, with every step's cells in one column and every row's
     cells on one line: the graph is laid out `rankdir=LR` with one rank per column (`rank=same`
     for each time step, and for the h0/h_n columns), so columns cannot drift; within a
-    column an invisible chain fixes the rows' order, and heavy invisible edges along each row
-    keep its nodes level. An edge that would run against that order is written head-first
-    with `dir=back`, graphviz's way of drawing the same arrow without changing the layout:
-    the backward recurrence (t+1 → t) and the edges that go up a column (x → cell → cat → y).
-    Edges inside a column carry their shape as an `xlabel`, as dot cannot place inline labels
-    on flat edges reliably.
+    column an invisible chain fixes the rows' order (where no edge already joins two
+    neighbouring rows), and heavy invisible edges along each row keep its nodes level. An edge
+    that would run against that order is written head-first with `dir=back`, graphviz's way of
+    drawing the same arrow without changing the layout: the backward recurrence (t+1 → t) and
+    the edges that go up a column (x → cell → cat → y).
+
+    Edges between columns carry their shape as a `label`, which dot places in the gap between
+    the columns; edges inside a column carry it as an `xlabel`, as dot cannot place inline
+    labels on flat edges reliably. A bidirectional graph's column has edges that pass over a
+    row (x → bwd cell, fwd cell → cat, cat → next layer's bwd cell): each leaves its lower node
+    from the right (`headport="e"`), so dot runs it up the column's right side rather than as
+    a wide arc through the gap, where it crossed the state labels and pushed its own label onto
+    them; those graphs also get wider gaps between columns (`ranksep`) for the edges' labels.
+    A backward recurrence enters its cell from the right (`tailport="e"`). With these,
+    `dot -Tpng` draws no edge label over another for the presets (tests/test_graphviz_labels.py).
     """
     title = str(g.graph.get("title", "rnnviz"))
     bi = '"bwd"' in str(g.graph.get("spec", "")) or any(
         d == "bwd" for _, d in g.nodes(data="direction")
     )
+    cols: dict[float, list[tuple[float, str]]] = {}  # x → (y, node): one rank each
+    rows: dict[float, list[tuple[float, str]]] = {}  # y → (x, node)
+    for n, data in g.nodes(data=True):
+        if "x" in data and "y" in data:
+            x, y = float(data["x"]), float(data["y"])
+            cols.setdefault(x, []).append((y, str(n)))
+            rows.setdefault(y, []).append((x, str(n)))
+    # Each node's place in its column's rank, counted from the top row.
+    place = {
+        n: i for members in cols.values() for i, (_, n) in enumerate(sorted(members, reverse=True))
+    }
+
+    def passes_over_a_row(a: str, b: str) -> bool:
+        return a in place and b in place and abs(place[a] - place[b]) > 1
+
+    same_col_edges = [
+        (str(a), str(b))
+        for a, b in g.edges
+        if "x" in g.nodes[a] and g.nodes[a].get("x") == g.nodes[b].get("x")
+    ]
+    over_rows = any(passes_over_a_row(a, b) for a, b in same_col_edges)
     # Said in the file too: a tool that reads DOT as data (not as a drawing) must know that
     # `dir=back` edges run head → tail. (Written as they flow, with constraint=false and an
     # invisible reversed twin for the layout, dot routed them through other rows.)
@@ -265,7 +295,12 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
         "rankdir": "LR",
         "newrank": True,
         "nodesep": 0.3,
-        "ranksep": 0.3,
+        # The edges up a column's right side have their labels placed beside them, in the
+        # gap where the state labels are: at 0.3 in dot stacked them against those (bilstm-2's
+        # "(1, 5)" 1.8 pt over "h (1, 6)", reading as one label). More room between the rows
+        # (nodesep 0.5) did that too, but made dot fail to route a GRU's or RNN's fwd → cat
+        # edge ("Unable to reclaim box space"), drawing it along the bwd cell's side.
+        "ranksep": 0.6 if over_rows else 0.3,
         "fontname": "DejaVu Sans",
     }
     graph_attrs.update({k: v for k, v in g.graph.items() if k not in graph_attrs})
@@ -274,17 +309,13 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     # through fontconfig, so the SVG names it and PNG/PDF embed it.
     lines.append('  node [fontname="DejaVu Sans", fontsize=10];')
     lines.append('  edge [fontname="DejaVu Sans", fontsize=8];')
-    cols: dict[float, list[tuple[float, str]]] = {}  # x → (y, node): one rank each
-    rows: dict[float, list[tuple[float, str]]] = {}  # y → (x, node)
     for n, data in g.nodes(data=True):
         attrs = dict(data)
         attrs.setdefault("shape", _DOT_SHAPES.get(str(data.get("kind")), "box"))
         if "x" in data and "y" in data:
             attrs["pos"] = _dot_pos(data, bi)
-            x, y = float(data["x"]), float(data["y"])
-            cols.setdefault(x, []).append((y, str(n)))
-            rows.setdefault(y, []).append((x, str(n)))
         lines.append(f"  {_dot_quote(str(n))} {_dot_attrs(attrs)};")
+    linked: set[frozenset[str]] = set()  # column neighbours a drawn edge already joins
     for a, b, data in g.edges(data=True):
         attrs = dict(data)
         na, nb = g.nodes[a], g.nodes[b]
@@ -302,12 +333,32 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
         if backwards:
             attrs["dir"] = "back"
             a, b = b, a
-        lines.append(f"  {_dot_quote(str(a))} -> {_dot_quote(str(b))} {_dot_attrs(attrs)};")
+        a, b = str(a), str(b)
+        if same_col:
+            linked.add(frozenset((a, b)))
+            if passes_over_a_row(a, b):
+                # Written top row first, so the head is the lower node. With a port on the
+                # right, dot routes this flat edge close along the column's right side;
+                # without one it bulged into the gap before the column, through every state
+                # label there, and graphviz's xlabel placer put its label on them (bilstm-2:
+                # "c (1, 6)" under "(1, 6)", "h (1, 6)" under "(1, 5)"). Only the lower end
+                # gets a port: one at the upper end too made `neato -n` draw the edge through
+                # the cell beside it.
+                attrs["headport"] = "e"
+        elif backwards:
+            # The arrowhead is at the written tail. Left free, dot brought the edge under
+            # the cell into its bottom, onto the arrowhead of the edge rising there from x or
+            # the layer below.
+            attrs["tailport"] = "e"
+        lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} {_dot_attrs(attrs)};")
     for _x, members in sorted(cols.items()):
         ordered = [n for _, n in sorted(members, reverse=True)]  # top row first
         lines.append(f"  {{ rank=same; {' '.join(_dot_quote(n) for n in ordered)} }}")
         for a, b in zip(ordered, ordered[1:]):  # the rows' order within the column
-            lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis];")
+            # A drawn edge between neighbours is written top row first and holds their
+            # order already; an invisible twin beside it made dot bow the drawn one apart.
+            if frozenset((a, b)) not in linked:
+                lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [style=invis];")
     for _y, members in sorted(rows.items()):
         ordered = [n for _, n in sorted(members)]
         for a, b in zip(ordered, ordered[1:]):  # a row on one line, in time order
