@@ -87,16 +87,54 @@ def test_a_failed_child_leaves_the_job_to_trace_here(runs):
     assert_same_trace(doc.snapshot.trace, _full(SPEC, RunOptions()))
 
 
+def big_bytes(spec: Spec) -> int:
+    from rnnviz.config.budget import estimate
+
+    return estimate(spec, graph_nodes=False).total
+
+
 def test_a_trace_too_large_to_send_is_not_asked_of_the_child():
     child = start_child()
     assert child is not None
     big = Spec("lstm", 512, 1024, 4, bidirectional=True, seq_len=1000, batch_size=8)
     assert first_trace(child, big, RunOptions(), (0, "fwd")) is None
-    assert child._proc.wait(timeout=10) is not None  # ended
-    assert CHILD_TRACE_BYTES < 1 << 30
+    assert child._proc.wait(timeout=10) != 0  # ended (killed), not left tracing
+    assert big_bytes(big) > CHILD_TRACE_BYTES
 
 
 def test_shutting_down_ends_an_unused_child(runs):
     _, first, runner, _ = _adopted(runs, RunOptions())
     runner.shutdown()  # the window closed before its first trace
     assert first.child._proc.poll() is not None and not first.used
+
+
+def test_a_first_trace_the_budget_refuses_is_not_asked_of_the_child():
+    from rnnviz.config.budget import budget_limit
+
+    child = start_child()
+    assert child is not None
+    with budget_limit(1 << 20):  # 1 MiB: the runner refuses this spec, so must the child
+        big = Spec("lstm", 64, 256, 2, bidirectional=True, seq_len=200, batch_size=4)
+        assert first_trace(child, big, RunOptions(), (0, "fwd")) is None
+    assert child._proc.wait(timeout=10) != 0  # ended (killed), not left tracing
+
+
+def test_a_failing_adopted_trace_leaves_the_job_to_trace_here(runs):
+    class Broken:
+        key = None
+        status = "loading torch (once a session) …"
+
+        def wait(self, cancel):
+            raise RuntimeError("building the snapshot failed")
+
+        def close(self):
+            pass
+
+    doc = Document(SPEC, RunOptions())
+    runner, loop = runs(doc)
+    broken = Broken()
+    broken.key = doc.key(TRACE)
+    runner.adopt_first_trace(broken)
+    doc.want(TRACE)
+    loop.pump(lambda: doc.snapshot is not None and doc.snapshot.trace.complete and not runner.busy)
+    assert_same_trace(doc.snapshot.trace, _full(SPEC, RunOptions()))

@@ -104,3 +104,32 @@ def test_a_child_never_asked_exits_on_its_own():
     child._proc.stdin.close()  # what a parent that went on without it leaves
     assert child._proc.wait(timeout=120) == 0
     assert child.result(timeout=5) is None and "exit status 0" in child.error
+
+
+def test_what_libraries_print_cannot_break_the_answer(monkeypatch):
+    """oneDNN and MKL write their diagnostics to stdout; the answer has a channel of its own
+    (with ONEDNN_VERBOSE=1 the reader had taken their text for a frame length and the wait
+    ran to its 300 s timeout)."""
+    monkeypatch.setenv("ONEDNN_VERBOSE", "1")
+    monkeypatch.setenv("MKL_VERBOSE", "1")
+    spec = Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=4, batch_size=1)
+    child = TraceChild.start()
+    assert child is not None
+    child.request(spec, RunOptions())
+    got = child.result(timeout=120)
+    assert got is not None, child.error
+    assert_same_trace(got, _here(spec, RunOptions(), "all"))
+
+
+def test_anything_but_a_frame_ends_the_wait_at_once(tmp_path):
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\necho 'not a frame, just text a library printed'\nsleep 30\n")
+    fake.chmod(0o755)
+    child = TraceChild.start(str(fake))
+    assert child is not None
+    child.request(Spec("rnn", 2, 3, 1, seq_len=2, batch_size=1), RunOptions())
+    started = time.monotonic()
+    assert child.result(timeout=60) is None
+    assert child.error == "the child's answer is not a trace frame"
+    assert time.monotonic() - started < 10
+    child.close()

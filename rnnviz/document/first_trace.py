@@ -20,9 +20,9 @@ from collections.abc import Callable
 
 from rnnviz.config.budget import estimate
 from rnnviz.config.options import RunOptions
-from rnnviz.config.spec import Spec
+from rnnviz.config.spec import Spec, SpecError
 from rnnviz.document.document import TRACE, ResultKey
-from rnnviz.document.jobs import LOADING_TORCH, first_lanes
+from rnnviz.document.jobs import JOBS, LOADING_TORCH, first_lanes
 from rnnviz.document.snapshot import Snapshot, snapshot_of
 from rnnviz.engine.trace_child import TraceChild
 
@@ -70,6 +70,13 @@ def first_trace(
     None (and the child ended) when there is no child or the trace is too large to send
     (CHILD_TRACE_BYTES)."""
     if child is None:
+        return None
+    try:
+        # The trace job's own check (the options, the memory budget in force): a child must
+        # not trace what the window's runner refuses.
+        JOBS[TRACE].check(spec, options)
+    except SpecError:
+        child.close()
         return None
     if estimate(spec, graph_nodes=False).total > CHILD_TRACE_BYTES:
         child.close()

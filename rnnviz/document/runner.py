@@ -229,6 +229,9 @@ class Runner:
             job.check(spec, options)
         except SpecError as exc:
             # Refused before any allocation: shown like an invalid field, old results stay.
+            if kind == TRACE and self._first is not None:
+                self._first.close()  # a child's trace of a refused spec is not shown either
+                self._first = None
             self.doc.report_error(exc.field, exc.message)
             self._ended_why(kind, f"the trace was refused: {exc.message}")
             return 0
@@ -309,7 +312,10 @@ class Runner:
                 last[0] = p
                 self._post_safe(lambda: self._on_progress(req.rid, float(p)))
 
-        first = self._take_first(req)
+        try:
+            first = self._take_first(req)
+        except Exception:  # noqa: BLE001 - the child's record is optional: trace here instead
+            first = None
         if first is not None:
             if not self._adopted(req, first):
                 return

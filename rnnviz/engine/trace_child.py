@@ -38,8 +38,14 @@ from rnnviz.config.spec import Spec
 if TYPE_CHECKING:  # imported when an answer comes: the parent starts a child before numpy
     from rnnviz.engine.record import Trace
 
-#: The frame header: the pickle's length in bytes (unsigned 64-bit, big-endian).
-_HEADER = struct.Struct(">Q")
+#: The frame header: a magic word, then the pickle's length in bytes (unsigned 64-bit,
+#: big-endian). The magic word makes anything else on the channel fail at once, not be
+#: read as a length.
+_MAGIC = b"RNNVIZ1\n"
+_HEADER = struct.Struct(">8sQ")
+#: The largest answer read: well above any trace the parent asks for (CHILD_TRACE_BYTES in
+#: rnnviz.document.first_trace); a larger length means a broken channel, not a trace.
+MAX_ANSWER_BYTES = 1 << 30
 #: How often a wait looks at its cancel flag, in seconds.
 _POLL_S = 0.02
 
@@ -64,8 +70,12 @@ class TraceChild:
             # A frozen app's executable is the app itself, not a Python that takes -m.
             return None
         try:
+            # PYTHONSAFEPATH (Python 3.11+, ignored before): the current directory is not
+            # put on sys.path, so the child imports the rnnviz this process runs, not
+            # another checkout that happens to sit there.
             proc = subprocess.Popen(
                 [executable or sys.executable, "-m", __name__],
+                env={**os.environ, "PYTHONSAFEPATH": "1"},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,  # failures come back framed, or as the exit code
@@ -133,34 +143,44 @@ class TraceChild:
                 code = self._proc.wait()
                 self._fail(f"the child process ended without a trace (exit status {code})")
                 return
-            (size,) = _HEADER.unpack(header)
+            magic, size = _HEADER.unpack(header)
+            if magic != _MAGIC or size > MAX_ANSWER_BYTES:
+                self._fail("the child's answer is not a trace frame")
+                return
             payload = out.read(size)
             if len(payload) < size:
                 self._fail("the child process ended in the middle of its answer")
                 return
+            from rnnviz.engine.record import Trace
+
             status, value = pickle.loads(payload)  # noqa: S301 - our own child's output
-        except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
-            self._fail(f"cannot read the child's answer: {exc}")
-            return
+            if status == "ok" and isinstance(value, Trace):
+                self._trace = value
+                self._done.set()
+            else:
+                self._fail(str(value))
+        except BaseException as exc:  # noqa: BLE001 - any failure must end the wait, not hang it
+            self._fail(f"cannot read the child's answer: {type(exc).__name__}: {exc}")
         finally:
             out.close()
-        from rnnviz.engine.record import Trace
-
-        if status == "ok" and isinstance(value, Trace):
-            self._trace = value
-            self._done.set()
-        else:
-            self._fail(str(value))
 
 
-def _answer(status: str, value: Any) -> None:
+def _answer(channel: int, status: str, value: Any) -> None:
     data = pickle.dumps((status, value), protocol=pickle.HIGHEST_PROTOCOL)
-    sys.stdout.buffer.write(_HEADER.pack(len(data)) + data)
-    sys.stdout.buffer.flush()
+    frame = _HEADER.pack(_MAGIC, len(data)) + data
+    while frame:
+        frame = frame[os.write(channel, frame) :]
 
 
 def main() -> None:
     """The child: import the engine, read one request from stdin, answer, exit."""
+    # The answer goes to a private copy of stdout; fd 1 itself is pointed at stderr
+    # (discarded by the parent), so what torch, oneDNN or MKL print (ONEDNN_VERBOSE=1,
+    # MKL_VERBOSE=1) cannot land in the frame: it had been read as a length and the wait
+    # ran to its timeout.
+    channel = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     # The import first: it is why this process exists, and it overlaps the parent's work
     # until the request comes.
     from rnnviz.engine.threads import set_threads_for
@@ -178,9 +198,9 @@ def main() -> None:
         set_threads_for(spec)
         result = trace_spec(spec, options, lanes=lanes)
     except Exception as exc:  # noqa: BLE001 - everything goes back to the parent as text
-        _answer("error", f"{type(exc).__name__}: {exc}")
+        _answer(channel, "error", f"{type(exc).__name__}: {exc}")
     else:
-        _answer("ok", result)
+        _answer(channel, "ok", result)
     # Skip interpreter teardown (torch's takes ~0.5 s): the answer is flushed, nothing else
     # is owed to anyone, and the parent waits for our exit status only on failure.
     os._exit(0)
