@@ -65,3 +65,38 @@ def test_the_exploding_preset_is_still_amber():
     tr = trace_spec(p.spec, p.options)
     assert tr.at_float_limit and tr.nonfinite_mismatch > 0
     assert tr.verdict.state == "amber"
+
+
+def test_a_wrong_step_beside_huge_values_is_red_with_its_own_gap():
+    # No overflow anywhere, values up to 1e35 at the end: tensor-wide, a 10 % error at t = 2
+    # was a relative 1e-36 and read "matches torch"; its row's own scale says 0.1.
+    b = torch.ones(10, 2, 3)
+    b[-1] = 1e35
+    a = b.clone()
+    a[2, 0, 1] = 1.1 * b[2, 0, 1] + 0.1  # |Δ| = 0.2 against values of 1: rel 0.2 / 2 = 0.1
+    diff = Diff()
+    diff.add(a, b, steps=True)
+    assert diff.real == 1 and not diff.at_float_limit
+    assert abs(diff.rel - 0.1) < 1e-6  # the figure the red verdict shows points at it
+
+
+def test_a_row_at_the_limit_does_not_excuse_another_row():
+    b = _run()  # row 0 of the last step is +Inf, row 1 NaN: both rows reach the limit there
+    b[-1, 1] = 1.0
+    b[-2, 1] = 1.0  # row 1 stays small through the end
+    a = b.clone()
+    a[-1, 0] = float("nan")  # row 0: one summation order overflowed (excused)
+    a[-1, 1] = 1.5  # row 1: wrong by half, beside row 0's overflow
+    assert not steps_at_limit(a, b, REL_TOL)
+    diff = Diff()
+    diff.add(a, b, steps=True)
+    assert diff.real == 1
+
+
+def test_the_usual_trace_is_judged_as_before():
+    torch.manual_seed(0)
+    b = torch.rand(20, 3, 4) * 2 - 1
+    a = b + 1e-7
+    diff = Diff()
+    diff.add(a, b, steps=True)
+    assert diff.real == 0 and diff.at_limit == 0 and diff.rel < REL_TOL

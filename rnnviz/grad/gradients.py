@@ -116,7 +116,9 @@ def torch_gradients(
 class _GradDiff(LimitTally):
     """Running max of |ours − torch's| and of it over max |torch's| per tensor, and whether
     every tensor that disagrees beyond `rtol` does so only where torch's values reach
-    float's limit (as the forward's `Diff` judges its pairs: rnnviz.engine.recompute)."""
+    float's limit. Judged tensor by tensor (LimitTally.judge): the forward's `Diff` judges
+    its time-major pairs step by step (rnnviz.engine.recompute.judge_steps), but ∂L/∂θ sums
+    over every step and has no step to judge; ∂L/∂x is left tensor-wide too, for now."""
 
     def __init__(self, rtol: float) -> None:
         super().__init__()
