@@ -13,7 +13,7 @@ from test_lanes import assert_same_trace
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import TRACE, Document
-from rnnviz.document.first_trace import CHILD_TRACE_BYTES, first_trace, start_child
+from rnnviz.document.first_trace import CHILD_TRACE_BYTES, first_trace
 from rnnviz.document.jobs import LOADING_TORCH
 from rnnviz.engine.threads import set_threads_for
 from rnnviz.engine.trace_child import TraceChild
@@ -33,7 +33,7 @@ def _adopted(runs, options: RunOptions, focus=(0, "fwd"), child=None):
     """A document, its runner (held by the test's loop) and the FirstTrace it adopted, from
     `child` (default: a real one) asked for SPEC under `options` with `focus` on screen."""
     doc = Document(SPEC, options)
-    first = first_trace(child or start_child(), doc.spec, doc.options, focus)
+    first = first_trace(child or TraceChild.start(), doc.spec, doc.options, focus)
     assert first is not None
     runner, loop = runs(doc)
     runner.adopt_first_trace(first)
@@ -94,7 +94,7 @@ def big_bytes(spec: Spec) -> int:
 
 
 def test_a_trace_too_large_to_send_is_not_asked_of_the_child():
-    child = start_child()
+    child = TraceChild.start()
     assert child is not None
     big = Spec("lstm", 512, 1024, 4, bidirectional=True, seq_len=1000, batch_size=8)
     assert first_trace(child, big, RunOptions(), (0, "fwd")) is None
@@ -111,7 +111,7 @@ def test_shutting_down_ends_an_unused_child(runs):
 def test_a_first_trace_the_budget_refuses_is_not_asked_of_the_child():
     from rnnviz.config.budget import budget_limit
 
-    child = start_child()
+    child = TraceChild.start()
     assert child is not None
     with budget_limit(1 << 20):  # 1 MiB: the runner refuses this spec, so must the child
         big = Spec("lstm", 64, 256, 2, bidirectional=True, seq_len=200, batch_size=4)

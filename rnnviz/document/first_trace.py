@@ -58,11 +58,6 @@ class FirstTrace:
         self.child.close()
 
 
-def start_child() -> TraceChild | None:
-    """A child process that starts importing torch now (`TraceChild.start`), for `FirstTrace`."""
-    return TraceChild.start()
-
-
 def first_trace(
     child: TraceChild | None, spec: Spec, options: RunOptions, focus: tuple[int, str]
 ) -> FirstTrace | None:

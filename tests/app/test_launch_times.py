@@ -42,12 +42,13 @@ from PySide6.QtWidgets import QApplication
 from rnnviz.app.window import MainWindow
 from rnnviz.config.presets import preset
 from rnnviz.document.document import Document
-from rnnviz.document.first_trace import first_trace, start_child
+from rnnviz.document.first_trace import first_trace
+from rnnviz.engine.trace_child import TraceChild
 
 p = preset(sys.argv[1])
 app = QApplication([])
 doc = Document(p.spec, p.options)
-first = first_trace(start_child(), doc.spec, doc.options, (0, "fwd"))
+first = first_trace(TraceChild.start(), doc.spec, doc.options, (0, "fwd"))
 snap = first.wait(lambda: False)
 window = MainWindow(doc)
 window.runner.hold()  # nothing traced here: the child's record is all there is

@@ -239,7 +239,8 @@ def test_gradients_of_a_training_epoch_say_they_are_not_the_training_loss(window
     qtbot.waitUntil(lambda: view.result is not None and not window.runner.busy, timeout=60_000)
     caption = view.caption.text()
     assert "loss last = " in caption
-    assert "not the training loss (through the head) the optimizer used" in caption
+    # hello-ohlol-rnn has no head: its training loss is CrossEntropy on h itself.
+    assert "not the training loss (on h itself, no head) the optimizer used" in caption
 
 
 def test_settings_the_form_has_no_control_for_are_said(window):
@@ -251,3 +252,50 @@ def test_settings_the_form_has_no_control_for_are_said(window):
     tv.preset_combo.setCurrentIndex(tv.preset_combo.findData("hello-ohlol-cell"))
     kept = tv.kept_label.text()
     assert "CrossEntropyLoss, summed over steps" in kept and "one step per epoch" in kept
+
+
+def test_a_failure_belongs_to_its_training(window, qtbot, monkeypatch):
+    """A training that fails after some epochs says so (not 'training', Pause/Cancel off);
+    a form edit keeps the reason; a new training leaves it behind."""
+    import rnnviz.text.training as training
+
+    real_train = training.train
+
+    def failing(settings, *, on_epoch=None, **kw):
+        def epoch(record):
+            if on_epoch is not None:
+                on_epoch(record)
+            if record.epoch == 2:
+                raise RuntimeError("boom at epoch 2")
+
+        return real_train(settings, on_epoch=epoch, **kw)
+
+    tv = window.training_view
+    messages = []
+    window.state.sigFailed.connect(messages.append)
+    monkeypatch.setattr(training, "train", failing)
+    _train(qtbot, window, "hello-ohlol-rnn")
+    qtbot.waitUntil(lambda: bool(messages) and not window.runner.busy, timeout=60_000)
+    assert tv.progress_label.text().startswith("failed after epoch")
+    assert "boom at epoch 2" in tv.error_label.text()
+    assert not tv.pause_button.isEnabled() and not tv.cancel_button.isEnabled()
+    tv.seed_spin.setValue(5)  # a valid edit: the reason stays beside "failed"
+    assert "boom at epoch 2" in tv.error_label.text()
+    monkeypatch.setattr(training, "train", real_train)
+    qtbot.mouseClick(tv.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: history(window.state) is not None and history(window.state).done, timeout=60_000
+    )
+    assert tv.progress_label.text().startswith("done: epoch 15/15")
+    assert tv.error_label.text() == ""
+
+
+def test_the_form_steps_in_decimal_and_keeps_its_notes_current(window):
+    tv = window.training_view
+    tv.preset_combo.setCurrentIndex(tv.preset_combo.findData("tagger"))
+    tv.lr_spin.setValue(0.1)
+    tv.lr_spin.stepBy(-1)
+    assert tv.lr_spin.text() == "lr 0.09" and tv.settings().lr == 0.09
+    assert "targets' own vocabulary" in tv.kept_label.text()
+    tv.task_combo.setCurrentText("next")  # next-token targets share the input vocabulary
+    assert "targets share it" in tv.kept_label.text()

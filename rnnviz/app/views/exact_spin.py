@@ -10,6 +10,7 @@ show them in their shortest exact form.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QSize, Signal
@@ -67,6 +68,12 @@ class ExactDoubleSpinBox(QDoubleSpinBox):
         if math.isfinite(value) and self.minimum() <= value <= self.maximum():
             return QValidator.State.Acceptable, text, pos
         return QValidator.State.Intermediate, text, pos
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt API
+        """Arrows step in decimal: 0.1 − 0.01 is 0.09, not the binary sum's
+        0.09000000000000001 (shown, since this box shows every digit)."""
+        value = Decimal(repr(float(self.value()))) + steps * Decimal(repr(self.singleStep()))
+        self.setValue(min(max(float(value), self.minimum()), self.maximum()))
 
     def set_exact_range(self, lo: float, hi: float) -> None:
         """The range, kept exactly (setRange would round it to the decimals in force)."""

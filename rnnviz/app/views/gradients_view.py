@@ -225,12 +225,15 @@ class GradientsView(QWidget):
         self._shown_key = None
         gt = result.grads
         probe = ""
-        if isinstance(self.state.snapshot, TextSnapshot):
+        snap = self.state.snapshot
+        if isinstance(snap, TextSnapshot):
             # A training epoch on screen: its optimizer stepped on the training loss; these
             # are the gradients of the picker's probe on the RNN's own output.
+            head = snap.stages.pipeline.settings.head
+            through = "through the Linear head" if head != "none" else "on h itself, no head"
             probe = (
-                " — a probe on the RNN's output, not the training loss (through the head) "
-                "the optimizer used"
+                f" — a probe on the RNN's output, not the training loss ({through}) the "
+                "optimizer used"
             )
         self.caption.setText(
             grad_badge_text(gt) + f" · loss {gt.loss} = {gt.loss_value:.6g}{probe}"

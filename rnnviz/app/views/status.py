@@ -57,10 +57,6 @@ _JOB_NAMES = {
 REVEAL_MS = 150
 
 
-#: What a failed job of each kind is called on the status line.
-JOB_WORDS = {"trace": "trace", "grad": "gradients", "compare": "comparison", "train": "training"}
-
-
 class StatusBar(QStatusBar):
     """Verification badge, compute time, trace memory; progress and Cancel while busy."""
 
@@ -117,7 +113,9 @@ class StatusBar(QStatusBar):
         )
         state.sigFailed.connect(
             lambda msg: self.showMessage(
-                f"{JOB_WORDS.get(state.failed_kind, 'job')} failed: {msg}", 15000
+                f"{_JOB_NAMES.get(state.failed_kind, 'the job').removeprefix('the ')} "
+                f"failed: {msg}",
+                15000,
             )
         )
         state.sigStatus.connect(lambda msg: self.showMessage(msg, 8000))

@@ -132,8 +132,9 @@ def epoch_text(pipeline: Any, e: Any, stages: Any) -> str:
     )
 
 
-#: The lr box's smallest value: the smallest positive float (TextSettings takes any lr > 0).
-LR_MIN = 5e-324
+#: The lr box's smallest value (TextSettings takes any lr > 0; Qt's range rounds a
+#: subnormal minimum to 0.0, which the arrows then reached).
+LR_MIN = 1e-12
 #: The seed box's largest value: TextSettings' own bound.
 SEED_MAX = 2**63 - 1
 
@@ -194,8 +195,9 @@ class TrainingView(QWidget):
         super().__init__(parent)
         self.state = state
         self._loading = False
-        #: Why the last training asked for failed ("" if it did not, or none was asked for).
-        self._failure = ""
+        #: (the training request that failed, why): shown only while that request is the
+        #: document's (`_failure_now`); a new request (Train, a run file) leaves it behind.
+        self._failure: tuple[Any, str] = (None, "")
         # Partial histories land every few ms while training; the curve and the table are
         # redrawn at most every REPAINT_MS (the window's EpochFollower moves the views).
         self._repaint = QTimer(self)
@@ -488,15 +490,21 @@ class TrainingView(QWidget):
         except SpecError as exc:
             self.error_label.setText(f"{exc.field}: {exc.message}")
             return None
-        self.error_label.setText("")
+        # A valid form does not hide why the training on screen failed.
+        self.error_label.setText(self._failure_now())
         return s
+
+    def _failure_now(self) -> str:
+        """Why the training on screen failed ("" if it has not)."""
+        request, why = self._failure
+        return why if request is not None and self.state.sources.get(TRAIN) is request else ""
 
     def _failed(self, message: str) -> None:
         """A training job failed or was refused: say so where the training is shown, not
         only in the status bar for 15 s ("starting …" stayed up, Pause and Cancel on)."""
         if self.state.failed_kind != TRAIN:
             return
-        self._failure = message
+        self._failure = (self.state.sources.get(TRAIN), message)
         self.error_label.setText(message)
         self._source_changed()
         self._progress_text(history(self.state))
@@ -511,7 +519,7 @@ class TrainingView(QWidget):
         key = self.preset_combo.itemData(index)
         if key:
             self.load_settings(next(p.settings for p in TEXT_PRESETS if p.key == key))
-            self.error_label.setText("")
+            self.error_label.setText(self._failure_now())
 
     def _edited(self, *_: Any) -> None:
         if self._loading:
@@ -522,6 +530,7 @@ class TrainingView(QWidget):
         s = self._checked(full=torch_loaded())
         if s is None:
             return
+        self.kept_label.setText(kept_text(s))  # the task decides whether targets share it
         set_text(self.state, s)
         self.preset_combo.blockSignals(True)
         self.preset_combo.setCurrentIndex(self._preset_index(s))
@@ -530,11 +539,12 @@ class TrainingView(QWidget):
     # ---- actions -----------------------------------------------------------------------------
     def train(self) -> None:
         """Train the controls' settings (Train button); the slider follows the new epochs.
-        Settings that cannot train (`check_trainable`) are refused beside the form."""
-        s = self._checked(full=True)
+        Settings that cannot train (`check_trainable`) are refused beside the form; before
+        torch is loaded (its import must not freeze the window) the job refuses them and
+        the refusal shows the same way (`_failed`)."""
+        s = self._checked(full=torch_loaded())
         if s is None:
             return
-        self._failure = ""
         self.pause_button.setChecked(False)
         request_training(self.state, s)
         self._source_changed()
@@ -556,10 +566,13 @@ class TrainingView(QWidget):
     # ---- document -> view --------------------------------------------------------------------
     def _source_changed(self) -> None:
         hist = history(self.state)
-        running = (
+        failed = bool(self._failure_now())
+        if not failed and self._failure[1] and self.error_label.text() == self._failure[1]:
+            self.error_label.setText("")  # a new training: the old one's failure is history
+        running = not failed and (
             hist is not None
             and not hist.done
-            or (hist is None and self.state.sources.get(TRAIN) is not None and not self._failure)
+            or (hist is None and self.state.sources.get(TRAIN) is not None)
         )
         self.train_button.setEnabled(True)
         self.pause_button.setEnabled(running)
@@ -594,14 +607,19 @@ class TrainingView(QWidget):
                     "predictions, not each epoch's weights — retraining its epochs from its "
                     "settings and initial weights, then comparing with the file …"
                 )
+        failed = bool(self._failure_now())
         if hist is None:
             pending = self.state.sources.get(TRAIN) is not None
-            if pending and self._failure:
+            if failed:
                 self.progress_label.setText("failed (see below)")
             else:
                 self.progress_label.setText("starting …" if pending else "not trained")
             return
         n, total = len(hist.epochs), hist.total
+        if failed:
+            # Epochs landed before the job failed: they stay on screen, the state says why.
+            self.progress_label.setText(f"failed after epoch {n}/{total} (see below)")
+            return
         state = (
             "cancelled"
             if hist.cancelled
