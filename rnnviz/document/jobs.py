@@ -174,6 +174,10 @@ def _resume_trace(
     """A partial trace finished from its recorded forward (a cancelled stream, or one whose
     result a view or an export waits for): only the pending lanes, bit for bit what the full
     trace gives (`complete_lanes`), yielded as `_stream_trace` yields them."""
+    if not torch_loaded():
+        # A partial first trace from the launch's child process: this process has not
+        # imported torch yet, and the import comes first (1-2 s).
+        yield None, LOADING_TORCH
     from rnnviz.engine.threads import set_threads_for
 
     set_threads_for(snap.spec)
