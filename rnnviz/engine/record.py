@@ -48,7 +48,9 @@ class Trace:
       `spec.trace_gates` (LSTM i f g o c h, GRU r z n h, RNN a h).
     - `params`: torch parameter name → array.
     - `max_abs_diff`: largest |recomputed − torch| over every compared value finite on both
-      sides; `max_rel_diff` is it over 1 + the compared tensor's largest |value|;
+      sides; `max_rel_diff` is it over 1 + the compared tensor's largest |value|, and for
+      a time-major pair with any |Δ| above the tolerance, each step's gap over 1 + the
+      largest |value| of its batch row at steps t-1…t+1 (rnnviz.engine.recompute.judge_steps);
       `nonfinite_mismatch` counts values where only one side overflowed (or they overflowed
       differently), which happens only at float's limit; `at_float_limit` is True when
       every disagreement beyond round-off lies in values that reach float's limit.
