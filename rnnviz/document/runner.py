@@ -141,9 +141,9 @@ class Runner:
     def adopt_first_trace(self, first: Any) -> None:
         """Take the next trace job's record from `first` (`rnnviz.document.first_trace`'s
         FirstTrace: `key`, `status` (the line while waiting), `wait(cancel)` → record or
-        None, `close()`) when that job's key
-        is `first.key`; a job for any other key ends it unused. A None from `wait` (the
-        child failed) makes the job trace as usual."""
+        None, `close()`) when that job's key is `first.key`; a job for any other key ends
+        it unused. A None from `wait` (the child failed), or any error taking it, makes the
+        job trace as usual."""
         self._first = first
 
     def _take_first(self, req: _Request) -> Any:
@@ -314,12 +314,11 @@ class Runner:
 
         try:
             first = self._take_first(req)
-        except Exception:  # noqa: BLE001 - the child's record is optional: trace here instead
-            first = None
-        if first is not None:
-            if not self._adopted(req, first):
+            if first is not None and not self._adopted(req, first):
                 return
-        elif req.cancel.is_set():  # while waiting for the first trace
+        except Exception:  # noqa: BLE001 - the child's record is optional: trace here instead
+            first, req.start = None, None
+        if first is None and req.cancel.is_set():  # cancelled while waiting for it
             self._post_end(req.rid, "cancelled", "")
             return
         try:
