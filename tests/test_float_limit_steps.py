@@ -100,3 +100,18 @@ def test_the_usual_trace_is_judged_as_before():
     diff = Diff()
     diff.add(a, b, steps=True)
     assert diff.real == 0 and diff.at_limit == 0 and diff.rel < REL_TOL
+
+
+def test_a_relu_that_hid_torchs_overflow_is_amber_not_red():
+    """Layer 0, t = 57, row 0, unit 21 of this run: torch's float32 sum overflowed to −Inf and
+    relu made it 0; ours and float64 give 2.057e38. The terms there add up past float's
+    largest value, so either side is float's limit, not a wrong recurrence (it read DIFFERS,
+    as did 20 more of 144 exploding relu runs with a correct recompute)."""
+    from rnnviz.config.options import RunOptions
+    from rnnviz.config.spec import Spec
+
+    spec = Spec("rnn", 8, 32, 2, nonlinearity="relu", seq_len=80, batch_size=3)
+    tr = trace_spec(spec, RunOptions(weight_scale=12.0, seed=2))
+    assert tr.gate(0, "fwd", "h")[57, 0, 21] == 0.0  # torch's
+    assert tr.verdict.state == "amber", tr.verdict.text
+    assert tr.at_float_limit
