@@ -187,7 +187,7 @@ def test_a_failed_training_says_so_in_the_training_tab(window, qtbot):
 
 
 def test_a_sequence_by_sequence_epoch_says_which_weights_each_number_is_at(window, qtbot):
-    from rnnviz.app.views.training_view import percent
+    from rnnviz.app.views.training_words import percent
 
     tv = window.training_view
     _train(qtbot, window, "tagger", epochs_spin=2)

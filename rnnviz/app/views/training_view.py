@@ -38,6 +38,14 @@ from PySide6.QtWidgets import (
 
 from rnnviz.app.views.axes import IndexAxis
 from rnnviz.app.views.exact_spin import BigIntSpinBox, ExactDoubleSpinBox
+from rnnviz.app.views.training_words import (
+    CLASS_STAGES,
+    PER_STEP_STAGES,
+    epoch_text,
+    kept_text,
+    percent,
+    separate_classes,
+)
 from rnnviz.app.widgets import WrappedLabel
 from rnnviz.config.spec import CELLS, SpecError
 from rnnviz.document.document import Document
@@ -56,81 +64,6 @@ from rnnviz.document.training import (
 )
 from rnnviz.text.presets import TEXT_PRESETS
 from rnnviz.text.settings import TextSettings
-
-#: Stages with a value per (sequence, step), laid out (B, T[, …]) like the mask.
-PER_STEP_STAGES = frozenset(("logits", "probabilities", "predicted"))
-#: Stages whose values (or last axis) are target classes, not input tokens.
-CLASS_STAGES = frozenset(("logits", "probabilities", "predicted", "targets"))
-
-
-def _separate_classes(pipeline: Any) -> bool:
-    """Whether the targets have a vocabulary of their own (their indices mean other tokens)."""
-    return pipeline.target_vocab != pipeline.vocab
-
-
-def kept_text(s: TextSettings) -> str:
-    """The settings in force that the form shows no control for, in words."""
-    parts = [
-        "NLLLoss on log_softmax" if s.loss == "nll" else "CrossEntropyLoss",
-        "summed over steps" if s.reduction == "sum_steps" else "mean over real tokens",
-        "one step per sequence" if s.update == "sequence" else "one step per epoch (whole batch)",
-        f"vocabulary {s.vocab_order}",
-        "targets share it" if s.shared_vocab or s.task == "next" else "targets' own vocabulary",
-        f"pad {s.pad}",
-    ]
-    if s.unk:
-        parts.append("<unk> on")
-    if s.batch_first:
-        parts.append("batch_first")
-    return "also in force (from the preset or file; no control here): " + ", ".join(parts)
-
-
-def percent(fraction: float) -> str:
-    """`fraction` as a percentage that never reads 100% (or 0%) unless it is exactly that:
-    283 of 284 tokens right is "99.6%", not the "100%" a whole-number rounding gives."""
-    if not 0.0 < fraction < 1.0:
-        return f"{fraction:.0%}"
-    for digits in range(5):
-        text = f"{fraction:.{digits}%}"
-        if float(text[:-1]) not in (0.0, 100.0):
-            return text
-    return ">99.9999%" if fraction > 0.5 else "<0.0001%"
-
-
-def epoch_text(pipeline: Any, e: Any, stages: Any) -> str:
-    """The Training tab's line about the epoch the views show (HTML), `e` its EpochRecord,
-    `stages` the views' pipeline stages at that epoch's weights.
-
-    One optimizer step per epoch: the record's predictions and loss are that step's forward
-    pass, the very one the views show. Several steps (update "sequence": one per sequence),
-    each step runs at the weights the step before left, while the views run every sequence
-    at the weights before the first: the line gives both, each said for what it is."""
-    # Texts are escaped: a token such as <pad> or <unk> is not an HTML tag to drop.
-    target = escape(" | ".join(pipeline.decode(t) for t in pipeline.targets))
-    aim = f" (target {target})" if target else ""
-    predicted = escape(" | ".join(e.predicted))
-    steps = len(e.step_losses)
-    if steps <= 1:
-        return (
-            f"views show epoch {e.epoch}: predicted <b>{predicted}</b>{aim}, "
-            f"loss {e.loss:.4f}, accuracy {percent(e.accuracy)} — the forward pass before "
-            "this epoch's optimizer step"
-        )
-    by_name = {st.name: st for st in stages}
-    seen = ""
-    if "predicted" in by_name and "loss" in by_name:
-        rows = by_name["predicted"].value
-        shown = escape(
-            " | ".join(pipeline.decode(r, len(t)) for r, t in zip(rows, pipeline.targets))
-        )
-        seen = f": predicted <b>{shown}</b>, loss {float(by_name['loss'].value):.4f}"
-    return (
-        f"views show epoch {e.epoch} — every sequence at the weights before its first "
-        f"optimizer step{seen}{aim}. The epoch took {steps} steps, one per sequence, each at "
-        f"the weights the step before left: they predicted <b>{predicted}</b>, "
-        f"mean loss {e.loss:.4f}, accuracy {percent(e.accuracy)}"
-    )
-
 
 #: The lr box's smallest value (TextSettings takes any lr > 0; Qt's range rounds a
 #: subnormal minimum to 0.0, which the arrows then reached).
@@ -709,7 +642,7 @@ class TrainingView(QWidget):
         )
         # A separate target vocabulary (the tagger's DET / NN / V) gets its own table: the
         # class indices of predicted/targets/logits are not the input vocabulary's.
-        classes = ["classes"] if _separate_classes(prun.pipeline) else []
+        classes = ["classes"] if separate_classes(prun.pipeline) else []
         names = ["vocabulary", *classes] + [st.name for st in prun.stages]
         current = self.stage_combo.currentText() or "indices"
         self.stage_combo.blockSignals(True)
@@ -725,7 +658,7 @@ class TrainingView(QWidget):
             return
         name = self.stage_combo.currentText()
         pipeline = snap.stages.pipeline
-        separate = _separate_classes(pipeline)
+        separate = separate_classes(pipeline)
         if name in ("vocabulary", "classes"):
             vocab = pipeline.target_vocab if name == "classes" else pipeline.vocab
             rows = [[str(i), tok, str(n)] for i, tok, n in vocab.rows()]
