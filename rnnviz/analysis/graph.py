@@ -11,6 +11,7 @@ row says how many steps stand in between. Data exports are unfolded unless asked
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -89,6 +90,22 @@ def _fold_suffix(k: int) -> str:
     return "" if k == 0 else f"_{k + 1}"
 
 
+#: `build_graph`'s graphs → what their layout depends on (`layout_key`). Kept beside the
+#: graphs, not in their attributes, which every export writes out.
+_LAYOUT_KEYS: weakref.WeakKeyDictionary[nx.DiGraph, tuple[str, str, tuple[bool, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def layout_key(g: nx.DiGraph) -> tuple[str, str, tuple[bool, ...]] | None:
+    """Everything the drawing of a `build_graph` graph depends on but its node texts and ids
+    (where its nodes sit, its edges and their shapes): the spec, the api and which columns
+    are folds. Two graphs with equal keys differ in texts and ids only, so a view can
+    relabel its scene without comparing them node by node. None for a graph `build_graph`
+    did not make as it is (a copy, a text model's graph, an edited one)."""
+    return _LAYOUT_KEYS.get(g)
+
+
 def build_graph(
     spec: Spec,
     fold: int | None = None,
@@ -129,6 +146,8 @@ def build_graph(
     col_of = {t: i for i, t in enumerate(steps) if t is not None}
     gaps = _gaps(steps, spec.seq_len)
     g.graph["folded"] = sum(n for _, n in gaps)
+    if text is None:  # text stages add nodes of their own: no key
+        _LAYOUT_KEYS[g] = (g.graph["spec"], api, tuple(t is None for t in steps))
     state_shape = f"h {_fmt((b, hout))} + c {_fmt((b, hs))}" if lstm else _fmt((b, hout))
     state_flow = "h+c" if lstm else "h"
     cat_shape = _fmt((b, 2 * hout))

@@ -96,3 +96,37 @@ def test_a_cell_loop_refolds_as_a_cell_loop(qtbot):
         state.select(t=t)
         assert view.scene.graph.graph["api"] == "cell"
         assert view.scene._labels[cell_id(0, "fwd", t)].text() == f"RNNCell t={t}"
+
+
+def test_equal_layout_keys_mean_equal_layouts(qapp):
+    """`relabel` trusts `layout_key` in place of comparing graphs node by node: over specs,
+    fold sizes and focus steps, graphs whose keys agree lay out alike, place by place."""
+    import itertools
+
+    from rnnviz.analysis.graph import layout_key
+    from rnnviz.app.drawing.scene import _layout
+
+    specs = [
+        LONG,
+        LONG.replace(bidirectional=False, num_layers=1),
+        Spec("lstm", 2, 3, 3, seq_len=90, batch_size=2, proj_size=2),
+        Spec("rnn", 2, 3, 1, seq_len=61, batch_size=1),
+    ]
+    graphs = [
+        build_graph(spec, fold=fold, focus=focus)
+        for spec in specs
+        for fold in (3, draw_fold(spec))
+        for focus in (None, 0, 5, 30, 45, spec.seq_len - 4)
+    ]
+    same = 0
+    for a, b in itertools.combinations(graphs, 2):
+        if layout_key(a) == layout_key(b):
+            same += 1
+            assert _layout(a) == _layout(b)
+    assert same > 20  # the claim was put to the test, not vacuously true
+    # A graph the builder did not make as it is has no key, and is compared place by place.
+    focus_30, focus_45 = graphs[3], graphs[4]  # LONG folded to 3 steps each end
+    copy = focus_45.copy()
+    assert layout_key(copy) is None
+    scene = GraphScene(focus_30, LONG)
+    assert scene.relabel(copy) and 45 in scene.column_of

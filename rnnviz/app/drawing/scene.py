@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
 )
 
+from rnnviz.analysis.graph import layout_key
 from rnnviz.app.drawing.tooltips import node_tooltip
 from rnnviz.config.spec import Spec
 
@@ -96,6 +97,25 @@ def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
     f.setBold(bold)
     f.setItalic(italic)
     return f
+
+
+@functools.lru_cache(maxsize=8192)
+def _advance(text: str, bold: bool, italic: bool) -> float:
+    """The width of `text` in the node font. Cached: stepping through a folded graph
+    relabels a few hundred boxes per step, and measuring each text again (two measures per
+    box, a metrics object per call) was a third of a step's time."""
+    return _metrics(bold, italic).horizontalAdvance(text)
+
+
+@functools.lru_cache(maxsize=2048)
+def _elided(text: str, bold: bool, italic: bool, width: float) -> str:
+    """`text` cut in the middle to fit `width` in the node font (cached as `_advance`)."""
+    return _metrics(bold, italic).elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+
+
+@functools.cache
+def _metrics(bold: bool, italic: bool) -> QFontMetricsF:
+    return QFontMetricsF(_font(NODE_PT, bold=bold, italic=italic))
 
 
 @functools.cache
@@ -215,7 +235,7 @@ class GraphScene(QGraphicsScene):
         #: node id → its box's (w, h) as placed (`_fit`)
         self._sizes: dict[str, tuple[float, float]] = {}
         #: what `relabel` compares: where every node and edge is drawn
-        self._layout = _layout(graph)
+        self._layout: tuple[frozenset[Any], frozenset[Any]] | None = None
         self._place_nodes()
         self._draw_edges()
         self._draw_row_labels()
@@ -251,15 +271,15 @@ class GraphScene(QGraphicsScene):
         row stays even and a relabelled step (`relabel`) still fits."""
         kind = attrs["kind"]
         w, h = SIZES.get(kind, (84.0, 30.0))
-        metrics = QFontMetricsF(_font(NODE_PT, bold=kind == "cell", italic=kind == "fold"))
+        look = (kind == "cell", kind == "fold")
         sized = text
         if kind == "cell":
             cell_name = str(self.graph.graph.get("cell_name", self.spec.cell.upper()))
             sized = f"{cell_name} t={max(self.spec.seq_len - 1, 0)}"
         room = COL - 16.0
-        w = min(max(w, metrics.horizontalAdvance(sized) + NODE_PAD), room)
-        if metrics.horizontalAdvance(text) + NODE_PAD > w:
-            text = metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, w - NODE_PAD)
+        w = min(max(w, _advance(sized, *look) + NODE_PAD), room)
+        if _advance(text, *look) + NODE_PAD > w:
+            text = _elided(text, *look, w - NODE_PAD)
         return w, h, text
 
     # ---- nodes -------------------------------------------------------------------------------
@@ -323,8 +343,7 @@ class GraphScene(QGraphicsScene):
         new GraphScene(graph, spec) would draw."""
         if self.graph.graph.get("text") or graph.graph.get("text"):
             return False  # a text model's predictions colour their boxes: rebuild
-        layout = _layout(graph)
-        if layout != self._layout:
+        if not self._same_layout(graph):
             return False
         old_at = {_place(a): n for n, a in self.graph.nodes(data=True)}
         # Texts first, before anything changes: "x1000" needs a wider box than "x9" had, and
@@ -365,6 +384,16 @@ class GraphScene(QGraphicsScene):
         self.edge_labels = [((renamed[u], renamed[v]), t) for (u, v), t in self.edge_labels]
         self.set_current(self.current_t, self.current_cell)
         return True
+
+    def _same_layout(self, graph: nx.DiGraph) -> bool:
+        """Whether `graph` draws with this scene's layout: by the builder's key when both
+        graphs have one (`layout_key`), else place by place (`_layout`)."""
+        key = layout_key(graph)
+        if key is not None and key == layout_key(self.graph):
+            return True
+        if self._layout is None:  # made when first needed: a relabel keeps the layout
+            self._layout = _layout(self.graph)
+        return _layout(graph) == self._layout
 
     # ---- edges -------------------------------------------------------------------------------
     def _edge_colour(self, u: str, v: str, flow: str) -> str:
