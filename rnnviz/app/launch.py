@@ -75,7 +75,11 @@ def import_engine_early() -> None:
             import rnnviz.document.snapshot  # noqa: F401  (networkx, the analysis)
             import rnnviz.engine.tracing  # noqa: F401  (torch)
         except Exception:  # noqa: S110 - the runner imports again and reports any failure
-            pass
+            return
+        # torch's objects are all in now: keep the collector from walking them (see there).
+        from rnnviz.app.heap import freeze_loaded_heap
+
+        freeze_loaded_heap()
 
     thread = threading.Thread(target=load, name="rnnviz-import", daemon=True)
     thread.start()

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from rnnviz.analysis.scales import DEFAULT_SCALE_MODE, check_scale_mode
 from rnnviz.app.deck import ViewDeck
+from rnnviz.app.heap import freeze_loaded_heap
 from rnnviz.app.lazy_view import LazyView
 from rnnviz.app.qt_post import TraceRunner
 from rnnviz.app.user_settings import recent_sessions, remember_recent, settings
@@ -84,6 +85,12 @@ def _view(module: str, cls: str, state: Document, parent: QWidget) -> QWidget:
 def _set_scale(view: QWidget, mode: str) -> None:
     if hasattr(view, "set_scale_mode"):  # not the label shown when the view failed to build
         view.set_scale_mode(mode)
+
+
+def _settle_heap(*_: object) -> None:
+    """Freeze the loaded heap once torch is in (rnnviz.app.heap): every result checks, the
+    first after the import freezes."""
+    freeze_loaded_heap()
 
 
 class _KeyGuard(QObject):
@@ -201,6 +208,8 @@ class MainWindow(QMainWindow):
         self.state.sigSpecChanged.connect(self.update_title)
         self.state.sigOptionsChanged.connect(self.update_title)
         self.update_title()
+        # The first result after torch's import is when the heap is settled: freeze it then.
+        self.state.sigSnapshotChanged.connect(_settle_heap)
         self._key_guard = _KeyGuard(self)
         app = QApplication.instance()
         if app is not None:

@@ -119,6 +119,13 @@ def _metrics(bold: bool, italic: bool) -> QFontMetricsF:
 
 
 @functools.cache
+def _brush(colour: str) -> QBrush:
+    # Cached like the pens: a scene sets a brush on about a thousand items, and parsing the
+    # colour and making the brush each time was a tenth of building one.
+    return QBrush(QColor(colour))
+
+
+@functools.cache
 def _pen(colour: str, width: float = 1.2, dash: bool = False) -> QPen:
     pen = QPen(QColor(colour), width)
     pen.setCosmetic(False)
@@ -178,10 +185,10 @@ def _boxed_text(text: str, pt: float) -> QGraphicsRectItem:
     a Python paint() override crashes PySide6 6.12 at interpreter exit after a few renders."""
     label = QGraphicsSimpleTextItem(text)
     label.setFont(_font(pt))
-    label.setBrush(QColor("#334155"))
+    label.setBrush(_brush("#334155"))
     r = label.boundingRect()
     box = QGraphicsRectItem(QRectF(0, 0, r.width() + 3, r.height() + 1))
-    box.setBrush(QColor(255, 255, 255, 215))
+    box.setBrush(_brush("#d7ffffff"))  # white at 215/255
     box.setPen(Qt.PenStyle.NoPen)
     label.setParentItem(box)
     label.setPos(1.5, 0.5)
@@ -315,7 +322,7 @@ class GraphScene(QGraphicsScene):
             path.addRoundedRect(QRectF(-w / 2, -h / 2, w, h), radius, radius)
             box = QGraphicsPathItem(path)
             box.setPos(pos)
-            box.setBrush(QBrush(QColor(colours[0])))
+            box.setBrush(_brush(colours[0]))
             box.setPen(_pen(colours[1], 1.4, dash=kind == "fold"))
             box.setZValue(2)
             box.setData(0, node)
@@ -326,7 +333,7 @@ class GraphScene(QGraphicsScene):
             self.addItem(box)
             label = QGraphicsSimpleTextItem(text, box)
             label.setFont(_font(NODE_PT, bold=kind == "cell", italic=kind == "fold"))
-            label.setBrush(QColor("#0f172a"))
+            label.setBrush(_brush("#0f172a"))
             r = label.boundingRect()
             label.setPos(-r.width() / 2, -r.height() / 2)
             self.node_items[node] = box
@@ -416,7 +423,7 @@ class GraphScene(QGraphicsScene):
             item = QGraphicsPathItem(_arrow_path(a, b))
             colour = self._edge_colour(u, v, flow)
             item.setPen(_pen(colour, 1.3, dash=folded))
-            item.setBrush(QColor(colour))
+            item.setBrush(_brush(colour))
             item.setZValue(1)
             shape = attrs.get("shape", "")
             item.setToolTip(f"{flow}: {shape}")
