@@ -133,3 +133,19 @@ def test_anything_but_a_frame_ends_the_wait_at_once(tmp_path):
     assert child.error == "the child's answer is not a trace frame"
     assert time.monotonic() - started < 10
     child.close()
+
+
+def test_a_released_child_is_reaped_without_waiting_for_it():
+    """`release` (the answer is in) returns at once; the child is reaped on a thread."""
+    spec, options, lanes = CASES[0]
+    child = TraceChild.start()
+    assert child is not None
+    child.request(spec, options, lanes)
+    assert child.result(timeout=120) is not None, child.error
+    t0 = time.perf_counter()
+    child.release()
+    assert time.perf_counter() - t0 < 0.02  # a thread started, no wait for the exit
+    deadline = time.monotonic() + 10
+    while child._proc.returncode is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert child._proc.returncode == 0  # reaped: it exited on its own after answering

@@ -110,6 +110,7 @@ def launch(
     size: tuple[int, int] | None = None,
     scale_mode: str | None = None,
     overrides: dict[str, Any] | None = None,
+    child: Any = None,
 ) -> int:
     """Open the window on `spec`/`options` (or `session`, or the last session, or a default).
 
@@ -123,15 +124,21 @@ def launch(
     first trace is drawn and return 0 (offscreen if there is no display). Without a display
     and without
     `screenshot`, print how to run headless and return 2. Returns the exit status.
+
+    `child` is the first trace's child process if the caller started it already
+    (`start_child`, as early as it could); else it is started here.
     """
     if screenshot is None and not has_display():
         print(NO_DISPLAY, file=sys.stderr)
+        _end_child(child)
         return 2
     if screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    # The first trace's torch import starts now, in a child process, on the other core
-    # (rnnviz.document.first_trace); a screenshot traces in-process, as it always has.
-    child = _start_trace_child() if screenshot is None else None
+    if screenshot is not None:
+        _end_child(child)
+        child = None
+    elif child is None:
+        child = start_child(screenshot)
     from rnnviz.app.preflight import preflight
 
     # Qt aborts (status 134, with a misleading hint) when the xcb plugin cannot load; say
@@ -236,7 +243,15 @@ def launch(
     return _signal_exit(received[0]) if received else status
 
 
-def _start_trace_child():  # type: ignore[no-untyped-def]
+def start_child(screenshot: object = None) -> Any:
+    """Start the first trace's child process, which imports torch on the other core while
+    this one builds the window (rnnviz.document.first_trace): a TraceChild, or None when no
+    window will open (a screenshot traces in-process, as it always has; no display) or no
+    process could start. Call it first thing: everything before it is waited for twice.
+    `rnnviz gui` had started it after importing what its checks need (networkx and numpy,
+    300 ms here), and its trace came that much later."""
+    if screenshot is not None or not has_display():
+        return None
     from rnnviz.engine.trace_child import TraceChild
 
     return TraceChild.start()

@@ -17,7 +17,6 @@ from rnnviz.cli.args import CliError, options_from_args
 from rnnviz.config.budget import human
 from rnnviz.config.spec import Spec, SpecError
 from rnnviz.io.atomic import WriteError
-from rnnviz.io.trace_file import save_gradients
 
 
 def add_grad_flags(p: argparse.ArgumentParser) -> None:
@@ -161,6 +160,11 @@ def cmd_grad(args: argparse.Namespace, spec: Spec) -> int:
     res = grad_result(spec, options, args.loss)
     gt = res.grads
     if args.out:
+        # Here, not at the top: `rnnviz` imports this module to build its parser, and the
+        # file format's import (numpy, the records) delayed every command, `gui`'s first
+        # trace among them.
+        from rnnviz.io.trace_file import save_gradients
+
         try:
             save_gradients(gt, args.out)
         except WriteError as exc:

@@ -14,7 +14,6 @@ from typing import Any
 
 from rnnviz.cli.args import CliError, _float, _int
 from rnnviz.config.spec import CELLS, SpecError
-from rnnviz.io.trace_file import save_trace
 from rnnviz.text.presets import TEXT_PRESETS, text_preset
 from rnnviz.text.settings import TextSettings
 
@@ -144,6 +143,8 @@ def cmd_trace_run(args: argparse.Namespace) -> int:
     prun = run_pipeline(pipe, saved.final)
     result = trace(prun.model.recurrent, prun.rnn_input, prun.hx)
     if args.out:
+        from rnnviz.io.trace_file import save_trace  # here: `rnnviz` builds its parser from here
+
         try:
             save_trace(result, args.out)
         except WriteError as exc:

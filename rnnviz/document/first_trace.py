@@ -47,9 +47,10 @@ class FirstTrace:
         """The first trace's Snapshot once the child has sent it; None (the caller traces
         itself) if the child failed or `cancel()` turned true first."""
         trace = self.child.result(cancel)
-        self.child.close()
         if trace is None:
+            self.child.close()
             return None
+        self.child.release()
         self.used = True
         return snapshot_of(self.key.spec, self.key.options, trace, trace.seconds)
 

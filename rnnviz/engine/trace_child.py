@@ -128,6 +128,12 @@ class TraceChild:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
 
+    def release(self) -> None:
+        """The answer is in and the child is exiting: reap it on a thread of its own, so the
+        caller does not wait for the exit (tearing down a process that loaded torch took
+        30-35 ms here, between the trace's arrival and its drawing)."""
+        threading.Thread(target=self.close, name="rnnviz-trace-child-reap", daemon=True).start()
+
     def _fail(self, why: str) -> None:
         if not self.error:
             self.error = why
