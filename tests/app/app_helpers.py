@@ -67,3 +67,28 @@ def axis_draw_specs(axis) -> list:
     finally:
         painter.end()
     return list(specs[2]) if specs else []
+
+
+def drawn_fully(scene) -> list[tuple]:
+    """Everything a reader sees in a graph scene, item by item: kind, place, size, text,
+    tooltip, and for text its parent's place (sorted, so the order items were made in does
+    not count)."""
+    out = []
+    for item in scene.items():
+        if not item.isVisible():
+            continue
+        pos, rect = item.scenePos(), item.boundingRect()
+        text = item.text() if hasattr(item, "text") else ""
+        out.append(
+            (
+                type(item).__name__,
+                round(pos.x(), 3),
+                round(pos.y(), 3),
+                round(rect.width(), 3),
+                round(rect.height(), 3),
+                text,
+                item.toolTip(),
+                item.zValue(),
+            )
+        )
+    return sorted(out)

@@ -3,7 +3,8 @@ and a step into a fold renames the scene's items instead of building a new scene
 
 from __future__ import annotations
 
-from app_helpers import shown_view
+import pytest
+from app_helpers import drawn_fully, shown_view
 
 from rnnviz.analysis.graph import build_graph, cell_id
 from rnnviz.app.drawing.scene import COL, GraphScene
@@ -130,3 +131,58 @@ def test_equal_layout_keys_mean_equal_layouts(qapp):
     assert layout_key(copy) is None
     scene = GraphScene(focus_30, LONG)
     assert scene.relabel(copy) and 45 in scene.column_of
+
+
+SIZE_EDITS = [
+    # (spec, the same structure at other sizes)
+    (
+        Spec("lstm", 5, 11, 2, bidirectional=True, seq_len=6, batch_size=1),
+        [{"hidden_size": 7}, {"input_size": 1}, {"batch_size": 3}, {"proj_size": 4}],
+    ),
+    (LONG, [{"hidden_size": 64}, {"input_size": 300, "batch_size": 8}]),
+    (
+        Spec("rnn", 2, 3, 3, seq_len=9, batch_size=1),
+        [{"hidden_size": 1024}, {"nonlinearity": "relu", "bias": False}],
+    ),
+]
+
+
+@pytest.mark.parametrize("spec, edits", SIZE_EDITS, ids=lambda v: getattr(v, "cell", None))
+def test_a_size_edit_relabels_the_scene_as_a_new_scene_draws_it(qapp, spec, edits):
+    """hidden_size, input_size, batch, proj_size, nonlinearity, bias: the same structure, so
+    the scene's texts, tooltips, shape labels and row labels change in place, and every item
+    then sits where, and reads what, a scene drawn from scratch does."""
+    fold = draw_fold(spec)
+    scene = GraphScene(build_graph(spec, fold=fold, focus=spec.seq_len // 2), spec)
+    scene.set_current(spec.seq_len // 2, (0, "fwd"))
+    for change in edits:
+        new = spec.replace(**change)
+        graph = build_graph(new, fold=draw_fold(new), focus=spec.seq_len // 2)
+        assert scene.relabel(graph, new), change
+        assert scene.spec == new and scene.graph is graph
+        fresh = GraphScene(graph, new)
+        fresh.set_current(spec.seq_len // 2, (0, "fwd"))
+        assert drawn_fully(scene) == drawn_fully(fresh), change
+        assert scene.edge_labels == fresh.edge_labels or sorted(scene.edge_labels) == sorted(
+            fresh.edge_labels
+        )
+        assert scene.row_labels == fresh.row_labels
+        # And it relabels on from there: a step, then back to the first spec.
+        assert scene.relabel(build_graph(spec, fold=fold, focus=spec.seq_len // 2), spec)
+        back = GraphScene(scene.graph, spec)
+        back.set_current(spec.seq_len // 2, (0, "fwd"))
+        assert drawn_fully(scene) == drawn_fully(back)
+
+
+def test_another_structure_or_a_titled_scene_is_not_relabelled(qapp):
+    spec = Spec("lstm", 5, 11, 2, bidirectional=True, seq_len=6, batch_size=1)
+    scene = GraphScene(build_graph(spec), spec)
+    before = drawn_fully(scene)
+    for change in ({"num_layers": 3}, {"bidirectional": False}, {"seq_len": 7}, {"cell": "gru"}):
+        new = spec.replace(**change)
+        assert not scene.relabel(build_graph(new), new), change
+        assert scene.spec == spec and drawn_fully(scene) == before
+    # The exports' title and legend name the spec: a new spec draws a new scene.
+    titled = GraphScene(build_graph(spec), spec, title=True, legend=True)
+    new = spec.replace(hidden_size=7)
+    assert not titled.relabel(build_graph(new), new)

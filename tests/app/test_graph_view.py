@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import SMALL, wait_traced
+from app_helpers import SMALL, drawn_fully, wait_traced
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
@@ -48,10 +48,18 @@ def test_hidden_size_edit_relabels_the_edges(qtbot, traced):
     view = _view(qtbot, state)
     first = view.scene
     _retrace(qtbot, state, runner, hidden_size=9)
-    assert view.scene is not first
+    # The same structure: relabelled in place (no new scene), and drawn as a new one would be.
+    assert view.scene is first and view.scene.spec.hidden_size == 9
     texts = {text for _, text in view.scene.edge_labels}
     assert {"h (1, 9)", "c (1, 9)", "(1, 9)"} <= texts
     assert not any("6)" in t for t in texts)
+    assert ("concat → 18" in {t for _, t in view.ruler.rows}) == view.scene.spec.bidirectional
+    fresh = GraphScene(view.scene.graph, view.scene.spec)
+    fresh.set_current(view.scene.current_t, view.scene.current_cell)
+    assert drawn_fully(view.scene) == drawn_fully(fresh)
+    # Another structure (a layer more) still gets a scene of its own.
+    _retrace(qtbot, state, runner, num_layers=3)
+    assert view.scene is not first
 
 
 def test_same_graph_is_not_redrawn_for_a_new_seed(qtbot, traced):

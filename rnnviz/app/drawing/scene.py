@@ -152,6 +152,62 @@ def _layout(graph: nx.DiGraph) -> tuple[frozenset[Any], frozenset[Any]]:
     )
 
 
+def _structure(graph: nx.DiGraph) -> tuple[frozenset[Any], frozenset[Any]]:
+    """`_layout` but the shape labels: what two graphs of specs differing only in sizes
+    (hidden_size, input_size, batch, proj_size) share."""
+    nodes = graph.nodes
+    return (
+        frozenset(_place(a) for _, a in nodes(data=True)),
+        frozenset(
+            (_place(nodes[u]), _place(nodes[v]), e.get("flow", ""))
+            for u, v, e in graph.edges(data=True)
+        ),
+    )
+
+
+#: Where an edge label hangs: the edge's ends a, b, its anchor, whether it is horizontal,
+#: and the side of the column it keeps to (+1 right, −1 left).
+_Hang = tuple[QPointF, QPointF, QPointF, bool, int]
+
+
+def _shape_lines(shape: str, horizontal: bool) -> list[str]:
+    """An edge label's lines: an LSTM's "h … + c …" in two on a horizontal edge."""
+    return shape.split(" + ") if horizontal else [shape.replace(" + ", "\n")]
+
+
+def _box_text(box: QGraphicsRectItem) -> str:
+    """The text in a `_boxed_text` box."""
+    label = box.childItems()[0]
+    assert isinstance(label, QGraphicsSimpleTextItem)
+    return label.text()
+
+
+def _set_boxed_text(box: QGraphicsRectItem, text: str) -> None:
+    """Put `text` in a `_boxed_text` box, the box fitted to it."""
+    label = box.childItems()[0]
+    assert isinstance(label, QGraphicsSimpleTextItem)
+    label.setText(text)
+    r = label.boundingRect()
+    box.setRect(QRectF(0, 0, r.width() + 3, r.height() + 1))
+
+
+def _hang_label(label: QGraphicsRectItem, i: int, hang: _Hang) -> None:
+    """Place line `i` of an edge's label (a `_boxed_text` box) as `hang` says."""
+    a, b, at, horizontal, side = hang
+    r = label.boundingRect()
+    if horizontal:  # above the arrow, a second line (c of an LSTM) below it
+        # 1 px off the line, or clear of the arrowhead when the label reaches over it (a
+        # wide shape in a narrow gap: "h (1, 128)" hid the heads' halves).
+        off = 1.0
+        if (r.width() / 2) > abs(b.x() - at.x()) - HEAD * math.cos(HEAD_ANGLE):
+            off += HEAD * math.sin(HEAD_ANGLE)
+        y = at.y() - r.height() - off if i == 0 else at.y() + off
+        label.setPos(at.x() - r.width() / 2, y)
+    else:  # beside the arrow, on the side away from the column's centre line
+        x = at.x() + 4 if side > 0 else at.x() - 4 - r.width()
+        label.setPos(x, at.y() - r.height() / 2)
+
+
 def _boundary(centre: QPointF, size: tuple[float, float], toward: QPointF) -> QPointF:
     """Where the segment from `centre` toward `toward` leaves a box of `size` around `centre`."""
     dx, dy = toward.x() - centre.x(), toward.y() - centre.y()
@@ -243,6 +299,14 @@ class GraphScene(QGraphicsScene):
         self._sizes: dict[str, tuple[float, float]] = {}
         #: what `relabel` compares: where every node and edge is drawn
         self._layout: tuple[frozenset[Any], frozenset[Any]] | None = None
+        #: a title or legend is drawn (they name the spec: a new spec needs a new scene)
+        self._decorated = title or legend
+        #: edge → its arrow (its tooltip names the shape)
+        self._edge_items: dict[tuple[str, str], QGraphicsPathItem] = {}
+        #: every edge label's box: (edge, line of its shape, box, where it hangs)
+        self._edge_boxes: list[tuple[tuple[str, str], int, QGraphicsRectItem, _Hang]] = []
+        #: the row labels' items, in row_labels' order
+        self._row_items: list[QGraphicsSimpleTextItem] = []
         self._place_nodes()
         self._draw_edges()
         self._draw_row_labels()
@@ -340,19 +404,28 @@ class GraphScene(QGraphicsScene):
             self._labels[node] = label
 
     # ---- relabel in place --------------------------------------------------------------------
-    def relabel(self, graph: nx.DiGraph) -> bool:
-        """Show `graph` by renaming this scene's items when it has the same layout (the same
-        node kinds at the same places, the same edges and shapes), e.g. the same folded
-        graph focused on another step; returns False, changing nothing, when it has not.
+    def relabel(self, graph: nx.DiGraph, spec: Spec | None = None) -> bool:
+        """Show `graph` (drawn for `spec`, default this scene's) by renaming this scene's
+        items when it has the same layout (the same node kinds at the same places, the same
+        edges, and for this scene's spec the same shapes), e.g. the same folded graph
+        focused on another step, or the same graph for another hidden_size; returns False,
+        changing nothing, when it has not.
 
-        Only node texts, tooltips and ids change, so a step through a long folded sequence
-        costs a few label updates instead of a new scene; what is drawn is exactly what a
-        new GraphScene(graph, spec) would draw."""
+        Only texts, tooltips and ids change (and where a changed label hangs), so a step
+        through a long folded sequence, or a size edit, costs label updates instead of a
+        new scene; what is drawn is exactly what a new GraphScene(graph, spec) would draw."""
         if self.graph.graph.get("text") or graph.graph.get("text"):
             return False  # a text model's predictions colour their boxes: rebuild
-        if not self._same_layout(graph):
+        spec = self.spec if spec is None else spec
+        respec = spec != self.spec
+        if respec:
+            # Sizes change the shape labels only; a title or legend names the spec itself.
+            if self._decorated or _structure(graph) != _structure(self.graph):
+                return False
+        elif not self._same_layout(graph):
             return False
         old_at = {_place(a): n for n, a in self.graph.nodes(data=True)}
+        old_spec, self.spec = self.spec, spec  # what `_fit` and `_look` read
         # Texts first, before anything changes: "x1000" needs a wider box than "x9" had, and
         # then only a new scene draws what a new scene would.
         texts: dict[str, tuple[str, str]] = {}
@@ -360,6 +433,7 @@ class GraphScene(QGraphicsScene):
             full = self._look(attrs)[1]
             w, h, text = self._fit(attrs, full)
             if (w, h) != self._sizes[old_at[_place(attrs)]]:
+                self.spec = old_spec
                 return False
             texts[node] = (full, text)
         renamed: dict[str, str] = {}
@@ -378,7 +452,7 @@ class GraphScene(QGraphicsScene):
                 label.setText(text)
                 r = label.boundingRect()
                 label.setPos(-r.width() / 2, -r.height() / 2)
-            if old != node or attrs["kind"] == "fold" or text != full:
+            if respec or old != node or attrs["kind"] == "fold" or text != full:
                 box.setData(0, node)  # a fold's count is in its tooltip; a cut text too
                 tip = node_tooltip(graph, self.spec, node, attrs)
                 box.setToolTip(tip if text == full else f"{full}\n\n{tip}")
@@ -388,9 +462,29 @@ class GraphScene(QGraphicsScene):
                 self.column_of[int(attrs["t"])] = float(attrs["x"])
         self.node_items, self._labels, self.positions = items, labels, positions
         self._sizes = sizes
-        self.edge_labels = [((renamed[u], renamed[v]), t) for (u, v), t in self.edge_labels]
+        self._edge_items = {(renamed[u], renamed[v]): e for (u, v), e in self._edge_items.items()}
+        self._edge_boxes = [
+            ((renamed[u], renamed[v]), i, box, hang) for (u, v), i, box, hang in self._edge_boxes
+        ]
+        if respec:
+            self._reshape()
+        self.edge_labels = [(edge, _box_text(box)) for edge, _, box, _ in self._edge_boxes]
         self.set_current(self.current_t, self.current_cell)
         return True
+
+    def _reshape(self) -> None:
+        """After a relabel for another spec of the same structure: the shapes on the edges
+        (labels and tooltips) and the row labels read the new spec's sizes."""
+        edges = self.graph.edges
+        for (u, v), item in self._edge_items.items():
+            e = edges[u, v]
+            item.setToolTip(f"{e.get('flow', '')}: {e.get('shape', '')}")
+        for (u, v), i, box, hang in self._edge_boxes:
+            # The same flows give the same number of lines (only "h + c" splits).
+            _set_boxed_text(box, _shape_lines(edges[u, v].get("shape", ""), hang[3])[i])
+            _hang_label(box, i, hang)
+        self._place_row_labels(self._row_texts())
+        self._layout = None  # its shapes changed: made again when next asked
 
     def _same_layout(self, graph: nx.DiGraph) -> bool:
         """Whether `graph` draws with this scene's layout: by the builder's key when both
@@ -428,6 +522,7 @@ class GraphScene(QGraphicsScene):
             shape = attrs.get("shape", "")
             item.setToolTip(f"{flow}: {shape}")
             self.addItem(item)
+            self._edge_items[(u, v)] = item
             if self._labelled(a_attrs, b_attrs):
                 self._label_edge((u, v), a, b, shape)
 
@@ -442,7 +537,7 @@ class GraphScene(QGraphicsScene):
 
     def _label_edge(self, edge: tuple[str, str], a: QPointF, b: QPointF, shape: str) -> None:
         horizontal = abs(b.y() - a.y()) < 1e-6
-        lines = shape.split(" + ") if horizontal else [shape.replace(" + ", "\n")]
+        lines = _shape_lines(shape, horizontal)
         if horizontal or abs(b.y() - a.y()) <= ROW:
             at = QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2)
         else:  # an edge spanning rows: label it in the gap just below its target, clear of
@@ -452,27 +547,40 @@ class GraphScene(QGraphicsScene):
             at = QPointF(a.x() + f * (b.x() - a.x()), y)
         # Away from the column's centre line: backward edges to the right, the rest left.
         side = 1 if "bwd" in edge[0] + edge[1] else -1
+        hang = (a, b, at, horizontal, side)
         for i, text in enumerate(lines):
             label = _boxed_text(text, EDGE_PT)
             label.setZValue(3)
-            r = label.boundingRect()
-            if horizontal:  # above the arrow, a second line (c of an LSTM) below it
-                # 1 px off the line, or clear of the arrowhead when the label reaches over
-                # it (a wide shape in a narrow gap: "h (1, 128)" hid the heads' halves).
-                off = 1.0
-                if (r.width() / 2) > abs(b.x() - at.x()) - HEAD * math.cos(HEAD_ANGLE):
-                    off += HEAD * math.sin(HEAD_ANGLE)
-                y = at.y() - r.height() - off if i == 0 else at.y() + off
-                label.setPos(at.x() - r.width() / 2, y)
-            else:  # beside the arrow, on the side away from the column's centre line
-                x = at.x() + 4 if side > 0 else at.x() - 4 - r.width()
-                label.setPos(x, at.y() - r.height() / 2)
+            _hang_label(label, i, hang)
             self.addItem(label)
             self.edge_labels.append((edge, text))
+            self._edge_boxes.append((edge, i, label, hang))
 
     # ---- row labels, cursor, title, legend ---------------------------------------------------
     def _draw_row_labels(self) -> None:
+        rows = self._row_texts()
+        for _, text in rows:
+            item = QGraphicsSimpleTextItem(text)
+            item.setFont(_font(NODE_PT, bold=True))
+            item.setBrush(_brush("#334155"))
+            self.addItem(item)
+            self._row_items.append(item)
+        self._place_row_labels(rows)
+
+    def _place_row_labels(self, rows: list[tuple[float, str]]) -> None:
+        """Put `rows` ((grid y, text), as `_row_texts`) in the row label items, right-aligned
+        left of the grid; `row_labels` then says what they read, and where."""
         left = min(p.x() for p in self.positions.values()) - SIZES["h0"][0] / 2 - 12
+        self.row_labels = []
+        for (y, text), item in zip(rows, self._row_items):
+            if item.text() != text:
+                item.setText(text)
+            r = item.boundingRect()
+            item.setPos(left - r.width(), (self._top - y) * ROW - r.height() / 2)
+            self.row_labels.append(((self._top - y) * ROW, item.text()))
+
+    def _row_texts(self) -> list[tuple[float, str]]:
+        """(grid y, text) of every row label, bottom row first."""
         cell_api = self.graph.graph.get("api") == "cell"
         y_out = max(
             (a["y"] for _, a in self.graph.nodes(data=True) if a["kind"] == "output"),
@@ -492,14 +600,7 @@ class GraphScene(QGraphicsScene):
                 rows[attrs["y"]] = f"layer {attrs['layer']} {attrs['direction']} {arrow}"
             elif attrs["kind"] == "concat":
                 rows[attrs["y"]] = f"concat → {2 * self.spec.out_hidden}"
-        for y, text in sorted(rows.items()):
-            self.row_labels.append(((self._top - y) * ROW, text))
-            item = QGraphicsSimpleTextItem(text)
-            item.setFont(_font(NODE_PT, bold=True))
-            item.setBrush(QColor("#334155"))
-            r = item.boundingRect()
-            item.setPos(left - r.width(), (self._top - y) * ROW - r.height() / 2)
-            self.addItem(item)
+        return sorted(rows.items())
 
     def _make_cursor(self) -> tuple[QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsPathItem]:
         height = (self._top - self._bottom + 1) * ROW
