@@ -4,12 +4,9 @@ objects, and stop pausing the GUI thread for 100 ms and more."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from app_helpers import run_probe
 
 _SCRIPT = r"""
 import gc, sys
@@ -41,16 +38,9 @@ win.close()
 
 
 def test_the_first_result_after_torch_freezes_the_heap(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
-    out = subprocess.run(
-        [sys.executable, "-c", _SCRIPT],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    ).stdout.splitlines()
+    p = run_probe(_SCRIPT, tmp_path)
+    assert p.returncode == 0, p.stderr[-800:]
+    out = p.stdout.splitlines()
     assert out[0] == "torch before False frozen 0"
     traced = out[1].split()
     assert traced[:4] == ["traced", "True", "frozen", "True"]
