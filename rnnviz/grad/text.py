@@ -61,6 +61,28 @@ GRAD_EXPLANATION = {
 }
 
 
+def norms_note(norms: list[np.ndarray], dtype: Any = np.float32) -> str:
+    """What a log plot of gradient `norms` (one array per curve) cannot show, in words: the
+    values that are exactly 0 (no place on a log axis; in float32 a gradient below 1.4e-45
+    rounds to 0), and those below the dtype's smallest normal number, where it keeps only a
+    few significant bits. "" when neither occurs. A vanishing gradient over a long run
+    reaches both: grad-vanishing at seq_len 400 is 0 from t = 234 back."""
+    finfo = np.finfo(dtype)
+    zero = sum(int(np.count_nonzero(n == 0)) for n in norms)
+    tiny = sum(int(np.count_nonzero((n > 0) & (n < finfo.tiny))) for n in norms)
+    parts = []
+    if zero:
+        parts.append(
+            f"{zero} norm{'s' if zero != 1 else ''} exactly 0, not drawn (a log axis has no 0; "
+            f"below {finfo.smallest_subnormal:.2g} a {finfo.dtype} gradient rounds to 0)"
+        )
+    if tiny:
+        parts.append(
+            f"{tiny} below {finfo.tiny:.2g}, where {finfo.dtype} keeps only a few significant bits"
+        )
+    return "; ".join(parts)
+
+
 def _g(v: float) -> str:
     return f"{v:.3g}"
 

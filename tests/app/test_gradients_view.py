@@ -289,3 +289,37 @@ def test_saturation_page_says_what_its_points_are(qtbot, window):
     state.edit_spec(cell="gru")
     qtbot.waitUntil(lambda: view.result.spec.cell == "gru", timeout=60_000)
     assert plot.isVisibleTo(view) and set(plot.points) == {"r", "z"}
+
+
+def test_a_gradient_that_vanished_to_zero_is_said_not_to_be_drawn(qtbot):
+    """grad-vanishing over 400 steps: ‖∂L/∂h_t‖ underflows to exactly 0 from t = 234 back.
+    The curve stops there; the plot's title says why, and where float32 has few bits left,
+    with the counts the norms have."""
+    from rnnviz.app.views.gradients_view import GradientsView
+    from rnnviz.config.presets import preset
+    from rnnviz.document.document import Document
+    from rnnviz.grad.result import grad_result
+
+    p = preset("grad-vanishing")
+    spec = p.spec.replace(seq_len=400)
+    doc = Document(spec, p.options)
+    doc.set_result(doc.key(GRAD), grad_result(spec, p.options))
+    view = GradientsView(doc)
+    qtbot.addWidget(view)
+    norms = doc.result(GRAD).grads.norms(0, "fwd")
+    zeros = int((norms == 0).sum())
+    tiny = int(((norms > 0) & (norms < np.finfo(np.float32).tiny)).sum())
+    assert zeros > 100 and tiny > 0  # the case this is about
+    title = view.norms.getPlotItem().titleLabel.text
+    assert f"{zeros} norms exactly 0, not drawn" in title
+    assert f"{tiny} below 1.2e-38, where float32 keeps only a few significant bits" in title
+    assert "gradients match torch" in view.caption.text()
+
+
+def test_norms_note_says_nothing_when_every_norm_is_normal():
+    from rnnviz.grad.text import norms_note
+
+    assert norms_note([np.array([1e-30, 2.0, 5.0], np.float32)]) == ""
+    one = norms_note([np.array([0.0, 1.0], np.float32), np.array([3e-39, 1.0], np.float32)])
+    assert one.startswith("1 norm exactly 0, not drawn") and "1 below 1.2e-38" in one
+    assert "2.2e-308" in norms_note([np.array([1e-310, 1.0])], np.float64)

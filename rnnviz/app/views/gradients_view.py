@@ -219,7 +219,7 @@ class GradientsView(QWidget):
     def _show(self, result: Any) -> None:
         # rnnviz.grad imports torch, which must not load while the window is built (launch →
         # window visible); with a gradient result on screen torch is loaded anyway.
-        from rnnviz.grad.text import grad_badge_text, lane_name
+        from rnnviz.grad.text import grad_badge_text, lane_name, norms_note
 
         self.result = result
         self._shown_key = None
@@ -251,11 +251,16 @@ class GradientsView(QWidget):
                     )
                 k += 1
         # A log axis cannot place 0, NaN or ±Inf: say so when that leaves nothing drawn,
-        # rather than show an empty plot.
+        # rather than show an empty plot; and when a curve just stops (a gradient that
+        # vanished to 0), say why, and where float32 has few bits left.
+        note = ""
+        if self.norms.drawable():
+            note = norms_note(list(self.norms.data.values()), gt.trace.tensors["input"].dtype)
         self.norms.getPlotItem().setTitle(
             "‖∂L/∂h_t‖₂ over batch × units"
             + (" (dashed: ‖∂L/∂c_t‖₂)" if spec.cell == "lstm" else "")
-            + ("" if self.norms.drawable() else " — none to draw: every norm is 0, NaN or ±Inf"),
+            + ("" if self.norms.drawable() else " — none to draw: every norm is 0, NaN or ±Inf")
+            + (f"<br><span style='font-size:8pt'>{note}</span>" if note else ""),
             color="k",
             size="9pt",
         )
