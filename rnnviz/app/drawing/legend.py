@@ -12,12 +12,10 @@ from rnnviz.app.drawing.scene import (
     EDGE_PT,
     HIGHLIGHT,
     NODE_COLOURS,
-    NODE_PT,
     TITLE_PT,
     GraphScene,
-    _font,
-    _pen,
 )
+from rnnviz.app.drawing.scene_parts import NODE_PT, font, pen
 
 
 def draw_title(scene: GraphScene) -> None:
@@ -41,7 +39,7 @@ def draw_title(scene: GraphScene) -> None:
             "RNN" if g.get("head", "").startswith("none") else f"RNN → {g.get('head', '')}"
         )
     item = QGraphicsSimpleTextItem(text)
-    item.setFont(_font(TITLE_PT, bold=True))
+    item.setFont(font(TITLE_PT, bold=True))
     item.setBrush(QColor("#0f172a"))
     body = scene.itemsBoundingRect()
     item.setPos(body.left(), body.top() - item.boundingRect().height() - 12)
@@ -88,11 +86,11 @@ def draw_legend(scene: GraphScene) -> None:
             fill, border = NODE_COLOURS[key]
         swatch = QGraphicsRectItem(QRectF(0, 0, 22, 14))
         swatch.setBrush(QColor(fill))
-        swatch.setPen(_pen(border, 1.2, dash=key == "fold"))
+        swatch.setPen(pen(border, 1.2, dash=key == "fold"))
         swatch.setPos(x, y)
         scene.addItem(swatch)
         label = QGraphicsSimpleTextItem(text)
-        label.setFont(_font(NODE_PT))
+        label.setFont(font(NODE_PT))
         label.setBrush(QColor("#0f172a"))
         label.setPos(x + 28, y - 1)
         scene.addItem(label)
@@ -101,7 +99,7 @@ def draw_legend(scene: GraphScene) -> None:
         "edge labels: tensor shape (batch, features) carried by the arrow"
         + ("; state arrows carry h (above) and c (below)" if lstm else "")
     )
-    note.setFont(_font(EDGE_PT))
+    note.setFont(font(EDGE_PT))
     note.setBrush(QColor("#475569"))
     note.setPos(body.left(), y + 22)
     scene.addItem(note)

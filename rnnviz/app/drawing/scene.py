@@ -12,13 +12,11 @@ by a fraction of a column ("staggered"): every such edge then clears the cells i
 
 from __future__ import annotations
 
-import functools
-import math
 from typing import Any
 
 import networkx as nx
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QPainterPath
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -28,6 +26,22 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.analysis.graph import layout_key
+from rnnviz.app.drawing.scene_parts import (
+    NODE_PT,
+    Hang,
+    advance,
+    arrow_path,
+    boundary,
+    box_text,
+    boxed_text,
+    brush,
+    elided,
+    font,
+    hang_label,
+    pen,
+    set_boxed_text,
+    shape_lines,
+)
 from rnnviz.app.drawing.tooltips import node_tooltip
 from rnnviz.config.spec import Spec
 
@@ -37,8 +51,6 @@ ROW = 92.0
 #: Backward cells sit this far right of their column's centre, forward cells as far left.
 STAGGER = 0.3 * COL
 
-FONT_FAMILY = "DejaVu Sans"
-NODE_PT = 9.5
 #: Room left and right of a node's text inside its box, in scene pixels.
 NODE_PAD = 14.0
 EDGE_PT = 8.5
@@ -89,51 +101,6 @@ SIZES = {
 TEXT_ROWS = {"token": "tokens", "encode": "encoder", "head": "head", "pred": "predicted"}
 
 
-@functools.cache
-def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
-    # Cached: a scene sets a few fonts on thousands of items (Qt copies them on set).
-    f = QFont(FONT_FAMILY)
-    f.setPointSizeF(pt)
-    f.setBold(bold)
-    f.setItalic(italic)
-    return f
-
-
-@functools.lru_cache(maxsize=8192)
-def _advance(text: str, bold: bool, italic: bool) -> float:
-    """The width of `text` in the node font. Cached: stepping through a folded graph
-    relabels a few hundred boxes per step, and measuring each text again (two measures per
-    box, a metrics object per call) was a third of a step's time."""
-    return _metrics(bold, italic).horizontalAdvance(text)
-
-
-@functools.lru_cache(maxsize=2048)
-def _elided(text: str, bold: bool, italic: bool, width: float) -> str:
-    """`text` cut in the middle to fit `width` in the node font (cached as `_advance`)."""
-    return _metrics(bold, italic).elidedText(text, Qt.TextElideMode.ElideMiddle, width)
-
-
-@functools.cache
-def _metrics(bold: bool, italic: bool) -> QFontMetricsF:
-    return QFontMetricsF(_font(NODE_PT, bold=bold, italic=italic))
-
-
-@functools.cache
-def _brush(colour: str) -> QBrush:
-    # Cached like the pens: a scene sets a brush on about a thousand items, and parsing the
-    # colour and making the brush each time was a tenth of building one.
-    return QBrush(QColor(colour))
-
-
-@functools.cache
-def _pen(colour: str, width: float = 1.2, dash: bool = False) -> QPen:
-    pen = QPen(QColor(colour), width)
-    pen.setCosmetic(False)
-    if dash:
-        pen.setStyle(Qt.PenStyle.DashLine)
-    return pen
-
-
 def _place(attrs: dict[str, Any]) -> tuple[Any, ...]:
     """Where and as what a node is drawn: kind, grid x, y and direction (unique per node)."""
     return (attrs["kind"], attrs["x"], attrs["y"], attrs.get("direction"))
@@ -163,99 +130,6 @@ def _structure(graph: nx.DiGraph) -> tuple[frozenset[Any], frozenset[Any]]:
             for u, v, e in graph.edges(data=True)
         ),
     )
-
-
-#: Where an edge label hangs: the edge's ends a, b, its anchor, whether it is horizontal,
-#: and the side of the column it keeps to (+1 right, −1 left).
-_Hang = tuple[QPointF, QPointF, QPointF, bool, int]
-
-
-def _shape_lines(shape: str, horizontal: bool) -> list[str]:
-    """An edge label's lines: an LSTM's "h … + c …" in two on a horizontal edge."""
-    return shape.split(" + ") if horizontal else [shape.replace(" + ", "\n")]
-
-
-def _box_text(box: QGraphicsRectItem) -> str:
-    """The text in a `_boxed_text` box."""
-    label = box.childItems()[0]
-    assert isinstance(label, QGraphicsSimpleTextItem)
-    return label.text()
-
-
-def _set_boxed_text(box: QGraphicsRectItem, text: str) -> None:
-    """Put `text` in a `_boxed_text` box, the box fitted to it."""
-    label = box.childItems()[0]
-    assert isinstance(label, QGraphicsSimpleTextItem)
-    label.setText(text)
-    r = label.boundingRect()
-    box.setRect(QRectF(0, 0, r.width() + 3, r.height() + 1))
-
-
-def _hang_label(label: QGraphicsRectItem, i: int, hang: _Hang) -> None:
-    """Place line `i` of an edge's label (a `_boxed_text` box) as `hang` says."""
-    a, b, at, horizontal, side = hang
-    r = label.boundingRect()
-    if horizontal:  # above the arrow, a second line (c of an LSTM) below it
-        # 1 px off the line, or clear of the arrowhead when the label reaches over it (a
-        # wide shape in a narrow gap: "h (1, 128)" hid the heads' halves).
-        off = 1.0
-        if (r.width() / 2) > abs(b.x() - at.x()) - HEAD * math.cos(HEAD_ANGLE):
-            off += HEAD * math.sin(HEAD_ANGLE)
-        y = at.y() - r.height() - off if i == 0 else at.y() + off
-        label.setPos(at.x() - r.width() / 2, y)
-    else:  # beside the arrow, on the side away from the column's centre line
-        x = at.x() + 4 if side > 0 else at.x() - 4 - r.width()
-        label.setPos(x, at.y() - r.height() / 2)
-
-
-def _boundary(centre: QPointF, size: tuple[float, float], toward: QPointF) -> QPointF:
-    """Where the segment from `centre` toward `toward` leaves a box of `size` around `centre`."""
-    dx, dy = toward.x() - centre.x(), toward.y() - centre.y()
-    if dx == 0 and dy == 0:
-        return QPointF(centre)
-    hw, hh = size[0] / 2, size[1] / 2
-    s = min(hw / abs(dx) if dx else math.inf, hh / abs(dy) if dy else math.inf)
-    return QPointF(centre.x() + dx * s, centre.y() + dy * s)
-
-
-#: Arrowhead length along its edge and half-angle (radians).
-HEAD, HEAD_ANGLE = 7.0, 0.4
-
-
-def _arrow_path(a: QPointF, b: QPointF, head: float = HEAD) -> QPainterPath:
-    """A line a→b with a filled arrowhead at b."""
-    path = QPainterPath(a)
-    path.lineTo(b)
-    ang = math.atan2(b.y() - a.y(), b.x() - a.x())
-    turn = HEAD_ANGLE
-    left = QPointF(b.x() - head * math.cos(ang - turn), b.y() - head * math.sin(ang - turn))
-    right = QPointF(b.x() - head * math.cos(ang + turn), b.y() - head * math.sin(ang + turn))
-    path.addPolygon(QPolygonF([b, left, right, b]))
-    return path
-
-
-def _boxed_text(text: str, pt: float) -> QGraphicsRectItem:
-    """Text on a translucent white box, so a label stays readable where it crosses a line.
-
-    A box item with the text as its child, rather than a text item with its own paint():
-    a Python paint() override crashes PySide6 6.12 at interpreter exit after a few renders."""
-    # The box first and the text made as its child: reparenting an item costs more than
-    # making it (this is the scene's commonest item: 273 of them in a 4-layer bi-LSTM).
-    box = QGraphicsRectItem()
-    box.setBrush(_brush("#d7ffffff"))  # white at 215/255
-    box.setPen(_no_pen())
-    label = QGraphicsSimpleTextItem(text, box)
-    label.setFont(_font(pt))
-    label.setBrush(_brush("#334155"))
-    r = label.boundingRect()
-    box.setRect(QRectF(0, 0, r.width() + 3, r.height() + 1))
-    label.setPos(1.5, 0.5)
-    return box
-
-
-@functools.cache
-def _no_pen() -> QPen:
-    return QPen(Qt.PenStyle.NoPen)
 
 
 class GraphScene(QGraphicsScene):
@@ -311,7 +185,7 @@ class GraphScene(QGraphicsScene):
         #: edge → its arrow (its tooltip names the shape)
         self._edge_items: dict[tuple[str, str], QGraphicsPathItem] = {}
         #: every edge label's box: (edge, line of its shape, box, where it hangs)
-        self._edge_boxes: list[tuple[tuple[str, str], int, QGraphicsRectItem, _Hang]] = []
+        self._edge_boxes: list[tuple[tuple[str, str], int, QGraphicsRectItem, Hang]] = []
         #: the row labels' items, in row_labels' order
         self._row_items: list[QGraphicsSimpleTextItem] = []
         self._place_nodes()
@@ -355,9 +229,9 @@ class GraphScene(QGraphicsScene):
             cell_name = str(self.graph.graph.get("cell_name", self.spec.cell.upper()))
             sized = f"{cell_name} t={max(self.spec.seq_len - 1, 0)}"
         room = COL - 16.0
-        w = min(max(w, _advance(sized, *look) + NODE_PAD), room)
-        if _advance(text, *look) + NODE_PAD > w:
-            text = _elided(text, *look, w - NODE_PAD)
+        w = min(max(w, advance(sized, *look) + NODE_PAD), room)
+        if advance(text, *look) + NODE_PAD > w:
+            text = elided(text, *look, w - NODE_PAD)
         return w, h, text
 
     # ---- nodes -------------------------------------------------------------------------------
@@ -393,8 +267,8 @@ class GraphScene(QGraphicsScene):
             path.addRoundedRect(QRectF(-w / 2, -h / 2, w, h), radius, radius)
             box = QGraphicsPathItem(path)
             box.setPos(pos)
-            box.setBrush(_brush(colours[0]))
-            box.setPen(_pen(colours[1], 1.4, dash=kind == "fold"))
+            box.setBrush(brush(colours[0]))
+            box.setPen(pen(colours[1], 1.4, dash=kind == "fold"))
             box.setZValue(2)
             box.setData(0, node)
             tip = node_tooltip(self.graph, self.spec, node, attrs)
@@ -403,8 +277,8 @@ class GraphScene(QGraphicsScene):
                 box.setCursor(Qt.CursorShape.PointingHandCursor)
             self.addItem(box)
             label = QGraphicsSimpleTextItem(text, box)
-            label.setFont(_font(NODE_PT, bold=kind == "cell", italic=kind == "fold"))
-            label.setBrush(_brush("#0f172a"))
+            label.setFont(font(NODE_PT, bold=kind == "cell", italic=kind == "fold"))
+            label.setBrush(brush("#0f172a"))
             r = label.boundingRect()
             label.setPos(-r.width() / 2, -r.height() / 2)
             self.node_items[node] = box
@@ -475,7 +349,7 @@ class GraphScene(QGraphicsScene):
         ]
         if respec:
             self._reshape()
-        self.edge_labels = [(edge, _box_text(box)) for edge, _, box, _ in self._edge_boxes]
+        self.edge_labels = [(edge, box_text(box)) for edge, _, box, _ in self._edge_boxes]
         self.set_current(self.current_t, self.current_cell)
         return True
 
@@ -488,8 +362,8 @@ class GraphScene(QGraphicsScene):
             item.setToolTip(f"{e.get('flow', '')}: {e.get('shape', '')}")
         for (u, v), i, box, hang in self._edge_boxes:
             # The same flows give the same number of lines (only "h + c" splits).
-            _set_boxed_text(box, _shape_lines(edges[u, v].get("shape", ""), hang[3])[i])
-            _hang_label(box, i, hang)
+            set_boxed_text(box, shape_lines(edges[u, v].get("shape", ""), hang[3])[i])
+            hang_label(box, i, hang)
         self._place_row_labels(self._row_texts())
         self._layout = None  # its shapes changed: made again when next asked
 
@@ -517,14 +391,14 @@ class GraphScene(QGraphicsScene):
         for u, v, attrs in self.graph.edges(data=True):
             a_attrs, b_attrs = self.graph.nodes[u], self.graph.nodes[v]
             pa, pb = self.positions[u], self.positions[v]
-            a = _boundary(pa, self._size(u), pb)
-            b = _boundary(pb, self._size(v), pa)
+            a = boundary(pa, self._size(u), pb)
+            b = boundary(pb, self._size(v), pa)
             flow = attrs.get("flow", "")
             folded = "fold" in (a_attrs["kind"], b_attrs["kind"])
-            item = QGraphicsPathItem(_arrow_path(a, b))
+            item = QGraphicsPathItem(arrow_path(a, b))
             colour = self._edge_colour(u, v, flow)
-            item.setPen(_pen(colour, 1.3, dash=folded))
-            item.setBrush(_brush(colour))
+            item.setPen(pen(colour, 1.3, dash=folded))
+            item.setBrush(brush(colour))
             item.setZValue(1)
             shape = attrs.get("shape", "")
             item.setToolTip(f"{flow}: {shape}")
@@ -544,7 +418,7 @@ class GraphScene(QGraphicsScene):
 
     def _label_edge(self, edge: tuple[str, str], a: QPointF, b: QPointF, shape: str) -> None:
         horizontal = abs(b.y() - a.y()) < 1e-6
-        lines = _shape_lines(shape, horizontal)
+        lines = shape_lines(shape, horizontal)
         if horizontal or abs(b.y() - a.y()) <= ROW:
             at = QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2)
         else:  # an edge spanning rows: label it in the gap just below its target, clear of
@@ -556,9 +430,9 @@ class GraphScene(QGraphicsScene):
         side = 1 if "bwd" in edge[0] + edge[1] else -1
         hang = (a, b, at, horizontal, side)
         for i, text in enumerate(lines):
-            label = _boxed_text(text, EDGE_PT)
+            label = boxed_text(text, EDGE_PT)
             label.setZValue(3)
-            _hang_label(label, i, hang)
+            hang_label(label, i, hang)
             self.addItem(label)
             self.edge_labels.append((edge, text))
             self._edge_boxes.append((edge, i, label, hang))
@@ -568,8 +442,8 @@ class GraphScene(QGraphicsScene):
         rows = self._row_texts()
         for _, text in rows:
             item = QGraphicsSimpleTextItem(text)
-            item.setFont(_font(NODE_PT, bold=True))
-            item.setBrush(_brush("#334155"))
+            item.setFont(font(NODE_PT, bold=True))
+            item.setBrush(brush("#334155"))
             self.addItem(item)
             self._row_items.append(item)
         self._place_row_labels(rows)
@@ -623,7 +497,7 @@ class GraphScene(QGraphicsScene):
         band.setVisible(False)
         self.addItem(band)
         text = QGraphicsSimpleTextItem("")
-        text.setFont(_font(NODE_PT, bold=True))
+        text.setFont(font(NODE_PT, bold=True))
         text.setBrush(QColor("#92400e"))
         text.setZValue(4)
         text.setVisible(False)
@@ -631,7 +505,7 @@ class GraphScene(QGraphicsScene):
         path = QPainterPath()
         path.addRoundedRect(QRectF(-cell_w / 2 - 4, -cell_h / 2 - 4, cell_w + 8, cell_h + 8), 9, 9)
         outline = QGraphicsPathItem(path)
-        outline.setPen(_pen(SELECTED, 2.6))
+        outline.setPen(pen(SELECTED, 2.6))
         outline.setZValue(5)
         outline.setVisible(False)
         self.addItem(outline)
