@@ -106,27 +106,17 @@ def _place(attrs: dict[str, Any]) -> tuple[Any, ...]:
     return (attrs["kind"], attrs["x"], attrs["y"], attrs.get("direction"))
 
 
-def _layout(graph: nx.DiGraph) -> tuple[frozenset[Any], frozenset[Any]]:
+def _layout(graph: nx.DiGraph, shapes: bool = True) -> tuple[frozenset[Any], frozenset[Any]]:
     """Everything of `graph` that decides the drawing but its node texts: the place of
-    every node, and every edge's ends, flow and shape label."""
-    nodes = graph.nodes
-    return (
-        frozenset(_place(a) for _, a in nodes(data=True)),
-        frozenset(
-            (_place(nodes[u]), _place(nodes[v]), e.get("flow", ""), e.get("shape", ""))
-            for u, v, e in graph.edges(data=True)
-        ),
-    )
-
-
-def _structure(graph: nx.DiGraph) -> tuple[frozenset[Any], frozenset[Any]]:
-    """`_layout` but the shape labels: what two graphs of specs differing only in sizes
-    (hidden_size, input_size, batch, proj_size) share."""
+    every node, and every edge's ends, flow and (with `shapes`) shape label. Without the
+    shapes it is what two graphs of specs differing only in sizes (hidden_size, input_size,
+    batch, proj_size) share."""
     nodes = graph.nodes
     return (
         frozenset(_place(a) for _, a in nodes(data=True)),
         frozenset(
             (_place(nodes[u]), _place(nodes[v]), e.get("flow", ""))
+            + ((e.get("shape", ""),) if shapes else ())
             for u, v, e in graph.edges(data=True)
         ),
     )
@@ -301,7 +291,7 @@ class GraphScene(QGraphicsScene):
         respec = spec != self.spec
         if respec:
             # Sizes change the shape labels only; a title or legend names the spec itself.
-            if self._decorated or _structure(graph) != _structure(self.graph):
+            if self._decorated or _layout(graph, shapes=False) != _layout(self.graph, shapes=False):
                 return False
         elif not self._same_layout(graph):
             return False
