@@ -4,7 +4,10 @@ Module constructors (and the tutorials' `x = torch.randn(...)`) draw from torch'
 generator, so "the same seed gives the same weights" holds only if no other thread reseeds
 or restores that generator in between. The window builds modules on two worker threads (the
 trace lane and the training lane) and a notebook may too: every block that seeds the global
-generator takes this one lock, and leaves the caller's generator state as it found it.
+generator takes this one lock, and leaves the caller's generator state as it found it. Code that draws from the
+global generator without seeding it (a module built only to have its weights overwritten)
+takes the same lock through `holding_global`, or its draws land inside another thread's
+seeded block and change that block's weights.
 """
 
 from __future__ import annotations
@@ -25,4 +28,14 @@ def seeded_global(seed: int) -> Iterator[None]:
 
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def holding_global() -> Iterator[None]:
+    """Run the block holding the process-wide lock, without seeding: for draws from torch's
+    global generator whose values do not matter (weights about to be overwritten), so they
+    never fall inside another thread's `seeded_global` block. Re-entrant: a block already
+    inside `seeded_global` on this thread passes straight through."""
+    with _GLOBAL_RNG:
         yield

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from rnnviz.config.rng import seeded_global
+from rnnviz.config.rng import holding_global, seeded_global
 from rnnviz.config.spec import SpecError
 from rnnviz.text.graph import GraphEdge, GraphNode, graph_around
 from rnnviz.text.model import (
@@ -170,13 +170,18 @@ def check_trainable(settings: TextSettings) -> Pipeline:
 
 
 def make_model(pipeline: Pipeline) -> TextModel:
-    """A TextModel sized for `pipeline`, its weights drawn from the global RNG as it stands."""
-    return TextModel(
-        pipeline.settings,
-        len(pipeline.vocab),
-        pipeline.num_classes,
-        padding_idx=pipeline.vocab.pad_index,
-    )
+    """A TextModel sized for `pipeline`, its weights drawn from the global RNG as it stands.
+
+    The draws hold the global generator's lock even when the caller overwrites the weights
+    (model_at, run_pipeline with params): another thread may be drawing a seeded model's
+    initial weights, and one draw of ours inside its block changes all of them."""
+    with holding_global():
+        return TextModel(
+            pipeline.settings,
+            len(pipeline.vocab),
+            pipeline.num_classes,
+            padding_idx=pipeline.vocab.pad_index,
+        )
 
 
 @contextlib.contextmanager
