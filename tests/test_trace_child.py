@@ -4,6 +4,7 @@ bit for bit, and every way a child can fail ends in None with a reason, never a 
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 
 import pytest
@@ -142,10 +143,22 @@ def test_a_released_child_is_reaped_without_waiting_for_it():
     assert child is not None
     child.request(spec, options, lanes)
     assert child.result(timeout=120) is not None, child.error
-    t0 = time.perf_counter()
-    child.release()
-    assert time.perf_counter() - t0 < 0.02  # a thread started, no wait for the exit
+    # No timing: the reap is held until released, and release() must return meanwhile.
+    real_close, held, reaper = child.close, threading.Event(), []
+
+    def held_close() -> None:
+        reaper.append(threading.current_thread())
+        held.wait(30)
+        real_close()
+
+    child.close = held_close  # type: ignore[method-assign]
+    child.release()  # returns with the reap still held: nothing waited for the exit
+    assert not held.is_set()
     deadline = time.monotonic() + 10
+    while not reaper and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reaper and reaper[0] is not threading.current_thread()  # reaped on a thread
+    held.set()
     while child._proc.returncode is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert child._proc.returncode == 0  # reaped: it exited on its own after answering
