@@ -303,9 +303,12 @@ class _Lanes:
         dh_all = torch.empty_like(g)
         da = torch.empty_like(deriv)
         carry = torch.zeros(ndir, batch, hid, dtype=self.dtype)
+        # Every step's views made at once (`unbind`): indexing a tensor per step cost more
+        # than the step's arithmetic on small lanes.
+        g_s, deriv_s, dh_s_all, da_s_all = (a.unbind(0) for a in (g, deriv, dh_all, da))
         for s in range(steps):
-            dh_s = torch.add(g[s], carry, out=dh_all[s])
-            da_s = torch.mul(dh_s, deriv[s], out=da[s])
+            dh_s = torch.add(g_s[s], carry, out=dh_s_all[s])
+            da_s = torch.mul(dh_s, deriv_s[s], out=da_s_all[s])
             carry = torch.bmm(da_s, w_hh)
             if check is not None and s % 64 == 63:
                 check()
@@ -346,14 +349,15 @@ class _Lanes:
         dh_all = torch.empty_like(g)
         d_rec = torch.empty_like(kmat_s)
         carry = torch.zeros(ndir, batch, hout, dtype=self.dtype)
+        # Every step's views made at once (see `rnn`).
+        g_s, zs_s, dh_steps, rec_steps = (a.unbind(0) for a in (g, z_s, dh_all, d_rec))
+        k3_s = kmat_s.view(steps, ndir, batch, 3, hid).unbind(0)
+        rec3_s = d_rec.view(steps, ndir, batch, 3, hid).unbind(0)
+        dh_u = dh_all.unsqueeze(3).unbind(0)  # (ndir, batch, 1, hid): δ against 3 gates
         for s in range(steps):
-            dh_s = torch.add(g[s], carry, out=dh_all[s])
-            torch.mul(
-                kmat_s[s].view(ndir, batch, 3, hid),
-                dh_s.unsqueeze(2),
-                out=d_rec[s].view(ndir, batch, 3, hid),
-            )
-            carry = torch.baddbmm(dh_s * z_s[s], d_rec[s], w.w_hh)
+            dh_s = torch.add(g_s[s], carry, out=dh_steps[s])
+            torch.mul(k3_s[s], dh_u[s], out=rec3_s[s])
+            carry = torch.baddbmm(dh_s * zs_s[s], rec_steps[s], w.w_hh)
             if check is not None and s % 64 == 63:
                 check()
         dh_l, rec_l = self.unstack(dh_all), self.unstack(d_rec)
@@ -399,15 +403,22 @@ class _Lanes:
         da = torch.empty_like(kmat)
         carry_h = torch.zeros(ndir, batch, hout, dtype=self.dtype)
         carry_c = torch.zeros(ndir, batch, hid, dtype=self.dtype)
+        # Every step's views made at once (see `rnn`): the i, f, g rows of a step's
+        # pre-activation gradient are ∂L/∂c times their factors, the o rows ∂L/∂m times its.
+        g_s, kc_s, f_steps = g.unbind(0), kc.unbind(0), f_s.unbind(0)
+        dh_steps, dc_steps, da_steps = dh_all.unbind(0), dc_all.unbind(0), da.unbind(0)
+        k4, da4 = kmat.view(steps, ndir, batch, 4, hid), da.view(steps, ndir, batch, 4, hid)
+        k_ifg, k_o = k4[:, :, :, :3].unbind(0), k4[:, :, :, 3].unbind(0)
+        da_ifg, da_o = da4[:, :, :, :3].unbind(0), da4[:, :, :, 3].unbind(0)
+        dc_u = dc_all.unsqueeze(3).unbind(0)  # (ndir, batch, 1, hid): ∂L/∂c against 3 gates
         for s in range(steps):
-            dh_s = torch.add(g[s], carry_h, out=dh_all[s])
+            dh_s = torch.add(g_s[s], carry_h, out=dh_steps[s])
             dm_s = torch.bmm(dh_s, proj) if proj is not None else dh_s
-            dc_s = torch.addcmul(carry_c, dm_s, kc[s], out=dc_all[s])
-            da4, k4 = da[s].view(ndir, batch, 4, hid), kmat[s].view(ndir, batch, 4, hid)
-            torch.mul(k4[:, :, :3], dc_s.unsqueeze(2), out=da4[:, :, :3])
-            torch.mul(k4[:, :, 3], dm_s, out=da4[:, :, 3])
-            carry_h = torch.bmm(da[s], w.w_hh)
-            carry_c = dc_s * f_s[s]
+            dc_s = torch.addcmul(carry_c, dm_s, kc_s[s], out=dc_steps[s])
+            torch.mul(k_ifg[s], dc_u[s], out=da_ifg[s])
+            torch.mul(k_o[s], dm_s, out=da_o[s])
+            carry_h = torch.bmm(da_steps[s], w.w_hh)
+            carry_c = dc_s * f_steps[s]
             if check is not None and s % 64 == 63:
                 check()
         da_l, dh_l = self.unstack(da), self.unstack(dh_all)
