@@ -34,6 +34,9 @@ _NO_OPTIONS = RunOptions()
 GRAD = "grad"
 #: RNN tanh / RNN relu / LSTM / GRU side by side (rnnviz.grad.chain.compare).
 COMPARE = "compare"
+#: Kinds computed from what the trace shows: with a training epoch on screen (the trace's
+#: source) their results are of that epoch's RNN on the training input, keyed by it.
+FOLLOW_TRACE_SOURCE = frozenset({GRAD})
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,8 @@ class Document:
         """The key a result of `kind` for the current spec, options, source and params would
         have."""
         source, params = self.sources.get(kind), self.params_key(kind)
+        if source is None and kind in FOLLOW_TRACE_SOURCE:
+            source = self.sources.get(TRACE)
         if kind in self._needs_source:
             # Such a result depends on its source alone (a training does not change when the
             # random-input spec is edited): fixed defaults stand in for spec and options.

@@ -93,6 +93,12 @@ def _run_grad(
     return grad_result(spec, options, loss, progress=progress, cancel=cancel)
 
 
+def _run_grad_source(key: Any, ctx: JobContext) -> Any:
+    from rnnviz.document.training import run_epoch_grad  # imports torch the first time
+
+    return run_epoch_grad(key, ctx)
+
+
 def _describe_compare(spec: Spec, options: RunOptions) -> str:
     return f"comparing RNN tanh, RNN relu, LSTM and GRU over {spec.seq_len} steps …"
 
@@ -279,6 +285,6 @@ JOBS: dict[str, Job] = {
         resume=_resume_trace,
         describe_partial=_describe_resume,
     ),
-    GRAD: Job(_check_grad, _describe_grad, _run_grad),
+    GRAD: Job(_check_grad, _describe_grad, _run_grad, run_source=_run_grad_source),
     COMPARE: Job(_check_compare, _describe_compare, _run_compare),
 }

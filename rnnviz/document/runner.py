@@ -467,6 +467,7 @@ class Runner:
     def _on_refused(self, rid: int, exc: SpecError) -> None:
         latest = self._is_latest(rid)
         req = self._running.pop(rid, None)
+        latest = latest and self._still_asked(req)
         if latest and self._pool is not None:
             if req is not None and req.job.lane != "trace":
                 # A job of its own lane (training) refuses its own settings, not the spec:
@@ -481,6 +482,7 @@ class Runner:
     def _on_ended(self, rid: int, kind: str, message: str) -> None:
         latest = self._is_latest(rid)
         req = self._running.pop(rid, None)
+        latest = latest and self._still_asked(req)
         if latest and self._pool is not None:
             if kind == "cancelled":
                 # With a start waiting (an export or an edit asked for after the Cancel) the
@@ -495,6 +497,15 @@ class Runner:
                     req.key.kind, "the trace was cancelled" if kind == "cancelled" else message
                 )
         self._finish_if_idle()
+
+    def _still_asked(self, req: _Request | None) -> bool:
+        """False for a job of its own lane (training) whose source the document no longer
+        asks for: a newer request is set but not started yet (the debounce), and the old
+        one's failure or cancel must not be reported as the new one's (the Training view
+        pins a failure on the request current when it is reported)."""
+        if req is None or req.job.lane == "trace":
+            return True
+        return req.key == self.doc.key(req.key.kind)
 
     def _ended_why(self, kind: str, why: str) -> None:
         if kind == TRACE:

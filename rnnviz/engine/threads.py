@@ -17,14 +17,23 @@ ONE_THREAD_MACS = 5e7
 _DEFAULT_THREADS: list[int] = []
 
 
-def threads_for(spec: Spec) -> int:
-    """How many intra-op threads torch gets for running `spec` (see the module's docstring):
-    1 below ONE_THREAD_MACS, else as many as torch had before rnnviz first set any."""
+def default_threads() -> int:
+    """torch's own intra-op thread count, read once, before rnnviz sets any. Every thread
+    that sets a count calls this first: a thread that has not used torch yet inherits the
+    count last set by any thread (the training lane's 1), so reading it afterwards on the
+    trace lane would record 1 as the default."""
     import torch
 
     if not _DEFAULT_THREADS:
         _DEFAULT_THREADS.append(torch.get_num_threads())
-    return 1 if spec.macs < ONE_THREAD_MACS else _DEFAULT_THREADS[0]
+    return _DEFAULT_THREADS[0]
+
+
+def threads_for(spec: Spec) -> int:
+    """How many intra-op threads torch gets for running `spec` (see the module's docstring):
+    1 below ONE_THREAD_MACS, else as many as torch had before rnnviz first set any."""
+    default = default_threads()
+    return 1 if spec.macs < ONE_THREAD_MACS else default
 
 
 def set_threads_for(spec: Spec) -> int:

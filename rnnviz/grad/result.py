@@ -9,7 +9,9 @@ plain arithmetic on these numbers, so moving the selected t costs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +25,7 @@ from rnnviz.grad.gradients import (
     Cancelled,
     Progress,
     Saturation,
+    gradients,
     gradients_spec,
     saturation,
 )
@@ -157,6 +160,40 @@ def grad_result(
             progress(0.8 * f)
 
     gt = gradients_spec(spec, options, loss, progress=part, cancel=cancel)
+    return result_of(gt, progress=progress, cancel=cancel)
+
+
+def module_grad_result(
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    hx: Any,
+    loss: str = "last",
+    notes: tuple[str, ...] = (),
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> GradResult:
+    """`grad_result` for a given module on a given input (what `gradients` takes): a trained
+    text model's RNN on its training input. `notes` are added to the forward trace's (the
+    epoch, padding), so the view shows what was differentiated."""
+
+    def part(f: float) -> None:
+        if progress is not None:
+            progress(0.8 * f)
+
+    gt = gradients(module, x, hx, loss, progress=part, cancel=cancel)
+    if notes:
+        tr = dataclasses.replace(gt.trace, notes=(*gt.trace.notes, *notes))
+        gt = dataclasses.replace(gt, trace=tr)
+    return result_of(gt, progress=progress, cancel=cancel)
+
+
+def result_of(
+    gt: GradTrace, *, progress: Progress | None = None, cancel: Cancel | None = None
+) -> GradResult:
+    """The GradResult of a verified GradTrace: the chain's factors and the σ gates'
+    saturation added (progress 0.8–1)."""
+    spec = gt.spec
     rows, note = chain_rows(spec)
     lanes = [(layer, d) for layer in range(spec.num_layers) for d in spec.directions]
     chains: dict[ChainKey, ChainFactors] = {}

@@ -12,9 +12,11 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from rnnviz.engine.record import Trace
 from rnnviz.engine.tracing import trace
@@ -163,6 +165,27 @@ def trace_epoch(run: TrainingRun, epoch: int | None = None, sequence: int | None
     computes. `sequence=b` traces sequence b alone to its own length, which is exactly what
     packing computes for it. epoch None = the final weights.
     """
+    rnn = epoch_rnn(run, epoch, sequence)
+    result = trace(rnn.module, rnn.x, rnn.hx)
+    return dataclasses.replace(result, notes=(*result.notes, *rnn.notes))
+
+
+@dataclass(frozen=True)
+class EpochRNN:
+    """The RNN part of a trained model at one epoch and what it is fed on the training text:
+    `module` (the nn.RNN/LSTM/GRU or Cell, epoch weights), `x` and `hx` as `trace` takes
+    them, and the notes a trace or gradients of it must carry."""
+
+    module: nn.Module
+    x: torch.Tensor
+    hx: Any
+    notes: tuple[str, ...]
+
+
+def epoch_rnn(run: TrainingRun, epoch: int | None = None, sequence: int | None = None) -> EpochRNN:
+    """The RNN of epoch `epoch` (None = final weights) on the training input, whole batch or
+    sequence `sequence` alone, as `trace_epoch` traces it and the Gradients view
+    differentiates it."""
     pipeline = run.pipeline
     if epoch is None:
         state = run.final
@@ -175,10 +198,7 @@ def trace_epoch(run: TrainingRun, epoch: int | None = None, sequence: int | None
             raise IndexError(f"sequence must be from 0 to {len(pipeline.inputs) - 1}")
         pipeline = _one_sequence(pipeline, sequence)
     prun = run_pipeline(pipeline, state)
-    model = prun.model
-    x, hx = prun.rnn_input, prun.hx
-    result = trace(model.recurrent, x, hx)
-    notes = list(result.notes)
+    notes = []
     if prun.packed:
         notes.append(
             "lengths differ: traced the padded batch; steps past a sequence's "
@@ -190,7 +210,7 @@ def trace_epoch(run: TrainingRun, epoch: int | None = None, sequence: int | None
         f"text model: epoch {epoch if epoch is not None else 'final'} weights"
         + (f", sequence {sequence}" if sequence is not None else "")
     )
-    return dataclasses.replace(result, notes=tuple(notes))
+    return EpochRNN(prun.model.recurrent, prun.rnn_input, prun.hx, tuple(notes))
 
 
 def _one_sequence(pipeline: Pipeline, b: int) -> Pipeline:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from rnnviz.app.views.grad_panels import PALETTE, NormPlot
 from rnnviz.document.document import COMPARE, Document, ResultKey
 from rnnviz.document.selection import Selection
+from rnnviz.document.training import shown_epoch
 
 
 class ComparePage(QWidget):
@@ -90,6 +91,8 @@ class ComparePage(QWidget):
 
         state.sigResultChanged.connect(self._result_changed)
         state.sigOptionsChanged.connect(self._options_changed)
+        # Entering or leaving a training epoch changes what the summary must say of it.
+        state.sigSourceChanged.connect(self._draw)
         self._params_edited()
 
     def set_wanting(self, on: bool) -> None:
@@ -159,4 +162,12 @@ class ComparePage(QWidget):
         # built (launch → window visible); a result on screen means torch is loaded anyway.
         from rnnviz.grad.text import decay_header, decay_lines
 
-        self.summary.setText(decay_header(res) + "\n" + "\n".join(decay_lines(res)))
+        header = decay_header(res)
+        if shown_epoch(self.state) is not None:
+            # The Gradients page above is the trained epoch's RNN; this one never is.
+            header = (
+                f"Fresh RNN tanh, RNN relu, LSTM and GRU modules at these sizes (seed "
+                f"{self.state.options.seed}) on random inputs, not the trained model on "
+                "screen. " + header
+            )
+        self.summary.setText(header + "\n" + "\n".join(decay_lines(res)))

@@ -227,13 +227,14 @@ class GradientsView(QWidget):
         probe = ""
         snap = self.state.snapshot
         if isinstance(snap, TextSnapshot):
-            # A training epoch on screen: its optimizer stepped on the training loss; these
-            # are the gradients of the picker's probe on the RNN's own output.
+            # A training epoch on screen: these are the gradients of that epoch's RNN on the
+            # training input (the result is keyed by the epoch), for the picker's probe on
+            # the RNN's own output; its optimizer stepped on the training loss instead.
             head = snap.stages.pipeline.settings.head
             through = "through the Linear head" if head != "none" else "on h itself, no head"
             probe = (
-                f" — a probe on the RNN's output, not the training loss ({through}) the "
-                "optimizer used"
+                f" — epoch {snap.epoch}'s RNN on the training input; the loss is a probe on "
+                f"the RNN's output, not the training loss ({through}) the optimizer used"
             )
         self.caption.setText(
             grad_badge_text(gt) + f" · loss {gt.loss} = {gt.loss_value:.6g}{probe}"
