@@ -1,7 +1,9 @@
 """`rnnviz train` (train a text model, one line per epoch) and `rnnviz trace --run FILE`.
 
 `train` prints what tutorial 001's loop prints: the predicted string, then the epoch and the
-loss of that epoch's forward pass before its optimizer step. Both call the same core the
+loss of that epoch's forward pass before its optimizer step (the same values; the words differ
+a little: the tutorial's print puts two spaces after "Predicted:", and its RNNCell version
+says "Predicted string:"). Both call the same core the
 window's training job calls (rnnviz.text.training.train, rnnviz.engine.tracing.trace).
 """
 

@@ -5,7 +5,9 @@ Views label gates with `gate_label` so a student who learnt "遗忘门" finds th
 
 from __future__ import annotations
 
-#: gate key → (English name, Chinese name as in the tutorials, activation)
+#: gate key → (English name, Chinese name, activation). 输入门, 遗忘门, 输出门, 细胞状态 and 隐藏状态
+#: are the tutorials' own words (000, 003, 004); g is 候选门 in tutorial 004 and r, z, n are not
+#: named in any of them (000's GRU section is figures): those are the common textbook terms.
 GATES: dict[str, tuple[str, str, str]] = {
     "i": ("input gate", "输入门", "σ"),
     "f": ("forget gate", "遗忘门", "σ"),

@@ -62,22 +62,25 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         "lstm-28-128",
         "LSTM 28 → 128 (parameter formula)",
-        "Tutorial 002: (128 + 28) × (128 × 4) + 4 × 128 = 80,384 in Keras' one-bias convention; "
-        "PyTorch has 80,896. An MNIST row per step: seq_len 28.",
+        "Tutorial 002: (128 + 28) × (128 × 4) + 4 × 128 = 80,384 in TensorFlow/Keras' "
+        "one-bias convention (the tutorial prints 128 + 25, a typo: its x has 28 features); "
+        "PyTorch has 80,896. seq_len 28 is rnnviz's choice, one 28-feature x per step.",
         Spec("lstm", 28, 128, 1, seq_len=28, batch_size=1),
         RunOptions(seeding="tutorial"),
     ),
     Preset(
         "bilstm-2",
         "2-layer bidirectional LSTM",
-        "Tutorial 000's Bi-LSTM: both directions, two layers, h_n of shape (4, batch, H).",
+        "For tutorial 000's Bi-LSTM section (figures only, no code: these sizes are rnnviz's): "
+        "both directions, two layers, h_n of shape (4, batch, H).",
         Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1),
         RunOptions(seeding="tutorial"),
     ),
     Preset(
         "relu-explode",
         "Deep relu RNN that explodes",
-        "Tutorial 000's exploding values, forward: 6 relu layers with weights × 8 pass "
+        "Tutorial 004's warning that a relu RNN can reach huge values over many steps, "
+        "forward: 6 relu layers with weights × 8 pass "
         "float32's 3.4e38 and overflow to Inf, then NaN (Inf − Inf). Opens on the signed-log "
         "colour scale, the one that shows 1e38 beside 0.1.",
         Spec("rnn", 8, 32, 6, nonlinearity="relu", seq_len=80, batch_size=1),
