@@ -42,3 +42,16 @@ def test_gradients_page_follows_the_epoch_and_compare_says_it_is_not_it(window, 
     qtbot.waitUntil(lambda: win.state.result(COMPARE) is not None, timeout=120_000)
     qtbot.waitUntil(lambda: view.compare.result is not None, timeout=10_000)
     assert "not the trained model on screen" in view.compare.summary.text()
+
+
+def test_a_ragged_batch_says_its_gradients_are_of_the_padded_batch(window, qtbot):
+    win, view = window, window.gradients_view
+    request_training(win.state, text_preset("tagger").settings.replace(epochs=3))
+    qtbot.waitUntil(lambda: (h := history(win.state)) is not None and h.done, timeout=60_000)
+    win.deck.show_view(view)
+    win.epoch_slider.slider.setValue(2)
+    qtbot.waitUntil(lambda: _on(win, 2), timeout=60_000)
+    qtbot.waitUntil(lambda: view.result is win.state.result(GRAD), timeout=10_000)
+    text = view.caption.text()
+    assert "epoch 2's RNN on the training input" in text
+    assert "this is the padded batch" in text

@@ -236,6 +236,12 @@ class GradientsView(QWidget):
                 f" — epoch {snap.epoch}'s RNN on the training input; the loss is a probe on "
                 f"the RNN's output, not the training loss ({through}) the optimizer used"
             )
+            if any(n.startswith("lengths differ") for n in gt.trace.notes):
+                # Sequences of several lengths: the probe differentiates the padded batch.
+                probe += (
+                    "; lengths differ, so this is the padded batch: steps past a sequence's "
+                    "length are padding the packed training run never computed"
+                )
         self.caption.setText(
             grad_badge_text(gt) + f" · loss {gt.loss} = {gt.loss_value:.6g}{probe}"
         )
