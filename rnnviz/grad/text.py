@@ -4,6 +4,7 @@ comparison's decay ratios and CSV of the norms. Shared by the window and the CLI
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from typing import Any
@@ -334,11 +335,25 @@ def compare_csv(comparison: Any, layer: int = 0, direction: str = "fwd") -> byte
     )
 
 
-def table_csv(cols: list[tuple[str, np.ndarray]]) -> bytes:
-    """Columns of equal length as CSV with a leading t column (repr precision)."""
+def _cell_int(v: Any) -> str:
+    return str(int(v))
+
+
+def _cell_float(v: Any) -> str:
+    return repr(float(v))
+
+
+def table_csv(cols: list[tuple[str, np.ndarray]], index: str | None = "t") -> bytes:
+    """Columns of equal length as CSV (repr precision), after a leading row-number column
+    named `index` (t, unit; None: no such column, when the rows are not numbered by it).
+    Names are quoted where CSV needs it: an LSTM chain's "(h,c)" split its header."""
     buf = io.StringIO()
-    buf.write(",".join(["t"] + [name for name, _ in cols]) + "\n")
+    out = csv.writer(buf, lineterminator="\n")
+    lead = [index] if index is not None else []
+    out.writerow(lead + [name for name, _ in cols])
     n = len(cols[0][1]) if cols else 0
-    for t in range(n):
-        buf.write(",".join([str(t)] + [repr(float(c[t])) for _, c in cols]) + "\n")
+    cells = [_cell_int if np.asarray(c).dtype.kind in "iu" else _cell_float for _, c in cols]
+    for k in range(n):
+        row = [cell(c[k]) for cell, (_, c) in zip(cells, cols)]
+        out.writerow(([str(k)] if index is not None else []) + row)
     return buf.getvalue().encode("utf-8")

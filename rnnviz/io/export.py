@@ -35,6 +35,7 @@ from rnnviz.config.budget import (
 )
 from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec
+from rnnviz.document.selection import Selection
 from rnnviz.document.snapshot import draw_fold
 from rnnviz.io.atomic import atomic_open
 from rnnviz.io.formats import FORMATS, ExportFormat
@@ -406,6 +407,7 @@ def export_bytes(
     scale: float = 1.0,
     scale_mode: str | None = None,
     compute: bool = True,
+    selection: Selection | None = None,
 ) -> bytes:
     """The bytes of one export of `spec` in format `fmt` — what the CLI and dialog write.
 
@@ -415,7 +417,8 @@ def export_bytes(
     application must exist for drawn and gate formats (the CLI makes one; see `ensure_qt_app`).
     `compute=False` never runs torch here: a gates export whose snapshot is not a complete
     trace of `spec` and `options` (`needs_trace`) raises ExportError; the window passes it
-    and gets the complete snapshot from its runner first, off the GUI thread.
+    and gets the complete snapshot from its runner first, off the GUI thread. `selection`
+    picks the gate heatmaps' lane, unit and batch row (the window passes what it shows).
     """
     f = export_format(fmt)
     check_timestep(spec, timestep)
@@ -445,7 +448,9 @@ def export_bytes(
             snapshot = complete_snapshot(snapshot)
         else:
             snapshot = compute_snapshot(spec, options or RunOptions())
-    return drawer(DrawRequest(spec, fmt, snapshot, timestep, fold, scale, scale_mode, api))
+    return drawer(
+        DrawRequest(spec, fmt, snapshot, timestep, fold, scale, scale_mode, api, selection)
+    )
 
 
 def needs_trace(
@@ -479,6 +484,9 @@ class DrawRequest:
     scale: float
     scale_mode: str | None = None
     api: str = "module"
+    #: The gate heatmaps' lane, unit and batch row (the window's selection); None: layer 0
+    #: forward, unit 0, batch 0. Its t is not used: `timestep` marks the step.
+    selection: Selection | None = None
 
 
 #: Renders a drawn export's file bytes.

@@ -79,7 +79,10 @@ def test_a_gates_export_with_lanes_pending_waits_for_the_runner(
     data = Path(sig.args[0]).read_bytes()
     assert b"not recomputed" not in data
     full = compute(SPEC, "all")
-    assert data == export_bytes(SPEC, "gates-svg", snapshot=full, timestep=3)
+    # ... of the lane the window showed (layer 2 bwd, pending when Export was pressed).
+    want = export_bytes(SPEC, "gates-svg", snapshot=full, timestep=3, selection=state.selection)
+    assert data == want
+    assert b"layer 2 \xc2\xb7 backward" in data
     assert not dialog.waiting
 
 

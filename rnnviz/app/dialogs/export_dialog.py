@@ -277,6 +277,7 @@ class ExportDialog(QDialog):
                 options=self.state.options,
                 snapshot=self.state.snapshot,
                 compute=False,
+                selection=self.state.selection,  # the gate heatmaps show the lane on screen
                 **self.choices(),
             )
             write_export(path, data)
@@ -410,7 +411,18 @@ def copy_diagram_to_clipboard(state: Document) -> QImage:
     """
     snap = state.snapshot
     spec = snap.spec if snap is not None else state.spec
-    data = export_bytes(spec, "png", timestep=state.selection.t, scale=CLIPBOARD_SCALE)
+    # The snapshot and options, as File → Export passes them: they say how the module is
+    # stepped (a Cell loop) and carry a training epoch's text stages; without them the copy
+    # was a bare nn.RNN diagram of the spec, not the window's.
+    data = export_bytes(
+        spec,
+        "png",
+        options=state.options,
+        snapshot=snap,
+        timestep=state.selection.t,
+        scale=CLIPBOARD_SCALE,
+        compute=False,
+    )
     image = QImage.fromData(data, "PNG")  # type: ignore[arg-type]  # stub wants bytes; Qt takes str
     clipboard = QApplication.clipboard()
     clipboard.setImage(image)

@@ -15,6 +15,7 @@ from rnnviz.analysis.scales import DEFAULT_SCALE_MODE
 from rnnviz.app.drawing.render import ensure_qt_app, render_graph, render_widget
 from rnnviz.app.views.gate_view import GateView
 from rnnviz.document.document import Document
+from rnnviz.document.selection import Selection
 from rnnviz.document.snapshot import Snapshot
 from rnnviz.io.export import DrawRequest, ExportError, register_drawer, text_frame_of
 
@@ -26,17 +27,26 @@ def render_gates(
     timestep: int | None = None,
     scale: float = 1.0,
     scale_mode: str = DEFAULT_SCALE_MODE,
+    selection: Selection | None = None,
 ) -> bytes:
     """The gate heatmaps of `snapshot` as PNG or SVG bytes, drawn by the window's GateView.
 
-    `timestep` is selected (the view marks it) when given; `scale_mode` is the view's colour
-    scale ("fixed", "stretched" or "signed-log"), named in the figure's caption.
+    `timestep` is selected (the view marks it) when given; `selection` gives the lane, unit
+    and batch row (the window's own; None: layer 0 forward, unit 0, batch 0); `scale_mode` is
+    the view's colour scale ("fixed", "stretched" or "signed-log"), named in the caption.
     """
     if fmt not in ("png", "svg"):
         raise ExportError(f"gate heatmaps export as png or svg, not {fmt!r}")
     ensure_qt_app()
     state = Document(snapshot.spec, snapshot.options)
     state.set_snapshot(snapshot)
+    if selection is not None:
+        state.select(
+            layer=selection.layer,
+            direction=selection.direction,
+            unit=selection.unit,
+            batch=selection.batch,
+        )
     if timestep is not None:
         state.select(t=timestep)
     view = GateView(state)
@@ -76,6 +86,7 @@ def _gates_export(req: DrawRequest) -> bytes:
         timestep=req.timestep,
         scale=req.scale,
         scale_mode=req.scale_mode or DEFAULT_SCALE_MODE,
+        selection=req.selection,
     )
 
 

@@ -18,6 +18,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QWidget
 
 from rnnviz.app.drawing.render import paint_to_bytes
+from rnnviz.document.document import GRAD
 from rnnviz.io.export import ExportError, write_export
 
 #: Size of a plot drawn for a file, in pixels at scale 1.
@@ -109,13 +110,16 @@ def plot_csv(view: Any) -> bytes:
     if plot is view.norms:
         return norms_csv(view.result.grads)
     if plot is view.chain:
+        # Every row is the chain back from one t (the selected step, steps[0]) to input
+        # position s: the row number is not a t, so the rows carry t and s themselves.
         cols = [(name.split(" (")[0], y) for name, (_x, y) in plot.data.items()]
-        xs = next(iter(plot.data.values()))[0] if plot.data else np.zeros(0)
-        return table_csv([("s", xs), *cols])
+        xs = (next(iter(plot.data.values()))[0] if plot.data else np.zeros(0)).astype(np.int64)
+        start = np.full(len(xs), xs[0] if len(xs) else 0, dtype=np.int64)
+        return table_csv([("t", start), ("s", xs), *cols], index=None)
     cols = []
     for gate, (left, right) in plot.points.items():
         cols += [(f"{gate}_left", left), (f"{gate}_right", right)]
-    return table_csv(cols).replace(b"t,", b"unit,", 1)
+    return table_csv(cols, index="unit")
 
 
 def save_plot(view: Any, path: str | os.PathLike[str]) -> None:
@@ -123,5 +127,12 @@ def save_plot(view: Any, path: str | os.PathLike[str]) -> None:
     fmt = plot_format(path)
     if view.result is None and view.current_plot() is not view.compare.plot:
         raise ExportError("no gradients yet")
+    if view.current_plot() is not view.compare.plot and view.result is not view.state.result(GRAD):
+        # The page still shows the last finished gradients (another spec, loss or epoch):
+        # a file of them would carry nothing saying so.
+        raise ExportError(
+            "the gradients on screen are the last finished ones, not the current "
+            "configuration's; export once the new ones are in"
+        )
     data = plot_csv(view) if fmt == "csv" else render_plot(view.current_plot(), fmt)
     write_export(path, data)

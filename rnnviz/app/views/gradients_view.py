@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QSizePolicy,
     QSpinBox,
     QSplitter,
@@ -143,6 +144,8 @@ class GradientsView(QWidget):
         state.sigSelectionChanged.connect(self._selection_changed)
         state.sigSpecChanged.connect(self._caption_stale)
         state.sigOptionsChanged.connect(self._caption_stale)
+        # A training epoch moved (or random inputs again): the gradients are keyed by it.
+        state.sigSourceChanged.connect(self._caption_stale)
         state.sigParamsChanged.connect(self._params_changed)
         current = state.result(GRAD)
         if current is not None:
@@ -205,9 +208,12 @@ class GradientsView(QWidget):
 
     def _caption_stale(self, *_: Any) -> None:
         if self.result is not None and self.state.result(GRAD) is not self.result:
+            gt = self.result.grads
+            # Which epoch they are of, when a training epoch was differentiated.
+            epoch = "".join(f", {n}" for n in gt.trace.notes if n.startswith("text model: "))
             self.caption.setText(
-                f"showing the last finished gradients ({self.result.spec.title()}, loss "
-                f"{self.result.grads.loss}); new ones are computed while this view is open"
+                f"showing the last finished gradients ({self.result.spec.title()}{epoch}, "
+                f"loss {gt.loss}); new ones are computed while this view is open"
             )
 
     def selection(self) -> Selection:
@@ -374,4 +380,10 @@ class GradientsView(QWidget):
             self, "Export plot", "gradients.png", "PNG (*.png);;SVG (*.svg);;CSV (*.csv)"
         )
         if path:
-            save_plot(self, path)
+            from rnnviz.io.atomic import WriteError
+            from rnnviz.io.export import ExportError
+
+            try:
+                save_plot(self, path)
+            except (ExportError, WriteError) as exc:
+                QMessageBox.warning(self, "Export plot", str(exc))
