@@ -92,7 +92,7 @@ class ComparePage(QWidget):
         state.sigResultChanged.connect(self._result_changed)
         state.sigOptionsChanged.connect(self._options_changed)
         # Entering or leaving a training epoch changes what the summary must say of it.
-        state.sigSourceChanged.connect(self._draw)
+        state.sigSourceChanged.connect(self._summarise)
         self._params_edited()
 
     def set_wanting(self, on: bool) -> None:
@@ -158,6 +158,14 @@ class ComparePage(QWidget):
             size="9pt",
         )
         self.plot.getPlotItem().enableAutoRange()
+        self._summarise()
+
+    def _summarise(self, *_: Any) -> None:
+        """The decay table under the plot, saying whether a training epoch is on screen
+        (redone alone when one comes or goes: the plot and its zoom stay as they are)."""
+        res = self.result
+        if res is None:
+            return
         # Imported here: rnnviz.grad imports torch, which must not load while the window is
         # built (launch → window visible); a result on screen means torch is loaded anyway.
         from rnnviz.grad.text import decay_header, decay_lines
