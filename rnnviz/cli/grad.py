@@ -15,6 +15,7 @@ from typing import Any
 
 from rnnviz.cli.args import CliError, options_from_args
 from rnnviz.config.budget import human
+from rnnviz.config.options import RunOptions
 from rnnviz.config.spec import Spec, SpecError
 from rnnviz.io.atomic import WriteError
 
@@ -116,7 +117,7 @@ def _plot_format(path: str) -> str:
 def cmd_grad(args: argparse.Namespace, spec: Spec) -> int:
     """`rnnviz grad`: see the module docstring. Exit 0; 2 for a user error."""
     from rnnviz.document.jobs import JOBS
-    from rnnviz.grad.text import compare_csv, grad_badge_text, norms_csv
+    from rnnviz.grad.text import compare_csv
 
     options = options_from_args(args, args._explicit)
     if args.plot:
@@ -158,7 +159,34 @@ def cmd_grad(args: argparse.Namespace, spec: Spec) -> int:
     from rnnviz.grad.result import grad_result
 
     res = grad_result(spec, options, args.loss)
+    return _report(args, res, options)
+
+
+def cmd_grad_run(args: argparse.Namespace) -> int:
+    """`rnnviz grad --run FILE [--text T]`: the gradients of a trained text model's RNN
+    (the file's final weights) on T (default: the run's first training text), as the
+    window's Gradients tab computes them for an epoch; the same outputs as `rnnviz grad`."""
+    from rnnviz.cli.train import run_file_pass
+    from rnnviz.grad.result import module_grad_result
+
+    if args.plot:
+        _plot_format(args.plot)
+    rp = run_file_pass(args)
+    rnn = rp.prun.model.recurrent
+    notes = (f"text model: final weights, text {rp.text!r}",)
+    res = module_grad_result(rnn, rp.prun.rnn_input, rp.prun.hx, args.loss, notes)
+    status = _report(args, res, None)
+    if not args.json:
+        print(f"Input: {rp.text!r}  (the run's final weights, as `trace --run` takes them)")
+    return status
+
+
+def _report(args: argparse.Namespace, res: Any, options: RunOptions | None) -> int:
+    """Write --out/--csv/--plot and print the verdict line (or --json) for a GradResult."""
+    from rnnviz.grad.text import grad_badge_text, norms_csv
+
     gt = res.grads
+    spec = res.spec
     if args.out:
         # Here, not at the top: `rnnviz` imports this module to build its parser, and the
         # file format's import (numpy, the records) delayed every command, `gui`'s first

@@ -46,6 +46,7 @@ _HANDLERS = {
     "train": ("rnnviz.cli.train", "cmd_train"),
     "trace-run": ("rnnviz.cli.train", "cmd_trace_run"),
     "grad": ("rnnviz.cli.grad", "cmd_grad"),
+    "grad-run": ("rnnviz.cli.grad", "cmd_grad_run"),
 }
 
 
@@ -54,6 +55,13 @@ def _handler(command: str) -> Any:
 
     module, name = _HANDLERS[command]
     return getattr(importlib.import_module(module), name)
+
+
+#: Per command, the flags that go with --run FILE (dest names); any other is refused there.
+RUN_FILE_FLAGS: dict[str, frozenset[str]] = {
+    "trace": frozenset({"run", "text", "out", "memory_budget"}),
+    "grad": frozenset({"run", "text", "out", "memory_budget", "loss", "json", "csv", "plot"}),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     from rnnviz.cli.grad import add_grad_flags
 
     add_grad_flags(p)
+    p.add_argument("--run", default=None, help="gradients of a trained text model's run file")
+    p.add_argument("--text", default=None, help="with --run: the text to differentiate on")
     sub.add_parser("presets", help="list the tutorial presets")
     p = sub.add_parser("bench", help="run the benchmark suite")
     p.add_argument("--json", action="store_true")
@@ -173,9 +183,16 @@ def _run(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("presets", "bench", "train"):
             return int(_handler(args.command)(args))
-        if args.command == "trace" and args.run is not None:
-            return int(_handler("trace-run")(args))
-        if args.command == "trace" and args.text is not None:
+        if args.command in RUN_FILE_FLAGS and args.run is not None:
+            # The model, its sizes and its weights come from the file: a configuration or
+            # run flag beside --run would be silently ignored, so it is refused.
+            ignored = sorted(args._explicit - RUN_FILE_FLAGS[args.command])
+            if ignored:
+                names = ", ".join("--" + name.replace("_", "-") for name in ignored)
+                raise CliError(f"--run takes the model from the file; drop {names}")
+            with budget_limit(budget_from_args(args)):
+                return int(_handler(f"{args.command}-run")(args))
+        if args.command in RUN_FILE_FLAGS and args.text is not None:
             raise CliError("--text needs --run FILE (a trained text model)")
         explicit = args._explicit - {"memory_budget"}
         spec_given = bool(explicit & (set(_SPEC_FLAGS.values()) | {"no_bias", "preset"}))

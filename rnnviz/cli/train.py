@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from rnnviz.cli.args import CliError, _float, _int
@@ -117,11 +118,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_trace_run(args: argparse.Namespace) -> int:
-    """`rnnviz trace --run FILE [--text T]`: trace the trained RNN (final weights) on T
-    (default: the run's first training text); prints the trace line and the prediction."""
-    from rnnviz.engine.tracing import trace
-    from rnnviz.io.atomic import WriteError
+@dataclass(frozen=True)
+class RunFilePass:
+    """A run file's trained model on one text: the file read, the text, its one-sequence
+    pipeline and the recorded pass (final weights)."""
+
+    saved: Any
+    text: str
+    tokens: tuple[str, ...]
+    pipe: Any
+    prun: Any
+
+
+def run_file_pass(args: argparse.Namespace) -> RunFilePass:
+    """Read `args.run` and run its final weights on `args.text` (default: the run's first
+    training text), as `trace --run` and `grad --run` both take them; CliError/SpecError for
+    an unreadable file or a text the vocabulary cannot encode."""
     from rnnviz.io.run_file import RunFileError, load_run
     from rnnviz.text.pipeline import Pipeline, run_pipeline
     from rnnviz.text.tokens import VocabularyError, tokenize
@@ -142,7 +154,17 @@ def cmd_trace_run(args: argparse.Namespace) -> int:
     pipe = Pipeline(
         s, saved.pipeline.vocab, saved.pipeline.target_vocab, (tokens,), (), (indices,), ()
     )
-    prun = run_pipeline(pipe, saved.final)
+    return RunFilePass(saved, text, tokens, pipe, run_pipeline(pipe, saved.final))
+
+
+def cmd_trace_run(args: argparse.Namespace) -> int:
+    """`rnnviz trace --run FILE [--text T]`: trace the trained RNN (final weights) on T
+    (default: the run's first training text); prints the trace line and the prediction."""
+    from rnnviz.engine.tracing import trace
+    from rnnviz.io.atomic import WriteError
+
+    rp = run_file_pass(args)
+    text, tokens, pipe, prun = rp.text, rp.tokens, rp.pipe, rp.prun
     result = trace(prun.model.recurrent, prun.rnn_input, prun.hx)
     if args.out:
         from rnnviz.io.trace_file import save_trace  # here: `rnnviz` builds its parser from here
