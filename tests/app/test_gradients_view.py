@@ -4,6 +4,7 @@ selection, its curves equal to the record's norms, saturation clicks select unit
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from app_helpers import SMALL, front, wait_traced
 from PySide6.QtCore import QPointF, Qt
 
@@ -216,6 +217,33 @@ def test_log_axis_labels_never_overprint(qtbot):
     # The decades keep their labels (1 and 0.1 here), and some minor ones stay.
     decades = [round(p * (hi - lo) / size, 9) for p in thinned]
     assert 0.0 in decades and -1.0 in decades and len(thinned) >= 4
+
+
+def test_log_axis_labels_a_range_shorter_than_its_minor_ticks(qtbot):
+    """2.0 … 2.26 holds one of pyqtgraph's log ticks ("2"): a y axis with one label cannot be
+    read. LogAxis gives such a range evenly spaced ticks with the digits that tell them
+    apart, at any magnitude; longer ranges keep pyqtgraph's ticks."""
+    from rnnviz.app.views.axes import LogAxis
+
+    def labels(lo: float, hi: float) -> list[tuple[float, str]]:
+        axis = LogAxis("left")
+        axis.setLogMode(False, True)
+        lo_l, hi_l = np.log10(lo), np.log10(hi)
+        out = []
+        for spacing, values in axis.tickValues(lo_l, hi_l, 220.0):
+            for v, text in zip(values, axis.tickStrings(values, 1.0, spacing)):
+                if text and lo_l <= v <= hi_l:
+                    out.append((10**v, text))
+        return out
+
+    short = labels(2.0, 2.26)
+    assert len(short) >= 3 and len({t for _, t in short}) == len(short)
+    for value, text in short:
+        assert float(text) == pytest.approx(value, rel=1e-9)  # each label is its tick's value
+    tiny = labels(2.0e-20, 2.3e-20)
+    assert len(tiny) >= 3 and all(float(t) == pytest.approx(v, rel=1e-9) for v, t in tiny)
+    wide = labels(0.07, 2.5)  # pyqtgraph's own ticks: the decades 0.1 and 1 among them
+    assert {"0.1", "1"} <= {t for _, t in wide}
 
 
 def test_heatmap_paints_nonfinite_gradients_and_never_divides_by_zero(qtbot):
