@@ -329,7 +329,7 @@ def reproduction(run: Any, saved: Any) -> tuple[str, bool]:
         problems.append("initial weights differ from the file's")
     # A cancelled retrain (the user's Cancel) stopped early: only the epochs it ran can be
     # compared, and its "final" weights are those after its last epoch, not the file's end.
-    stopped = bool(getattr(run, "cancelled", False)) and len(run.epochs) < len(saved.history)
+    stopped = run.cancelled and len(run.epochs) < len(saved.history)
     if len(run.epochs) != len(saved.history) and not stopped:
         problems.append(f"{len(run.epochs)} epochs retrained, the file has {len(saved.history)}")
     worst = 0.0
