@@ -168,12 +168,13 @@ def cmd_grad_run(args: argparse.Namespace) -> int:
     window's Gradients tab computes them for an epoch; the same outputs as `rnnviz grad`."""
     from rnnviz.cli.train import run_file_pass
     from rnnviz.grad.result import module_grad_result
+    from rnnviz.text.training import epoch_note
 
     if args.plot:
         _plot_format(args.plot)
     rp = run_file_pass(args)
     rnn = rp.prun.model.recurrent
-    notes = (f"text model: final weights, text {rp.text!r}",)
+    notes = (f"{epoch_note(None)}, text {rp.text!r}",)
     res = module_grad_result(rnn, rp.prun.rnn_input, rp.prun.hx, args.loss, notes)
     status = _report(args, res, None)
     if not args.json:

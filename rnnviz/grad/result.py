@@ -155,11 +155,7 @@ def grad_result(
     """Gradients of `loss` for (spec, options), verified against torch, plus the chain's
     factors and the σ gates' saturation. Progress: 0–0.8 gradients, 0.8–1 chains."""
 
-    def part(f: float) -> None:
-        if progress is not None:
-            progress(0.8 * f)
-
-    gt = gradients_spec(spec, options, loss, progress=part, cancel=cancel)
+    gt = gradients_spec(spec, options, loss, progress=_gradient_share(progress), cancel=cancel)
     return result_of(gt, progress=progress, cancel=cancel)
 
 
@@ -177,15 +173,16 @@ def module_grad_result(
     text model's RNN on its training input. `notes` are added to the forward trace's (the
     epoch, padding), so the view shows what was differentiated."""
 
-    def part(f: float) -> None:
-        if progress is not None:
-            progress(0.8 * f)
-
-    gt = gradients(module, x, hx, loss, progress=part, cancel=cancel)
+    gt = gradients(module, x, hx, loss, progress=_gradient_share(progress), cancel=cancel)
     if notes:
         tr = dataclasses.replace(gt.trace, notes=(*gt.trace.notes, *notes))
         gt = dataclasses.replace(gt, trace=tr)
     return result_of(gt, progress=progress, cancel=cancel)
+
+
+def _gradient_share(progress: Progress | None) -> Progress | None:
+    """The gradients' part of a GradResult job's progress: 0–0.8 (the chains take the rest)."""
+    return None if progress is None else (lambda f: progress(0.8 * f))
 
 
 def result_of(

@@ -182,6 +182,22 @@ class EpochRNN:
     notes: tuple[str, ...]
 
 
+#: The note on a trace (or gradients) of a batch whose sequences have several lengths.
+PADDED_NOTE = (
+    "lengths differ: traced the padded batch; steps past a sequence's length are padding the "
+    "packed training run never computed, and h_n here is the last padded step (trace one "
+    "sequence for its own h_n)"
+)
+
+
+def epoch_note(epoch: int | None, sequence: int | None = None) -> str:
+    """What a trace or gradients of a text model's RNN are of: "text model: epoch 3 weights"
+    (None: the final weights), with ", sequence b" for one sequence alone."""
+    return f"text model: epoch {epoch if epoch is not None else 'final'} weights" + (
+        f", sequence {sequence}" if sequence is not None else ""
+    )
+
+
 def epoch_rnn(run: TrainingRun, epoch: int | None = None, sequence: int | None = None) -> EpochRNN:
     """The RNN of epoch `epoch` (None = final weights) on the training input, whole batch or
     sequence `sequence` alone, as `trace_epoch` traces it and the Gradients view
@@ -198,18 +214,8 @@ def epoch_rnn(run: TrainingRun, epoch: int | None = None, sequence: int | None =
             raise IndexError(f"sequence must be from 0 to {len(pipeline.inputs) - 1}")
         pipeline = _one_sequence(pipeline, sequence)
     prun = run_pipeline(pipeline, state)
-    notes = []
-    if prun.packed:
-        notes.append(
-            "lengths differ: traced the padded batch; steps past a sequence's "
-            "length are padding the packed training run never computed, "
-            "and h_n here is the last padded step (trace one sequence for "
-            "its own h_n)"
-        )
-    notes.append(
-        f"text model: epoch {epoch if epoch is not None else 'final'} weights"
-        + (f", sequence {sequence}" if sequence is not None else "")
-    )
+    notes = [PADDED_NOTE] if prun.packed else []
+    notes.append(epoch_note(epoch, sequence))
     return EpochRNN(prun.model.recurrent, prun.rnn_input, prun.hx, tuple(notes))
 
 

@@ -41,7 +41,7 @@ from rnnviz.app.views.grad_panels import (
 from rnnviz.app.widgets import sync_lane_pickers
 from rnnviz.document.document import GRAD, Document, ResultKey
 from rnnviz.document.selection import Selection
-from rnnviz.document.training import TextSnapshot
+from rnnviz.document.training import EpochSource, TextSnapshot
 
 LOSS_TIPS = {
     "last": "L = Σ output[T−1]: the last step's output, summed over batch and features",
@@ -57,6 +57,7 @@ class GradientsView(QWidget):
         super().__init__(parent)
         self.state = state
         self.result: Any = None  # the GradResult on screen (may be for an older spec)
+        self._source: Any = None  # its key's source (an EpochSource in text mode)
         self._wanting = False
         self._shown_key: Any = None
 
@@ -149,7 +150,7 @@ class GradientsView(QWidget):
         state.sigParamsChanged.connect(self._params_changed)
         current = state.result(GRAD)
         if current is not None:
-            self._show(current)
+            self._show(current, state.key(GRAD).source)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(640, 620)
@@ -204,13 +205,18 @@ class GradientsView(QWidget):
     # ---- document → view -----------------------------------------------------------------------
     def _result_changed(self, key: ResultKey) -> None:
         if key.kind == GRAD and key == self.state.key(GRAD):
-            self._show(self.state.results[key])
+            self._show(self.state.results[key], key.source)
 
     def _caption_stale(self, *_: Any) -> None:
         if self.result is not None and self.state.result(GRAD) is not self.result:
             gt = self.result.grads
-            # Which epoch they are of, when a training epoch was differentiated.
-            epoch = "".join(f", {n}" for n in gt.trace.notes if n.startswith("text model: "))
+            # Which epoch they are of, when a training epoch was differentiated (its key's
+            # source, kept when it was shown).
+            src, epoch = self._source, ""
+            if isinstance(src, EpochSource):
+                from rnnviz.text.training import epoch_note  # torch is loaded: a result is in
+
+                epoch = ", " + epoch_note(src.epoch, src.sequence)
             self.caption.setText(
                 f"showing the last finished gradients ({self.result.spec.title()}{epoch}, "
                 f"loss {gt.loss}); new ones are computed while this view is open"
@@ -222,12 +228,13 @@ class GradientsView(QWidget):
 
         return clamp_selection(self.state.selection, self.result.spec)
 
-    def _show(self, result: Any) -> None:
+    def _show(self, result: Any, source: Any = None) -> None:
         # rnnviz.grad imports torch, which must not load while the window is built (launch →
         # window visible); with a gradient result on screen torch is loaded anyway.
         from rnnviz.grad.text import grad_badge_text, lane_name, norms_note
 
         self.result = result
+        self._source = source  # the key's source: the epoch the gradients are of, or None
         self._shown_key = None
         gt = result.grads
         probe = ""
@@ -242,7 +249,9 @@ class GradientsView(QWidget):
                 f" — epoch {snap.epoch}'s RNN on the training input; the loss is a probe on "
                 f"the RNN's output, not the training loss ({through}) the optimizer used"
             )
-            if any(n.startswith("lengths differ") for n in gt.trace.notes):
+            from rnnviz.text.training import PADDED_NOTE  # torch is loaded: a result is in
+
+            if PADDED_NOTE in gt.trace.notes:
                 # Sequences of several lengths: the probe differentiates the padded batch.
                 probe += (
                     "; lengths differ, so this is the padded batch: steps past a sequence's "
