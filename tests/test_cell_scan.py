@@ -10,7 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.engine.gates import SCAN_LANE_ALONE, _scan_block, cell_scan, tanh, tanh_
+from rnnviz.engine.cell_scan import SCAN_LANE_ALONE, cell_scan, scan_block
+from rnnviz.engine.gates import tanh, tanh_
 
 
 def sequential(i, f, g, c0, reverse):
@@ -35,7 +36,7 @@ def lane(steps, batch, hidden, seed, f_range=(0.0, 1.0), reverse=False):
 
 
 def test_block_size_is_the_ceiling_square_root_of_t():
-    assert [_scan_block(t) for t in (0, 1, 2, 4, 5, 99, 100, 101, 500)] == [
+    assert [scan_block(t) for t in (0, 1, 2, 4, 5, 99, 100, 101, 500)] == [
         1, 1, 2, 2, 3, 10, 10, 11, 23,
     ]  # fmt: skip
 

@@ -218,10 +218,10 @@ def test_chunked_and_per_lane_paths_match_the_reference(spec, seed, with_state, 
     """The paths big configurations take, forced on small ones: each direction run alone in
     chunks of a few steps (the backward one on reversed input), and the cell-state scan run
     one lane at a time. Thresholds are patched for the duration of one example only."""
+    import rnnviz.engine.cell_scan
     import rnnviz.engine.fused
-    import rnnviz.engine.gates
 
-    saved = rnnviz.engine.fused.CALL_MACS, rnnviz.engine.gates.SCAN_LANE_ALONE
+    saved = rnnviz.engine.fused.CALL_MACS, rnnviz.engine.cell_scan.SCAN_LANE_ALONE
     step = (
         spec.batch_size
         * spec.gate_count
@@ -229,7 +229,7 @@ def test_chunked_and_per_lane_paths_match_the_reference(spec, seed, with_state, 
         * (max(spec.layer_input_size(k) for k in range(min(spec.num_layers, 2))) + spec.out_hidden)
     )
     rnnviz.engine.fused.CALL_MACS = step * macs  # `macs` timesteps per fused call
-    rnnviz.engine.gates.SCAN_LANE_ALONE = 1
+    rnnviz.engine.cell_scan.SCAN_LANE_ALONE = 1
     try:
         assert (
             not rnnviz.engine.fused.whole_layers(spec) or spec.seq_len * spec.num_directions <= macs
@@ -239,7 +239,7 @@ def test_chunked_and_per_lane_paths_match_the_reference(spec, seed, with_state, 
         # Not exact: see test_chunked_forward_is_bit_identical_to_the_module below.
         run_and_check(module, x, hx, exact=False)
     finally:
-        rnnviz.engine.fused.CALL_MACS, rnnviz.engine.gates.SCAN_LANE_ALONE = saved
+        rnnviz.engine.fused.CALL_MACS, rnnviz.engine.cell_scan.SCAN_LANE_ALONE = saved
 
 
 def test_chunked_forward_agrees_with_the_module_to_round_off_and_says_so(monkeypatch):

@@ -12,9 +12,9 @@ import torch
 
 from rnnviz.config.spec import Spec
 from rnnviz.engine.cancel import Meter
+from rnnviz.engine.cell_scan import cell_scan
 from rnnviz.engine.gates import (
     DirectionWeights,
-    cell_scan,
     gru_gates,
     lstm_gates,
     lstm_h,
