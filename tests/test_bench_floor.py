@@ -68,7 +68,7 @@ def test_window_floor_runs_one_lanes_products() -> None:
 def test_core_does_the_traces_own_comparisons(spec: Spec, data: st.DataObject) -> None:
     """The bench's core floor runs the trace's forward and recompute: its comparisons give
     the very figures of a trace of the same lanes (so none of the work is left out)."""
-    from rnnviz.bench.floor import core_call
+    from rnnviz.bench.floor import core_call, recompute_call
     from rnnviz.engine.lanes import all_lanes
     from rnnviz.engine.tracing import make_inputs, trace
 
@@ -77,11 +77,12 @@ def test_core_does_the_traces_own_comparisons(spec: Spec, data: st.DataObject) -
     everything = list(all_lanes(spec))
     some = data.draw(st.lists(st.sampled_from(everything), min_size=1, unique=True))
     for lanes in (None, frozenset(some)):
-        diff = core_call(spec, module, x, lanes)()
         traced = trace(module, x, lanes="all" if lanes is None else lanes)
-        assert diff.abs == traced.max_abs_diff
-        assert diff.rel == traced.max_rel_diff
-        assert diff.mismatched == traced.nonfinite_mismatch
+        # The recompute alone (timed after a forward and warm) does the same comparisons.
+        for diff in (core_call(spec, module, x, lanes)(), recompute_call(spec, module, x, lanes)()):
+            assert diff.abs == traced.max_abs_diff
+            assert diff.rel == traced.max_rel_diff
+            assert diff.mismatched == traced.nonfinite_mismatch
 
 
 def test_core_of_the_small_bench_lstm_compares_real_values() -> None:
@@ -94,3 +95,12 @@ def test_core_of_the_small_bench_lstm_compares_real_values() -> None:
     # Round-off, not zero: the recompute's products round differently from oneDNN's forward.
     assert 0.0 < diff.abs < 1e-5
     assert diff.real == 0
+
+
+def test_after_and_warm_times_the_work_right_after_the_first_call_and_again() -> None:
+    from rnnviz.bench.measure import after_and_warm
+
+    calls: list[str] = []
+    after, warm = after_and_warm(lambda: calls.append("first"), lambda: calls.append("work"), 3)
+    assert calls == ["first", "work"] + ["first", "work", "work"] * 3
+    assert after >= 0 and warm >= 0

@@ -8,6 +8,9 @@ makes (`rnnviz.engine.gemm`). `rnnviz bench` reports that floor next to every fu
 ratio, so the gap between the two is what activations, scans, checks and records cost.
 `core_call` splits that gap: the forward and the recompute as the trace runs them (the same
 engine calls, every torch op of them), without the checks before and the record after.
+`recompute_call` is the recompute alone, to time right after a forward (as a trace runs it)
+and again at once: the difference is what running each op once, on caches the forward has
+just filled with its own code and data, costs.
 """
 
 from __future__ import annotations
@@ -121,6 +124,31 @@ def core_call(
             wanted = [ln for ln in runs.lanes if lanes is None or (ln.layer, ln.direction) in lanes]
             diff = Diff()
             recompute(spec, wanted, diff, meter)
+            return diff
+
+    return run
+
+
+def recompute_call(
+    spec: Spec,
+    module: nn.Module,
+    x: torch.Tensor,
+    lanes: frozenset[tuple[int, str]] | None = None,
+) -> Callable[[], Diff]:
+    """A call that runs the gate recompute of every lane, or of `lanes` only, with its
+    comparisons, on what one per-layer forward of `module` on `x` (time-major, zero initial
+    state) made once, here: the part of `core_call` after its forward. Returns the `Diff`."""
+    if not isinstance(module, nn.RNNBase):
+        raise TypeError(f"recompute_call runs nn.RNN/LSTM/GRU, not {type(module).__name__}")
+    with torch.no_grad():
+        h0, c0 = default_state(spec, x)
+        runs = run_layers(module, spec, x, h0, c0, Meter(1, None, None))
+    wanted = [ln for ln in runs.lanes if lanes is None or (ln.layer, ln.direction) in lanes]
+
+    def run() -> Diff:
+        with torch.no_grad():
+            diff = Diff()
+            recompute(spec, wanted, diff, Meter(1, None, None))
             return diff
 
     return run

@@ -61,6 +61,26 @@ def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple
     return statistics.median(ta), statistics.median(tb)
 
 
+def after_and_warm(
+    first: Callable[[], Any], work: Callable[[], Any], repeats: int
+) -> tuple[float, float]:
+    """Median seconds of `work` called right after `first`, and of `work` called again at
+    once (its warm cost), over `repeats` rounds after a warm-up."""
+    first()
+    work()
+    after, warm = [], []
+    for _ in range(repeats):
+        first()
+        t0 = time.perf_counter()
+        work()
+        t1 = time.perf_counter()
+        work()
+        t2 = time.perf_counter()
+        after.append(t1 - t0)
+        warm.append(t2 - t1)
+    return statistics.median(after), statistics.median(warm)
+
+
 def table(results: list[Measure]) -> str:
     """Results as a Markdown table (the README's Performance section is this output)."""
     lines = ["| measure | value | target | ok | detail |", "|---|---|---|---|---|"]

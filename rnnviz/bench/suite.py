@@ -13,7 +13,7 @@ import time
 import warnings
 from typing import Any
 
-from rnnviz.bench.measure import BENCH_CONFIGS, Measure, alternate, table
+from rnnviz.bench.measure import BENCH_CONFIGS, Measure, after_and_warm, alternate, table
 from rnnviz.config.spec import Spec
 
 __all__ = ["Measure", "alternate", "run", "table"]
@@ -43,7 +43,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
 
     import torch
 
-    from rnnviz.bench.floor import core_call, products_call
+    from rnnviz.bench.floor import core_call, products_call, recompute_call
     from rnnviz.engine.threads import threads_for
     from rnnviz.engine.tracing import make_inputs, trace, trace_owned
 
@@ -91,6 +91,10 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
         # The trace's own work without its checks and record (x is time-major here).
         window_core = core_call(spec, module, x, frozenset([WINDOW_LANE]))
         full_core = core_call(spec, module, x)
+        # The recompute alone, right after a forward and again at once: what its ops cost
+        # run once each after the forward has filled the caches, against their warm cost.
+        window_recompute = recompute_call(spec, module, x, frozenset([WINDOW_LANE]))
+        full_recompute = recompute_call(spec, module, x)
 
         load = os.getloadavg()[0]
         # The window runs a trace on the threads `set_threads_for` gives its size (one for
@@ -103,6 +107,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
             fwd_a, win_a = alternate(forward, window_api, repeats)
             fwd_wf, win_floor = alternate(forward, window_floor, repeats)
             fwd_wc, win_core = alternate(forward, window_core, repeats)
+            win_after, win_warm = after_and_warm(forward, window_recompute, repeats)
         finally:
             torch.set_num_threads(before)
         win_limit, win_core_r = win_floor / fwd_wf, win_core / fwd_wc
@@ -110,6 +115,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
         fwd_o, tr_o = alternate(forward, full_owned, repeats)
         fwd_p, floor_t = alternate(forward, floor, repeats)
         fwd_c, core_t = alternate(forward, full_core, repeats)
+        full_after, full_warm = after_and_warm(forward, full_recompute, repeats)
         limit, core_r = floor_t / fwd_p, core_t / fwd_c
         lanes = spec.num_layers * spec.num_directions
         out.append(
@@ -126,7 +132,7 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 f"lane's matrix products alone {win_limit:.2f}×; + its activations, scan "
                 f"and comparisons (the engine's forward and recompute, no checks, no "
                 f"record) {win_core_r:.2f}×; the checks and the record "
-                f"{win / fwd_w - win_core_r:+.2f}×",
+                f"{win / fwd_w - win_core_r:+.2f}×. {_cold(win_after, win_warm)}",
             )
         )
         out.append(
@@ -143,7 +149,8 @@ def trace_ratios(quick: bool = False) -> list[Measure]:
                 f"any full float32 recompute); + activations, scans and comparisons (the "
                 f"engine's forward and recompute, no checks, no record) {core_r:.2f}×; the "
                 f"checks and the record {tr / fwd - core_r:+.2f}×. On a module of its own, "
-                f"as `rnnviz trace` runs it (no parameter copy): {tr_o / fwd_o:.2f}×",
+                f"as `rnnviz trace` runs it (no parameter copy): {tr_o / fwd_o:.2f}×. "
+                f"{_cold(full_after, full_warm)}",
             )
         )
     return out
@@ -155,6 +162,14 @@ def _extra(trace: float, forward: float) -> str:
     others within one hour, its window ratio reading 1.46 and 1.28, while the time beyond
     the forward stayed 0.59–0.80 ms."""
     return f"{(trace - forward) * 1000:.2f} ms beyond it"
+
+
+def _cold(after: float, warm: float) -> str:
+    """The recompute's time right after a forward against its warm time, as words."""
+    return (
+        f"The recompute alone: {after * 1000:.2f} ms right after a forward, "
+        f"{warm * 1000:.2f} ms repeated at once ({after / warm:.1f}×)"
+    )
 
 
 def trace_memory() -> list[Measure]:
