@@ -168,7 +168,7 @@ def cmd_grad_run(args: argparse.Namespace) -> int:
     window's Gradients tab computes them for an epoch; the same outputs as `rnnviz grad`."""
     from rnnviz.cli.train import run_file_pass
     from rnnviz.grad.result import module_grad_result
-    from rnnviz.text.training import epoch_note
+    from rnnviz.text.notes import epoch_note
 
     if args.plot:
         _plot_format(args.plot)

@@ -21,6 +21,7 @@ from torch import nn
 from rnnviz.engine.record import Trace
 from rnnviz.engine.tracing import trace
 from rnnviz.text.model import TextModel, compute_loss, load_snapshot, snapshot
+from rnnviz.text.notes import PADDED_NOTE, epoch_note
 from rnnviz.text.pipeline import (
     Pipeline,
     check_trainable,
@@ -180,22 +181,6 @@ class EpochRNN:
     x: torch.Tensor
     hx: Any
     notes: tuple[str, ...]
-
-
-#: The note on a trace (or gradients) of a batch whose sequences have several lengths.
-PADDED_NOTE = (
-    "lengths differ: traced the padded batch; steps past a sequence's length are padding the "
-    "packed training run never computed, and h_n here is the last padded step (trace one "
-    "sequence for its own h_n)"
-)
-
-
-def epoch_note(epoch: int | None, sequence: int | None = None) -> str:
-    """What a trace or gradients of a text model's RNN are of: "text model: epoch 3 weights"
-    (None: the final weights), with ", sequence b" for one sequence alone."""
-    return f"text model: epoch {epoch if epoch is not None else 'final'} weights" + (
-        f", sequence {sequence}" if sequence is not None else ""
-    )
 
 
 def epoch_rnn(run: TrainingRun, epoch: int | None = None, sequence: int | None = None) -> EpochRNN:

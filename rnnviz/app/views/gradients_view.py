@@ -214,7 +214,7 @@ class GradientsView(QWidget):
             # source, kept when it was shown).
             src, epoch = self._source, ""
             if isinstance(src, EpochSource):
-                from rnnviz.text.training import epoch_note  # torch is loaded: a result is in
+                from rnnviz.text.notes import epoch_note
 
                 epoch = ", " + epoch_note(src.epoch, src.sequence)
             self.caption.setText(
@@ -249,7 +249,7 @@ class GradientsView(QWidget):
                 f" — epoch {snap.epoch}'s RNN on the training input; the loss is a probe on "
                 f"the RNN's output, not the training loss ({through}) the optimizer used"
             )
-            from rnnviz.text.training import PADDED_NOTE  # torch is loaded: a result is in
+            from rnnviz.text.notes import PADDED_NOTE
 
             if PADDED_NOTE in gt.trace.notes:
                 # Sequences of several lengths: the probe differentiates the padded batch.
