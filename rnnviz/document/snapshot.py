@@ -35,6 +35,12 @@ class Snapshot:
     graph: nx.DiGraph  # folded for drawing when seq_len > DRAW_FOLD_ABOVE
     seconds: float
 
+    @property
+    def source_note(self) -> str:
+        """What the trace is of beyond its spec and run options, in the words an export's
+        title carries: "" for the random-input trace (a TextSnapshot names its epoch)."""
+        return ""
+
 
 def draw_fold(spec: Spec) -> int | None:
     """The fold drawn views use for `spec`: DEFAULT_FOLD above DRAW_FOLD_ABOVE steps, else none."""

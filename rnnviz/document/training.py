@@ -23,6 +23,7 @@ from rnnviz.config.spec import Spec, SpecError
 from rnnviz.document.document import TRACE, Document, ResultKey
 from rnnviz.document.job import Job, JobContext
 from rnnviz.document.snapshot import Snapshot
+from rnnviz.text.notes import epoch_note
 from rnnviz.text.settings import TextSettings
 
 #: The result kind of a training history.
@@ -125,6 +126,14 @@ class TextSnapshot(Snapshot):
     #: The labels of the graph around the RNN (rnnviz.analysis.text_graph.TextFrame): the
     #: graph is drawn with them, and a re-fold or an export rebuilds it with them.
     frame: Any = None
+    #: The one sequence traced alone (its EpochSource's), None for the whole batch.
+    sequence: int | None = None
+
+    @property
+    def source_note(self) -> str:
+        """The epoch (and sequence) whose weights ran, in the trace's own words
+        ("text model: epoch 15 weights"): what every export of this snapshot names."""
+        return epoch_note(self.epoch, self.sequence)
 
 
 # ---- the document side (GUI thread) ---------------------------------------------------------
@@ -407,6 +416,7 @@ def run_epoch_trace(key: ResultKey, ctx: JobContext) -> TextSnapshot:
         stages=prun,
         history=source.history,
         frame=frame,
+        sequence=source.sequence,
     )
 
 

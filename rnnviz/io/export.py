@@ -39,6 +39,7 @@ from rnnviz.document.selection import Selection
 from rnnviz.document.snapshot import draw_fold
 from rnnviz.io.atomic import atomic_open
 from rnnviz.io.formats import FORMATS, ExportFormat
+from rnnviz.text.notes import with_note
 
 __all__ = ["FORMATS", "ExportError", "ExportFormat", "export_bytes", "export_format"]
 
@@ -227,8 +228,9 @@ def _dot_pos(data: dict[str, Any], bidirectional: bool) -> str:
     return f"{x:g},{float(data['y']) * DOT_ROW:g}!"
 
 
-def dot_bytes(g: nx.DiGraph) -> bytes:
-    """The graph as Graphviz DOT text.
+def dot_bytes(g: nx.DiGraph, note: str = "") -> bytes:
+    """The graph as Graphviz DOT text, its visible label the graph's title followed by `note`
+    (what the graph is of beyond its spec: a text model's epoch; see `source_note`).
 
     Written here rather than with networkx's pydot/pygraphviz writers, which need packages
     rnnviz does not depend on; DOT is a small text format and only IDs and strings need
@@ -256,7 +258,7 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     A backward recurrence enters its cell from the right (`tailport="e"`). With these,
     `dot -Tpng` draws no edge label over another for the presets (tests/test_graphviz_labels.py).
     """
-    title = str(g.graph.get("title", "rnnviz"))
+    title = with_note(str(g.graph.get("title", "rnnviz")), note)
     bi = '"bwd"' in str(g.graph.get("spec", "")) or any(
         d == "bwd" for _, d in g.nodes(data="direction")
     )
@@ -368,6 +370,16 @@ def dot_bytes(g: nx.DiGraph) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def source_note(snapshot: Any, spec: Spec) -> str:
+    """What an export of `spec` made from `snapshot` shows beyond the spec, in the words its
+    title carries (`Snapshot.source_note`: a text model's "text model: epoch 15 weights"),
+    or "" when the snapshot is of another spec (the export is then a random-input one) or
+    there is none. `export_bytes` reads it once and hands it on in `DrawRequest.note`."""
+    if snapshot is None or snapshot.spec != spec:
+        return ""
+    return str(snapshot.source_note)
+
+
 def text_frame_of(snapshot: Any, spec: Spec) -> Any:
     """The TextFrame of `snapshot` (a text model's epoch) when it shows `spec`, else None:
     exports of a text snapshot carry the tokens, Embedding and Linear around the RNN."""
@@ -376,12 +388,19 @@ def text_frame_of(snapshot: Any, spec: Spec) -> Any:
 
 
 def data_bytes(
-    spec: Spec, fmt: str, fold: int | None = None, api: str = "module", text: Any = None
+    spec: Spec,
+    fmt: str,
+    fold: int | None = None,
+    api: str = "module",
+    text: Any = None,
+    note: str = "",
 ) -> bytes:
     """GraphML, DOT, JSON, Markdown or CSV of `spec` run through `api` (no trace or Qt needed).
 
     Graph formats are unfolded unless `fold` (steps kept at each end, 0 = none) is given;
-    `text` (a rnnviz.analysis.text_graph.TextFrame) adds the stages of a text model.
+    `text` (a rnnviz.analysis.text_graph.TextFrame) adds the stages of a text model, and
+    `note` (its epoch, `source_note`) goes into the DOT file's visible label. (GraphML and
+    JSON carry the epoch as the graph's `epoch` attribute, from `text`.)
     """
     check_fold(fold)
     kind = export_format(fmt).kind
@@ -392,7 +411,9 @@ def data_bytes(
     if kind != "data":
         raise ExportError(f"{fmt} is drawn by Qt; use export_bytes")
     g = build_graph(spec, fold=fold or None, api=api, text=text)
-    return {"graphml": graphml_bytes, "dot": dot_bytes, "json": node_link_json_bytes}[fmt](g)
+    if fmt == "dot":
+        return dot_bytes(g, note)
+    return {"graphml": graphml_bytes, "json": node_link_json_bytes}[fmt](g)
 
 
 # ---- dispatch ----------------------------------------------------------------------------------
@@ -429,7 +450,8 @@ def export_bytes(
         options = snapshot.options
     api = (options or RunOptions()).api
     if not f.needs_qt:
-        return data_bytes(spec, fmt, fold, api, text=text_frame_of(snapshot, spec))
+        text, note = text_frame_of(snapshot, spec), source_note(snapshot, spec)
+        return data_bytes(spec, fmt, fold, api, text=text, note=note)
     if f.kind == "drawn":
         check_drawable(spec, fold)
     drawer = _DRAWERS.get(f.kind)
@@ -448,8 +470,10 @@ def export_bytes(
             snapshot = complete_snapshot(snapshot)
         else:
             snapshot = compute_snapshot(spec, options or RunOptions())
+    # Named from the snapshot drawn: a gate figure traced afresh here is a random-input one.
+    note = source_note(snapshot, spec)
     return drawer(
-        DrawRequest(spec, fmt, snapshot, timestep, fold, scale, scale_mode, api, selection)
+        DrawRequest(spec, fmt, snapshot, timestep, fold, scale, scale_mode, api, selection, note)
     )
 
 
@@ -487,6 +511,9 @@ class DrawRequest:
     #: The gate heatmaps' lane, unit and batch row (the window's selection); None: layer 0
     #: forward, unit 0, batch 0. Its t is not used: `timestep` marks the step.
     selection: Selection | None = None
+    #: What the drawing shows beyond the spec, for its title and caption (`source_note`: a
+    #: text model's "text model: epoch 15 weights"); "" for a random-input trace.
+    note: str = ""
 
 
 #: Renders a drawn export's file bytes.

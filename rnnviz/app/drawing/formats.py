@@ -18,6 +18,7 @@ from rnnviz.document.document import Document
 from rnnviz.document.selection import Selection
 from rnnviz.document.snapshot import Snapshot
 from rnnviz.io.export import DrawRequest, ExportError, register_drawer, text_frame_of
+from rnnviz.text.notes import with_note
 
 
 def render_gates(
@@ -34,6 +35,8 @@ def render_gates(
     `timestep` is selected (the view marks it) when given; `selection` gives the lane, unit
     and batch row (the window's own; None: layer 0 forward, unit 0, batch 0); `scale_mode` is
     the view's colour scale ("fixed", "stretched" or "signed-log"), named in the caption.
+    The caption and the file's title name the snapshot's `source_note` (a text model's
+    epoch) when it has one.
     """
     if fmt not in ("png", "svg"):
         raise ExportError(f"gate heatmaps export as png or svg, not {fmt!r}")
@@ -59,7 +62,8 @@ def render_gates(
     view.show()
     QCoreApplication.processEvents()
     try:
-        return render_widget(view, fmt, scale, title=f"{snapshot.trace.title} gates")
+        title = with_note(f"{snapshot.trace.title} gates", snapshot.source_note)
+        return render_widget(view, fmt, scale, title=title)
     finally:
         view.close()
         view.deleteLater()
@@ -75,6 +79,7 @@ def _draw_export(req: DrawRequest) -> bytes:
         fold=req.fold,
         text=text_frame_of(req.snapshot, req.spec),
         api=req.api,
+        note=req.note,
     )
 
 

@@ -16,6 +16,7 @@ from rnnviz.app.drawing.scene import (
     GraphScene,
 )
 from rnnviz.app.drawing.scene_parts import NODE_PT, font, pen
+from rnnviz.text.notes import epoch_note, with_note
 
 
 def draw_title(scene: GraphScene) -> None:
@@ -33,11 +34,16 @@ def draw_title(scene: GraphScene) -> None:
             f"{tuple(spec.input_shape())}, batch {spec.batch_size}"
             + (", batch_first" if spec.batch_first else "")
         )
-    if scene.graph.graph.get("text"):
-        g = scene.graph.graph
-        text += f" — text model, epoch {g.get('epoch', 0)}: {g.get('encoder', '')} → " + (
+    g = scene.graph.graph
+    note = scene.note
+    if g.get("text"):
+        text += f" — {g.get('encoder', '')} → " + (
             "RNN" if g.get("head", "").startswith("none") else f"RNN → {g.get('head', '')}"
         )
+        # The epoch in the trace's own words; a scene built without its snapshot's note
+        # still has the frame's epoch to name.
+        note = note or epoch_note(g.get("epoch", 0))
+    text = with_note(text, note)
     item = QGraphicsSimpleTextItem(text)
     item.setFont(font(TITLE_PT, bold=True))
     item.setBrush(QColor("#0f172a"))

@@ -44,6 +44,7 @@ from rnnviz.app.qt_messages import install_message_filter
 from rnnviz.config.spec import Spec
 from rnnviz.document.snapshot import Snapshot
 from rnnviz.io.export import ExportError
+from rnnviz.text.notes import with_note
 
 #: Empty border around the drawing, in scene units.
 MARGIN = 12.0
@@ -209,11 +210,16 @@ def render_widget(widget: QWidget, fmt: str, scale: float = 1.0, title: str = ""
 
 
 # ---- what the exports draw ---------------------------------------------------------------------
-def graph_scene(graph: nx.DiGraph, spec: Spec, timestep: int | None = None) -> QGraphicsScene:
-    """The window's GraphScene for `graph`, with title and legend, `timestep` highlighted."""
+def graph_scene(
+    graph: nx.DiGraph, spec: Spec, timestep: int | None = None, note: str = ""
+) -> QGraphicsScene:
+    """The window's GraphScene for `graph`, with title and legend, `timestep` highlighted;
+    `note` (a text model's epoch, `rnnviz.io.export.source_note`) ends the title line."""
     from rnnviz.app.drawing.scene import GraphScene
 
-    scene = GraphScene(graph, spec, title=True, legend=True, highlight=timestep is not None)
+    scene = GraphScene(
+        graph, spec, title=True, legend=True, highlight=timestep is not None, note=note
+    )
     if timestep is not None:
         scene.set_current(timestep, None)
     return scene
@@ -228,6 +234,7 @@ def render_graph(
     fold: int | None = None,
     text: Any = None,
     api: str = "module",
+    note: str = "",
 ) -> bytes:
     """The unrolled diagram as SVG/PNG/PDF bytes, drawn by the window's GraphScene.
 
@@ -236,7 +243,9 @@ def render_graph(
     graph's `spec` attribute). `timestep` is highlighted when given; `scale` multiplies the
     size (1 scene unit = 1 pt = 1 px at scale 1). `text` (a TextFrame) draws a Spec with
     the tokens, Embedding and Linear of a text model around the RNN. `api` ("module" or
-    "cell") applies to a Spec source: a Cell is drawn as the loop of its calls.
+    "cell") applies to a Spec source: a Cell is drawn as the loop of its calls. `note` says
+    what the drawing shows beyond the spec (a text model's epoch, `rnnviz.io.export.
+    source_note`; a Snapshot source's own by default), in the title line and the file's title.
     """
     from rnnviz.io.export import check_scale, check_timestep, drawn_fold
 
@@ -247,15 +256,12 @@ def render_graph(
         graph = build_graph(spec, fold=drawn_fold(spec, fold), focus=timestep, text=text, api=api)
     elif isinstance(source, Snapshot):
         graph, spec = source.graph, source.spec
+        note = note or source.source_note
     else:
         graph, spec = source, Spec.from_json(source.graph["spec"])
     check_timestep(spec, timestep)
     check_scale(scale)
-    scene = graph_scene(graph, spec, timestep)
-    return render_scene(
-        scene,
-        fmt,
-        scale,
-        title=f"{graph.graph.get('title', spec.title())} over {spec.seq_len} "
-        + ("step" if spec.seq_len == 1 else "steps"),
-    )
+    scene = graph_scene(graph, spec, timestep, note)
+    steps = f"{spec.seq_len} " + ("step" if spec.seq_len == 1 else "steps")
+    title = f"{graph.graph.get('title', spec.title())} over {steps}"
+    return render_scene(scene, fmt, scale, title=with_note(title, note))

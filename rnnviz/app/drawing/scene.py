@@ -139,10 +139,13 @@ class GraphScene(QGraphicsScene):
         legend: bool = False,
         highlight: bool = True,
         parent: Any = None,
+        note: str = "",
     ) -> None:
         super().__init__(parent)
         self.graph = graph
         self.spec = spec
+        #: What the graph shows beyond the spec (a text model's epoch), ending the title line.
+        self.note = note
         #: Whether a timestep will be highlighted: the legend names the band only then.
         self.highlight = highlight
         self.setBackgroundBrush(QColor("white"))

@@ -656,7 +656,8 @@ class GateView(QWidget):
         where = "" if snap.spec.num_directions == 1 else f" · {_DIRECTION_NAMES[sel.direction]}"
         cell_api = snap.trace.api == "cell"
         if self._figure:
-            name = snap.trace.title
+            # A file has no epoch slider beside it: a text model's figure names its epoch.
+            name = snap.trace.title + (f" · {snap.source_note}" if snap.source_note else "")
         else:
             name = snap.spec.cell.upper() + ("Cell" if cell_api else "")
         layer = "" if cell_api else f" · layer {sel.layer}"  # a Cell has no layers

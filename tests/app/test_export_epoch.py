@@ -1,0 +1,102 @@
+"""Exports of a text model's epoch say which epoch they show: the gate figure (its caption and
+title), the DOT file's visible graph label, the SVG/PDF title of the drawn diagram, the
+export dialog's default file name and the Gradients tab's plot files. Each names it in the
+trace's own words (`rnnviz.text.notes.epoch_note`); a plain spec's exports are unchanged
+(tests/golden/export_*.dot hold the DOT files)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from rnnviz.config.options import RunOptions
+from rnnviz.document.document import TRACE, ResultKey
+from rnnviz.document.training import (
+    EpochSource,
+    TextSnapshot,
+    TrainingHistory,
+    TrainRequest,
+    run_epoch_trace,
+)
+from rnnviz.engine.inputs import spec_of
+from rnnviz.io.export import export_bytes
+from rnnviz.text.notes import epoch_note
+from rnnviz.text.pipeline import run_pipeline
+from rnnviz.text.presets import text_preset
+from rnnviz.text.training import train
+
+SVG = "{http://www.w3.org/2000/svg}"
+EPOCH15 = epoch_note(15)  # "text model: epoch 15 weights"
+
+
+@pytest.fixture(scope="module")
+def epoch15() -> TextSnapshot:
+    """Epoch 15 of the hello-ohlol-embedding preset, as the window's trace job makes it."""
+    s = text_preset("hello-ohlol-embedding").settings
+    run = train(s)
+    first = run_pipeline(run.pipeline, run.initial)
+    spec = spec_of(first.model.recurrent, first.rnn_input)
+    req = TrainRequest(s, 1)
+    hist = TrainingHistory(
+        req, run.settings, run.pipeline, spec, run.initial, run.epochs, 1.0, run.final, True
+    )
+    src = EpochSource(req, 15, None, hist)
+    return run_epoch_trace(ResultKey(TRACE, spec, RunOptions(), src), None)
+
+
+def _svg_title(data: bytes) -> str:
+    node = ET.fromstring(data).find(f"{SVG}title")
+    return "" if node is None or node.text is None else node.text
+
+
+def _svg_texts(data: bytes) -> str:
+    """Every text the SVG draws, joined with spaces (Qt writes each run in its own element)."""
+    return " ".join("".join(t.itertext()) for t in ET.fromstring(data).iter(f"{SVG}text"))
+
+
+def _dot_label(dot: str) -> str:
+    """The graph's visible label: the `label` of its `graph [...]` line."""
+    line = next(x for x in dot.splitlines() if x.lstrip().startswith("graph ["))
+    match = re.search(r'\blabel="((?:[^"\\]|\\.)*)"', line)
+    assert match, line
+    return match.group(1)
+
+
+def _pdf_title(data: bytes, tmp_path) -> str:
+    path = tmp_path / "d.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    return next(x for x in out.stdout.splitlines() if x.startswith("Title:")).split(":", 1)[1]
+
+
+# ---- the core's exports of an epoch snapshot ---------------------------------------------------
+def test_the_dot_label_names_the_epoch(epoch15):
+    dot = export_bytes(epoch15.spec, "dot", snapshot=epoch15).decode()
+    assert EPOCH15 in _dot_label(dot)
+    assert _dot_label(dot).startswith(epoch15.graph.graph["title"])
+    # The same spec without the epoch's snapshot is a random-input graph: no epoch named.
+    plain = export_bytes(epoch15.spec, "dot").decode()
+    assert "epoch" not in _dot_label(plain)
+
+
+def test_the_drawn_svg_and_pdf_titles_name_the_epoch(epoch15, qapp, tmp_path):
+    svg = export_bytes(epoch15.spec, "svg", snapshot=epoch15, timestep=2)
+    assert EPOCH15 in _svg_title(svg)
+    assert EPOCH15 in _svg_texts(svg)  # the title line drawn above the diagram, same words
+    if shutil.which("pdfinfo"):
+        pdf = export_bytes(epoch15.spec, "pdf", snapshot=epoch15)
+        assert EPOCH15 in _pdf_title(pdf, tmp_path)
+    plain = export_bytes(epoch15.spec, "svg", timestep=2)
+    assert "epoch" not in _svg_title(plain) and "epoch" not in _svg_texts(plain)
+
+
+def test_the_gate_figure_names_the_epoch(epoch15, qapp):
+    svg = export_bytes(epoch15.spec, "gates-svg", snapshot=epoch15, timestep=1)
+    assert EPOCH15 in _svg_title(svg)
+    assert EPOCH15 in _svg_texts(svg)  # the figure's caption
+    plain = export_bytes(epoch15.spec, "gates-svg", options=RunOptions(), timestep=1)
+    assert "epoch" not in _svg_title(plain) and "epoch" not in _svg_texts(plain)
