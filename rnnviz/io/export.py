@@ -71,13 +71,15 @@ def default_filename(
     timestep: int | None = None,
     fold: int | None = None,
     scale_mode: str | None = None,
+    epoch: int | None = None,
 ) -> str:
     """A file name that says what the export holds, e.g. `lstm-5x6-l2-bi-T6-t3.svg`.
 
     Built from the spec (cell, sizes, layers, direction, seq_len), the highlighted timestep
-    and a fold that differs from the format's default (0 = "unfolded"), and a gate colour
-    scale other than fixed (`-signed-log`), so exports of different configurations do not
-    overwrite each other.
+    and a fold that differs from the format's default (0 = "unfolded"), a gate colour
+    scale other than fixed (`-signed-log`), and the training epoch of a text model whose
+    weights the file shows (`-epoch15`; not for the shape tables, the same at every epoch),
+    so exports of different configurations or epochs do not overwrite each other.
     """
     f = export_format(fmt)
     parts = [spec.cell, f"{spec.input_size}x{spec.hidden_size}"]
@@ -96,6 +98,8 @@ def default_filename(
         parts.append(f"fold{fold}" if fold else "unfolded")
     if scale_mode not in (None, "fixed") and f.kind == "gates":
         parts.append(str(scale_mode))
+    if epoch is not None and f.kind != "table":
+        parts.append(f"epoch{epoch}")
     return "-".join(parts) + "." + f.ext
 
 

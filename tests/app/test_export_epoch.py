@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -20,10 +21,12 @@ from rnnviz.document.training import (
     TextSnapshot,
     TrainingHistory,
     TrainRequest,
+    history,
+    request_training,
     run_epoch_trace,
 )
 from rnnviz.engine.inputs import spec_of
-from rnnviz.io.export import export_bytes
+from rnnviz.io.export import default_filename, export_bytes
 from rnnviz.text.notes import epoch_note
 from rnnviz.text.pipeline import run_pipeline
 from rnnviz.text.presets import text_preset
@@ -100,3 +103,73 @@ def test_the_gate_figure_names_the_epoch(epoch15, qapp):
     assert EPOCH15 in _svg_texts(svg)  # the figure's caption
     plain = export_bytes(epoch15.spec, "gates-svg", options=RunOptions(), timestep=1)
     assert "epoch" not in _svg_title(plain) and "epoch" not in _svg_texts(plain)
+
+
+def test_default_file_names_carry_the_epoch(epoch15):
+    spec = epoch15.spec
+    assert default_filename(spec, "svg", timestep=2, epoch=15).endswith("-t2-epoch15.svg")
+    assert default_filename(spec, "gates-png", epoch=15).endswith("-gates-epoch15.png")
+    assert default_filename(spec, "dot", epoch=15).endswith("-epoch15.dot")
+    # Tables hold shapes and parameters only, the same at every epoch.
+    assert "epoch" not in default_filename(spec, "md", epoch=15)
+    assert "epoch" not in default_filename(spec, "svg", timestep=2)
+
+
+# ---- the window ------------------------------------------------------------------------------
+def _trained(win, qtbot, epoch: int) -> None:
+    request_training(win.state, text_preset("hello-ohlol-embedding").settings)
+    qtbot.waitUntil(lambda: (h := history(win.state)) is not None and h.done, timeout=60_000)
+    win.epoch_slider.slider.setValue(epoch)  # the user moves the epoch slider
+    qtbot.waitUntil(
+        lambda: (
+            isinstance(win.state.snapshot, TextSnapshot)
+            and win.state.snapshot.epoch == epoch
+            and not win.runner.busy
+        ),
+        timeout=60_000,
+    )
+
+
+def test_the_export_dialog_names_and_writes_the_epoch(window, qtbot, tmp_path):
+    from rnnviz.app.dialogs.export_dialog import ExportDialog
+
+    _trained(window, qtbot, 15)
+    dialog = ExportDialog(window.state, window, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    for fmt in ("svg", "gates-svg", "dot"):
+        dialog.set_format(fmt)
+        assert "-epoch15." in dialog.path_edit.text(), dialog.path_edit.text()
+    dialog.set_format("svg")
+    path = dialog.path_edit.text()
+    assert dialog.export(), dialog.message.text()
+    data = Path(path).read_bytes()
+    assert EPOCH15 in _svg_title(data) and EPOCH15 in _svg_texts(data)
+
+
+def test_a_plain_trace_dialog_names_no_epoch(window, qtbot, tmp_path):
+    from rnnviz.app.dialogs.export_dialog import ExportDialog
+
+    dialog = ExportDialog(window.state, window, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    for fmt in ("svg", "gates-svg", "dot"):
+        dialog.set_format(fmt)
+        assert "epoch" not in dialog.path_edit.text()
+
+
+def test_the_default_name_follows_the_epoch_while_the_dialog_is_open(window, qtbot, tmp_path):
+    # Training's views follow the newest epoch with the (modal) dialog open, and the file is
+    # written from the snapshot shown when Export is pressed: its name must follow it.
+    from rnnviz.app.dialogs.export_dialog import ExportDialog
+
+    _trained(window, qtbot, 3)
+    dialog = ExportDialog(window.state, window, directory=str(tmp_path))
+    qtbot.addWidget(dialog)
+    assert dialog.path_edit.text().endswith("-epoch3.svg")
+    window.epoch_slider.slider.setValue(15)
+    qtbot.waitUntil(lambda: window.state.snapshot.epoch == 15, timeout=60_000)
+    assert dialog.path_edit.text().endswith("-epoch15.svg")
+    dialog.path_edit.setText(str(tmp_path / "mine.svg"))
+    dialog.path_edit.textEdited.emit(str(tmp_path / "mine.svg"))  # the user types a name
+    window.epoch_slider.slider.setValue(4)
+    qtbot.waitUntil(lambda: window.state.snapshot.epoch == 4, timeout=60_000)
+    assert dialog.path_edit.text() == str(tmp_path / "mine.svg")  # theirs is kept

@@ -42,6 +42,7 @@ from rnnviz.app.drawing import formats as _formats  # noqa: F401 - registers the
 from rnnviz.config.spec import Spec
 from rnnviz.document.document import TRACE, Document, ResultKey
 from rnnviz.document.snapshot import draw_fold
+from rnnviz.document.training import TextSnapshot
 from rnnviz.io.atomic import WriteError
 from rnnviz.io.export import (
     FORMATS,
@@ -158,6 +159,9 @@ class ExportDialog(QDialog):
             self.scale_mode_box.currentIndexChanged,
         ):
             sig.connect(self._refresh)
+        # While training runs the views follow the newest epoch, dialog open or not: the
+        # default name follows the snapshot the file will be written from.
+        state.sigSnapshotChanged.connect(self._snapshot_changed)
         self._format_changed()
 
     # ---- what is chosen --------------------------------------------------------------------
@@ -166,6 +170,13 @@ class ExportDialog(QDialog):
         """The spec exported: the shown snapshot's, else the state's."""
         snap = self.state.snapshot
         return snap.spec if snap is not None else self.state.spec
+
+    @property
+    def epoch(self) -> int | None:
+        """The training epoch whose weights the shown snapshot ran (None: random input),
+        named in the default file name as the files' titles name it."""
+        snap = self.state.snapshot
+        return snap.epoch if isinstance(snap, TextSnapshot) else None
 
     @property
     def fmt(self) -> str:
@@ -219,6 +230,10 @@ class ExportDialog(QDialog):
         self.fold_check.blockSignals(False)
         self._refresh()
 
+    def _snapshot_changed(self, _snap: object) -> None:
+        if not self._custom_name:
+            self._refresh()
+
     def _name_typed(self, text: str) -> None:
         self._custom_name = bool(text.strip())
         self.message.clear()
@@ -235,7 +250,9 @@ class ExportDialog(QDialog):
             # Name the fold only when it is not what the format does by default.
             default = (draw_fold(self.spec) or 0) if f.kind == "drawn" else None
             fold = None if c["fold"] == default else c["fold"]
-            name = default_filename(self.spec, self.fmt, c["timestep"], fold, c["scale_mode"])
+            name = default_filename(
+                self.spec, self.fmt, c["timestep"], fold, c["scale_mode"], epoch=self.epoch
+            )
             self.path_edit.setText(str(self._directory / name))
         notes = {
             "drawn": "Drawn as in the window, with title and legend.",
@@ -389,6 +406,7 @@ class ExportDialog(QDialog):
     def done(self, result: int) -> None:
         """Closing (Export written or Cancel) stops waiting for the trace."""
         self._stop_waiting()
+        self.state.sigSnapshotChanged.disconnect(self._snapshot_changed)
         super().done(result)
 
 
