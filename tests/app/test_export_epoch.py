@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rnnviz.config.options import RunOptions
-from rnnviz.document.document import TRACE, ResultKey
+from rnnviz.document.document import GRAD, TRACE, ResultKey
 from rnnviz.document.training import (
     EpochSource,
     TextSnapshot,
@@ -173,3 +173,73 @@ def test_the_default_name_follows_the_epoch_while_the_dialog_is_open(window, qtb
     window.epoch_slider.slider.setValue(4)
     qtbot.waitUntil(lambda: window.state.snapshot.epoch == 4, timeout=60_000)
     assert dialog.path_edit.text() == str(tmp_path / "mine.svg")  # theirs is kept
+
+
+def _gradients(win, qtbot):
+    view = win.gradients_view
+    win.deck.show_view(view)
+    qtbot.waitUntil(
+        lambda: (
+            win.state.result(GRAD) is not None
+            and view.result is win.state.result(GRAD)
+            and not win.runner.busy
+        ),
+        timeout=60_000,
+    )
+    return view
+
+
+def test_gradient_plot_files_name_lane_loss_and_epoch(window, qtbot, tmp_path):
+    from rnnviz.app.drawing.grad_render import save_plot
+
+    _trained(window, qtbot, 15)
+    view = _gradients(window, qtbot)
+    window.state.select(layer=0, direction="fwd", t=3)
+    # RNN(10, 8, num_layers=2): the norms plot draws both layers, the others the selected
+    # lane; saturation is of the forward's gates, which no loss enters.
+    pages = (
+        (0, ("every layer", "loss last")),
+        (1, ("t = 3, layer 0, batch 0", "loss last")),
+        (2, ("gate saturation, layer 0",)),
+    )
+    for page, words in pages:
+        view.pages.setCurrentIndex(page)
+        save_plot(view, tmp_path / f"p{page}.svg")
+        data = (tmp_path / f"p{page}.svg").read_bytes()
+        texts, title = _svg_texts(data), _svg_title(data)
+        for w in (*words, EPOCH15):
+            assert w in texts, (page, w, texts[:300])
+            assert w in title, (page, w, title)
+        if page == 2:
+            assert "loss" not in title
+
+
+def test_gradient_plot_files_of_a_plain_trace_name_lane_and_loss(window, qtbot, tmp_path):
+    from rnnviz.app.drawing.grad_render import save_plot
+
+    view = _gradients(window, qtbot)
+    window.state.select(layer=1, direction="bwd")
+    view.pages.setCurrentIndex(1)  # the chain of the selected lane
+    save_plot(view, tmp_path / "chain.svg")
+    data = (tmp_path / "chain.svg").read_bytes()
+    texts = _svg_texts(data)
+    assert "layer 1 backward" in texts and "loss last" in texts, texts[:300]
+    assert "epoch" not in texts and "epoch" not in _svg_title(data)
+
+
+def test_the_compare_plot_file_says_its_modules_are_not_the_epoch(window, qtbot, tmp_path):
+    from rnnviz.app.drawing.grad_render import save_plot
+    from rnnviz.app.views.grad_compare import fresh_note
+    from rnnviz.document.document import COMPARE
+
+    _trained(window, qtbot, 15)
+    view = _gradients(window, qtbot)
+    view.pages.setCurrentWidget(view.compare)
+    qtbot.waitUntil(lambda: window.state.result(COMPARE) is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: view.compare.result is not None, timeout=10_000)
+    save_plot(view, tmp_path / "compare.svg")
+    data = (tmp_path / "compare.svg").read_bytes()
+    texts = _svg_texts(data)
+    assert "RNN tanh, RNN relu, LSTM and GRU" in texts and "loss last" in texts, texts[:300]
+    assert fresh_note(window.state.options.seed) in texts
+    assert EPOCH15 not in texts  # a fresh module was differentiated, not epoch 15's

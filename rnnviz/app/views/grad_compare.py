@@ -26,6 +26,15 @@ from rnnviz.document.selection import Selection
 from rnnviz.document.training import shown_epoch
 
 
+def fresh_note(seed: int) -> str:
+    """What a comparison is of while a training epoch is on screen: fresh modules, not the
+    trained one (the page's summary and its exported plot say it in these words)."""
+    return (
+        f"Fresh RNN tanh, RNN relu, LSTM and GRU modules at these sizes (seed {seed}) on "
+        "random inputs, not the trained model on screen"
+    )
+
+
 class ComparePage(QWidget):
     """Controls, the overlaid norm plot and the decay ratios of the four cells."""
 
@@ -173,9 +182,5 @@ class ComparePage(QWidget):
         header = decay_header(res)
         if shown_epoch(self.state) is not None:
             # The Gradients page above is the trained epoch's RNN; this one never is.
-            header = (
-                f"Fresh RNN tanh, RNN relu, LSTM and GRU modules at these sizes (seed "
-                f"{self.state.options.seed}) on random inputs, not the trained model on "
-                "screen. " + header
-            )
+            header = fresh_note(self.state.options.seed) + ". " + header
         self.summary.setText(header + "\n" + "\n".join(decay_lines(res)))

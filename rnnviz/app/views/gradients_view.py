@@ -152,6 +152,12 @@ class GradientsView(QWidget):
         if current is not None:
             self._show(current, state.key(GRAD).source)
 
+    @property
+    def source(self) -> Any:
+        """The source of the gradients on screen, from their key: an EpochSource for a
+        training epoch's RNN, None for random inputs."""
+        return self._source
+
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(640, 620)
 
