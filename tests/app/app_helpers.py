@@ -92,3 +92,49 @@ def drawn_fully(scene) -> list[tuple]:
             )
         )
     return sorted(out)
+
+
+def epoch_snapshot(key: str, epoch: int):
+    """Text preset `key` trained in this thread, and its epoch `epoch` as the window's trace
+    job makes it (`run_epoch_trace`): (TrainingRun, TextSnapshot)."""
+    from rnnviz.config.options import RunOptions
+    from rnnviz.document.document import TRACE, ResultKey
+    from rnnviz.document.training import (
+        EpochSource,
+        TrainingHistory,
+        TrainRequest,
+        run_epoch_trace,
+    )
+    from rnnviz.engine.inputs import spec_of
+    from rnnviz.text.pipeline import run_pipeline
+    from rnnviz.text.presets import text_preset
+    from rnnviz.text.training import train
+
+    s = text_preset(key).settings
+    run = train(s)
+    first = run_pipeline(run.pipeline, run.initial)
+    spec = spec_of(first.model.recurrent, first.rnn_input)
+    req = TrainRequest(s, 1)
+    hist = TrainingHistory(
+        req, run.settings, run.pipeline, spec, run.initial, run.epochs, 15, run.final, True
+    )
+    src = EpochSource(req, epoch, None, hist)
+    return run, run_epoch_trace(ResultKey(TRACE, spec, RunOptions(), src), None)
+
+
+def gradients_on_screen(qtbot, window):
+    """The window's Gradients view, brought to the front and waited on until it shows the
+    document's current gradients and nothing is running."""
+    from rnnviz.document.document import GRAD
+
+    view = window.gradients_view
+    window.deck.show_view(view)
+    qtbot.waitUntil(
+        lambda: (
+            window.state.result(GRAD) is not None
+            and view.result is window.state.result(GRAD)
+            and not window.runner.busy
+        ),
+        timeout=60_000,
+    )
+    return view

@@ -13,24 +13,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from app_helpers import epoch_snapshot, gradients_on_screen
 
 from rnnviz.config.options import RunOptions
-from rnnviz.document.document import GRAD, TRACE, ResultKey
 from rnnviz.document.training import (
-    EpochSource,
     TextSnapshot,
-    TrainingHistory,
-    TrainRequest,
     history,
     request_training,
-    run_epoch_trace,
 )
-from rnnviz.engine.inputs import spec_of
 from rnnviz.io.export import default_filename, export_bytes
 from rnnviz.text.notes import epoch_note
-from rnnviz.text.pipeline import run_pipeline
 from rnnviz.text.presets import text_preset
-from rnnviz.text.training import train
 
 SVG = "{http://www.w3.org/2000/svg}"
 EPOCH15 = epoch_note(15)  # "text model: epoch 15 weights"
@@ -39,16 +32,7 @@ EPOCH15 = epoch_note(15)  # "text model: epoch 15 weights"
 @pytest.fixture(scope="module")
 def epoch15() -> TextSnapshot:
     """Epoch 15 of the hello-ohlol-embedding preset, as the window's trace job makes it."""
-    s = text_preset("hello-ohlol-embedding").settings
-    run = train(s)
-    first = run_pipeline(run.pipeline, run.initial)
-    spec = spec_of(first.model.recurrent, first.rnn_input)
-    req = TrainRequest(s, 1)
-    hist = TrainingHistory(
-        req, run.settings, run.pipeline, spec, run.initial, run.epochs, 1.0, run.final, True
-    )
-    src = EpochSource(req, 15, None, hist)
-    return run_epoch_trace(ResultKey(TRACE, spec, RunOptions(), src), None)
+    return epoch_snapshot("hello-ohlol-embedding", 15)[1]
 
 
 def _svg_title(data: bytes) -> str:
@@ -175,25 +159,11 @@ def test_the_default_name_follows_the_epoch_while_the_dialog_is_open(window, qtb
     assert dialog.path_edit.text() == str(tmp_path / "mine.svg")  # theirs is kept
 
 
-def _gradients(win, qtbot):
-    view = win.gradients_view
-    win.deck.show_view(view)
-    qtbot.waitUntil(
-        lambda: (
-            win.state.result(GRAD) is not None
-            and view.result is win.state.result(GRAD)
-            and not win.runner.busy
-        ),
-        timeout=60_000,
-    )
-    return view
-
-
 def test_gradient_plot_files_name_lane_loss_and_epoch(window, qtbot, tmp_path):
     from rnnviz.app.drawing.grad_render import save_plot
 
     _trained(window, qtbot, 15)
-    view = _gradients(window, qtbot)
+    view = gradients_on_screen(qtbot, window)
     window.state.select(layer=0, direction="fwd", t=3)
     # RNN(10, 8, num_layers=2): the norms plot draws both layers, the others the selected
     # lane; saturation is of the forward's gates, which no loss enters.
@@ -217,7 +187,7 @@ def test_gradient_plot_files_name_lane_loss_and_epoch(window, qtbot, tmp_path):
 def test_gradient_plot_files_of_a_plain_trace_name_lane_and_loss(window, qtbot, tmp_path):
     from rnnviz.app.drawing.grad_render import save_plot
 
-    view = _gradients(window, qtbot)
+    view = gradients_on_screen(qtbot, window)
     window.state.select(layer=1, direction="bwd")
     view.pages.setCurrentIndex(1)  # the chain of the selected lane
     save_plot(view, tmp_path / "chain.svg")
@@ -233,7 +203,7 @@ def test_the_compare_plot_file_says_its_modules_are_not_the_epoch(window, qtbot,
     from rnnviz.document.document import COMPARE
 
     _trained(window, qtbot, 15)
-    view = _gradients(window, qtbot)
+    view = gradients_on_screen(qtbot, window)
     view.pages.setCurrentWidget(view.compare)
     qtbot.waitUntil(lambda: window.state.result(COMPARE) is not None, timeout=120_000)
     qtbot.waitUntil(lambda: view.compare.result is not None, timeout=10_000)

@@ -9,6 +9,7 @@ import io
 import re
 
 import pytest
+from app_helpers import epoch_snapshot, gradients_on_screen
 from PySide6.QtGui import QImage
 
 from rnnviz.app.dialogs.export_dialog import (
@@ -56,9 +57,7 @@ def test_copy_diagram_of_a_cell_loop_is_the_cell_loop(qapp):
 def test_copy_diagram_of_a_text_epoch_has_the_text_stages(qapp):
     # A training epoch on screen: the window's diagram has tokens, Embedding, Linear and the
     # epoch's predictions; Copy diagram drew the bare RNN with none of them.
-    from test_text_graph_export import _snapshot  # noqa: PLC0415 - the shared text helper
-
-    _, snap = _snapshot("hello-ohlol-embedding", 3)
+    _, snap = epoch_snapshot("hello-ohlol-embedding", 3)
     state = Document(snap.spec, snap.options)
     state.set_snapshot(snap)
     assert state.snapshot is snap and snap.graph.graph.get("epoch") == 3
@@ -84,26 +83,12 @@ def test_gate_heatmap_export_shows_the_selected_lane(qtbot, tmp_path):
     assert "unit 3, t 2" in text, text[:200]
 
 
-def _gradients(qtbot, window):
-    view = window.gradients_view
-    window.deck.show_view(view)
-    qtbot.waitUntil(
-        lambda: (
-            window.state.result(GRAD) is not None
-            and view.result is window.state.result(GRAD)
-            and not window.runner.busy
-        ),
-        timeout=60_000,
-    )
-    return view
-
-
 def test_chain_csv_says_which_step_the_chain_starts_from(qtbot, window, tmp_path):
     # The Chain page runs from the selected t (here 2); its CSV's first column is named "t"
     # but holds the row number 0, 1, 2, …, while the header's "from t to s" means t = 2.
     from rnnviz.app.drawing.grad_render import save_plot
 
-    view = _gradients(qtbot, window)
+    view = gradients_on_screen(qtbot, window)
     window.state.select(t=2, layer=0, direction="fwd")
     view.pages.setCurrentWidget(view.pages.widget(1))
     assert view.current_plot() is view.chain
@@ -128,7 +113,7 @@ def test_gradients_export_after_the_epoch_moved_is_flagged(qtbot, window, tmp_pa
     request_training(win.state, text_preset("hello-ohlol-rnn").settings)
     qtbot.waitUntil(lambda: (h := history(win.state)) is not None and h.done, timeout=60_000)
     win.epoch_slider.slider.setValue(3)
-    view = _gradients(qtbot, win)
+    view = gradients_on_screen(qtbot, win)
     assert "epoch 3's RNN" in view.caption.text()
     win.deck.show_view(win.graph_view)
     win.epoch_slider.slider.setValue(15)
@@ -165,7 +150,7 @@ def test_chain_csv_of_an_lstm_has_as_many_header_fields_as_data_fields(qtbot, wi
     from rnnviz.app.drawing.grad_render import save_plot
 
     assert window.state.spec.cell == "lstm"
-    view = _gradients(qtbot, window)
+    view = gradients_on_screen(qtbot, window)
     view.pages.setCurrentWidget(view.pages.widget(1))
     save_plot(view, tmp_path / "chain.csv")
     rows = list(csv.reader(io.StringIO((tmp_path / "chain.csv").read_text())))

@@ -10,39 +10,14 @@ import subprocess
 import networkx as nx
 import numpy as np
 import pytest
+from app_helpers import epoch_snapshot
 from PySide6.QtGui import QImage
 
-from rnnviz.document.document import TRACE, ResultKey
-from rnnviz.document.training import (
-    EpochSource,
-    TrainingHistory,
-    TrainRequest,
-    run_epoch_trace,
-)
-from rnnviz.engine.inputs import spec_of
 from rnnviz.io.export import export_bytes
-from rnnviz.text.pipeline import run_pipeline
-from rnnviz.text.presets import text_preset
-from rnnviz.text.training import train
-
-
-def _snapshot(key: str, epoch: int):
-    s = text_preset(key).settings
-    run = train(s)
-    first = run_pipeline(run.pipeline, run.initial)
-    spec = spec_of(first.model.recurrent, first.rnn_input)
-    req = TrainRequest(s, 1)
-    hist = TrainingHistory(
-        req, run.settings, run.pipeline, spec, run.initial, run.epochs, 15, run.final, True
-    )
-    from rnnviz.config.options import RunOptions
-
-    src = EpochSource(req, epoch, None, hist)
-    return run, run_epoch_trace(ResultKey(TRACE, spec, RunOptions(), src), None)
 
 
 def test_embedding_graph_structure_and_data_exports():
-    run, snap = _snapshot("hello-ohlol-embedding", 15)
+    run, snap = epoch_snapshot("hello-ohlol-embedding", 15)
     g = snap.graph
     for t, tok in enumerate("hello"):
         assert g.nodes[f"tok{t}"]["label"] == f"'{tok}'"
@@ -71,7 +46,7 @@ def test_embedding_graph_structure_and_data_exports():
 
 
 def test_one_hot_cell_graph_has_no_head():
-    _, snap = _snapshot("hello-ohlol-cell", 1)
+    _, snap = epoch_snapshot("hello-ohlol-cell", 1)
     g = snap.graph
     assert g.nodes["enc0"]["label"] == "one_hot(4)"
     assert g.edges["enc0", "x0"]["shape"] == "(1, 4)"
@@ -83,7 +58,7 @@ def test_one_hot_cell_graph_has_no_head():
 def test_drawn_svg_of_a_text_epoch_renders(qapp, tmp_path):
     import rnnviz.app.drawing.render  # noqa: F401 - registers the drawn formats
 
-    _, snap = _snapshot("hello-ohlol-embedding", 15)
+    _, snap = epoch_snapshot("hello-ohlol-embedding", 15)
     svg = export_bytes(snap.spec, "svg", snapshot=snap, timestep=2)
     text = svg.decode()
     for label in ("Embedding(4, 10)", "Linear(8, 4)", "tokens", "predicted", "(1, 10)"):
