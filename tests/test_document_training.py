@@ -122,6 +122,25 @@ def test_pause_holds_and_cancel_keeps_finished_epochs(pumped):
     assert h.losses == train(settings, epochs=len(h.epochs)).losses
 
 
+def test_a_paused_history_holds_every_epoch_the_loop_ran(pumped):
+    """Partials are posted at most every PARTIAL_EVERY_S, so the one before a Pause lagged
+    the loop by several fast epochs: "paused: epoch 212/5000" while 229 had run. The loop
+    now posts every epoch the moment it holds, and says so (`paused`); a cancel while held
+    runs no more, so the final count is the paused one."""
+    doc, _runner, pump = pumped
+    settings = text_preset("hello-ohlol-embedding").settings.replace(epochs=100_000)
+    request_training(doc, settings)
+    pump(lambda: history(doc) is not None and len(history(doc).epochs) >= 50)
+    doc.set_paused(TRAIN, True)
+    assert not history(doc).paused  # asked for; the loop finishes its epoch first
+    pump(lambda: history(doc).paused)
+    n = len(history(doc).epochs)
+    doc.cancel_kind(TRAIN)
+    pump(lambda: _done(doc))
+    assert len(history(doc).epochs) == n
+    assert not history(doc).paused
+
+
 _TEAM_SCRIPT = """
 import contextlib, os, queue, threading, time
 from rnnviz.config.spec import Spec

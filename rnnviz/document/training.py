@@ -75,6 +75,11 @@ class TrainingHistory:
     #: False when a reopened file's history was not reproduced (the views then show the
     #: retrained epochs, which the message says differ).
     reproduced: bool = True
+    #: True when the loop is holding between epochs on the user's Pause: posted the moment
+    #: it starts holding, with every epoch done by then. Until then a Pause is only asked
+    #: for (the loop finishes its epoch first), and the partial before may lag the loop by
+    #: up to PARTIAL_EVERY_S of epochs: a label may say "paused" only from this history on.
+    paused: bool = False
 
     @property
     def losses(self) -> list[float]:
@@ -277,26 +282,41 @@ def run_training(key: ResultKey, ctx: JobContext) -> TrainingHistory:
     started = time.perf_counter()
     last_post = [0.0]
 
+    def post(paused: bool = False) -> None:
+        now = time.perf_counter()
+        last_post[0] = now
+        ctx.partial(
+            TrainingHistory(
+                request,
+                settings,
+                pipeline,
+                spec,
+                initial,
+                tuple(epochs),
+                settings.epochs,
+                seconds=now - started,
+                paused=paused,
+            )
+        )
+
     def on_epoch(record: Any) -> None:
         epochs.append(record)
         ctx.progress(record.epoch / settings.epochs)
-        now = time.perf_counter()
-        if now - last_post[0] >= PARTIAL_EVERY_S or record.epoch == settings.epochs:
-            last_post[0] = now
-            ctx.partial(
-                TrainingHistory(
-                    request,
-                    settings,
-                    pipeline,
-                    spec,
-                    initial,
-                    tuple(epochs),
-                    settings.epochs,
-                    seconds=now - started,
-                )
-            )
+        if time.perf_counter() - last_post[0] >= PARTIAL_EVERY_S or record.epoch == settings.epochs:
+            post()
 
-    run = train(settings, on_epoch=on_epoch, cancel=ctx.cancel, pause=ctx.paused)
+    holding = [False]
+
+    def pause() -> bool:
+        # The loop asks before every epoch, and every 20 ms while held: the first time it
+        # holds, every epoch done so far is posted, said to be paused at.
+        asked = ctx.paused()
+        if asked and not holding[0]:
+            post(paused=True)
+        holding[0] = asked
+        return asked
+
+    run = train(settings, on_epoch=on_epoch, cancel=ctx.cancel, pause=pause)
     message, ok = ("", True)
     if request.expect is not None:
         message, ok = reproduction(run, request.expect)

@@ -75,9 +75,13 @@ def test_pause_holds_and_cancel_stops(window, qtbot):
     _train(qtbot, win, "tagger", epochs_spin=5000)
     qtbot.mouseClick(tv.pause_button, Qt.MouseButton.LeftButton)
     assert TRAIN in win.state.paused
-    qtbot.wait(300)
+    # "paused" only once the loop holds, and then at the epoch it holds after.
+    qtbot.waitUntil(lambda: history(win.state) is not None and history(win.state).paused)
     hist = history(win.state)
-    n = len(hist.epochs) if hist is not None else 0
+    n = len(hist.epochs)
+    assert tv.progress_label.text().startswith(f"paused: epoch {n}/5000")
+    assert f"training paused at epoch {n}/5000" in win.status.job_line()
+    qtbot.wait(300)
     qtbot.wait(400)
     hist = history(win.state)
     assert (len(hist.epochs) if hist is not None else 0) == n  # nothing ran while paused
@@ -299,3 +303,12 @@ def test_the_form_steps_in_decimal_and_keeps_its_notes_current(window):
     assert "targets' own vocabulary" in tv.kept_label.text()
     tv.task_combo.setCurrentText("next")  # next-token targets share the input vocabulary
     assert "targets share it" in tv.kept_label.text()
+
+
+def test_a_pause_reads_pausing_until_the_loop_holds():
+    from types import SimpleNamespace
+
+    from rnnviz.app.views.training_words import pause_word
+
+    assert pause_word(SimpleNamespace(paused=False)) == "pausing"
+    assert pause_word(SimpleNamespace(paused=True)) == "paused"

@@ -156,8 +156,11 @@ class StatusBar(QStatusBar):
                 n = len(hist.epochs) if hist is not None else 0
                 total = hist.total if hist is not None else 0
                 paused = TRAIN in self.state.paused
-                if total:
-                    parts.append(f"training {'paused at ' if paused else ''}epoch {n}/{total}")
+                if total and paused and hist is not None and hist.paused:
+                    parts.append(f"training paused at epoch {n}/{total}")
+                elif total:
+                    pausing = ", pausing …" if paused else ""
+                    parts.append(f"training epoch {n}/{total}{pausing}")
                 else:
                     parts.append(status.text)
             else:

@@ -43,6 +43,7 @@ from rnnviz.app.views.training_words import (
     PER_STEP_STAGES,
     epoch_text,
     kept_text,
+    pause_word,
     percent,
     separate_classes,
 )
@@ -558,7 +559,7 @@ class TrainingView(QWidget):
             if hist.cancelled
             else "done"
             if hist.done
-            else "paused"
+            else pause_word(hist)
             if TRAIN in self.state.paused
             else "training"
         )

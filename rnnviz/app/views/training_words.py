@@ -82,3 +82,10 @@ def epoch_text(pipeline: Any, e: Any, stages: Any) -> str:
         f"the weights the step before left: they predicted <b>{predicted}</b>, "
         f"mean loss {e.loss:.4f}, accuracy {percent(e.accuracy)}"
     )
+
+
+def pause_word(hist: Any) -> str:
+    """The state of a training the user paused: "paused" once its loop holds between epochs
+    (the TrainingHistory it posted then says `paused`, with every epoch done), "pausing" while
+    it still finishes the epoch it is in and the epochs shown may lag the loop."""
+    return "paused" if getattr(hist, "paused", False) else "pausing"
