@@ -54,3 +54,23 @@ def test_chain_plot_puts_bound_and_reached_on_the_same_step_counts(qtbot):
     assert prod[0] == 1.0 and shown[0] == 1.0
     # Each curve bounds the next: what reached ≤ ∏‖J‖₂ ≤ (‖W_hh‖₂)^k, at every s.
     assert np.all(shown <= prod * (1 + 1e-6)) and np.all(prod <= powers * (1 + 1e-9))
+
+
+def test_a_chain_whose_gradient_at_t_is_zero_says_why_reached_has_no_curve(qtbot):
+    """Layer 1 backward of a bidirectional LSTM under loss "last": the loss reads that lane
+    only at its first step, so ∂L/∂(h,c) at t = 2 is 0 and "what reached s" is 0/0 at every
+    s. Its legend entry stood beside no curve, on screen and in exported plots."""
+    spec = Spec("lstm", 5, 6, 2, bidirectional=True, seq_len=6, batch_size=1)
+    res = grad_result(spec, RunOptions(seed=0), "last")
+    cf = res.chains[(1, "bwd", 0)]
+    t = 2
+    steps = cf.steps(t, "bwd")
+    got = reached(res.grads, 1, "bwd", 0, steps)
+    assert np.isnan(got).all()  # 0/0: nothing reached t, so no ratio anywhere
+    plot = ChainPlot()
+    qtbot.addWidget(plot)
+    plot.show_chain(steps, cf.factor[steps], cf.running_product(t, "bwd"), None, None, got, "(h,c)")
+    name = "‖∂L/∂(h,c)_s‖ ÷ ‖∂L/∂(h,c)_t‖ (what reached s)"
+    assert f"{name} (no curve: every value is NaN)" in _labels(plot)
+    assert "∏‖J‖₂ from t to s (upper bound)" in _labels(plot)  # drawable: named as before
+    np.testing.assert_array_equal(plot.data[name][1], got)

@@ -55,3 +55,24 @@ def test_a_ragged_batch_says_its_gradients_are_of_the_padded_batch(window, qtbot
     text = view.caption.text()
     assert "epoch 2's RNN on the training input" in text
     assert "this is the padded batch" in text
+
+
+def test_the_caption_names_the_epoch_of_the_gradients_not_of_the_trace(window, qtbot):
+    """The caption read the epoch from the trace on screen; the gradients may land before or
+    after it. Shown with their own key's source (epoch 3) while the trace shows epoch 15, it
+    names epoch 3."""
+    import dataclasses
+
+    win, view = window, window.gradients_view
+    request_training(win.state, text_preset("hello-ohlol-rnn").settings)
+    qtbot.waitUntil(lambda: (h := history(win.state)) is not None and h.done, timeout=60_000)
+    win.deck.show_view(view)
+    win.epoch_slider.slider.setValue(15)
+    qtbot.waitUntil(lambda: _on(win, 15), timeout=60_000)
+    qtbot.waitUntil(lambda: view.result is win.state.result(GRAD), timeout=10_000)
+    source = win.state.key(GRAD).source
+    assert source.epoch == 15 and "epoch 15's RNN" in view.caption.text()
+    view._show(view.result, dataclasses.replace(source, epoch=3))
+    assert win.state.snapshot.epoch == 15
+    assert "epoch 3's RNN on the training input" in view.caption.text()
+    assert "epoch 15" not in view.caption.text()

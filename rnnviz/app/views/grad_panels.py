@@ -73,6 +73,17 @@ def _undrawable(y: np.ndarray) -> str:
     return "every value is " + " or ".join(kinds)
 
 
+def legend_name(name: str, y: np.ndarray) -> str:
+    """`name` for a log-axis curve's legend entry, saying "(no curve: every value is 0 …)"
+    when `y` holds nothing a log axis can place, instead of standing beside no curve
+    (rnncell-4-2's relu RNN, whose gradient is 0 at every step; the chain's "what reached s"
+    from a step ∂L/∂h_t = 0 at, a 0/0 at every s)."""
+    y = np.asarray(y, dtype=np.float64)
+    if np.isfinite(loggable(y)).any():
+        return name
+    return f"{name} (no curve: {_undrawable(y)})"
+
+
 class _LegendRow(pg.LegendItem):
     """A legend laid out by its plot's grid (below the plot), not floating over the data."""
 
@@ -147,17 +158,11 @@ class NormPlot(pg.PlotWidget):
         isolated = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
         symbol = "o" if len(y) <= 40 or isolated.any() else None
         size = 4 if len(y) <= 40 else np.where(isolated, 6, 0).tolist()
-        if not ok.any():
-            # Nothing a log axis can place: the legend entry says so instead of standing
-            # beside no curve (rnncell-4-2's relu RNN, whose gradient is 0 at every step).
-            label = f"{name} (no curve: {_undrawable(np.asarray(y, dtype=np.float64))})"
-        else:
-            label = name
         curve = pg.PlotDataItem(
             x,
             shown,
             pen=pen,
-            name=label,
+            name=legend_name(name, y),
             connect="finite",
             symbol=symbol,
             symbolSize=size,
@@ -361,7 +366,7 @@ class ChainPlot(pg.PlotWidget):
                 x,
                 loggable(y),
                 pen=pg.mkPen(colour, width=2, style=style),
-                name=name,
+                name=legend_name(name, y),
                 connect="finite",
                 symbol=symbol if len(x) <= 60 else None,
                 symbolSize=4,

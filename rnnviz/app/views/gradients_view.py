@@ -41,7 +41,7 @@ from rnnviz.app.views.grad_panels import (
 from rnnviz.app.widgets import sync_lane_pickers
 from rnnviz.document.document import GRAD, Document, ResultKey
 from rnnviz.document.selection import Selection
-from rnnviz.document.training import EpochSource, TextSnapshot
+from rnnviz.document.training import EpochSource
 
 LOSS_TIPS = {
     "last": "L = Σ output[T−1]: the last step's output, summed over batch and features",
@@ -244,16 +244,18 @@ class GradientsView(QWidget):
         self._shown_key = None
         gt = result.grads
         probe = ""
-        snap = self.state.snapshot
-        if isinstance(snap, TextSnapshot):
-            # A training epoch on screen: these are the gradients of that epoch's RNN on the
-            # training input (the result is keyed by the epoch), for the picker's probe on
-            # the RNN's own output; its optimizer stepped on the training loss instead.
-            head = snap.stages.pipeline.settings.head
+        if isinstance(source, EpochSource):
+            # A training epoch's gradients: of that epoch's RNN on the training input, for
+            # the picker's probe on the RNN's own output; its optimizer stepped on the
+            # training loss instead. The epoch is the result's own (its key's source), not
+            # the trace's on screen, which may land before or after it.
+            head = source.request.settings.head
             through = "through the Linear head" if head != "none" else "on h itself, no head"
+            one = f", sequence {source.sequence}" if source.sequence is not None else ""
             probe = (
-                f" — epoch {snap.epoch}'s RNN on the training input; the loss is a probe on "
-                f"the RNN's output, not the training loss ({through}) the optimizer used"
+                f" — epoch {source.epoch}'s RNN on the training input{one}; the loss is a "
+                f"probe on the RNN's output, not the training loss ({through}) the "
+                "optimizer used"
             )
             from rnnviz.text.notes import PADDED_NOTE
 
