@@ -21,7 +21,7 @@ from rnnviz.document.training import (
     history,
     request_training,
 )
-from rnnviz.io.export import default_filename, export_bytes
+from rnnviz.io.export import ExportError, default_filename, export_bytes
 from rnnviz.text.notes import epoch_note
 from rnnviz.text.presets import text_preset
 
@@ -165,12 +165,11 @@ def test_gradient_plot_files_name_lane_loss_and_epoch(window, qtbot, tmp_path):
     _trained(window, qtbot, 15)
     view = gradients_on_screen(qtbot, window)
     window.state.select(layer=0, direction="fwd", t=3)
-    # RNN(10, 8, num_layers=2): the norms plot draws both layers, the others the selected
-    # lane; saturation is of the forward's gates, which no loss enters.
+    # RNN(10, 8, num_layers=2): the norms plot draws both layers, the chain the selected
+    # lane; an Elman RNN has no σ gates, so its Saturation page has no plot to write.
     pages = (
         (0, ("every layer", "loss last")),
         (1, ("t = 3, layer 0, batch 0", "loss last")),
-        (2, ("gate saturation, layer 0",)),
     )
     for page, words in pages:
         view.pages.setCurrentIndex(page)
@@ -180,8 +179,10 @@ def test_gradient_plot_files_name_lane_loss_and_epoch(window, qtbot, tmp_path):
         for w in (*words, EPOCH15):
             assert w in texts, (page, w, texts[:300])
             assert w in title, (page, w, title)
-        if page == 2:
-            assert "loss" not in title
+    view.pages.setCurrentIndex(2)
+    with pytest.raises(ExportError, match="no σ gates"):
+        save_plot(view, tmp_path / "p2.svg")
+    assert not (tmp_path / "p2.svg").exists()
 
 
 def test_gradient_plot_files_of_a_plain_trace_name_lane_and_loss(window, qtbot, tmp_path):

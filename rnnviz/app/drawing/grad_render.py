@@ -227,6 +227,13 @@ def save_plot(view: Any, path: str | os.PathLike[str]) -> None:
             "the gradients on screen are the last finished ones, not the current "
             "configuration's; export once the new ones are in"
         )
+    if view.current_plot() is view.saturation and not view.saturation.points:
+        from rnnviz.app.views.grad_panels import NO_GATES
+
+        # The page hides its plot and says why; a file of it would be an empty frame under
+        # "gate saturation" (the first one, drawn while hidden, clipped at Qt's default
+        # 640 × 480 size).
+        raise ExportError(f"this page has no plot: {NO_GATES}")
     if fmt == "csv":
         data = plot_csv(view)
     else:

@@ -33,6 +33,9 @@ PALETTE = (
     (240, 228, 66),
 )
 DIRECTION_NAMES = {"fwd": "forward", "bwd": "backward"}
+#: What the Saturation page says instead of a plot when the lane has no σ gates (and what
+#: its Export… says, since there is no plot to write).
+NO_GATES = "An Elman RNN has no σ gates to saturate (LSTM: i f o; GRU: r z)."
 
 
 def signed_decades(a: np.ndarray) -> tuple[np.ndarray, float]:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from rnnviz.app.views.grad_compare import ComparePage
 from rnnviz.app.views.grad_panels import (
+    NO_GATES,
     PALETTE,
     ChainPlot,
     GradHeatmap,
@@ -359,9 +360,7 @@ class GradientsView(QWidget):
         }
         self.saturation.show_gates(fractions)
         if not fractions:
-            self.saturation_text.setText(
-                "An Elman RNN has no σ gates to saturate (LSTM: i f o; GRU: r z)."
-            )
+            self.saturation_text.setText(NO_GATES)
             return
         parts = []
         for g, (left, right) in fractions.items():
