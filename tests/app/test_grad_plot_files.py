@@ -1,9 +1,12 @@
 """The Gradients tab's plot files, checked by parsing them: from the first export on, a file is
-the size of the plot on screen (every page of every cell, PNG and SVG alike); a page with no
-plot (an Elman RNN's Saturation page) writes no file and says why."""
+the size of the plot on screen (every page of every cell, PNG and SVG alike, and the SVG drawn
+by librsvg at 96 dpi the PNG's size, its text the size it was laid out); a page with no plot
+(an Elman RNN's Saturation page) writes no file and says why."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -13,6 +16,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from rnnviz.document.document import COMPARE
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def svg_box(path) -> tuple[float, float]:
@@ -91,3 +96,42 @@ def test_an_elman_rnn_saturation_page_exports_no_plot(qtbot, window, tmp_path, m
     view.pages.setCurrentIndex(1)
     qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
     assert (tmp_path / "s.csv").exists() and len(warnings) == 3
+
+
+def svg_length_px(text: str) -> float:
+    """An SVG width/height attribute ("600px", "450pt", "158.75mm", "600") in CSS pixels
+    (96 per inch), as librsvg reads it."""
+    per_inch = {"px": 96.0, "pt": 72.0, "mm": 25.4, "cm": 2.54, "in": 1.0}
+    for unit, n in per_inch.items():
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * 96.0 / n
+    return float(text)
+
+
+@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs rsvg-convert")
+@pytest.mark.parametrize("page", [0, 1, 2])
+def test_svg_and_png_exports_have_one_size(qtbot, window, tmp_path, page):
+    """The plot is laid out at the screen's logical dpi; its SVG declared 72 dpi, so librsvg
+    drew it 4/3 the PNG's size, and the widget's point-sized text (laid out at 12 px for
+    9 pt at 96 dpi) as 9 units. Now librsvg draws the SVG at 96 dpi the size of the PNG, and
+    every text at the size it was laid out."""
+    from rnnviz.app.drawing.grad_render import save_plot
+
+    view = on_page(qtbot, window, "lstm", page)
+    plot = view.current_plot()
+    svg, png, drawn = tmp_path / "p.svg", tmp_path / "p.png", tmp_path / "svg.png"
+    save_plot(view, svg)
+    save_plot(view, png)
+    root = ET.parse(svg).getroot()
+    declared = (svg_length_px(root.get("width", "")), svg_length_px(root.get("height", "")))
+    dpi = plot.logicalDpiY()
+    w, h = svg_box(svg)
+    assert declared == pytest.approx((w * 96 / dpi, h * 96 / dpi), abs=1e-6)
+    subprocess.run(["rsvg-convert", str(svg), "-o", str(drawn)], check=True)
+    if dpi == 96:
+        assert png_size(drawn) == png_size(png)
+    # The plot's title is 9 pt (axis labels 8 pt, the caption 13 px): in the SVG's units,
+    # which are the widget's pixels, as many as the screen gave them.
+    sizes = {float(t.get("font-size", "0")) for t in root.iter(f"{SVG}text")}
+    sizes |= {float(g.get("font-size", "0")) for g in root.iter(f"{SVG}g") if g.get("font-size")}
+    assert any(s == pytest.approx(9 * dpi / 72) for s in sizes) and 9.0 not in sizes, sizes

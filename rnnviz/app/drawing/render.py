@@ -111,7 +111,8 @@ def paint_to_bytes(
     `source` is the region drawn (scene units); the output is `source` × `scale` in pixels
     (PNG) or points (SVG, PDF), with a white background. `resolution` is the dpi the SVG
     declares: a widget laid its text out for the screen's dpi, and the SVG's font sizes must
-    say the same, or other renderers draw the text smaller than Qt placed it.
+    say the same, or other renderers draw the text smaller than Qt placed it. At 96 dpi the
+    SVG's declared size is the PNG's, in CSS pixels.
     """
     size = _target_size(source, scale)
     target = QRectF(0, 0, size.width(), size.height())
@@ -125,9 +126,13 @@ def paint_to_bytes(
         gen.setTitle(title)
         gen.setDescription("Made with rnnviz")
         _paint(QPainter(gen), draw, source, target)
-        from rnnviz.app.drawing.svg_fix import portable_svg
+        from rnnviz.app.drawing.svg_fix import declare_size, portable_svg
 
-        return portable_svg(bytes(data.data()))
+        # `size` device units at `resolution` dpi, in CSS pixels exactly (see declare_size).
+        inch = 96 / resolution
+        return declare_size(
+            portable_svg(bytes(data.data())), size.width() * inch, size.height() * inch
+        )
     if fmt == "png":
         if size.width() * size.height() > MAX_PIXELS:
             raise ExportError(

@@ -180,3 +180,19 @@ def portable_svg(data: bytes) -> bytes:
     # What is left is drawn untransformed, where the attribute changes nothing.
     svg = svg.replace(' vector-effect="non-scaling-stroke"', "")
     return _fix_fonts(svg).encode("utf-8")
+
+
+def declare_size(data: bytes, width: float, height: float) -> bytes:
+    """SVG `data` with its root's width and height set to `width` × `height` CSS pixels
+    (96 per inch).
+
+    QSvgGenerator writes them in millimetres to six significant digits: a plot 332 px tall at
+    96 dpi became 87.8417mm, 332.0001 px, which librsvg draws 333 px tall, a pixel more than
+    the PNG of the same plot."""
+    svg = data.decode("utf-8")
+    root = re.search(r"<svg\b[^>]*>", svg)
+    if root is None:
+        return data
+    head = re.sub(r'\bwidth="[^"]*"', f'width="{width:.10g}px"', root.group(0), count=1)
+    head = re.sub(r'\bheight="[^"]*"', f'height="{height:.10g}px"', head, count=1)
+    return (svg[: root.start()] + head + svg[root.end() :]).encode("utf-8")
