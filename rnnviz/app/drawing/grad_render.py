@@ -8,7 +8,6 @@ The CLI's figures (`rnnviz grad --plot`) are built from the view itself in
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +60,7 @@ def render_plot(
     # Declared at the dpi the widget laid its text out at (as `render_widget`): at 72 dpi the
     # SVG came out 4/3 the PNG's size in librsvg, and a 9 pt title laid out 12 px tall was
     # written 9 units tall.
-    data = paint_to_bytes(draw, source, fmt, scale, title, resolution=widget.logicalDpiY())
-    if fmt == "svg":
-        data = _flatten_strokes(data.decode("utf-8")).encode("utf-8")
-    return data
+    return paint_to_bytes(draw, source, fmt, scale, title, resolution=widget.logicalDpiY())
 
 
 #: Space around an exported plot's caption, in pixels.
@@ -89,41 +85,6 @@ def caption_height(caption: str, width: int) -> int:
     box = QRect(0, 0, max(1, width - 2 * CAPTION_PAD), 100_000)
     used = QFontMetrics(_caption_font()).boundingRect(box, _CAPTION_FLAGS, caption)
     return used.height() + 2 * CAPTION_PAD
-
-
-_GROUP = re.compile(r'(<g [^>]*?transform="matrix\(([^)]*)\)")([^>]*>)(.*?)(</g>)', re.S)
-_PAIR = re.compile(r"(-?[\d.]+(?:e[-+]?\d+)?),(-?[\d.]+(?:e[-+]?\d+)?)")
-
-
-def _flatten_strokes(svg: str) -> str:
-    """Move the data transform of groups drawn with cosmetic pens into their coordinates.
-
-    Qt writes a curve as points in data units inside `<g transform="matrix(…)">` with
-    `vector-effect="non-scaling-stroke"`; renderers without that SVG 2 feature (librsvg,
-    older editors) scale the stroke by the data transform, drawing 1-px curves hundreds of
-    points wide. Mapping the points through the matrix and dropping it draws the same
-    picture everywhere."""
-
-    def fix(m: re.Match[str]) -> str:
-        head, matrix, rest, body, tail = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
-        if "non-scaling-stroke" not in body:
-            return m.group(0)
-        a, b, c, d, e, f = (float(v) for v in matrix.split(","))
-
-        def pair(p: re.Match[str]) -> str:
-            x, y = float(p.group(1)), float(p.group(2))
-            return f"{a * x + c * y + e:.6g},{b * x + d * y + f:.6g}"
-
-        def coords(attr: re.Match[str]) -> str:
-            return f'{attr.group(1)}="{_PAIR.sub(pair, attr.group(2))}"'
-
-        if "<rect" in body or "<ellipse" in body or "<circle" in body or "<text" in body:
-            return m.group(0)  # only lines and paths are mapped
-        body = re.sub(r'\b(points|d)="([^"]*)"', coords, body)
-        head = head.replace(f"matrix({matrix})", "matrix(1,0,0,1,0,0)")
-        return head + rest + body + tail
-
-    return _GROUP.sub(fix, svg)
 
 
 def _paint(widget: QWidget, fmt: str, scale: float, title: str) -> bytes:
