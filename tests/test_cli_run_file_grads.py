@@ -71,3 +71,32 @@ def test_flags_run_would_ignore_are_refused(capsys, run_file, command):
 def test_grad_run_refuses_compare(capsys, run_file):
     status, _, err = _run(capsys, ["grad", "--run", str(run_file), "--compare"])
     assert status == 2 and "drop --compare" in err
+
+
+def test_grad_run_plot_says_it_is_the_text_models_final_weights(capsys, tmp_path, run_file):
+    """`grad --run FILE --plot` drew the trained model's gradients under a title naming only
+    the module, as if of a fresh seeded one. Its caption now names module, lanes and loss and,
+    in the trace's own words (epoch_note), that these are the text model's final weights on
+    which text, above the plot and as the file's title; the PNG is the plot plus it."""
+    import xml.etree.ElementTree as ET
+
+    from PySide6.QtGui import QImage
+
+    from rnnviz.app.drawing.grad_render import PLOT_SIZE
+    from rnnviz.text.notes import epoch_note
+
+    svg, png = tmp_path / "g.svg", tmp_path / "g.png"
+    for path in (svg, png):
+        argv = ["grad", "--run", str(run_file), "--loss", "sum", "--plot", str(path)]
+        status, _, err = _run(capsys, argv)
+        assert status == 0, err
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(svg).getroot()
+    title = root.findtext(f"{ns}title") or ""
+    texts = " ".join("".join(t.itertext()) for t in root.iter(f"{ns}text"))
+    note = f"{epoch_note(None)}, text 'hello'"  # "text model: epoch final weights, …"
+    assert "text model: epoch final weights" in note
+    for words in ("RNN(", "‖∂L/∂h_t‖₂ per step", "loss sum", note):
+        assert words in title and words in texts, (words, title, texts[:300])
+    img = QImage(str(png))
+    assert img.width() == PLOT_SIZE[0] and img.height() > PLOT_SIZE[1]  # caption above

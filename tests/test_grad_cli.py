@@ -130,7 +130,7 @@ def test_plot_png_svg_and_csv(capsys, tmp_path):
     )
     assert status == 0, err
     w, h, rgb = _png_pixels(png)
-    assert (w, h) == (900, 520)
+    assert w == 900 and 520 < h < 600  # the 900 × 520 plot and its caption above it
     assert _coloured(rgb, (0, 114, 178)) > 300  # the layer-0 curve in its lane colour
     lines = csv.read_text().splitlines()
     assert lines[0] == "t,h_l0_fwd" and len(lines) == 61
@@ -149,3 +149,36 @@ def test_plot_png_svg_and_csv(capsys, tmp_path):
         # renderers that scale cosmetic strokes would paint tens of thousands.
         for colour in ((0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)):
             assert 50 < _coloured(rgb, colour) < 20_000
+
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def svg_words(path: Path) -> tuple[str, str]:
+    """(the SVG's <title>, every text it draws joined with spaces): what a reader of the
+    file, or of its name in a viewer, is told."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    node = root.find(f"{SVG_NS}title")
+    title = "" if node is None or node.text is None else node.text
+    texts = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG_NS}text"))
+    return title, texts
+
+
+def test_plot_files_carry_the_windows_caption(capsys, tmp_path):
+    """`--plot` figures had only a file title ("… gradient norms"), naming neither lane nor
+    loss: a file alone did not say what it plots. They now carry the window's export
+    caption (plot_caption / compare caption), above the plot and as the file's title."""
+    norms, cmp = tmp_path / "n.svg", tmp_path / "c.svg"
+    status, _, err = run(capsys, ["grad", "--cell", "gru", "--loss", "sum", "--plot", str(norms)])
+    assert status == 0, err
+    title, texts = svg_words(norms)
+    head = "GRU(5, 6) — ‖∂L/∂h_t‖₂ per step, layer 0, over batch × units, loss sum"
+    assert title == head and head in texts, (title, texts[:300])
+    status, _, err = run(capsys, ["grad", "--compare", *SMALL, "--loss", "hn", "--plot", str(cmp)])
+    assert status == 0, err
+    title, texts = svg_words(cmp)
+    head = "‖∂L/∂h_t‖₂ of RNN tanh, RNN relu, LSTM and GRU — layer 0 forward, loss hn"
+    assert title == head and head in texts, (title, texts[:300])
+    assert "epoch" not in title  # fresh modules, no text model in sight

@@ -174,16 +174,18 @@ def cmd_grad_run(args: argparse.Namespace) -> int:
         _plot_format(args.plot)
     rp = run_file_pass(args)
     rnn = rp.prun.model.recurrent
-    notes = (f"{epoch_note(None)}, text {rp.text!r}",)
-    res = module_grad_result(rnn, rp.prun.rnn_input, rp.prun.hx, args.loss, notes)
-    status = _report(args, res, None)
+    # One sentence, on the trace and on the plot: "text model: epoch final weights, text …".
+    note = f"{epoch_note(None)}, text {rp.text!r}"
+    res = module_grad_result(rnn, rp.prun.rnn_input, rp.prun.hx, args.loss, (note,))
+    status = _report(args, res, None, note)
     if not args.json:
         print(f"Input: {rp.text!r}  (the run's final weights, as `trace --run` takes them)")
     return status
 
 
-def _report(args: argparse.Namespace, res: Any, options: RunOptions | None) -> int:
-    """Write --out/--csv/--plot and print the verdict line (or --json) for a GradResult."""
+def _report(args: argparse.Namespace, res: Any, options: RunOptions | None, note: str = "") -> int:
+    """Write --out/--csv/--plot and print the verdict line (or --json) for a GradResult;
+    `note` (what the module is of) goes into the plot's caption."""
     from rnnviz.grad.text import grad_badge_text, norms_csv
 
     gt = res.grads
@@ -203,7 +205,7 @@ def _report(args: argparse.Namespace, res: Any, options: RunOptions | None) -> i
     if args.plot:
         from rnnviz.app.drawing.grad_figures import render_norms
 
-        _write(args.plot, render_norms(res, _plot_format(args.plot), options))
+        _write(args.plot, render_norms(res, _plot_format(args.plot), options, note=note))
     if args.json:
         print(json.dumps(norms_json(gt), ensure_ascii=False))
         return 0

@@ -87,13 +87,21 @@ def caption_height(caption: str, width: int) -> int:
     return used.height() + 2 * CAPTION_PAD
 
 
-def _paint(widget: QWidget, fmt: str, scale: float, title: str) -> bytes:
+def render_captioned(widget: QWidget, fmt: str, caption: str, scale: float = 1.0) -> bytes:
+    """A plot widget as PNG/SVG bytes with `caption` above it and as the file's title (its
+    lines joined by "; "): how every gradient plot file says what it shows, the window's
+    Export… and `rnnviz grad --plot` alike."""
+    title = caption.replace("\n", "; ")
+    return render_plot(widget, fmt, scale, title=title, caption=caption)
+
+
+def _paint(widget: QWidget, fmt: str, scale: float, caption: str) -> bytes:
     widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     widget.resize(QSize(*PLOT_SIZE))
     widget.show()
     QCoreApplication.processEvents()
     try:
-        return render_plot(widget, fmt, scale, title=title)
+        return render_captioned(widget, fmt, caption, scale)
     finally:
         widget.close()
         widget.deleteLater()
@@ -107,8 +115,7 @@ def plot_csv(view: Any) -> bytes:
     if plot is view.compare.plot:
         if view.compare.result is None:
             raise ExportError("no comparison yet")
-        layer, d = view.compare._lane
-        return compare_csv(view.compare.result, layer, d)
+        return compare_csv(view.compare.result, *view.compare.lane())
     if plot is view.norms:
         return norms_csv(view.result.grads)
     if plot is view.chain:
@@ -124,30 +131,39 @@ def plot_csv(view: Any) -> bytes:
     return table_csv(cols, index="unit")
 
 
-def plot_caption(view: Any) -> str:
+def compare_caption(page: Any) -> str:
+    """What a ComparePage's plot shows, as the lines a file of it carries: the four cells,
+    the lane drawn and the loss; and, while a training epoch is on screen, that its modules
+    are fresh ones (`fresh_note`, as the page's summary decides it)."""
+    from rnnviz.app.views.grad_compare import fresh_note
+    from rnnviz.grad.text import lane_name
+
+    cmp = page.result
+    if cmp is None:
+        raise ExportError("no comparison yet")
+    spec = cmp.entries[0].spec
+    lines = [
+        f"‖∂L/∂h_t‖₂ of RNN tanh, RNN relu, LSTM and GRU — {lane_name(spec, *page.lane())}, "
+        f"loss {cmp.loss}"
+    ]
+    if shown_epoch(page.state) is not None:
+        lines.append(fresh_note(page.state.options.seed))
+    return "\n".join(lines)
+
+
+def plot_caption(view: Any, note: str = "") -> str:
     """What the plot on the view's current page shows, as the lines an exported file carries
     above it: the module, the lane(s), the loss it differentiates (the saturation plot's
     forward gates have none) and, for a training epoch, which epoch in the trace's own words
-    (`epoch_note`, then `PADDED_NOTE` for a padded batch). The Compare page's modules are
-    fresh ones, and in text mode it says so (`fresh_note`)."""
-    from rnnviz.app.views.grad_compare import fresh_note
+    (`epoch_note`; `note` says it where the view has no epoch source: `rnnviz grad --run`'s
+    final weights), then `PADDED_NOTE` for a padded batch. The Compare page's caption is
+    `compare_caption`."""
     from rnnviz.grad.text import lane_name
     from rnnviz.text.notes import PADDED_NOTE, epoch_note
 
     plot = view.current_plot()
     if plot is view.compare.plot:
-        cmp = view.compare.result
-        if cmp is None:
-            raise ExportError("no comparison yet")
-        spec = cmp.entries[0].spec
-        lane = view.compare._lane if view.compare._lane in cmp.entries[0].norms else (0, "fwd")
-        lines = [
-            f"‖∂L/∂h_t‖₂ of RNN tanh, RNN relu, LSTM and GRU — {lane_name(spec, *lane)}, "
-            f"loss {cmp.loss}"
-        ]
-        if shown_epoch(view.state) is not None:  # as the page's summary decides it
-            lines.append(fresh_note(view.state.options.seed))
-        return "\n".join(lines)
+        return compare_caption(view.compare)
     res, sel = view.result, view.selection()
     gt, spec = res.grads, res.spec
     loss = f", loss {gt.loss}"
@@ -172,9 +188,11 @@ def plot_caption(view: Any) -> str:
     lines = [f"{spec.title()} — {what}{loss}"]
     src = view.source
     if isinstance(src, EpochSource):
-        lines.append(epoch_note(src.epoch, src.sequence))
-        if PADDED_NOTE in gt.trace.notes:
-            lines.append(PADDED_NOTE)
+        note = epoch_note(src.epoch, src.sequence)
+    if note:
+        lines.append(note)
+    if PADDED_NOTE in gt.trace.notes:
+        lines.append(PADDED_NOTE)
     return "\n".join(lines)
 
 
@@ -201,8 +219,5 @@ def save_plot(view: Any, path: str | os.PathLike[str]) -> None:
     if fmt == "csv":
         data = plot_csv(view)
     else:
-        # Titled with what the window says beside the plot: module, lane, loss, epoch.
-        caption = plot_caption(view)
-        title = caption.replace("\n", "; ")
-        data = render_plot(view.current_plot(), fmt, title=title, caption=caption)
+        data = render_captioned(view.current_plot(), fmt, plot_caption(view))
     write_export(path, data)

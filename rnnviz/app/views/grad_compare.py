@@ -145,13 +145,20 @@ class ComparePage(QWidget):
             self._lane = lane
             self._draw()
 
+    def lane(self) -> tuple[int, str]:
+        """The (layer, direction) the plot draws: the selected lane, or layer 0 forward
+        when the comparison has no such lane."""
+        if self.result is not None and self._lane not in self.result.entries[0].norms:
+            return (0, "fwd")
+        return self._lane
+
     def _draw(self) -> None:
         res = self.result
         if res is None:
             return
         self.plot.clear_curves()
         first = res.entries[0]
-        lane = self._lane if self._lane in first.norms else (0, "fwd")
+        lane = self.lane()
         for k, e in enumerate(res.entries):
             self.plot.add_curve(e.label, e.norms[lane], PALETTE[k])
         spec = first.spec
