@@ -26,7 +26,7 @@ from rnnviz.engine.cancel import Meter
 from rnnviz.engine.gemm import linear, linear_add
 from rnnviz.engine.inputs import default_state
 from rnnviz.engine.layer_runs import run_layers
-from rnnviz.engine.recompute import Diff, recompute
+from rnnviz.engine.recompute import Diff, Lane, recompute
 
 
 @dataclass(frozen=True)
@@ -121,12 +121,21 @@ def core_call(
             h0, c0 = default_state(spec, x)
             meter = Meter(1, None, None)
             runs = run_layers(module, spec, x, h0, c0, meter)
-            wanted = [ln for ln in runs.lanes if lanes is None or (ln.layer, ln.direction) in lanes]
-            diff = Diff()
-            recompute(spec, wanted, diff, meter)
-            return diff
+            return _verify(spec, _wanted(runs.lanes, lanes), meter)
 
     return run
+
+
+def _wanted(every: list[Lane], lanes: frozenset[tuple[int, str]] | None) -> list[Lane]:
+    """The lanes of `every` that `lanes` names (all of them for None)."""
+    return [ln for ln in every if lanes is None or (ln.layer, ln.direction) in lanes]
+
+
+def _verify(spec: Spec, lanes: list[Lane], meter: Meter) -> Diff:
+    """The gate recompute of `lanes` with its comparisons, as a trace runs it: their Diff."""
+    diff = Diff()
+    recompute(spec, lanes, diff, meter)
+    return diff
 
 
 def recompute_call(
@@ -143,12 +152,10 @@ def recompute_call(
     with torch.no_grad():
         h0, c0 = default_state(spec, x)
         runs = run_layers(module, spec, x, h0, c0, Meter(1, None, None))
-    wanted = [ln for ln in runs.lanes if lanes is None or (ln.layer, ln.direction) in lanes]
+    wanted = _wanted(runs.lanes, lanes)
 
     def run() -> Diff:
         with torch.no_grad():
-            diff = Diff()
-            recompute(spec, wanted, diff, Meter(1, None, None))
-            return diff
+            return _verify(spec, wanted, Meter(1, None, None))
 
     return run

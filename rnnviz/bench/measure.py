@@ -47,10 +47,28 @@ class Measure:
 
 def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
     """Median seconds of `a` and of `b`, called alternately `repeats` times after a warm-up."""
+    return _rounds(lambda: None, a, b, repeats)
+
+
+def after_and_warm(
+    first: Callable[[], Any], work: Callable[[], Any], repeats: int
+) -> tuple[float, float]:
+    """Median seconds of `work` called right after `first`, and of `work` called again at
+    once (its warm cost), over `repeats` rounds after a warm-up."""
+    return _rounds(first, work, work, repeats)
+
+
+def _rounds(
+    untimed: Callable[[], Any], a: Callable[[], Any], b: Callable[[], Any], repeats: int
+) -> tuple[float, float]:
+    """Median seconds of `a` and of `b` over `repeats` rounds of untimed(), a(), b(), after
+    one warm-up round."""
+    untimed()
     a()
     b()
     ta, tb = [], []
     for _ in range(repeats):
+        untimed()
         t0 = time.perf_counter()
         a()
         t1 = time.perf_counter()
@@ -59,26 +77,6 @@ def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple
         ta.append(t1 - t0)
         tb.append(t2 - t1)
     return statistics.median(ta), statistics.median(tb)
-
-
-def after_and_warm(
-    first: Callable[[], Any], work: Callable[[], Any], repeats: int
-) -> tuple[float, float]:
-    """Median seconds of `work` called right after `first`, and of `work` called again at
-    once (its warm cost), over `repeats` rounds after a warm-up."""
-    first()
-    work()
-    after, warm = [], []
-    for _ in range(repeats):
-        first()
-        t0 = time.perf_counter()
-        work()
-        t1 = time.perf_counter()
-        work()
-        t2 = time.perf_counter()
-        after.append(t1 - t0)
-        warm.append(t2 - t1)
-    return statistics.median(after), statistics.median(warm)
 
 
 def table(results: list[Measure]) -> str:
