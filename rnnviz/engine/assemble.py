@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from rnnviz.config.spec import Spec
-from rnnviz.engine.recompute import Diff, count_nonfinite_all, to_numpy
+from rnnviz.engine.arrays import to_numpy
+from rnnviz.engine.recompute import Diff, count_nonfinite_all
 from rnnviz.engine.record import Trace
 
 #: Trace tensors that may be the caller's own objects.

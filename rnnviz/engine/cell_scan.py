@@ -21,6 +21,8 @@ import math
 import numpy as np
 import torch
 
+from rnnviz.engine.arrays import to_numpy
+
 #: One lane of the scan: (i, f, g, c0, reverse), i/f/g (T, B, H), c0 (B, H).
 ScanLane = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, bool]
 
@@ -47,19 +49,12 @@ def cell_scan(lanes: list[ScanLane]) -> list[torch.Tensor]:
     """
     if not lanes:
         return []
-    arrays = [(_np(i), _np(f), _np(g), _np(c0)) for i, f, g, c0, _ in lanes]
+    arrays = [(to_numpy(i), to_numpy(f), to_numpy(g), to_numpy(c0)) for i, f, g, c0, _ in lanes]
     if arrays[0][0][0].size >= SCAN_LANE_ALONE:
         out = [_scan_alone(*a, lane[4]) for a, lane in zip(arrays, lanes)]
     else:
         out = _scan_shared(arrays, [lane[4] for lane in lanes])
     return [_back(c, lane[0]) for c, lane in zip(out, lanes)]
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    """`t` as a numpy array: a view of a CPU tensor, a copy of any other device's."""
-    if t.requires_grad:  # detach() is an op of its own: skip it where it changes nothing
-        t = t.detach()
-    return t.numpy() if t.is_cpu else t.cpu().numpy()
 
 
 def _back(c: np.ndarray, like: torch.Tensor) -> torch.Tensor:

@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from rnnviz.config.spec import Spec
+from rnnviz.engine.arrays import to_numpy
 from rnnviz.engine.cancel import Cancel, Meter, Progress
 from rnnviz.engine.gates import DirectionWeights
-from rnnviz.engine.recompute import Diff, Lane, count_nonfinite_all, recompute, to_numpy
+from rnnviz.engine.recompute import Diff, Lane, count_nonfinite_all, recompute
 from rnnviz.engine.record import LaneKey, Trace
 
 #: "all", or the (layer, "fwd"|"bwd") lanes to recompute.

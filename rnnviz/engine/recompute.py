@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from rnnviz.config.spec import Spec
+from rnnviz.engine.arrays import to_numpy
 from rnnviz.engine.cancel import Meter
 from rnnviz.engine.cell_scan import cell_scan
 from rnnviz.engine.gates import (
@@ -108,17 +109,6 @@ def _finite_sum(a: np.ndarray) -> bool:
     except (TypeError, ValueError):  # negative strides, object arrays: numpy's own sum
         return bool(np.isfinite(np.add.reduce(a, axis=None)))
     return math.isfinite(float(t.sum()))
-
-
-def to_numpy(t: torch.Tensor, copy: bool = False) -> np.ndarray:
-    """`t` as a numpy array: a view of a CPU tensor's memory (a copy with `copy`), a copy of
-    any other device's."""
-    if t.device.type != "cpu":
-        return t.detach().cpu().numpy()  # .cpu() copied it already
-    # detach() and cpu() are ops of their own (a trace converts ~50 tensors): skip the ones
-    # that would change nothing.
-    arr = (t.detach() if t.requires_grad else t).numpy()
-    return arr.copy() if copy else arr
 
 
 #: Relative difference accepted as round-off (the verdict's tolerance).

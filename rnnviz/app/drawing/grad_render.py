@@ -200,24 +200,22 @@ def save_plot(view: Any, path: str | os.PathLike[str]) -> None:
     """Write the view's current plot to `path` (.png/.svg drawn by Qt, with
     `plot_caption(view)` above it and as the file's title; .csv its data)."""
     fmt = plot_format(path)
-    if view.result is None and view.current_plot() is not view.compare.plot:
+    plot = view.current_plot()
+    if view.result is None and plot is not view.compare.plot:
         raise ExportError("no gradients yet")
-    if view.current_plot() is not view.compare.plot and view.result is not view.state.result(GRAD):
+    if plot is not view.compare.plot and view.result is not view.state.result(GRAD):
         # The page still shows the last finished gradients (another spec, loss or epoch):
         # a file of them would carry nothing saying so.
         raise ExportError(
             "the gradients on screen are the last finished ones, not the current "
             "configuration's; export once the new ones are in"
         )
-    if view.current_plot() is view.saturation and not view.saturation.points:
+    if plot is view.saturation and not view.saturation.points:
         from rnnviz.app.views.grad_panels import NO_GATES
 
         # The page hides its plot and says why; a file of it would be an empty frame under
         # "gate saturation" (the first one, drawn while hidden, clipped at Qt's default
         # 640 × 480 size).
         raise ExportError(f"this page has no plot: {NO_GATES}")
-    if fmt == "csv":
-        data = plot_csv(view)
-    else:
-        data = render_captioned(view.current_plot(), fmt, plot_caption(view))
+    data = plot_csv(view) if fmt == "csv" else render_captioned(plot, fmt, plot_caption(view))
     write_export(path, data)

@@ -88,4 +88,4 @@ def pause_word(hist: Any) -> str:
     """The state of a training the user paused: "paused" once its loop holds between epochs
     (the TrainingHistory it posted then says `paused`, with every epoch done), "pausing" while
     it still finishes the epoch it is in and the epochs shown may lag the loop."""
-    return "paused" if getattr(hist, "paused", False) else "pausing"
+    return "paused" if hist.paused else "pausing"
